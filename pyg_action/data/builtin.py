@@ -1,0 +1,1 @@
+"""Imports every shipped dataset module so their ``@register_dataset`` lines run."""

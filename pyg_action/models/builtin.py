@@ -1,0 +1,3 @@
+"""Imports every shipped model module so their ``@register_model`` lines run."""
+
+from . import stgcn  # noqa: F401
