@@ -13,6 +13,13 @@ root joint ``w`` is :math:`B(w) = \{v : hop(v, w) \in H\}` with the valid hops
   ``h`` in ``H``. Distance to the centre is the hop count to the layout's centre joint, as the
   official code does, or (see :func:`gravity_partition_labels`) the Euclidean distance to the
   frame's centre of gravity, as the paper words it.
+
+  .. note::
+      The official code counts hops to the centre only up to ``max_hop``: every joint farther
+      away is at distance ``inf``, so all those joints tie and their edges all land in label
+      ``2g-1``. ``spatial`` reproduces that exactly (it is what published ST-GCN weights were
+      trained with); ``spatial_full_hops`` counts the true hop distance to the centre, the rule
+      as the paper states it.
 * ``inward_outward``: the split of later models (2s-AGCN, pyskl): ``K = 3`` with the self
   link, each joint's parent sent to the joint, and each joint's children sent to it. Each
   matrix is normalised on its own.
@@ -31,7 +38,7 @@ import numpy as np
 
 from .layout import SkeletonLayout
 
-STRATEGIES = ("uniform", "distance", "spatial", "inward_outward")
+STRATEGIES = ("uniform", "distance", "spatial", "spatial_full_hops", "inward_outward")
 
 
 def hop_distance(num_joints: int, bones: list[tuple[int, int]] | tuple, max_hop: int) -> np.ndarray:
@@ -92,7 +99,11 @@ def adjacency_tensor(
     if strategy == "distance":
         return np.stack([np.where(distance == h, normalised, 0.0) for h in hops])
 
-    to_centre = distance[:, layout.center]  # hop count of every joint to the centre
+    if strategy == "spatial_full_hops":
+        distance_to_centre = hop_distance(num, layout.bones, num)
+    else:
+        distance_to_centre = distance
+    to_centre = distance_to_centre[:, layout.center]  # hop count of every joint to the centre
     source_as_far = to_centre[:, None] >= to_centre[None, :]  # [v, w]: r_v >= r_w
     parts = [np.where(distance == 0, normalised, 0.0)]
     for h in hops[1:]:
@@ -183,6 +194,6 @@ def gravity_partition_labels(graph: LayoutGraph, positions: np.ndarray) -> np.nd
     for g, h in enumerate(hops, start=1):
         group[graph.hop == h] = g
     as_far = radius[:, graph.src] >= radius[:, graph.dst]
-    labels = np.where(as_far, 2 * group - 1, 2 * group)[None].repeat(positions.shape[0], 0)
+    labels = np.where(as_far, 2 * group - 1, 2 * group)
     labels[:, graph.hop == 0] = 0
     return labels.astype(np.int64)

@@ -16,18 +16,36 @@ from torch import nn
 
 ModelBuilder = Callable[..., nn.Module]
 _REGISTRY: dict[str, ModelBuilder] = {}
+_DEFAULT_DATA: dict[str, dict[str, Any]] = {}
 
 
-def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
-    """Decorator adding a builder under ``name``."""
+def register_model(
+    name: str, default_data: dict[str, Any] | None = None
+) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Decorator adding a builder under ``name``.
+
+    Args:
+        name: Registry name (``--model NAME``).
+        default_data: The ``data`` config section used when the user gives none, so that
+            ``pyg-action train --model NAME`` runs on a bare machine (an embedded dataset).
+    """
 
     def add(builder: ModelBuilder) -> ModelBuilder:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
         _REGISTRY[name] = builder
+        _DEFAULT_DATA[name] = dict(default_data or {"name": "synthetic"})
         return builder
 
     return add
+
+
+def default_data_config(name: str) -> dict[str, Any]:
+    """The ``data`` section a model trains on when the config names none."""
+    _import_builtin_models()
+    if name not in _DEFAULT_DATA:
+        raise ValueError(f"unknown model {name!r}; registered: {sorted(_REGISTRY)}")
+    return dict(_DEFAULT_DATA[name])
 
 
 def list_models(pattern: str = "*") -> list[str]:

@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+import torch
+from torch_geometric.loader import DataLoader
+
+from pyg_action.graph import (
+    SkeletonGraphBuilder,
+    batch_to_dense,
+    node_positions,
+    strided_node_mask,
+    temporal_edges,
+)
+from pyg_action.graph.levels import SkeletonLevel
+from pyg_action.layouts import layout_graph
+
+SHAPES = [(5, 1), (7, 2), (3, 1), (1, 2)]  # (T, M) of a mixed batch
+
+
+@pytest.fixture
+def samples():
+    gen = torch.Generator().manual_seed(0)
+    return [torch.randn(3, t, 25, m, generator=gen) for t, m in SHAPES]
+
+
+def test_single_sample_graph(samples):
+    data = SkeletonGraphBuilder("ntu25")(samples[1], label=4)
+    data.validate(raise_on_error=True)
+    t, m = SHAPES[1]
+    assert data.num_nodes == t * m * 25
+    assert data.spatial_edge_index.shape[1] == t * m * 73
+    assert int(data.y) == 4
+    # temporal edges never cross persons and stay within the window
+    pos = node_positions(data.num_frames, data.num_persons, 25)
+    src, dst = data.temporal_edge_index
+    assert torch.equal(pos["person"][src], pos["person"][dst])
+    assert torch.equal(pos["joint"][src], pos["joint"][dst])
+    offset = pos["frame"][src] - pos["frame"][dst]
+    assert torch.equal(offset, data.temporal_edge_type - 4)
+
+
+def test_batching_offsets_and_round_trip(samples):
+    builder = SkeletonGraphBuilder("ntu25")
+    graphs = [builder(x, label=i) for i, x in enumerate(samples)]
+    batch = next(iter(DataLoader(graphs, batch_size=len(graphs))))
+    starts = torch.cumsum(torch.tensor([0] + [g.num_nodes for g in graphs[:-1]]), 0)
+    for i, g in enumerate(graphs):
+        lo = int(starts[i])
+        sel = batch.batch[batch.spatial_edge_index[0]] == i
+        assert torch.equal(batch.spatial_edge_index[:, sel] - lo, g.spatial_edge_index)
+        assert torch.equal(batch.spatial_edge_id[sel], g.spatial_edge_id)  # not offset
+        tsel = batch.batch[batch.temporal_edge_index[0]] == i
+        assert torch.equal(batch.temporal_edge_index[:, tsel] - lo, g.temporal_edge_index)
+    # no edge joins two samples
+    for name in ("spatial_edge_index", "temporal_edge_index"):
+        src, dst = getattr(batch, name)
+        assert torch.equal(batch.batch[src], batch.batch[dst])
+    dense = batch_to_dense(batch, 25)
+    assert dense.shape == (4, 3, 7, 25, 2)
+    for i, x in enumerate(samples):
+        _, t, _, m = x.shape
+        assert torch.equal(dense[i, :, :t, :, :m], x)
+        assert dense[i, :, t:].abs().sum() == 0 and dense[i, ..., m:].abs().sum() == 0
+    assert torch.equal(batch.y, torch.arange(4))
+
+
+def test_temporal_edges_match_conv_padding():
+    lengths = torch.tensor([5, 2])
+    index, kind = temporal_edges(lengths, num_joints=1, window=3, stride=2)
+    # outputs: track 0 frames 0,2,4 -> nodes 0,1,2 ; track 1 frame 0 -> node 3
+    expected = {
+        (0, 0, 1), (1, 0, 2),  # frame 0 <- frames 0, 1 (frame -1 missing)
+        (1, 1, 0), (2, 1, 1), (3, 1, 2),
+        (3, 2, 0), (4, 2, 1),  # frame 4 <- frames 3, 4 (frame 5 missing)
+        (5, 3, 1), (6, 3, 2),  # second track starts at input node 5
+    }  # fmt: skip
+    got = {(int(s), int(d), int(k)) for (s, d), k in zip(index.t(), kind, strict=True)}
+    assert got == expected
+    assert torch.equal(strided_node_mask(lengths, 1, 2), torch.tensor([1, 0, 1, 0, 1, 1, 0]).bool())
+
+
+def test_level_coarsening_keeps_within_frame_edges(samples):
+    builder = SkeletonGraphBuilder("ntu25")
+    batch = next(iter(DataLoader([builder(x) for x in samples], batch_size=4)))
+    level = SkeletonLevel.from_batch(batch, 25)
+    coarse = level.coarsen(2)
+    expected_lengths = torch.tensor([3, 4, 4, 2, 1, 1])  # ceil(T/2) per person track
+    assert torch.equal(coarse.lengths, expected_lengths)
+    frames = int(expected_lengths.sum())
+    assert coarse.num_nodes == frames * 25
+    assert coarse.spatial_edge_index.shape[1] == frames * 73
+    graph = layout_graph(builder.layout)
+    first = coarse.spatial_edge_index[:, :73]
+    assert torch.equal(first, torch.stack([torch.from_numpy(graph.src), torch.from_numpy(graph.dst)]))
+
+
+def test_builder_rejects_wrong_joint_count():
+    with pytest.raises(ValueError, match="layout 'ntu25' has 25"):
+        SkeletonGraphBuilder("ntu25")(np.zeros((3, 4, 18, 1), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"\(C, T, V, M\)"):
+        SkeletonGraphBuilder("ntu25")(np.zeros((3, 4, 25), dtype=np.float32))

@@ -1,0 +1,147 @@
+"""Parity of the sparse ST-GCN layers with their dense references (fp32, copied weights)."""
+
+import pytest
+import torch
+from torch_geometric.loader import DataLoader
+
+from pyg_action.graph import SkeletonGraphBuilder, batch_to_dense, track_lengths
+from pyg_action.layouts import STRATEGIES, adjacency_tensor, get_layout, layout_graph
+from pyg_action.nn import PartitionedGraphConv, TemporalGraphConv
+from pyg_action.nn.dense import DenseGraphConv, DenseTemporalConv
+
+TOL = dict(atol=1e-5, rtol=1e-5)
+
+
+def assert_close_scaled(actual, expected):
+    """Within 1e-5 relative to the tensor's scale.
+
+    Weight gradients are sums over every node of the batch (thousands of fp32 terms), so
+    their rounding grows with their magnitude; the bound is 1e-5 of the largest entry.
+    """
+    scale = max(1.0, float(expected.abs().max()))
+    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5 * scale)
+
+
+def nodes_to_dense(x, batch, num_joints):
+    """(N, C) -> (B*M, C, T, V) for a batch whose samples share T and M."""
+    dense = batch_to_dense(batch.__class__(x=x, num_frames=batch.num_frames,
+                                           num_persons=batch.num_persons), num_joints)
+    b, c, t, v, m = dense.shape
+    return dense.permute(0, 4, 1, 2, 3).reshape(b * m, c, t, v)
+
+
+@pytest.mark.parametrize("layout_name", ["ntu25", "openpose18"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("importance", [False, True])
+def test_partitioned_conv_matches_dense(layout_name, strategy, importance):
+    torch.manual_seed(0)
+    layout = get_layout(layout_name)
+    v = layout.num_joints
+    graph = layout_graph(layout, strategy)
+    adjacency = torch.tensor(adjacency_tensor(layout, strategy), dtype=torch.float32)
+    k = adjacency.shape[0]
+    dense = DenseGraphConv(6, 8, k)
+    sparse = PartitionedGraphConv(6, 8, k, graph.num_edges if importance else None)
+    sparse.lin.weight.data.copy_(dense.conv.weight.data.flatten(1))
+    sparse.lin.bias.data.copy_(dense.conv.bias.data)
+    mask = torch.ones_like(adjacency)
+    if importance:
+        mask = torch.rand_like(adjacency) + 0.5
+        src, dst, kind = (torch.from_numpy(a) for a in (graph.src, graph.dst, graph.edge_type))
+        sparse.importance.data.copy_(mask[kind, src, dst])
+    builder = SkeletonGraphBuilder(layout, strategy)
+    xs = [torch.randn(6, 11, v, 2) for _ in range(3)]
+    batch = next(iter(DataLoader([builder(x) for x in xs], batch_size=3)))
+    x_sparse = batch.x.clone().requires_grad_()
+    x_dense = nodes_to_dense(batch.x, batch, v).clone().requires_grad_()
+    out_sparse = sparse(x_sparse, batch.spatial_edge_index, batch.spatial_edge_type,
+                        batch.spatial_edge_weight, batch.spatial_edge_id)
+    out_dense = dense(x_dense, adjacency * mask)
+    torch.testing.assert_close(nodes_to_dense(out_sparse, batch, v), out_dense, **TOL)
+    grad = torch.randn_like(out_dense)
+    out_dense.backward(grad)
+    (out_sparse * nodes_to_dense_inverse(grad, batch, v)).sum().backward()
+    torch.testing.assert_close(nodes_to_dense(x_sparse.grad, batch, v), x_dense.grad, **TOL)
+    assert_close_scaled(sparse.lin.weight.grad, dense.conv.weight.grad.flatten(1))
+    assert_close_scaled(sparse.lin.bias.grad, dense.conv.bias.grad)
+
+
+def nodes_to_dense_inverse(dense, batch, num_joints):
+    """(B*M, C, T, V) -> (N, C) for equal-shape batches (inverse of nodes_to_dense)."""
+    b = int(batch.num_frames.numel())
+    m = int(batch.num_persons[0])
+    _, c, t, v = dense.shape
+    return dense.view(b, m, c, t, v).permute(0, 1, 3, 4, 2).reshape(-1, c)
+
+
+def test_importance_gradient_matches_dense():
+    torch.manual_seed(1)
+    layout = get_layout("ntu25")
+    graph = layout_graph(layout)
+    adjacency = torch.tensor(adjacency_tensor(layout), dtype=torch.float32)
+    dense = DenseGraphConv(3, 4, 3)
+    sparse = PartitionedGraphConv(3, 4, 3, graph.num_edges)
+    sparse.lin.load_state_dict({"weight": dense.conv.weight.flatten(1), "bias": dense.conv.bias})
+    mask = torch.ones_like(adjacency, requires_grad=True)
+    batch = next(iter(DataLoader([SkeletonGraphBuilder(layout)(torch.randn(3, 6, 25, 1))])))
+    out_dense = dense(nodes_to_dense(batch.x, batch, 25), adjacency * mask)
+    out_dense.square().sum().backward()
+    out_sparse = sparse(batch.x, batch.spatial_edge_index, batch.spatial_edge_type,
+                        batch.spatial_edge_weight, batch.spatial_edge_id)
+    out_sparse.square().sum().backward()
+    src, dst, kind = (torch.from_numpy(a) for a in (graph.src, graph.dst, graph.edge_type))
+    assert_close_scaled(sparse.importance.grad, mask.grad[kind, src, dst])
+
+
+def copy_temporal(dense, sparse):
+    out_c, in_c, window, _ = dense.weight.shape
+    sparse.lin.weight.data.copy_(dense.weight[..., 0].permute(2, 0, 1).reshape(window * out_c, in_c))
+    sparse.bias.data.copy_(dense.bias)
+
+
+@pytest.mark.parametrize("kernel,stride,dilation", [(9, 1, 1), (9, 2, 1), (5, 1, 2), (3, 2, 2)])
+def test_temporal_conv_matches_conv2d_per_sample_length(kernel, stride, dilation):
+    """A mixed-length batch equals Conv2d run on each sample alone at its own length."""
+    torch.manual_seed(2)
+    dense = DenseTemporalConv(4, 5, kernel, stride, dilation)
+    sparse = TemporalGraphConv(4, 5, kernel, stride, dilation)
+    copy_temporal(dense, sparse)
+    v = 18
+    xs = [torch.randn(4, t, v, m) for t, m in [(13, 1), (4, 2), (1, 1), (9, 2)]]
+    batch = next(iter(DataLoader([SkeletonGraphBuilder("openpose18")(x) for x in xs], batch_size=4)))
+    lengths = track_lengths(batch.num_frames, batch.num_persons)
+    index, kind, out_lengths = sparse.build_edges(lengths, v)
+    x = batch.x.clone().requires_grad_()
+    out = sparse(x, index, kind, int(out_lengths.sum()) * v)
+    out.square().sum().backward()
+    node, out_node = 0, 0
+    for sample in xs:
+        _, t, _, m = sample.shape
+        ref_in = sample.permute(3, 0, 1, 2).clone().requires_grad_()  # (M, C, T, V)
+        ref = dense(ref_in)
+        ref.square().sum().backward()
+        t_out = ref.shape[2]
+        got = out[out_node:out_node + m * t_out * v].view(m, t_out, v, 5).permute(0, 3, 1, 2)
+        torch.testing.assert_close(got, ref, **TOL)
+        got_grad = x.grad[node:node + m * t * v].view(m, t, v, 4).permute(0, 3, 1, 2)
+        torch.testing.assert_close(got_grad, ref_in.grad, **TOL)
+        node += m * t * v
+        out_node += m * t_out * v
+    assert out_node == out.shape[0]
+
+
+def test_repr_and_generic_graph():
+    conv = PartitionedGraphConv(3, 4, num_partitions=2)
+    assert str(conv) == "PartitionedGraphConv(3, 4, num_partitions=2)"
+    # any PyG graph with an edge type works: a 3-node path with two relation types
+    x = torch.randn(3, 3)
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    edge_type = torch.tensor([0, 1, 0, 1])
+    out = conv(x, edge_index, edge_type)
+    w = conv.lin.weight.view(2, 4, 3)
+    b = conv.lin.bias.view(2, 4)
+    expected_1 = x[0] @ w[0].T + b[0] + x[2] @ w[1].T + b[1]
+    torch.testing.assert_close(out[1], expected_1)
+    with pytest.raises(ValueError, match="edge_slot"):
+        PartitionedGraphConv(3, 4, 2, num_edge_slots=4)(x, edge_index, edge_type)
+    assert "stride=2" in str(TemporalGraphConv(3, 4, 9, stride=2))
