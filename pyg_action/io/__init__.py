@@ -1,0 +1,216 @@
+"""Readers for recorded skeleton files, good and bad.
+
+Every reader returns :class:`~pyg_action.sequence.SkeletonSequence` objects with
+``data`` ``(C, T, V, M)`` float32 and raises :class:`~pyg_action.errors.SkeletonDataError`
+(naming the file and, where there is one, the line, frame or sample) for bad input.
+
+=========  ==========================  ============================================
+format     files                       reader
+=========  ==========================  ============================================
+ntu        ``*.skeleton``              :func:`read_ntu_skeleton`
+kinetics   ``*.json``                  :func:`read_kinetics_json`
+msr        ``*.txt``                   :func:`read_msr_action3d`
+stgcn      ``*.npy`` (+ label ``.pkl``) :func:`read_stgcn_arrays`
+pyskl      ``*.pkl`` / ``*.pickle``    :func:`read_pyskl_pickle`
+npz        ``*.npz``                   :func:`read_npz` / :func:`write_npz`
+=========  ==========================  ============================================
+
+:func:`read_samples` picks the reader from the suffix (or ``format=``) and returns a
+:class:`ReadResult`: a problem with the whole file is raised, while in multi-sample
+containers each bad sample becomes one entry of ``ReadResult.errors`` and the other
+samples are still returned. See ``docs/data-formats.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import SkeletonDataError
+from ..sequence import SkeletonSequence
+from .kinetics import (
+    KineticsLabel,
+    KineticsLabels,
+    read_kinetics_json,
+    read_kinetics_labels,
+)
+from .msr import parse_msr_name, read_msr_action3d
+from .npz import iter_npz, read_npz, write_npz
+from .ntu import ntu_missing_samples, parse_ntu_name, read_ntu_skeleton
+from .result import ReadResult, SampleOrError
+from .safe_pickle import RestrictedUnpickler, allowed_globals, safe_load_pickle, safe_loads
+from .stgcn_arrays import (
+    iter_pyskl_pickle,
+    iter_stgcn_arrays,
+    load_npy,
+    read_pyskl_pickle,
+    read_stgcn_arrays,
+    read_stgcn_labels,
+)
+
+#: Format name -> file suffixes it is recognised by.
+FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "ntu": (".skeleton",),
+    "kinetics": (".json",),
+    "msr": (".txt",),
+    "stgcn": (".npy",),
+    "pyskl": (".pkl", ".pickle"),
+    "npz": (".npz",),
+}
+
+#: Keyword options each format accepts in :func:`read_samples` / :func:`iter_samples`.
+FORMAT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "ntu": ("max_bodies", "max_gathered", "slots"),
+    "kinetics": ("max_persons", "num_joints", "max_frames"),
+    "msr": ("with_confidence",),
+    "stgcn": ("label_path", "layout", "mmap"),
+    "pyskl": ("split", "layout"),
+    "npz": ("layout",),
+}
+
+#: Formats found by :func:`find_sample_files` when no format is given (one sample per file,
+#: or the self-describing ``.npz``); the paired ST-GCN / pyskl containers are only listed
+#: when asked for by name.
+_DEFAULT_FIND = ("ntu", "kinetics", "msr", "npz")
+
+
+def detect_format(path: str | Path) -> str:
+    """Format name for ``path`` from its suffix (see :data:`FORMAT_SUFFIXES`)."""
+    suffix = Path(path).suffix.lower()
+    for name, suffixes in FORMAT_SUFFIXES.items():
+        if suffix in suffixes:
+            return name
+    known = ", ".join(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes)
+    raise SkeletonDataError(
+        f"unknown file type {suffix or '(no suffix)'!r}; known: {known} (or pass format=)",
+        Path(path),
+    )
+
+
+def _stgcn_label_path(data_path: Path) -> Path | None:
+    """``train_data.npy`` -> ``train_label.pkl`` when that file exists (ST-GCN naming)."""
+    if not data_path.stem.endswith("data"):
+        return None
+    candidate = data_path.with_name(data_path.stem[: -len("data")] + "label.pkl")
+    return candidate if candidate.is_file() else None
+
+
+def iter_samples(
+    path: str | Path, format: str | None = None, **options: Any
+) -> Iterator[SampleOrError]:
+    """Lazily read ``path``: yields samples and per-sample errors (for big containers).
+
+    Whole-file problems raise :class:`SkeletonDataError` from this call. Options are
+    passed to the format's reader (see :data:`FORMAT_OPTIONS`); for ``stgcn`` a missing
+    ``label_path`` defaults to the sibling ``*_label.pkl`` of ``*_data.npy`` if present.
+    """
+    path = Path(path)
+    name = format or detect_format(path)
+    if name not in FORMAT_OPTIONS:
+        raise ValueError(f"unknown format {name!r}; known: {sorted(FORMAT_OPTIONS)}")
+    unknown = sorted(set(options) - set(FORMAT_OPTIONS[name]))
+    if unknown:
+        raise TypeError(
+            f"format {name!r} takes options {list(FORMAT_OPTIONS[name])}, not {unknown}"
+        )
+    if name == "stgcn":
+        if options.get("label_path") is None:
+            options["label_path"] = _stgcn_label_path(path)
+        return iter_stgcn_arrays(path, **options)
+    if name == "pyskl":
+        return iter_pyskl_pickle(path, **options)
+    if name == "npz":
+        return iter_npz(path, **options)
+    single: dict[str, Callable[..., SkeletonSequence]] = {
+        "ntu": read_ntu_skeleton,
+        "kinetics": read_kinetics_json,
+        "msr": read_msr_action3d,
+    }
+    return iter([single[name](path, **options)])
+
+
+def read_samples(path: str | Path, format: str | None = None, **options: Any) -> ReadResult:
+    """Read every sample of ``path`` (any supported format).
+
+    Args:
+        path: A sample file or container.
+        format: One of :data:`FORMAT_SUFFIXES` (default: from the suffix).
+        **options: Passed to the format's reader, see :data:`FORMAT_OPTIONS`.
+
+    Returns:
+        The good samples and one error per rejected sample of a container.
+
+    Raises:
+        SkeletonDataError: the file itself is missing, empty, truncated, garbled or of
+            an unknown type.
+    """
+    return ReadResult.collect(iter_samples(path, format, **options))
+
+
+def _is_sample_file(path: Path, format: str) -> bool:
+    if format == "kinetics" and path.stem.endswith("_label"):
+        return False  # st-gcn label files live beside the samples
+    return True
+
+
+def find_sample_files(
+    folder: str | Path, format: str | None = None, *, recursive: bool = True
+) -> list[Path]:
+    """Sample files under ``folder``, sorted by path.
+
+    Args:
+        folder: The folder to search.
+        format: Only this format's files; by default every per-sample format
+            (``.skeleton``, ``.json`` except ``*_label.json``, ``.txt``) and ``.npz``.
+            ST-GCN ``.npy`` and pyskl ``.pkl`` containers are listed only when named.
+        recursive: Also search sub-folders.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SkeletonDataError("not a folder", folder)
+    if format is not None and format not in FORMAT_SUFFIXES:
+        raise ValueError(f"unknown format {format!r}; known: {sorted(FORMAT_SUFFIXES)}")
+    formats = (format,) if format else _DEFAULT_FIND
+    wanted = {suffix: name for name in formats for suffix in FORMAT_SUFFIXES[name]}
+    pattern = "**/*" if recursive else "*"
+    found = []
+    for path in folder.glob(pattern):
+        name = wanted.get(path.suffix.lower())
+        if name is not None and path.is_file() and _is_sample_file(path, name):
+            found.append(path)
+    return sorted(found)
+
+
+__all__ = [
+    "FORMAT_OPTIONS",
+    "FORMAT_SUFFIXES",
+    "KineticsLabel",
+    "KineticsLabels",
+    "ReadResult",
+    "RestrictedUnpickler",
+    "SampleOrError",
+    "SkeletonDataError",
+    "allowed_globals",
+    "detect_format",
+    "find_sample_files",
+    "iter_npz",
+    "iter_pyskl_pickle",
+    "iter_samples",
+    "iter_stgcn_arrays",
+    "load_npy",
+    "ntu_missing_samples",
+    "parse_msr_name",
+    "parse_ntu_name",
+    "read_kinetics_json",
+    "read_kinetics_labels",
+    "read_msr_action3d",
+    "read_npz",
+    "read_pyskl_pickle",
+    "read_samples",
+    "read_stgcn_arrays",
+    "read_stgcn_labels",
+    "safe_load_pickle",
+    "safe_loads",
+    "write_npz",
+]

@@ -1,0 +1,110 @@
+"""Helpers shared by the readers: file checks, number parsing, finiteness, layouts by size."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SkeletonDataError
+
+#: Built-in layout chosen for a joint count when a container does not name one.
+LAYOUT_BY_JOINTS: dict[int, str] = {25: "ntu25", 18: "openpose18", 17: "coco17", 20: "msr20"}
+
+#: Layouts whose second coordinate is an image row (grows downwards); the others have y up.
+IMAGE_LAYOUTS: frozenset[str] = frozenset({"openpose18", "coco17"})
+
+
+def require_file(path: str | Path) -> Path:
+    """Return ``path`` as a :class:`Path` after checking it is an existing, non-empty file."""
+    path = Path(path)
+    if not path.exists():
+        raise SkeletonDataError("file does not exist", path)
+    if not path.is_file():
+        raise SkeletonDataError("not a regular file (a folder?)", path)
+    if path.stat().st_size == 0:
+        raise SkeletonDataError("file is empty", path)
+    return path
+
+
+def read_text(path: Path) -> str:
+    """Whole file as text (UTF-8, a byte-order mark is dropped); undecodable bytes are an error."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SkeletonDataError(
+            f"not a text file (undecodable byte at offset {exc.start})", path
+        ) from None
+    if not text.strip():
+        raise SkeletonDataError("file holds only white space", path)
+    return text
+
+
+def parse_floats(
+    tokens: list[str], path: Path, *, line: int, frame: int | None = None
+) -> list[float]:
+    """Parse text tokens as finite floats; name the line (and frame) on any bad token."""
+    values = []
+    for token in tokens:
+        try:
+            value = float(token)
+        except ValueError:
+            raise SkeletonDataError(
+                f"not a number: {token[:40]!r}", path, line=line, frame=frame
+            ) from None
+        if not math.isfinite(value):
+            raise SkeletonDataError(
+                f"non-finite value {token!r}", path, line=line, frame=frame
+            ) from None
+        values.append(value)
+    return values
+
+
+def parse_int(token: str, path: Path, *, line: int, frame: int | None = None, what: str) -> int:
+    """Parse one integer count, naming what it counts when it is not one."""
+    try:
+        return int(token)
+    except ValueError:
+        raise SkeletonDataError(
+            f"expected the {what} (an integer), got {token[:40]!r}", path, line=line, frame=frame
+        ) from None
+
+
+def first_nonfinite_frame(data: np.ndarray) -> int | None:
+    """Index of the first frame of a ``(C, T, V, M)`` array holding NaN/Inf, else ``None``."""
+    bad = ~np.isfinite(data)
+    if not bad.any():
+        return None
+    return int(np.flatnonzero(bad.any(axis=(0, 2, 3)))[0])
+
+
+def check_finite(data: np.ndarray, path: Path | None, *, sample: str | int | None = None) -> None:
+    """Raise when a ``(C, T, V, M)`` array holds NaN or Inf, naming the first bad frame."""
+    frame = first_nonfinite_frame(data)
+    if frame is not None:
+        raise SkeletonDataError("NaN or infinite value", path, frame=frame, sample=sample)
+
+
+def infer_layout(num_joints: int, path: Path | None, *, sample: str | int | None = None) -> str:
+    """Built-in layout name for ``num_joints`` joints, or an error asking for ``layout=``."""
+    try:
+        return LAYOUT_BY_JOINTS[num_joints]
+    except KeyError:
+        known = ", ".join(f"{v} -> {n}" for v, n in sorted(LAYOUT_BY_JOINTS.items()))
+        raise SkeletonDataError(
+            f"cannot infer the layout of {num_joints} joints (known: {known}); pass layout=",
+            path,
+            sample=sample,
+        ) from None
+
+
+def present_persons(data: np.ndarray) -> np.ndarray:
+    """Boolean ``(M,)``: which persons of a ``(C, T, V, M)`` array hold any non-zero value."""
+    return np.asarray(np.asarray(data != 0).any(axis=(0, 1, 2)))
+
+
+def zero_frames(data: np.ndarray) -> np.ndarray:
+    """Boolean ``(T,)``: frames of a ``(C, T, V, M)`` array in which every value is zero."""
+    return np.asarray(~np.asarray(data != 0).any(axis=(0, 2, 3)))

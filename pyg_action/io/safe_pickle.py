@@ -1,0 +1,127 @@
+"""A restricted unpickler for the label and annotation pickles of ST-GCN and pyskl.
+
+Unpickling runs whatever callables the pickle names, so ``pickle.load`` on a
+downloaded file is as dangerous as running a downloaded program. The skeleton
+formats only need plain data, so :class:`RestrictedUnpickler` resolves only these
+globals and refuses every other one *before* anything is called:
+
+* builtins ``set``, ``frozenset``, ``complex``, ``bytes``, ``bytearray``, ``slice``,
+  ``range``
+  (protocols 0-2 spell the module ``__builtin__``) and ``collections.OrderedDict``;
+* numpy arrays and scalars: ``numpy.ndarray``, ``numpy.dtype``,
+  ``numpy[._]core.multiarray._reconstruct``, ``numpy[._]core.multiarray.scalar`` and
+  ``numpy[._]core.numeric._frombuffer`` (protocol 5), from NumPy 1.x or 2.x pickles;
+* ``_codecs.encode``, which protocols 0-2 use to store the bytes of numpy arrays.
+
+Lists, tuples, dicts, strings, bytes, numbers, booleans and ``None`` need no global.
+A refused global raises :class:`~pyg_action.errors.SkeletonDataError` naming the file
+and the global, e.g. ``refused global 'os.system'``. Any other unpickling failure
+(truncated or garbled file) is reported the same way.
+
+The same policy applies to NumPy files: always ``np.load(..., allow_pickle=False)``;
+an ``.npy``/``.npz`` holding object arrays is refused rather than unpickled.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import io
+import pickle
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SkeletonDataError
+from ._common import require_file
+
+
+def _numpy_attr(submodule: str, name: str) -> Any:
+    """Look a private numpy helper up in ``numpy._core`` (NumPy 2) or ``numpy.core`` (1.x)."""
+    for package in ("numpy._core", "numpy.core"):
+        try:
+            module = importlib.import_module(f"{package}.{submodule}")
+        except ImportError:
+            continue
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise AttributeError(f"numpy has no {submodule}.{name}")  # pragma: no cover
+
+
+@cache
+def _allowed_table() -> dict[tuple[str, str], Any]:
+    import codecs
+
+    table: dict[tuple[str, str], Any] = {}
+    for module in ("builtins", "__builtin__"):
+        for obj in (set, frozenset, complex, bytes, bytearray, slice, range):
+            table[(module, obj.__name__)] = obj
+    table[("collections", "OrderedDict")] = collections.OrderedDict
+    table[("_codecs", "encode")] = codecs.encode
+    table[("numpy", "ndarray")] = np.ndarray
+    table[("numpy", "dtype")] = np.dtype
+    for package in ("numpy.core", "numpy._core"):
+        table[(f"{package}.multiarray", "_reconstruct")] = _numpy_attr("multiarray", "_reconstruct")
+        table[(f"{package}.multiarray", "scalar")] = _numpy_attr("multiarray", "scalar")
+        table[(f"{package}.numeric", "_frombuffer")] = _numpy_attr("numeric", "_frombuffer")
+    return table
+
+
+def allowed_globals() -> frozenset[str]:
+    """The ``module.name`` globals the restricted unpickler resolves."""
+    return frozenset(f"{module}.{name}" for module, name in _allowed_table())
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that builds only plain containers, scalars and numpy arrays.
+
+    Args:
+        file: A binary file object positioned at the pickle.
+        path: The file name used in error messages.
+    """
+
+    def __init__(self, file: io.BufferedIOBase | io.BytesIO, *, path: str | Path | None = None):
+        super().__init__(file)
+        self.path = None if path is None else Path(path)
+
+    def find_class(self, module: str, name: str) -> Any:  # noqa: D401 - pickle API
+        try:
+            return _allowed_table()[(module, name)]
+        except KeyError:
+            raise SkeletonDataError(
+                f"refused global {module}.{name!s:.80}: label/annotation pickles may only hold "
+                "plain containers, numbers, strings and numpy arrays",
+                self.path,
+            ) from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise SkeletonDataError("refused persistent id: not a plain data pickle", self.path)
+
+
+def safe_loads(data: bytes, *, path: str | Path | None = None) -> Any:
+    """Unpickle ``data`` with :class:`RestrictedUnpickler`; every failure is a SkeletonDataError."""
+    try:
+        return RestrictedUnpickler(io.BytesIO(data), path=path).load()
+    except SkeletonDataError:
+        raise
+    except RecursionError:
+        raise SkeletonDataError("cannot unpickle: nested too deeply", path) from None
+    except EOFError:
+        raise SkeletonDataError("cannot unpickle: the file is truncated", path) from None
+    except MemoryError:
+        raise SkeletonDataError("cannot unpickle: it asks for too much memory", path) from None
+    except Exception as exc:  # noqa: BLE001 - any failure of a bad pickle becomes one error type
+        reason = f"{type(exc).__name__}: {exc}"
+        raise SkeletonDataError(f"cannot unpickle (corrupt file?): {reason:.200}", path) from None
+
+
+def safe_load_pickle(path: str | Path) -> Any:
+    """Read a ``.pkl`` file with the restricted unpickler.
+
+    Raises:
+        SkeletonDataError: missing/empty file, a refused global, or a corrupt pickle.
+    """
+    path = require_file(path)
+    return safe_loads(path.read_bytes(), path=path)
