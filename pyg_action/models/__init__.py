@@ -1,5 +1,11 @@
 """Models built from the sparse layers, with a registry for ``--model NAME``."""
 
-from .registry import create_model, default_data_config, list_models, register_model
+from .registry import (
+    create_model,
+    default_data_config,
+    list_models,
+    quick_config,
+    register_model,
+)
 
-__all__ = ["create_model", "default_data_config", "list_models", "register_model"]
+__all__ = ["create_model", "default_data_config", "list_models", "quick_config", "register_model"]

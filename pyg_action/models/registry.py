@@ -8,6 +8,7 @@ PyG batch to logits ``(B, num_classes)``.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 from collections.abc import Callable
 from typing import Any
@@ -16,11 +17,13 @@ from torch import nn
 
 ModelBuilder = Callable[..., nn.Module]
 _REGISTRY: dict[str, ModelBuilder] = {}
-_DEFAULT_DATA: dict[str, dict[str, Any]] = {}
+_DEFAULTS: dict[str, dict[str, Any]] = {}
 
 
 def register_model(
-    name: str, default_data: dict[str, Any] | None = None
+    name: str,
+    default_data: dict[str, Any] | None = None,
+    quick_config: dict[str, Any] | None = None,
 ) -> Callable[[ModelBuilder], ModelBuilder]:
     """Decorator adding a builder under ``name``.
 
@@ -28,13 +31,17 @@ def register_model(
         name: Registry name (``--model NAME``).
         default_data: The ``data`` config section used when the user gives none, so that
             ``pyg-action train --model NAME`` runs on a bare machine (an embedded dataset).
+        quick_config: Config sections (``model``, ``data``, ``train``) merged in when the user
+            gives no config file: a recipe sized to train in minutes on a CPU.
     """
 
     def add(builder: ModelBuilder) -> ModelBuilder:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
         _REGISTRY[name] = builder
-        _DEFAULT_DATA[name] = dict(default_data or {"name": "synthetic"})
+        quick = copy.deepcopy(quick_config or {})
+        quick["data"] = {**(default_data or {"name": "synthetic"}), **quick.get("data", {})}
+        _DEFAULTS[name] = quick
         return builder
 
     return add
@@ -42,10 +49,15 @@ def register_model(
 
 def default_data_config(name: str) -> dict[str, Any]:
     """The ``data`` section a model trains on when the config names none."""
+    return dict(quick_config(name)["data"])
+
+
+def quick_config(name: str) -> dict[str, Any]:
+    """The sections used for ``pyg-action train --model NAME`` without a config file."""
     _import_builtin_models()
-    if name not in _DEFAULT_DATA:
+    if name not in _DEFAULTS:
         raise ValueError(f"unknown model {name!r}; registered: {sorted(_REGISTRY)}")
-    return dict(_DEFAULT_DATA[name])
+    return copy.deepcopy(_DEFAULTS[name])
 
 
 def list_models(pattern: str = "*") -> list[str]:

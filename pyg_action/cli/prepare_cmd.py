@@ -1,0 +1,53 @@
+"""``pyg-action prepare``: read raw skeleton files once into a memory-mappable cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import SkeletonDataError
+from ..io import FORMAT_SUFFIXES
+
+
+@click.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(sorted(FORMAT_SUFFIXES)),
+    default=None,
+    help="Reader format (default: from each file's suffix).",
+)
+@click.option("--layout", default=None, help="Layout name or YAML/JSON layout file of the samples.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any file or sample is bad.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def prepare(
+    source: Path, out: Path, format_: str | None, layout: str | None, strict: bool, quiet: bool
+) -> None:
+    """Read every sample under SOURCE (a folder or one file) into the cache folder OUT.
+
+    Keeps only the coordinates (one float32 array plus offsets, shapes, labels, names and
+    meta as JSON) and writes report.json listing every bad file with its reason.
+    """
+    from ..data.prepared import cache_nbytes
+    from ..data.prepared import prepare as prepare_cache
+
+    try:
+        report = prepare_cache(source, out, format_, layout, progress=not quiet)
+    except (SkeletonDataError, ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"source: {source}")
+    click.echo(f"good:   {report['good']} samples")
+    click.echo(f"bad:    {report['bad']}")
+    for file, reason in report["bad_files"]:
+        click.echo(f"  {file}: {reason}")
+    sizes = cache_nbytes(out)
+    click.echo(
+        f"cache:  {out} ({sizes['total'] / 1e6:.1f} MB; "
+        f"{sizes['coordinates_per_sample'] / 1e3:.1f} kB coordinates per sample)"
+    )
+    if strict and report["bad"]:
+        click.echo(f"--strict: {report['bad']} bad file(s) or sample(s)", err=True)
+        raise SystemExit(1)

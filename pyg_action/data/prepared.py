@@ -1,0 +1,559 @@
+"""A prepared-data cache: every good sample's coordinates in one memory-mappable array.
+
+:func:`prepare` reads a folder (or one container file) with the readers of
+:mod:`pyg_action.io` and writes, with ``np.save`` and JSON only (no pickle)::
+
+    out_dir/
+      frames.npy    float32 (R, V, C)  all frames of all samples, sample after sample,
+                                       each sample's rows in (person, frame) order
+      offsets.npy   int64   (N + 1,)   sample i is rows offsets[i]:offsets[i + 1]
+      shapes.npy    int64   (N, 3)     T, M, C of each sample
+      labels.npy    int64   (N,)       0-based class, -1 when unknown
+      index.json                       version, layout, names, meta, source, format
+      report.json                      {good, bad, bad_files: [[file, reason], ...]}
+
+Only coordinates are stored; graph edges are derived on the fly from the layout and
+``(T, M)`` by :class:`~pyg_action.graph.SkeletonGraphBuilder`. The rows of a sample are
+exactly the node features ``x`` of its graph (nodes ordered person, frame, joint).
+
+Memory: a sample costs ``T * V * M * C * 4`` bytes of float32 coordinates
+(:func:`sample_nbytes`; NTU-size ``T=300, V=25, M=2, C=3`` is 180 000 bytes = 180 kB), plus
+about 40 bytes of offsets/shape/label and its JSON name and meta. :func:`cache_nbytes`
+measures a written cache. :class:`PreparedCache` opens ``frames.npy`` with
+``mmap_mode="r"``, so opening costs almost nothing and pages are read on demand.
+
+Nothing is dropped silently: every sample a reader rejects, every file that cannot be read
+and every sample that fails the cache's own checks (non-finite or all-zero coordinates, a
+joint count or channel count differing from the rest) is listed in the report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SkeletonDataError
+from ..layouts import LayoutLike, SkeletonLayout, get_layout
+from ..sequence import SkeletonSequence
+
+__all__ = [
+    "CACHE_VERSION",
+    "CacheWriter",
+    "PreparedCache",
+    "SampleChecker",
+    "cache_nbytes",
+    "describe_error",
+    "edge_nbytes",
+    "is_prepared",
+    "iter_source",
+    "open_prepared",
+    "prepare",
+    "read_folder",
+    "sample_nbytes",
+    "write_cache",
+]
+
+CACHE_VERSION = 1
+_FRAMES, _OFFSETS, _SHAPES, _LABELS = "frames.npy", "offsets.npy", "shapes.npy", "labels.npy"
+_INDEX, _REPORT = "index.json", "report.json"
+_CHUNK = 1 << 24  # bytes copied at a time when finishing frames.npy
+_CONTAINERS = ("npz", "stgcn", "pyskl")  # formats with many samples per file
+
+
+def sample_nbytes(
+    num_frames: int, num_joints: int, num_persons: int, num_channels: int, dtype: Any = np.float32
+) -> int:
+    """Bytes of one sample's coordinates in the cache: ``T * V * M * C * itemsize``."""
+    return int(num_frames * num_joints * num_persons * num_channels * np.dtype(dtype).itemsize)
+
+
+def edge_nbytes(
+    layout: LayoutLike,
+    num_frames: int,
+    num_persons: int = 1,
+    strategy: str = "spatial",
+    max_hop: int = 1,
+    temporal_window: int = 9,
+) -> int:
+    """Bytes the graph edges of one sample would take *if* they were stored (they are not).
+
+    Counts every edge tensor :class:`~pyg_action.graph.SkeletonGraphBuilder` attaches
+    (indices, types, weights, ids). Used to show why the cache keeps only coordinates.
+    """
+    from ..graph import SkeletonGraphBuilder
+
+    layout = get_layout(layout)
+    builder = SkeletonGraphBuilder(layout, strategy, max_hop, temporal_window=temporal_window)
+    data = builder(np.zeros((3, num_frames, layout.num_joints, num_persons), np.float32))
+    return int(sum(v.numel() * v.element_size() for k, v in data.items() if "edge" in k))
+
+
+def describe_error(exc: SkeletonDataError) -> str:
+    """The reason of a reader error with its line / frame / sample, without the path."""
+    where = []
+    if exc.line is not None:
+        where.append(f"line {exc.line}")
+    if exc.frame is not None:
+        where.append(f"frame {exc.frame}")
+    if exc.sample is not None:
+        where.append(f"sample {exc.sample}")
+    return f"{', '.join(where)}: {exc.reason}" if where else exc.reason
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(_jsonable(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+class SampleChecker:
+    """The checks every sample passes before it is used: shape, finite, not all zero, and the
+    same layout, joint count and channel count as the first good sample (or the given layout).
+    """
+
+    def __init__(self, layout: LayoutLike | None = None) -> None:
+        self.layout_name: str | None = None
+        self.layout_spec: dict[str, Any] | None = None
+        self.num_joints: int | None = None
+        self.channels: int | None = None
+        self.layout_given = layout is not None
+        if layout is not None:
+            resolved = get_layout(layout)
+            self.layout_name = str(layout) if isinstance(layout, str | Path) else resolved.name
+            self.layout_spec = resolved.to_dict()
+            self.num_joints = resolved.num_joints
+
+    def __call__(self, sample: SkeletonSequence) -> str | None:
+        """``None`` when the sample is good, else the reason it is not."""
+        data = sample.data
+        channels, frames, joints, persons = data.shape
+        if min(data.shape) == 0:
+            return f"empty sample of shape {data.shape}"
+        if not np.all(np.isfinite(data)):
+            return "NaN or infinite coordinates"
+        if not np.any(data != 0):
+            return "all coordinates are zero"
+        if (
+            not self.layout_given
+            and self.layout_name
+            and sample.layout
+            and sample.layout != self.layout_name
+        ):
+            return f"layout {sample.layout!r} differs from the other samples' {self.layout_name!r}"
+        if self.num_joints is not None and joints != self.num_joints:
+            return f"{joints} joints, but the layout has {self.num_joints}"
+        if self.channels is not None and channels != self.channels:
+            return f"{channels} channels, but the other samples have {self.channels}"
+        if self.layout_name is None and sample.layout:
+            self.layout_name = sample.layout
+            try:
+                self.layout_spec = get_layout(sample.layout).to_dict()
+            except (ValueError, FileNotFoundError):
+                self.layout_spec = None
+        self.num_joints = joints if self.num_joints is None else self.num_joints
+        self.channels = channels if self.channels is None else self.channels
+        return None
+
+
+def _where(sample: SkeletonSequence) -> str:
+    where = str(sample.meta.get("source") or sample.name)
+    if sample.meta.get("format") in _CONTAINERS and sample.name:
+        where = f"{where} [{sample.name}]"
+    return where
+
+
+class CacheWriter:
+    """Streams samples into a cache folder; :meth:`close` finishes it and returns the report.
+
+    Args:
+        out_dir: The folder (created; an older cache in it is replaced).
+        layout: Layout name or file the samples follow (default: the first sample's).
+        source: Recorded in ``index.json`` and the report.
+        format: Recorded likewise.
+    """
+
+    def __init__(
+        self,
+        out_dir: str | Path,
+        layout: LayoutLike | None = None,
+        source: str | None = None,
+        format: str | None = None,
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for name in (_INDEX, _REPORT):  # an interrupted run must not look finished
+            (self.out_dir / name).unlink(missing_ok=True)
+        self.checker = SampleChecker(layout)
+        self.source = source
+        self.format = format
+        self.offsets = [0]
+        self.shapes: list[tuple[int, int, int]] = []
+        self.labels: list[int] = []
+        self.names: list[str] = []
+        self.meta: list[dict[str, Any]] = []
+        self.bad: list[tuple[str, str]] = []
+        self._tmp_path = self.out_dir / "frames.tmp"
+        self._tmp = self._tmp_path.open("wb")
+
+    def reject(self, file: str | Path, reason: str) -> None:
+        """Record a bad file or sample."""
+        self.bad.append((str(file), reason))
+
+    def add(self, sample: SkeletonSequence) -> str | None:
+        """Append a sample; returns the reason when it is rejected (and records it)."""
+        reason = self.checker(sample)
+        if reason is not None:
+            self.reject(_where(sample), reason)
+            return reason
+        data = np.asarray(sample.data, dtype=np.float32)
+        channels, frames, joints, persons = data.shape
+        rows = data.transpose(3, 1, 2, 0).reshape(persons * frames, joints, channels)
+        self._tmp.write(np.ascontiguousarray(rows).tobytes())
+        self.offsets.append(self.offsets[-1] + persons * frames)
+        self.shapes.append((frames, persons, channels))
+        self.labels.append(-1 if sample.label is None else int(sample.label))
+        self.names.append(sample.name)
+        self.meta.append(_jsonable(sample.meta))
+        return None
+
+    @property
+    def good(self) -> int:
+        return len(self.names)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "good": self.good,
+            "bad": len(self.bad),
+            "bad_files": [list(item) for item in self.bad],
+            "source": self.source,
+            "format": self.format,
+        }
+
+    def close(self) -> dict[str, Any]:
+        """Write ``frames.npy``, the index and the report; returns the report."""
+        self._tmp.close()
+        joints = self.checker.num_joints or 0
+        channels = self.checker.channels or 0
+        rows = self.offsets[-1]
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False}
+        header["shape"] = (rows, joints, channels)
+        with (self.out_dir / _FRAMES).open("wb") as out, self._tmp_path.open("rb") as raw:
+            np.lib.format.write_array_header_1_0(out, header)
+            while chunk := raw.read(_CHUNK):
+                out.write(chunk)
+        self._tmp_path.unlink()
+        np.save(self.out_dir / _OFFSETS, np.asarray(self.offsets, dtype=np.int64))
+        np.save(self.out_dir / _SHAPES, np.asarray(self.shapes, dtype=np.int64).reshape(-1, 3))
+        np.save(self.out_dir / _LABELS, np.asarray(self.labels, dtype=np.int64))
+        report = self.report()
+        (self.out_dir / _REPORT).write_text(json.dumps(report, indent=1), encoding="utf-8")
+        index = {
+            "version": CACHE_VERSION,
+            "layout": self.checker.layout_name,
+            "layout_spec": self.checker.layout_spec,
+            "num_joints": joints,
+            "num_channels": channels,
+            "num_samples": self.good,
+            "source": self.source,
+            "format": self.format,
+            "names": self.names,
+            "meta": self.meta,
+        }
+        (self.out_dir / _INDEX).write_text(json.dumps(index), encoding="utf-8")
+        return report
+
+    def __enter__(self) -> CacheWriter:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self._tmp.close()
+            self._tmp_path.unlink(missing_ok=True)
+
+
+def write_cache(
+    samples: Iterable[SkeletonSequence],
+    out_dir: str | Path,
+    layout: LayoutLike | None = None,
+    bad: Iterable[tuple[str, str]] = (),
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Write in-memory samples as a cache and return its report.
+
+    ``bad`` lists problems found before (``(file, reason)`` pairs) for the report.
+    """
+    with CacheWriter(out_dir, layout=layout, source=source, format="memory") as writer:
+        for file, reason in bad:
+            writer.reject(file, reason)
+        for sample in samples:
+            writer.add(sample)
+    return writer.report()
+
+
+def iter_source(
+    source: str | Path,
+    format: str | None = None,
+    *,
+    progress: bool = False,
+    recursive: bool = True,
+    **reader_options: Any,
+) -> Iterator[tuple[Path, SkeletonSequence | SkeletonDataError]]:
+    """Read a folder or file with :mod:`pyg_action.io`; yields ``(file, sample or error)``.
+
+    Whole-file problems (and ``OSError`` / ``ValueError`` from a reader) are yielded as a
+    :class:`SkeletonDataError` for that file, so one bad file never stops the others.
+    """
+    from tqdm.auto import tqdm
+
+    from ..io import find_sample_files, iter_samples
+
+    source = Path(source)
+    if not source.exists():
+        raise SkeletonDataError("source does not exist", source)
+    files = find_sample_files(source, format, recursive=recursive) if source.is_dir() else [source]
+    if not files:
+        yield source, SkeletonDataError(f"no sample files found (format={format or 'any'})", source)
+        return
+    bar = tqdm(files, desc=f"read {source.name}", unit="file", disable=not progress)
+    for path in bar:
+        try:
+            for item in iter_samples(path, format, **reader_options):
+                yield path, item
+        except SkeletonDataError as exc:
+            yield path, exc
+        except (OSError, ValueError) as exc:
+            yield path, SkeletonDataError(f"{type(exc).__name__}: {exc}", path)
+
+
+def _reader_options(
+    format: str | None, layout: LayoutLike | None, options: dict[str, Any]
+) -> dict[str, Any]:
+    options = dict(options)
+    if layout is not None and format in _CONTAINERS and "layout" not in options:
+        options["layout"] = (
+            str(layout) if isinstance(layout, str | Path) else get_layout(layout).name
+        )
+    return options
+
+
+def read_folder(
+    source: str | Path,
+    format: str | None = None,
+    layout: LayoutLike | None = None,
+    *,
+    progress: bool = False,
+    recursive: bool = True,
+    **reader_options: Any,
+) -> tuple[list[SkeletonSequence], dict[str, Any]]:
+    """Read ``source`` into memory with the same checks and report as :func:`prepare`."""
+    checker = SampleChecker(layout)
+    samples: list[SkeletonSequence] = []
+    bad: list[tuple[str, str]] = []
+    options = _reader_options(format, layout, reader_options)
+    for path, item in iter_source(
+        source, format, progress=progress, recursive=recursive, **options
+    ):
+        if isinstance(item, SkeletonDataError):
+            bad.append((str(item.path or path), describe_error(item)))
+            continue
+        reason = checker(item)
+        if reason is None:
+            samples.append(item)
+        else:
+            bad.append((_where(item), reason))
+    report = {
+        "good": len(samples),
+        "bad": len(bad),
+        "bad_files": [list(b) for b in bad],
+        "source": str(source),
+        "format": format,
+    }
+    return samples, report
+
+
+def prepare(
+    source: str | Path,
+    out_dir: str | Path,
+    format: str | None = None,
+    layout: LayoutLike | None = None,
+    *,
+    progress: bool = True,
+    recursive: bool = True,
+    **reader_options: Any,
+) -> dict[str, Any]:
+    """Read ``source`` (a folder or one file) and write a prepared cache to ``out_dir``.
+
+    Args:
+        source: A folder of sample files (found with :func:`pyg_action.io.find_sample_files`)
+            or one file / container.
+        out_dir: The cache folder.
+        format: Reader format (``msr``, ``ntu``, ``kinetics``, ``npz``, ``stgcn``, ``pyskl``);
+            default: from each file's suffix.
+        layout: The samples' layout (name or YAML/JSON file), e.g. for an ``npz`` of a
+            custom skeleton; default: what the reader reports.
+        progress: Show a tqdm progress bar over the files.
+        recursive: Search sub-folders of a folder source.
+        **reader_options: Passed to the reader (see ``pyg_action.io.FORMAT_OPTIONS``).
+
+    Returns:
+        The report ``{good, bad, bad_files: [[file, reason], ...], source, format}``, also
+        written to ``out_dir/report.json``.
+    """
+    options = _reader_options(format, layout, reader_options)
+    items = iter_source(source, format, progress=progress, recursive=recursive, **options)
+    with CacheWriter(out_dir, layout=layout, source=str(source), format=format) as writer:
+        for path, item in items:
+            if isinstance(item, SkeletonDataError):
+                writer.reject(item.path or path, describe_error(item))
+            else:
+                writer.add(item)
+    return writer.report()
+
+
+def is_prepared(path: str | Path) -> bool:
+    """True when ``path`` holds a finished cache."""
+    path = Path(path)
+    return (path / _INDEX).is_file() and (path / _FRAMES).is_file()
+
+
+class PreparedCache:
+    """A prepared cache opened for reading (``frames.npy`` memory-mapped, read-only).
+
+    Indexing gives :class:`SkeletonSequence` objects; :meth:`array` gives the ``(C, T, V, M)``
+    view without copying. Safe to send to DataLoader workers: the memory map is re-opened
+    in each process instead of being pickled.
+    """
+
+    def __init__(self, path: str | Path, mmap: bool = True) -> None:
+        self.path = Path(path)
+        if not is_prepared(self.path):
+            raise SkeletonDataError("not a prepared cache (no index.json / frames.npy)", self.path)
+        index = json.loads((self.path / _INDEX).read_text(encoding="utf-8"))
+        if index.get("version") != CACHE_VERSION:
+            raise SkeletonDataError(
+                f"cache version {index.get('version')} is not {CACHE_VERSION}; prepare it again",
+                self.path,
+            )
+        self.mmap = mmap
+        self.layout: str | None = index.get("layout")
+        self.layout_spec: dict[str, Any] | None = index.get("layout_spec")
+        self.names: list[str] = index["names"]
+        self.meta: list[dict[str, Any]] = index["meta"]
+        self.source: str | None = index.get("source")
+        self.format: str | None = index.get("format")
+        self.num_joints: int = index["num_joints"]
+        self.num_channels: int = index["num_channels"]
+        self.offsets = np.load(self.path / _OFFSETS)
+        self.shapes = np.load(self.path / _SHAPES)
+        self.labels = np.load(self.path / _LABELS)
+        report_path = self.path / _REPORT
+        self.report: dict[str, Any] = (
+            json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
+        )
+        if not len(self.names) == len(self.labels) == len(self.shapes) == len(self.offsets) - 1:
+            raise SkeletonDataError("cache files disagree on the number of samples", self.path)
+        self._frames: np.ndarray | None = None
+
+    @property
+    def frames(self) -> np.ndarray:
+        if self._frames is None:
+            empty = self.offsets[-1] == 0
+            mode = "r" if self.mmap and not empty else None
+            self._frames = np.load(self.path / _FRAMES, mmap_mode=mode)
+        return self._frames
+
+    def get_layout(self) -> SkeletonLayout:
+        """The samples' layout: a built-in or file name, else the spec stored in the cache."""
+        if self.layout:
+            try:
+                return get_layout(self.layout)
+            except (ValueError, FileNotFoundError):
+                if self.layout_spec is None:
+                    raise
+        if self.layout_spec is None:
+            raise SkeletonDataError("the cache does not record a layout", self.path)
+        return SkeletonLayout.from_dict(self.layout_spec)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_frames"] = None
+        return state
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def array(self, index: int) -> np.ndarray:
+        """Sample ``index`` as a read-only ``(C, T, V, M)`` view."""
+        frames, persons, channels = (int(v) for v in self.shapes[index])
+        rows = self.frames[self.offsets[index] : self.offsets[index + 1]]
+        return rows.reshape(persons, frames, self.num_joints, channels).transpose(3, 1, 2, 0)
+
+    def label(self, index: int) -> int | None:
+        label = int(self.labels[index])
+        return None if label < 0 else label
+
+    def __getitem__(self, index: int) -> SkeletonSequence:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"sample {index} outside 0..{len(self) - 1}")
+        index %= len(self)
+        return SkeletonSequence(
+            data=np.array(self.array(index), dtype=np.float32),
+            label=self.label(index),
+            layout=self.layout or "",
+            name=self.names[index],
+            meta=dict(self.meta[index]),
+        )
+
+    def __iter__(self) -> Iterator[SkeletonSequence]:
+        for index in range(len(self)):
+            yield self[index]
+
+    def __repr__(self) -> str:
+        return f"PreparedCache({str(self.path)!r}, {len(self)} samples, layout={self.layout!r})"
+
+
+def open_prepared(path: str | Path, mmap: bool = True) -> PreparedCache:
+    """Open a cache written by :func:`prepare` / :func:`write_cache`."""
+    return PreparedCache(path, mmap=mmap)
+
+
+def cache_nbytes(path: str | Path) -> dict[str, float]:
+    """Measured size of a cache: coordinates, the rest, and both per sample (bytes).
+
+    ``coordinates`` is the data part of ``frames.npy`` (without its header); ``other`` is
+    everything else (the ``.npy`` headers, offsets, shapes, labels and the JSON files).
+    """
+    path = Path(path)
+    cache = PreparedCache(path)
+    count = max(len(cache), 1)
+    coordinates = int(cache.offsets[-1]) * cache.num_joints * cache.num_channels * 4
+    total = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+    other = total - coordinates
+    return {
+        "samples": len(cache),
+        "coordinates": coordinates,
+        "other": other,
+        "total": total,
+        "coordinates_per_sample": coordinates / count,
+        "other_per_sample": other / count,
+        "total_per_sample": total / count,
+    }

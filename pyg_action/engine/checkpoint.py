@@ -1,0 +1,54 @@
+"""Atomic checkpoints that load without unrestricted pickle.
+
+A checkpoint holds only tensors and plain Python values (the config as JSON text), so
+:func:`load_checkpoint` uses ``torch.load(weights_only=True)``: a file crafted to run code is
+refused by torch's restricted unpickler.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Write ``state`` to ``path`` atomically (temporary file in the same folder + rename).
+
+    A crash mid-write leaves the previous checkpoint intact, never a half-written one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = dict(state)
+    if "config" in payload:
+        payload["config"] = json.dumps(payload["config"])
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
+        raise ValueError(f"{path}: not a loadable pyg_action checkpoint: {exc}") from exc
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"{path}: not a pyg_action checkpoint (no model weights)")
+    if isinstance(state.get("config"), str):
+        state["config"] = json.loads(state["config"])
+    return state

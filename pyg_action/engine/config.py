@@ -1,0 +1,106 @@
+"""Training configuration: defaults, YAML files and dotted ``key=value`` overrides.
+
+A config has four sections::
+
+    model: {name: stgcn, ...model options}
+    data:  {name: msr_action3d, ...dataset options}   # default: the model's embedded data
+    graph: {strategy: spatial, max_hop: 1, dilation: 1, temporal_window: 9}
+    train: {epochs, batch_size, optimizer: {...}, scheduler: {...}, seed, ...}
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..models import quick_config
+
+DEFAULTS: dict[str, Any] = {
+    "model": {"name": "stgcn"},
+    "data": None,
+    "graph": {"strategy": "spatial", "max_hop": 1, "dilation": 1, "temporal_window": 9},
+    "train": {
+        "epochs": 30,
+        "batch_size": 32,
+        "eval_batch_size": 64,
+        "seed": 0,
+        "optimizer": {
+            "name": "sgd",
+            "lr": 0.1,
+            "momentum": 0.9,
+            "nesterov": True,
+            "weight_decay": 5e-4,
+        },
+        "scheduler": {"name": "cosine", "warmup_epochs": 2, "milestones": [], "gamma": 0.1},
+        "label_smoothing": 0.0,
+        "amp": True,
+        "grad_clip": None,
+    },
+}
+
+
+def merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge; ``update`` wins. Returns a new dict."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def apply_override(config: dict[str, Any], assignment: str) -> None:
+    """Apply one ``a.b.c=value`` override in place (the value is parsed as YAML)."""
+    if "=" not in assignment:
+        raise ValueError(f"override {assignment!r} is not of the form key=value")
+    key, raw = assignment.split("=", 1)
+    parts = key.strip().split(".")
+    node = config
+    for part in parts[:-1]:
+        if node.get(part) is None:
+            node[part] = {}
+        if not isinstance(node[part], dict):
+            raise ValueError(f"override {assignment!r}: {part!r} is not a section")
+        node = node[part]
+    node[parts[-1]] = yaml.safe_load(raw)
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    model: str | None = None,
+) -> dict[str, Any]:
+    """Defaults, then the YAML file, then ``--model``, then ``--set`` overrides.
+
+    Without a config file, the model's quick recipe (its embedded dataset and a CPU-sized
+    schedule, see :func:`~pyg_action.models.quick_config`) is merged in first.
+    """
+    config = copy.deepcopy(DEFAULTS)
+    if path is None:
+        name = model or config["model"]["name"]
+        config = merge(config, {"model": {"name": name}})
+        config = merge(config, quick_config(name))
+    else:
+        path = Path(path)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"cannot read config {path}: {exc}") from exc
+        if not isinstance(loaded, Mapping):
+            raise ValueError(f"config {path} must be a mapping of sections")
+        unknown = set(loaded) - set(DEFAULTS)
+        if unknown:
+            raise ValueError(f"config {path}: unknown sections {sorted(unknown)}")
+        config = merge(config, loaded)
+    if model is not None and model != config["model"]["name"]:
+        config["model"] = {"name": model}
+    for assignment in overrides:
+        apply_override(config, assignment)
+    if not config.get("data"):
+        config["data"] = quick_config(config["model"]["name"])["data"]
+    return config

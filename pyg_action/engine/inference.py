@@ -1,0 +1,118 @@
+"""Using a trained checkpoint: rebuild its model, evaluate a split, predict files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch_geometric.loader import DataLoader
+
+from ..data.registry import DatasetInfo
+from ..graph import SkeletonGraphBuilder
+from ..layouts import get_layout
+from ..sequence import SkeletonSequence
+from .checkpoint import load_checkpoint
+from .metrics import classification_metrics
+from .trainer import build_model_for, load_split, predict_logits
+
+
+def load_trained(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """The model of a checkpoint (eval mode) and the checkpoint's metadata."""
+    state = load_checkpoint(path, map_location=device)
+    info = DatasetInfo(
+        dataset=[],
+        num_classes=int(state["num_classes"]),
+        in_channels=int(state["in_channels"]),
+        class_names=list(state["class_names"]),
+        layout=state["layout"],
+    )
+    model = build_model_for(state["config"], info).to(device)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, state
+
+
+def evaluate_checkpoint(
+    path: str | Path, data: dict[str, Any] | None = None, split: str = "test", device: str = "cpu"
+) -> dict[str, Any]:
+    """Top-1, top-5, mean-class accuracy, per-class accuracy and confusion on a split."""
+    model, state = load_trained(path, device)
+    config = dict(state["config"])
+    if data is not None:
+        config["data"] = data
+    info = load_split(config, split)
+    loader = DataLoader(info.dataset, batch_size=int(config["train"]["eval_batch_size"]))
+    logits, labels = predict_logits(model, loader, torch.device(device))
+    metrics = classification_metrics(logits, labels)
+    metrics["class_names"] = state["class_names"]
+    metrics["synthetic"] = info.synthetic
+    metrics["num_samples"] = int(labels.numel())
+    return metrics
+
+
+def write_per_class_csv(metrics: dict[str, Any], path: str | Path) -> None:
+    confusion = metrics["confusion"]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["class", "name", "samples", "correct", "accuracy_percent"])
+        for i, name in enumerate(metrics["class_names"]):
+            writer.writerow(
+                [i, name, int(confusion[i].sum()), int(confusion[i, i]), f"{metrics['per_class'][i]:.2f}"]
+            )
+
+
+def predict_sequences(
+    model: nn.Module, state: dict[str, Any], sequences: list[SkeletonSequence], top: int = 5
+) -> list[list[tuple[str, float]]]:
+    """Top-``top`` (class name, probability) for each sequence, using the checkpoint's graph.
+
+    Raises:
+        ValueError: when a sequence's joints or channels do not match the model.
+    """
+    config = state["config"]
+    layout = get_layout(state["layout"])
+    graph = config["graph"]
+    builder = SkeletonGraphBuilder(
+        layout, graph["strategy"], graph["max_hop"], graph["dilation"], graph["temporal_window"]
+    )
+    transform = test_transform(config, layout)
+    graphs = []
+    for seq in sequences:
+        if seq.num_joints != layout.num_joints:
+            raise ValueError(
+                f"{seq.name}: {seq.num_joints} joints ({seq.layout or 'unknown layout'}) but the "
+                f"model was trained on layout {layout.name!r} with {layout.num_joints} joints"
+            )
+        data = transform(seq.data) if transform is not None else seq.data
+        if data.shape[0] != int(state["in_channels"]):
+            raise ValueError(
+                f"{seq.name}: {data.shape[0]} channels after the test transforms, the model "
+                f"expects {state['in_channels']}"
+            )
+        graphs.append(builder(np.ascontiguousarray(data, dtype=np.float32)))
+    device = next(model.parameters()).device
+    batch = next(iter(DataLoader(graphs, batch_size=len(graphs)))).to(device)
+    with torch.no_grad():
+        probs = torch.softmax(model(batch).float(), dim=1).cpu()
+    names = state["class_names"]
+    values, index = probs.topk(min(top, probs.shape[1]), dim=1)
+    return [
+        [(names[int(i)], float(p)) for p, i in zip(vs, ix, strict=True)]
+        for vs, ix in zip(values, index, strict=True)
+    ]
+
+
+def test_transform(config: dict[str, Any], layout):
+    """The dataset's deterministic test-time transform pipeline, or ``None``."""
+    from ..data.transforms import build_transforms
+
+    steps = (config["data"].get("transforms") or {}).get("test")
+    if not steps:
+        return None
+    pipeline = build_transforms(steps, layout=layout)
+    rng = np.random.default_rng(0)
+    return lambda array: pipeline(array, rng)

@@ -1,0 +1,306 @@
+"""Transforms: invariants (hypothesis) and the config builder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyg_action.data.transforms import (
+    TRANSFORMS,
+    Bone,
+    Centre,
+    Compose,
+    Motion,
+    Normalize,
+    PreNormalize3D,
+    RandomCrop,
+    RandomRotate,
+    RandomScale,
+    ScaleNormalize,
+    Streams,
+    UniformSample,
+    build_transforms,
+    rotation_matrix,
+    uniform_sample_indices,
+)
+from pyg_action.errors import SkeletonDataError
+from pyg_action.layouts import MSR20, NTU25, get_layout
+from pyg_action.sequence import SkeletonSequence
+
+LAYOUTS = st.sampled_from(["ntu25", "msr20"])
+SETTINGS = settings(max_examples=40, deadline=None, database=None)
+
+
+def sample(seed: int, layout: str, frames: int, persons: int, channels: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    joints = get_layout(layout).num_joints
+    x = rng.normal(size=(channels, frames, joints, persons)) + rng.normal(size=(channels, 1, 1, 1))
+    return x.astype(np.float32)
+
+
+def bone_lengths(x: np.ndarray, layout: str) -> np.ndarray:
+    bones = get_layout(layout).bone_array(x[:3].astype(np.float64), axis=2)
+    return np.linalg.norm(bones, axis=0)
+
+
+samples = st.builds(
+    sample,
+    seed=st.integers(0, 2**31),
+    layout=LAYOUTS,
+    frames=st.integers(1, 12),
+    persons=st.integers(1, 2),
+)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31), layout=LAYOUTS, frames=st.integers(1, 12))
+def test_random_rotation_preserves_bone_lengths(seed, layout, frames):
+    x = sample(seed, layout, frames, 2)
+    out = RandomRotate(angles=[180, 90, 180])(x, np.random.default_rng(seed))
+    assert out.shape == x.shape and out.dtype == np.float32
+    np.testing.assert_allclose(bone_lengths(out, layout), bone_lengths(x, layout), atol=1e-4)
+    # a rotation, not the identity, was drawn
+    assert not np.allclose(out, x)
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**31), layout=LAYOUTS, frames=st.integers(1, 12), per_frame=st.booleans()
+)
+def test_centre_puts_joint_at_origin(seed, layout, frames, per_frame):
+    x = sample(seed, layout, frames, 2)
+    lay = get_layout(layout)
+    out = Centre(lay, joint=lay.joints[3], per_frame=per_frame)(x)
+    if per_frame:
+        np.testing.assert_allclose(out[:, :, 3, :], 0, atol=1e-5)
+    else:
+        np.testing.assert_allclose(out[:, 0, 3, 0], 0, atol=1e-5)
+        # one translation for everything: differences between joints and persons unchanged
+        np.testing.assert_allclose(out - out[:, :1, :1, :1], x - x[:, :1, :1, :1], atol=1e-4)
+
+
+def test_centre_default_joint_and_missing_frames_stay_zero():
+    x = sample(0, "ntu25", 6, 2)
+    x[:, 2, :, 1] = 0  # person 2 absent in frame 2
+    out = Centre("ntu25")(x)
+    np.testing.assert_allclose(out[:, :, NTU25.center], 0, atol=1e-6)
+    assert not out[:, 2, :, 1].any()
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31), layout=LAYOUTS, frames=st.integers(1, 12))
+def test_pre_normalize_aligns_spine_with_z_and_shoulders_with_x(seed, layout, frames):
+    x = sample(seed, layout, frames, 2)
+    step = PreNormalize3D(layout)
+    out = step(x)
+    frame = out[:, 0, :, 0].astype(np.float64)
+    origin, (z0, z1), (x0, x1) = step.origin, step.z_axis, step.x_axis
+    np.testing.assert_allclose(frame[:, origin], 0, atol=1e-5)
+    spine = frame[:, z1] - frame[:, z0]
+    np.testing.assert_allclose(spine[:2], 0, atol=1e-4 * max(1, np.linalg.norm(spine)))
+    assert spine[2] > 0
+    shoulders = frame[:, x1] - frame[:, x0]
+    assert abs(shoulders[1]) < 1e-4 * max(1, np.linalg.norm(shoulders))
+    assert shoulders[0] >= -1e-6
+    # a rigid motion: bone lengths survive
+    np.testing.assert_allclose(bone_lengths(out, layout), bone_lengths(x, layout), atol=1e-4)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31), frames=st.integers(1, 6))
+def test_pre_normalize_pyskl_mode_aligns_shoulders_exactly(seed, frames):
+    x = sample(seed, "ntu25", frames, 1)
+    out = PreNormalize3D("ntu25", keep_spine=False)(x)
+    shoulders = out[:, 0, 8, 0].astype(np.float64) - out[:, 0, 4, 0]
+    np.testing.assert_allclose(shoulders[1:], 0, atol=1e-4 * max(1, np.linalg.norm(shoulders)))
+    assert shoulders[0] > 0
+
+
+def test_pre_normalize_joint_names_follow_pyskl_for_ntu_and_msr():
+    ntu = PreNormalize3D("ntu25")
+    assert (ntu.origin, ntu.z_axis, ntu.x_axis) == (1, (0, 1), (4, 8))  # pyskl: 1, [0,1], [8,4]
+    msr = PreNormalize3D("msr20")
+    names = [MSR20.joints[i] for i in (msr.origin, *msr.z_axis, *msr.x_axis)]
+    assert names == ["spine", "hip_center", "spine", "left_shoulder", "right_shoulder"]
+    with pytest.raises(ValueError, match="no default joints"):
+        PreNormalize3D("coco17")
+    with pytest.raises(SkeletonDataError, match="3D"):
+        PreNormalize3D("ntu25")(sample(0, "ntu25", 3, 1, channels=2))
+
+
+def test_pre_normalize_skips_leading_missing_frames():
+    x = sample(1, "ntu25", 5, 1)
+    x[:, :2] = 0
+    out = PreNormalize3D("ntu25")(x)
+    assert not out[:, :2].any()
+    np.testing.assert_allclose(out[:, 2, 1, 0], 0, atol=1e-5)
+
+
+@SETTINGS
+@given(frames=st.integers(1, 400), length=st.integers(1, 150), seed=st.integers(0, 2**31))
+def test_uniform_sampling_indices(frames, length, seed):
+    train = uniform_sample_indices(frames, length, np.random.default_rng(seed))
+    test = uniform_sample_indices(frames, length)
+    for index in (train, test):
+        assert index.shape == (length,)
+        assert index.min() >= 0 and index.max() < frames
+        assert np.all(np.diff(index) >= 0)
+    np.testing.assert_array_equal(test, uniform_sample_indices(frames, length))
+    if frames >= length:  # one frame from each segment, all distinct
+        lower = np.floor(np.arange(length) * frames / length)
+        upper = np.floor((np.arange(length) + 1) * frames / length)
+        assert np.all((train >= lower) & (train < upper))
+        assert len(set(train.tolist())) == length
+
+
+@SETTINGS
+@given(x=samples, length=st.integers(1, 40), mode=st.sampled_from(["train", "test"]))
+def test_uniform_sample_output_length(x, length, mode):
+    out = UniformSample(length, mode)(x, np.random.default_rng(0))
+    assert out.shape == (x.shape[0], length, *x.shape[2:])
+
+
+def test_uniform_sample_test_mode_is_deterministic_centre():
+    x = np.arange(10, dtype=np.float32).reshape(1, 10, 1, 1)
+    out = UniformSample(5, "test")(x, np.random.default_rng(0))
+    np.testing.assert_array_equal(out.ravel(), [1, 3, 5, 7, 9])
+
+
+@SETTINGS
+@given(x=samples, seed=st.integers(0, 2**31))
+def test_random_crop_keeps_a_contiguous_window(x, seed):
+    out = RandomCrop(ratio=[0.5, 1.0])(x, np.random.default_rng(seed))
+    frames = x.shape[1]
+    assert max(1, round(0.5 * frames)) <= out.shape[1] <= frames
+    starts = [
+        s
+        for s in range(frames - out.shape[1] + 1)
+        if np.array_equal(x[:, s : s + out.shape[1]], out)
+    ]
+    assert starts
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31), layout=LAYOUTS, frames=st.integers(1, 8))
+def test_bone_stream_of_centred_sample_rebuilds_joints(seed, layout, frames):
+    lay = get_layout(layout)
+    x = Centre(lay)(sample(seed, layout, frames, 2))  # centre joint at the origin
+    bones = Bone(lay)(x)
+    assert not bones[:, :, lay.center].any()
+    rebuilt = np.zeros_like(bones, dtype=np.float64)
+    for joint in range(lay.num_joints):  # walk each joint's path to the centre
+        node = joint
+        while node != lay.center:
+            rebuilt[:, :, joint] += bones[:, :, node]
+            node = lay.parents[node]
+    np.testing.assert_allclose(rebuilt, x, atol=1e-4)
+
+
+def test_bone_uses_the_layout_definition_and_keeps_extra_channels():
+    x = sample(3, "msr20", 4, 1, channels=4)
+    out = Bone("msr20")(x)
+    np.testing.assert_allclose(out[:3], MSR20.bone_array(x[:3], axis=2), atol=1e-6)
+    np.testing.assert_array_equal(out[3], x[3])
+
+
+@SETTINGS
+@given(x=samples)
+def test_motion_stream(x):
+    out = Motion()(x)
+    assert not out[:, -1].any()
+    np.testing.assert_allclose(out[:, :-1], x[:, 1:] - x[:, :-1], atol=1e-6)
+    np.testing.assert_allclose(np.cumsum(out, axis=1)[:, :-1], x[:, 1:] - x[:, :1], atol=1e-4)
+
+
+def test_streams_concatenate_in_order():
+    x = sample(4, "ntu25", 5, 2)
+    out = Streams("ntu25", ["joint", "bone", "joint_motion", "bone_motion"])(x)
+    assert out.shape == (12, 5, 25, 2)
+    np.testing.assert_array_equal(out[:3], x)
+    np.testing.assert_allclose(out[3:6], Bone("ntu25")(x), atol=1e-6)
+    np.testing.assert_allclose(out[6:9], Motion()(x), atol=1e-6)
+    np.testing.assert_allclose(out[9:], Motion()(Bone("ntu25")(x)), atol=1e-6)
+    with pytest.raises(ValueError, match="unknown or no streams"):
+        Streams("ntu25", ["velocity"])
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31), layout=LAYOUTS, by=st.sampled_from(["bones", "torso"]))
+def test_scale_normalize_sets_the_body_length(seed, layout, by):
+    step = ScaleNormalize(layout, by=by, target=2.0)
+    out = step(sample(seed, layout, 6, 2))
+    assert step.length(out) == pytest.approx(2.0, rel=1e-4)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31))
+def test_isotropic_random_scale_scales_every_bone_alike(seed):
+    x = sample(seed, "ntu25", 4, 1)
+    out = RandomScale(0.3, per_axis=False)(x, np.random.default_rng(seed))
+    real = np.arange(25) != NTU25.center  # the centre's "bone" has length 0
+    ratio = bone_lengths(out, "ntu25")[:, real] / bone_lengths(x, "ntu25")[:, real]
+    np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-4)
+    assert 0.7 <= ratio.flat[0] <= 1.3
+
+
+def test_normalize_and_rotation_matrix():
+    x = sample(5, "ntu25", 3, 1)
+    out = Normalize(mean=[1, 2, 3], std=[2, 2, 4])(x)
+    np.testing.assert_allclose(out[2], (x[2] - 3) / 4, atol=1e-6)
+    with pytest.raises(SkeletonDataError, match="channels"):
+        Normalize(mean=[0, 0], std=[1, 1])(x)
+    np.testing.assert_allclose(rotation_matrix([0, 0, 90]) @ [1, 0, 0], [0, 1, 0], atol=1e-12)
+
+
+def test_rotation_of_2d_data_uses_only_the_z_angle_and_keeps_scores():
+    x = sample(6, "ntu25", 4, 1)
+    out = RandomRotate(angles=[0, 0, 45], coords=2)(x, np.random.default_rng(1))
+    np.testing.assert_array_equal(out[2], x[2])
+    np.testing.assert_allclose(np.hypot(out[0], out[1]), np.hypot(x[0], x[1]), atol=1e-5)
+
+
+def test_build_transforms_from_config():
+    pipeline = build_transforms(
+        [
+            "pre_normalize",
+            {"name": "uniform_sample", "length": 16, "mode": "train"},
+            {"name": "random_rotate", "angles": 5},
+            {"name": "streams", "streams": ["joint", "bone"]},
+        ],
+        layout="ntu25",
+    )
+    assert isinstance(pipeline, Compose) and len(pipeline) == 4
+    out = pipeline(sample(7, "ntu25", 40, 2), np.random.default_rng(0))
+    assert out.shape == (6, 16, 25, 2) and out.dtype == np.float32
+    with pytest.raises(ValueError, match="unknown transform 'blur'"):
+        build_transforms([{"name": "blur"}], layout="ntu25")
+    with pytest.raises(ValueError, match="unknown option"):
+        build_transforms([{"name": "uniform_sample", "size": 3}])
+    with pytest.raises(ValueError, match="needs a skeleton layout"):
+        build_transforms(["bone"])
+    assert {"centre", "pre_normalize", "scale_normalize", "uniform_sample", "random_crop"} <= set(
+        TRANSFORMS
+    )
+    assert {"random_rotate", "random_scale", "bone", "motion", "streams", "normalize"} <= set(
+        TRANSFORMS
+    )
+
+
+def test_compose_accepts_sequences_and_never_writes_its_input():
+    x = sample(8, "msr20", 10, 1)
+    x.setflags(write=False)  # like a memory-mapped cache
+    pipeline = build_transforms(
+        ["centre", "pre_normalize", "scale_normalize", "bone", "motion",
+         {"name": "random_crop", "ratio": 0.5}, {"name": "random_scale", "scale": 0.2}],
+        layout="msr20",
+    )  # fmt: skip
+    before = x.copy()
+    out = pipeline(x, np.random.default_rng(0))
+    np.testing.assert_array_equal(x, before)
+    assert out.flags.writeable
+    seq = SkeletonSequence(data=x, label=3, layout="msr20", name="s", meta={"k": 1})
+    result = pipeline(seq, np.random.default_rng(0))
+    assert isinstance(result, SkeletonSequence) and result.label == 3
+    np.testing.assert_array_equal(result.data, out)
