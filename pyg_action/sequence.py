@@ -29,7 +29,9 @@ class SkeletonSequence:
 
     def __post_init__(self) -> None:
         if self.data.ndim != 4:
-            raise ValueError(f"sample {self.name!r}: data must be (C, T, V, M), got {self.data.shape}")
+            raise ValueError(
+                f"sample {self.name!r}: data must be (C, T, V, M), got {self.data.shape}"
+            )
 
     @property
     def num_channels(self) -> int:

@@ -8,11 +8,18 @@ import click
 
 
 @click.command()
-@click.option("--checkpoint", "checkpoint", type=click.Path(exists=True, dir_okay=False), required=True)
+@click.option(
+    "--checkpoint", "checkpoint", type=click.Path(exists=True, dir_okay=False), required=True
+)
 @click.option("--data", "data_path", default=None, help="Dataset root/file (overrides data.root).")
 @click.option("--split", default="test", show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Where to write confusion.png and per_class.csv (default: beside the checkpoint).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to write confusion.png and per_class.csv (default: beside the checkpoint).",
+)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 def evaluate(checkpoint, data_path, split, out_dir, device):
     """Evaluate CHECKPOINT on a split of its dataset (or of --data)."""

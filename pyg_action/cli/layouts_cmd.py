@@ -31,7 +31,9 @@ def layouts(name: str | None, strategy: str, max_hop: int, dilation: int) -> Non
         link = "(centre)" if parent == i else f"-> {layout.joints[parent]}"
         click.echo(f"  {i:2d} {joint:18s} {link}")
     click.echo(f"bones: {len(layout.bones)}")
-    click.echo(f"partition {strategy!r} (max_hop={max_hop}, dilation={dilation}): K={len(matrices)}")
+    click.echo(
+        f"partition {strategy!r} (max_hop={max_hop}, dilation={dilation}): K={len(matrices)}"
+    )
     with np.printoptions(precision=2, suppress=True, linewidth=200):
         for k, matrix in enumerate(matrices):
             click.echo(f"A[{k}] (rows: source joint, columns: target joint)")

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import click
 
+from .benchmark_cmd import benchmark
+from .evaluate_cmd import evaluate
+from .inspect_cmd import inspect
 from .layouts_cmd import layouts
+from .predict_cmd import predict
+from .prepare_cmd import prepare
+from .train_cmd import train
+from .visualize_cmd import visualize
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,3 +24,10 @@ def cli() -> None:
 
 
 cli.add_command(layouts)
+cli.add_command(inspect)
+cli.add_command(prepare)
+cli.add_command(train)
+cli.add_command(evaluate)
+cli.add_command(predict)
+cli.add_command(visualize)
+cli.add_command(benchmark)

@@ -6,7 +6,9 @@ import click
 
 
 @click.command()
-@click.option("--checkpoint", "checkpoint", type=click.Path(exists=True, dir_okay=False), required=True)
+@click.option(
+    "--checkpoint", "checkpoint", type=click.Path(exists=True, dir_okay=False), required=True
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--top", type=int, default=5, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)

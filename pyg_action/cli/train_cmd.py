@@ -8,19 +8,42 @@ import click
 
 
 @click.command()
-@click.option("--model", "model_name", default=None, help="Registered model (stgcn, shiftgcn, vig, ...).")
+@click.option(
+    "--model", "model_name", default=None, help="Registered model (stgcn, shiftgcn, vig, ...)."
+)
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--data", "data_path", default=None, help="Dataset root/file (sets data.root).")
 @click.option("--epochs", type=int, default=None)
 @click.option("--batch-size", type=int, default=None)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Output folder (default: runs/<model>-<data>).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder (default: runs/<model>-<data>).",
+)
 @click.option("--resume", is_flag=True, help="Continue from OUT/last.pt.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Dotted config override, e.g. --set train.optimizer.lr=0.05 (repeatable).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Dotted config override, e.g. --set train.optimizer.lr=0.05 (repeatable).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def train(model_name, config_path, data_path, epochs, batch_size, device, out_dir, resume, overrides, quiet):
+def train(
+    model_name,
+    config_path,
+    data_path,
+    epochs,
+    batch_size,
+    device,
+    out_dir,
+    resume,
+    overrides,
+    quiet,
+):
     """Train a model; prints held-out accuracy every epoch.
 
     Without --config, trains on the model's embedded dataset (synthetic skeletons for the
@@ -57,5 +80,7 @@ def train(model_name, config_path, data_path, epochs, batch_size, device, out_di
         f"held-out top-1 {result.final['top1']:.2f}%  top-5 {result.final['top5']:.2f}%  "
         f"mean-class {result.final['mean_class']:.2f}%{tag}"
     )
-    click.echo(f"best top-1 {result.best['top1']:.2f}% at epoch {result.best.get('epoch')}; "
-               f"checkpoints and log.jsonl in {out}")
+    click.echo(
+        f"best top-1 {result.best['top1']:.2f}% at epoch {result.best.get('epoch')}; "
+        f"checkpoints and log.jsonl in {out}"
+    )

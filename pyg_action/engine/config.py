@@ -78,13 +78,16 @@ def load_config(
     """Defaults, then the YAML file, then ``--model``, then ``--set`` overrides.
 
     Without a config file, the model's quick recipe (its embedded dataset and a CPU-sized
-    schedule, see :func:`~pyg_action.models.quick_config`) is merged in first.
+    schedule, see :func:`~pyg_action.models.quick_config`) is merged in first; its data
+    options apply only while the data stays the model's embedded dataset.
     """
     config = copy.deepcopy(DEFAULTS)
     if path is None:
         name = model or config["model"]["name"]
         config = merge(config, {"model": {"name": name}})
-        config = merge(config, quick_config(name))
+        quick = quick_config(name)
+        config = merge(config, {k: v for k, v in quick.items() if k != "data"})
+        config["data"] = {}
     else:
         path = Path(path)
         try:
@@ -101,6 +104,9 @@ def load_config(
         config["model"] = {"name": model}
     for assignment in overrides:
         apply_override(config, assignment)
-    if not config.get("data"):
-        config["data"] = quick_config(config["model"]["name"])["data"]
+    data = config.get("data") or {}
+    default = quick_config(config["model"]["name"])["data"]
+    if data.get("name", default["name"]) == default["name"]:
+        # the model's own dataset (with its quick options unless a file set them)
+        config["data"] = merge(default if path is None else {"name": default["name"]}, data)
     return config

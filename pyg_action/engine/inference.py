@@ -61,14 +61,18 @@ def write_per_class_csv(metrics: dict[str, Any], path: str | Path) -> None:
         writer.writerow(["class", "name", "samples", "correct", "accuracy_percent"])
         for i, name in enumerate(metrics["class_names"]):
             writer.writerow(
-                [i, name, int(confusion[i].sum()), int(confusion[i, i]), f"{metrics['per_class'][i]:.2f}"]
+                [
+                    i,
+                    name,
+                    int(confusion[i].sum()),
+                    int(confusion[i, i]),
+                    f"{metrics['per_class'][i]:.2f}",
+                ]
             )
 
 
-def predict_sequences(
-    model: nn.Module, state: dict[str, Any], sequences: list[SkeletonSequence], top: int = 5
-) -> list[list[tuple[str, float]]]:
-    """Top-``top`` (class name, probability) for each sequence, using the checkpoint's graph.
+def sample_batch(state: dict[str, Any], sequences: list[SkeletonSequence]):
+    """One batch of ``sequences`` prepared as the checkpoint's test data was.
 
     Raises:
         ValueError: when a sequence's joints or channels do not match the model.
@@ -94,8 +98,15 @@ def predict_sequences(
                 f"expects {state['in_channels']}"
             )
         graphs.append(builder(np.ascontiguousarray(data, dtype=np.float32)))
+    return next(iter(DataLoader(graphs, batch_size=len(graphs))))
+
+
+def predict_sequences(
+    model: nn.Module, state: dict[str, Any], sequences: list[SkeletonSequence], top: int = 5
+) -> list[list[tuple[str, float]]]:
+    """Top-``top`` (class name, probability) for each sequence (see :func:`sample_batch`)."""
     device = next(model.parameters()).device
-    batch = next(iter(DataLoader(graphs, batch_size=len(graphs)))).to(device)
+    batch = sample_batch(state, sequences).to(device)
     with torch.no_grad():
         probs = torch.softmax(model(batch).float(), dim=1).cpu()
     names = state["class_names"]
@@ -108,9 +119,11 @@ def predict_sequences(
 
 def test_transform(config: dict[str, Any], layout):
     """The dataset's deterministic test-time transform pipeline, or ``None``."""
+    from ..data.datasets import DEFAULT_TRANSFORMS, pick_transforms
     from ..data.transforms import build_transforms
 
-    steps = (config["data"].get("transforms") or {}).get("test")
+    default = DEFAULT_TRANSFORMS.get(config["data"]["name"], {"test": []})
+    steps = pick_transforms(config["data"].get("transforms"), "test", default)
     if not steps:
         return None
     pipeline = build_transforms(steps, layout=layout)

@@ -11,7 +11,8 @@ from torch import nn
 
 def build_optimizer(model: nn.Module, spec: dict[str, Any]) -> torch.optim.Optimizer:
     """SGD (momentum, Nesterov) or AdamW; no weight decay on biases and norm parameters."""
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
@@ -34,7 +35,9 @@ def build_optimizer(model: nn.Module, spec: dict[str, Any]) -> torch.optim.Optim
     raise ValueError(f"unknown optimizer {name!r}; choose sgd or adamw")
 
 
-def lr_factor(step: int, total_steps: int, warmup_steps: int, spec: dict[str, Any], steps_per_epoch: int) -> float:
+def lr_factor(
+    step: int, total_steps: int, warmup_steps: int, spec: dict[str, Any], steps_per_epoch: int
+) -> float:
     """Multiplier of the base learning rate at optimisation step ``step``."""
     if step < warmup_steps:
         return (step + 1) / warmup_steps

@@ -52,7 +52,9 @@ def load_split(config: dict[str, Any], split: str) -> DatasetInfo:
     name = data.pop("name")
     info = build_dataset(name, split, graph=config["graph"], **data)
     if len(info.dataset) == 0:
-        raise ValueError(f"dataset {name!r}: split {split!r} is empty; check the data options {data}")
+        raise ValueError(
+            f"dataset {name!r}: split {split!r} is empty; check the data options {data}"
+        )
     return info
 
 
@@ -69,7 +71,9 @@ def build_model_for(config: dict[str, Any], info: DatasetInfo) -> nn.Module:
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def predict_logits(
+    model: nn.Module, loader: DataLoader, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and labels of every sample in ``loader`` (eval mode)."""
     model.eval()
     logits, labels = [], []
@@ -81,7 +85,9 @@ def predict_logits(model: nn.Module, loader: DataLoader, device: torch.device) -
 
 
 def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
-    return {k: round(float(v), 4) for k, v in metrics.items() if k in ("top1", "top5", "mean_class")}
+    return {
+        k: round(float(v), 4) for k, v in metrics.items() if k in ("top1", "top5", "mean_class")
+    }
 
 
 def _tensorboard(out_dir: Path):
@@ -143,7 +149,9 @@ def train(
         model.train()
         started = time.perf_counter()
         loss_sum, correct, seen = 0.0, 0, 0
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
+        bar = tqdm(
+            train_loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False
+        )
         for batch in bar:
             batch = batch.to(dev)
             with torch.autocast(dev.type, enabled=use_amp):

@@ -40,6 +40,8 @@ class SkeletonLevel:
     _temporal: dict[tuple[int, int, int], tuple[Tensor, Tensor]] = field(
         default_factory=dict, repr=False
     )
+    _keep: dict[int, Tensor] = field(default_factory=dict, repr=False)
+    _coarse: dict[int, SkeletonLevel] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_batch(cls, batch, num_joints: int) -> SkeletonLevel:
@@ -88,13 +90,20 @@ class SkeletonLevel:
         return self._temporal[key]
 
     def keep_mask(self, stride: int) -> Tensor:
-        """Nodes of this level that form the next level after ``stride``."""
-        return strided_node_mask(self.lengths, self.num_joints, stride)
+        """Nodes of this level that form the next level after ``stride`` (memoised)."""
+        if stride not in self._keep:
+            self._keep[stride] = strided_node_mask(self.lengths, self.num_joints, stride)
+        return self._keep[stride]
 
     def coarsen(self, stride: int) -> SkeletonLevel:
-        """The level after a temporal stride (itself when ``stride == 1``)."""
+        """The level after a temporal stride (itself when ``stride == 1``; memoised)."""
         if stride == 1:
             return self
+        if stride not in self._coarse:
+            self._coarse[stride] = self._coarsened(stride)
+        return self._coarse[stride]
+
+    def _coarsened(self, stride: int) -> SkeletonLevel:
         keep = self.keep_mask(stride)
         new_id = torch.cumsum(keep, 0) - 1
         edge_keep = keep[self.spatial_edge_index[1]]

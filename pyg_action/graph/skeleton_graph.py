@@ -126,9 +126,7 @@ def to_dense(x: Tensor, num_frames: Tensor, num_persons: Tensor, num_joints: int
     """Node features ``(N, C)`` of a batch back to ``(B, C, T_max, V, M_max)``, zero padded."""
     where = node_positions(num_frames.cpu(), num_persons.cpu(), num_joints)
     batch = num_frames.numel()
-    out = x.new_zeros(
-        batch, int(num_frames.max()), num_joints, int(num_persons.max()), x.shape[-1]
-    )
+    out = x.new_zeros(batch, int(num_frames.max()), num_joints, int(num_persons.max()), x.shape[-1])
     out[where["sample"], where["frame"], where["joint"], where["person"]] = x
     return out.permute(0, 4, 1, 2, 3)
 

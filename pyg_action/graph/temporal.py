@@ -58,7 +58,9 @@ def temporal_edges(
     out_offset = _exclusive_cumsum(out_lengths * num_joints)
     num_out = int((out_lengths * num_joints).sum())
     target = torch.arange(num_out, device=device)
-    track = torch.repeat_interleave(torch.arange(lengths.numel(), device=device), out_lengths * num_joints)
+    track = torch.repeat_interleave(
+        torch.arange(lengths.numel(), device=device), out_lengths * num_joints
+    )
     local = target - out_offset[track]
     frame = torch.div(local, num_joints, rounding_mode="floor") * stride
     joint = local % num_joints
@@ -80,3 +82,15 @@ def strided_node_mask(lengths: Tensor, num_joints: int, stride: int) -> Tensor:
     track = torch.repeat_interleave(torch.arange(lengths.numel(), device=lengths.device), lengths)
     frame = torch.arange(track.numel(), device=lengths.device) - _exclusive_cumsum(lengths)[track]
     return (frame % stride == 0).repeat_interleave(num_joints)
+
+
+def padded_frame_positions(lengths: Tensor, pad: int) -> tuple[Tensor, int]:
+    """Tracks laid end to end with ``pad`` zero frames before, between and after them.
+
+    Returns the position of every frame (in track order) in that sequence and its length.
+    A temporal convolution over the sequence then sees each track's own zero padding only.
+    """
+    lengths = lengths.to(torch.long)
+    track = torch.repeat_interleave(torch.arange(lengths.numel(), device=lengths.device), lengths)
+    frame = torch.arange(track.numel(), device=lengths.device)
+    return frame + pad * (track + 1), int(lengths.sum()) + pad * (lengths.numel() + 1)

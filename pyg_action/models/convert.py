@@ -47,7 +47,11 @@ def _block_entry(prefix: str, parts: list[str], value: Tensor) -> dict[str, Tens
     if module == "tcn.2":
         if leaf == "weight":
             out_c, in_c, window, _ = value.shape
-            return {f"{prefix}.tcn.lin.weight": value[..., 0].permute(2, 0, 1).reshape(window * out_c, in_c)}
+            return {
+                f"{prefix}.tcn.lin.weight": value[..., 0]
+                .permute(2, 0, 1)
+                .reshape(window * out_c, in_c)
+            }
         return {f"{prefix}.tcn.bias": value}
     if module == "tcn.3":
         return {f"{prefix}.norm_tcn.{leaf}": value}

@@ -97,9 +97,11 @@ class DenseSTGCN(nn.Module):
             )
             for i in range(len(channels))
         )
-        self.edge_importance = nn.ParameterList(
-            nn.Parameter(torch.ones_like(adjacency)) for _ in channels
-        ) if edge_importance else None
+        self.edge_importance = (
+            nn.ParameterList(nn.Parameter(torch.ones_like(adjacency)) for _ in channels)
+            if edge_importance
+            else None
+        )
         self.fcn = nn.Conv2d(widths[-1], num_classes, 1)
 
     def forward_features(self, x: Tensor) -> Tensor:

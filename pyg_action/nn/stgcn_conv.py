@@ -5,7 +5,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..graph.temporal import strided_lengths, temporal_edges
+import torch.nn.functional as F
+
+from ..graph.temporal import (
+    padded_frame_positions,
+    strided_lengths,
+    strided_node_mask,
+    temporal_edges,
+)
 from .typed_conv import TypedMessagePassing
 
 
@@ -150,7 +157,9 @@ class TemporalGraphConv(TypedMessagePassing):
         Returns:
             ``edge_index`` ``(2, E)``, ``edge_type`` ``(E,)`` and the output track lengths.
         """
-        index, kind = temporal_edges(lengths, num_joints, self.kernel_size, self.dilation, self.stride)
+        index, kind = temporal_edges(
+            lengths, num_joints, self.kernel_size, self.dilation, self.stride
+        )
         return index, kind, strided_lengths(lengths, self.stride)
 
     def forward(
@@ -159,6 +168,37 @@ class TemporalGraphConv(TypedMessagePassing):
         h = self.lin(x).view(x.shape[0], self.kernel_size, self.out_channels)
         out = self.propagate_typed(h, edge_index, edge_type, None, num_targets)
         return out if self.bias is None else out + self.bias
+
+    def forward_tracks(self, x: Tensor, lengths: Tensor, num_joints: int) -> Tensor:
+        r"""Structure-aware fast path: the same result as :meth:`forward` on :meth:`build_edges`.
+
+        When the temporal edges are exactly those of :meth:`build_edges` (the skeleton case),
+        the message sum is a convolution along each track. All tracks are laid end to end with
+        :math:`(\Gamma-1)\delta/2` zero frames between them (not padded to a common length)
+        and one ``conv2d`` runs over the sequence, with this layer's weights viewed as a
+        ``(C_out, C_in, Γ, 1)`` kernel; the strided output frames are then picked out. This
+        avoids materialising the ``Γ * N`` messages.
+
+        Args:
+            x: ``(N, C_in)`` node features ordered ``(track, frame, joint)``.
+            lengths: ``(R,)`` frames per track.
+            num_joints: ``V``.
+
+        Returns:
+            ``(N_out, C_out)`` for tracks of ``ceil(T / stride)`` frames.
+        """
+        pad = (self.kernel_size - 1) * self.dilation // 2
+        position, total = padded_frame_positions(lengths, pad)
+        frames = x.view(-1, num_joints, self.in_channels)
+        sequence = frames.new_zeros(total, num_joints, self.in_channels).index_copy(0, position, frames)
+        kernel = self.lin.weight.view(self.kernel_size, self.out_channels, self.in_channels)
+        kernel = kernel.permute(1, 2, 0).unsqueeze(-1)
+        out = F.conv2d(sequence.permute(2, 0, 1).unsqueeze(0), kernel, self.bias, dilation=(self.dilation, 1))
+        if self.stride > 1:
+            keep = strided_node_mask(lengths, 1, self.stride)
+            position = position[keep]
+        out = out[0].permute(1, 2, 0).index_select(0, position - pad)
+        return out.reshape(-1, self.out_channels)
 
     def __repr__(self) -> str:
         return (

@@ -90,7 +90,9 @@ def test_level_coarsening_keeps_within_frame_edges(samples):
     assert coarse.spatial_edge_index.shape[1] == frames * 73
     graph = layout_graph(builder.layout)
     first = coarse.spatial_edge_index[:, :73]
-    assert torch.equal(first, torch.stack([torch.from_numpy(graph.src), torch.from_numpy(graph.dst)]))
+    assert torch.equal(
+        first, torch.stack([torch.from_numpy(graph.src), torch.from_numpy(graph.dst)])
+    )
 
 
 def test_builder_rejects_wrong_joint_count():

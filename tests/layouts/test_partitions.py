@@ -71,9 +71,7 @@ def test_chain_spatial_hand_derived():
 
 def test_chain_uniform_and_distance_hand_derived():
     u = adjacency_tensor(CHAIN, "uniform")
-    np.testing.assert_allclose(
-        u[0], [[1 / 2, 1 / 3, 0], [1 / 2, 1 / 3, 1 / 2], [0, 1 / 3, 1 / 2]]
-    )
+    np.testing.assert_allclose(u[0], [[1 / 2, 1 / 3, 0], [1 / 2, 1 / 3, 1 / 2], [0, 1 / 3, 1 / 2]])
     d = adjacency_tensor(CHAIN, "distance")
     np.testing.assert_allclose(d.sum(0), u[0])
     np.testing.assert_allclose(d[0], np.diag([1 / 2, 1 / 3, 1 / 2]))
@@ -169,7 +167,12 @@ def test_gravity_labels_match_fixed_centre_when_centre_is_gravity_centre():
 
 
 def test_layout_from_dict_and_file(tmp_path):
-    spec = {"name": "arm", "joints": ["s", "e", "w"], "bones": [["s", "e"], ["e", "w"]], "center": "s"}
+    spec = {
+        "name": "arm",
+        "joints": ["s", "e", "w"],
+        "bones": [["s", "e"], ["e", "w"]],
+        "center": "s",
+    }
     layout = get_layout(spec)
     assert layout.parents == (0, 0, 1)
     assert layout.inward_bones() == [(1, 0), (2, 1)]

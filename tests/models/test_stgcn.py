@@ -17,6 +17,7 @@ SMALL = dict(channels=(16, 16, 32, 32, 32), strides=(1, 2, 1, 2, 1))
 def paired_models(layout="ntu25", strategy="spatial", **kwargs):
     torch.manual_seed(0)
     options = {**SMALL, **kwargs}
+    temporal_impl = options.pop("temporal_impl", "tracks")
     dense = DenseSTGCN(7, 3, layout, strategy, **options)
     for p in dense.parameters():  # move away from the ones/zeros initialisation
         p.data.add_(0.2 * torch.randn_like(p))
@@ -24,8 +25,10 @@ def paired_models(layout="ntu25", strategy="spatial", **kwargs):
         if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
             m.running_mean.normal_()
             m.running_var.uniform_(0.5, 2.0)
-    sparse = STGCN(7, 3, layout, strategy, **options)
-    sparse.load_state_dict(sparse_from_dense(dense.state_dict(), layout_graph(sparse.layout, strategy)))
+    sparse = STGCN(7, 3, layout, strategy, **options, temporal_impl=temporal_impl)
+    sparse.load_state_dict(
+        sparse_from_dense(dense.state_dict(), layout_graph(sparse.layout, strategy))
+    )
     return dense, sparse
 
 
@@ -48,8 +51,9 @@ def test_fixed_length_batch_matches_dense(layout, joints, train):
         torch.testing.assert_close(sparse.data_norm.norm.running_mean, dense.data_bn.running_mean)
 
 
-def test_variable_lengths_match_dense_on_each_sample_alone():
-    dense, sparse = paired_models()
+@pytest.mark.parametrize("temporal_impl", ["tracks", "edges"])
+def test_variable_lengths_match_dense_on_each_sample_alone(temporal_impl):
+    dense, sparse = paired_models(temporal_impl=temporal_impl)
     dense.eval()
     sparse.eval()
     samples = [torch.randn(3, t, 25, m) for t, m in [(30, 1), (9, 2), (1, 1), (17, 2), (4, 1)]]
@@ -81,7 +85,18 @@ def test_joint_responses_average_to_logits():
 
 def test_registry_builds_default_stgcn_and_backward_has_no_nan():
     model = create_model("stgcn", num_classes=5, in_channels=3, layout="msr20")
-    assert [b.gcn.out_channels for b in model.blocks] == [64, 64, 64, 64, 128, 128, 128, 256, 256, 256]
+    assert [b.gcn.out_channels for b in model.blocks] == [
+        64,
+        64,
+        64,
+        64,
+        128,
+        128,
+        128,
+        256,
+        256,
+        256,
+    ]
     assert [b.stride for b in model.blocks] == [1, 1, 1, 1, 2, 1, 1, 2, 1, 1]
     batch = batch_of([torch.randn(3, t, 20, 1) for t in (10, 7)], layout="msr20")
     out = model(batch)

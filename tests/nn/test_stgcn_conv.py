@@ -24,8 +24,9 @@ def assert_close_scaled(actual, expected):
 
 def nodes_to_dense(x, batch, num_joints):
     """(N, C) -> (B*M, C, T, V) for a batch whose samples share T and M."""
-    dense = batch_to_dense(batch.__class__(x=x, num_frames=batch.num_frames,
-                                           num_persons=batch.num_persons), num_joints)
+    dense = batch_to_dense(
+        batch.__class__(x=x, num_frames=batch.num_frames, num_persons=batch.num_persons), num_joints
+    )
     b, c, t, v, m = dense.shape
     return dense.permute(0, 4, 1, 2, 3).reshape(b * m, c, t, v)
 
@@ -54,8 +55,13 @@ def test_partitioned_conv_matches_dense(layout_name, strategy, importance):
     batch = next(iter(DataLoader([builder(x) for x in xs], batch_size=3)))
     x_sparse = batch.x.clone().requires_grad_()
     x_dense = nodes_to_dense(batch.x, batch, v).clone().requires_grad_()
-    out_sparse = sparse(x_sparse, batch.spatial_edge_index, batch.spatial_edge_type,
-                        batch.spatial_edge_weight, batch.spatial_edge_id)
+    out_sparse = sparse(
+        x_sparse,
+        batch.spatial_edge_index,
+        batch.spatial_edge_type,
+        batch.spatial_edge_weight,
+        batch.spatial_edge_id,
+    )
     out_dense = dense(x_dense, adjacency * mask)
     torch.testing.assert_close(nodes_to_dense(out_sparse, batch, v), out_dense, **TOL)
     grad = torch.randn_like(out_dense)
@@ -86,8 +92,13 @@ def test_importance_gradient_matches_dense():
     batch = next(iter(DataLoader([SkeletonGraphBuilder(layout)(torch.randn(3, 6, 25, 1))])))
     out_dense = dense(nodes_to_dense(batch.x, batch, 25), adjacency * mask)
     out_dense.square().sum().backward()
-    out_sparse = sparse(batch.x, batch.spatial_edge_index, batch.spatial_edge_type,
-                        batch.spatial_edge_weight, batch.spatial_edge_id)
+    out_sparse = sparse(
+        batch.x,
+        batch.spatial_edge_index,
+        batch.spatial_edge_type,
+        batch.spatial_edge_weight,
+        batch.spatial_edge_id,
+    )
     out_sparse.square().sum().backward()
     src, dst, kind = (torch.from_numpy(a) for a in (graph.src, graph.dst, graph.edge_type))
     assert_close_scaled(sparse.importance.grad, mask.grad[kind, src, dst])
@@ -95,7 +106,9 @@ def test_importance_gradient_matches_dense():
 
 def copy_temporal(dense, sparse):
     out_c, in_c, window, _ = dense.weight.shape
-    sparse.lin.weight.data.copy_(dense.weight[..., 0].permute(2, 0, 1).reshape(window * out_c, in_c))
+    sparse.lin.weight.data.copy_(
+        dense.weight[..., 0].permute(2, 0, 1).reshape(window * out_c, in_c)
+    )
     sparse.bias.data.copy_(dense.bias)
 
 
@@ -108,7 +121,9 @@ def test_temporal_conv_matches_conv2d_per_sample_length(kernel, stride, dilation
     copy_temporal(dense, sparse)
     v = 18
     xs = [torch.randn(4, t, v, m) for t, m in [(13, 1), (4, 2), (1, 1), (9, 2)]]
-    batch = next(iter(DataLoader([SkeletonGraphBuilder("openpose18")(x) for x in xs], batch_size=4)))
+    batch = next(
+        iter(DataLoader([SkeletonGraphBuilder("openpose18")(x) for x in xs], batch_size=4))
+    )
     lengths = track_lengths(batch.num_frames, batch.num_persons)
     index, kind, out_lengths = sparse.build_edges(lengths, v)
     x = batch.x.clone().requires_grad_()
@@ -121,13 +136,19 @@ def test_temporal_conv_matches_conv2d_per_sample_length(kernel, stride, dilation
         ref = dense(ref_in)
         ref.square().sum().backward()
         t_out = ref.shape[2]
-        got = out[out_node:out_node + m * t_out * v].view(m, t_out, v, 5).permute(0, 3, 1, 2)
+        got = out[out_node : out_node + m * t_out * v].view(m, t_out, v, 5).permute(0, 3, 1, 2)
         torch.testing.assert_close(got, ref, **TOL)
-        got_grad = x.grad[node:node + m * t * v].view(m, t, v, 4).permute(0, 3, 1, 2)
+        got_grad = x.grad[node : node + m * t * v].view(m, t, v, 4).permute(0, 3, 1, 2)
         torch.testing.assert_close(got_grad, ref_in.grad, **TOL)
         node += m * t * v
         out_node += m * t_out * v
     assert out_node == out.shape[0]
+    # the structure-aware fast path gives the same outputs and input gradients
+    x_fast = batch.x.clone().requires_grad_()
+    fast = sparse.forward_tracks(x_fast, lengths, v)
+    torch.testing.assert_close(fast, out.detach(), **TOL)
+    fast.square().sum().backward()
+    torch.testing.assert_close(x_fast.grad, x.grad, **TOL)
 
 
 def test_repr_and_generic_graph():

@@ -1,0 +1,90 @@
+"""The command line end to end on a tiny run: train, evaluate, predict, visualize, layouts."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from pyg_action.cli.main import cli
+
+TINY = [
+    "--set", "model.channels=[8, 8]",
+    "--set", "model.strides=[1, 2]",
+    "--set", "data.num_samples=48",
+    "--set", "train.batch_size=8",
+    "--set", "data.transforms={train: [pre_normalize, {name: uniform_sample, length: 8, mode: train}],"
+    " test: [pre_normalize, {name: uniform_sample, length: 8}]}",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    result = CliRunner().invoke(
+        cli, ["train", "--model", "stgcn", "--epochs", "1", "--out", str(out), "--quiet", *TINY]
+    )
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_train_prints_accuracy_and_labels_synthetic(trained):
+    out, output = trained
+    assert "held-out top-1" in output and "(synthetic data)" in output
+    assert json.loads((out / "result.json").read_text())["synthetic"] is True
+
+
+def test_evaluate_writes_confusion_and_csv(trained, tmp_path):
+    out, _ = trained
+    result = CliRunner().invoke(
+        cli, ["evaluate", "--checkpoint", str(out / "best.pt"), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "top-1" in result.output and "mean-class" in result.output
+    assert (tmp_path / "confusion.png").stat().st_size > 1000
+    rows = (tmp_path / "per_class.csv").read_text().splitlines()
+    assert rows[0].startswith("class,name") and len(rows) == 1 + 14
+
+
+def test_predict_real_ntu_file_and_layout_mismatch(trained, shared_data):
+    out, _ = trained
+    ntu = shared_data / "ntu_samples" / "S001C001P001R001A001.skeleton"
+    result = CliRunner().invoke(cli, ["predict", "--checkpoint", str(out / "best.pt"), str(ntu)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("S001C001P001R001A001: synthetic_")
+    assert len(result.output.strip().splitlines()) == 5  # label + 4 more of the top-5
+    msr = shared_data / "msr_action3d" / "a01_s01_e01_skeleton3D.txt"
+    result = CliRunner().invoke(cli, ["predict", "--checkpoint", str(out / "best.pt"), str(msr)])
+    assert result.exit_code == 1
+    assert "20 joints" in result.output and "'ntu25'" in result.output
+
+
+def test_visualize_sequence_importance_and_response(trained, shared_data, tmp_path):
+    out, _ = trained
+    ntu = shared_data / "ntu_samples" / "S001C003P008R002A058.skeleton"
+    target = tmp_path / "seq.png"
+    result = CliRunner().invoke(
+        cli, ["visualize", str(ntu), "--out", str(target), "--checkpoint", str(out / "best.pt")]
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("seq.png", "seq_importance.png", "seq_response.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+    gif = tmp_path / "seq.gif"
+    assert CliRunner().invoke(cli, ["visualize", str(ntu), "--out", str(gif)]).exit_code == 0
+    assert gif.read_bytes()[:3] == b"GIF"
+
+
+def test_layouts_command():
+    runner = CliRunner()
+    listing = runner.invoke(cli, ["layouts"])
+    assert listing.exit_code == 0 and "ntu25" in listing.output and "msr20" in listing.output
+    shown = runner.invoke(cli, ["layouts", "openpose18", "--strategy", "distance"])
+    assert shown.exit_code == 0 and "K=2" in shown.output and "neck" in shown.output
+    bad = runner.invoke(cli, ["layouts", "nope"])
+    assert bad.exit_code != 0 and "unknown layout" in bad.output
+
+
+def test_train_reports_bad_config(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model: {name: nope}\n")
+    result = CliRunner().invoke(cli, ["train", "--config", str(config)])
+    assert result.exit_code != 0 and "unknown model" in result.output

@@ -1,0 +1,116 @@
+import json
+import os
+import pickle
+import shutil
+
+import pytest
+import torch
+
+from pyg_action.engine.checkpoint import load_checkpoint, save_checkpoint
+from pyg_action.engine.config import load_config
+from pyg_action.engine.metrics import classification_metrics
+from pyg_action.engine.schedule import lr_factor
+from pyg_action.engine.trainer import load_split, train
+from pyg_action.errors import SkeletonDataError
+
+TINY = [
+    "model.channels=[8, 8]",
+    "model.strides=[1, 2]",
+    "data.num_samples=48",
+    "train.epochs=2",
+    "train.batch_size=8",
+    "data.transforms={train: [pre_normalize, {name: uniform_sample, length: 8, mode: train}],"
+    " test: [pre_normalize, {name: uniform_sample, length: 8}]}",
+]
+
+
+def test_config_layers_and_overrides(tmp_path):
+    config = load_config(None, ["train.optimizer.lr=0.3", "model.dropout=0.1"], model="stgcn")
+    assert config["data"]["name"] == "synthetic"  # the model's embedded data
+    assert config["train"]["optimizer"] == {**config["train"]["optimizer"], "lr": 0.3}
+    assert config["model"]["dropout"] == 0.1
+    path = tmp_path / "c.yaml"
+    path.write_text("model: {name: stgcn}\ntrain: {epochs: 3}\n")
+    from_file = load_config(path, ["data.num_samples=10"])
+    assert from_file["train"]["epochs"] == 3
+    assert from_file["data"] == {**from_file["data"], "name": "synthetic", "num_samples": 10}
+    path.write_text("modle: {name: stgcn}\n")
+    with pytest.raises(ValueError, match="unknown sections"):
+        load_config(path)
+    with pytest.raises(ValueError, match="key=value"):
+        load_config(None, ["train.epochs"])
+
+
+def test_lr_schedule_warmup_cosine_and_step():
+    spec = {"name": "cosine"}
+    assert lr_factor(0, 100, 10, spec, 10) == pytest.approx(0.1)
+    assert lr_factor(10, 100, 10, spec, 10) == pytest.approx(1.0)
+    assert lr_factor(99, 100, 10, spec, 10) < 0.01
+    step = {"name": "step", "milestones": [2, 4], "gamma": 0.1}
+    assert [lr_factor(s, 60, 0, step, 10) for s in (5, 25, 45)] == pytest.approx([1, 0.1, 0.01])
+
+
+def test_metrics():
+    logits = torch.tensor([[3.0, 1, 0, 0, 0, 0], [0, 2, 3, 0, 0, 0], [0, 0, 0, 0, 0, 1]])
+    labels = torch.tensor([0, 1, 5])
+    m = classification_metrics(logits, labels)
+    assert m["top1"] == pytest.approx(200 / 3)
+    assert m["top5"] == pytest.approx(100)
+    assert m["confusion"][1, 2] == 1
+    assert m["mean_class"] == pytest.approx(200 / 3)  # classes 0, 1, 5 present: 100, 0, 100
+
+
+def test_checkpoint_atomic_and_restricted(tmp_path, monkeypatch):
+    path = tmp_path / "ck.pt"
+    save_checkpoint(path, {"model": {"w": torch.ones(2)}, "config": {"a": 1}})
+    assert load_checkpoint(path)["config"] == {"a": 1}
+
+    def broken_save(obj, handle):
+        handle.write(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError):
+        save_checkpoint(path, {"model": {"w": torch.zeros(2)}})
+    monkeypatch.undo()
+    assert torch.equal(load_checkpoint(path)["model"]["w"], torch.ones(2))  # old one intact
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]  # no temporary left behind
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps({"model": Evil()}))
+    with pytest.raises(ValueError, match="evil.pt"):
+        load_checkpoint(evil)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_train_resume_and_result(tmp_path):
+    config = load_config(None, TINY, model="stgcn")
+    result = train(config, tmp_path, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2]
+    assert result.synthetic and 0 <= result.final["top1"] <= 100
+    assert (tmp_path / "best.pt").exists() and (tmp_path / "last.pt").exists()
+    # resuming a longer schedule continues from epoch 3, not from scratch
+    longer = load_config(None, [*TINY, "train.epochs=3"], model="stgcn")
+    train(longer, tmp_path, resume=True, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3]
+
+
+def test_bad_file_is_reported_and_empty_split_fails(shared_data, tmp_path, capsys):
+    folder = tmp_path / "msr"
+    folder.mkdir()
+    for name in ("a01_s01_e01", "a02_s01_e01", "a13_s09_e02"):  # subjects 1 and 9 only
+        shutil.copy(shared_data / "msr_action3d" / f"{name}_skeleton3D.txt", folder)
+    (folder / "a03_s03_e01_skeleton3D.txt").write_text("0.1 0.2 0.3 1\nnot numbers\n")
+    config = load_config(None, ["data.name=msr_action3d", f"data.root={folder}"], model="stgcn")
+    info = load_split(config, "train")
+    assert len(info.dataset) == 2  # the two good files; the zero and garbled ones are reported
+    bad = {os.path.basename(f) for f, _ in info.report["bad_files"]}
+    assert bad == {"a13_s09_e02_skeleton3D.txt", "a03_s03_e01_skeleton3D.txt"}
+    with pytest.raises(SkeletonDataError, match="test"):
+        load_split(config, "test")  # no even-numbered subject in the folder
