@@ -127,8 +127,9 @@ def variable_length(
     count = len(chosen)
     rates = {name: count / seconds for name, seconds in times.items()}
     lengths = np.array([s.shape[1] for s in chosen])
+    summary = f"mean {lengths.mean():.0f}, max {lengths.max()}"
     return {
-        "case": f"{layout} real lengths (mean {lengths.mean():.0f}, max {lengths.max()}) B={batch_size}",
+        "case": f"{layout} real lengths ({summary}) B={batch_size}",
         "samples_per_s": rates,
         f"speedup_vs_dense_pad{cap}": rates["sparse"] / rates[f"dense_pad{cap}"],
         "speedup_vs_dense_pad_batch_max": rates["sparse"] / rates["dense_pad_batch_max"],

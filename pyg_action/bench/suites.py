@@ -17,8 +17,8 @@ NARROW = {"channels": (16, 16, 32, 32), "strides": (1, 2, 1, 2)}
 
 
 def _msr_samples(root: str | Path) -> list[np.ndarray]:
-    from ..io.msr import read_msr_action3d
     from ..errors import SkeletonDataError
+    from ..io.msr import read_msr_action3d
 
     samples = []
     for path in sorted(glob.glob(str(Path(root) / "*_skeleton3D.txt"))):
@@ -36,15 +36,36 @@ def stgcn_suite(quick: bool, device: str, msr_root: str | Path) -> list[dict[str
 
     options = NARROW if quick else {}
     results = [
-        fixed_length("ntu25", 32 if quick else 100, 2, 2 if quick else 4, options, device,
-                     repeats=3 if quick else 5),
-        fixed_length("openpose18", 32 if quick else 150, 1, 2 if quick else 4, options, device,
-                     repeats=3 if quick else 5),
+        fixed_length(
+            "ntu25",
+            32 if quick else 100,
+            2,
+            2 if quick else 4,
+            options,
+            device,
+            repeats=3 if quick else 5,
+        ),
+        fixed_length(
+            "openpose18",
+            32 if quick else 150,
+            1,
+            2 if quick else 4,
+            options,
+            device,
+            repeats=3 if quick else 5,
+        ),
     ]
     if Path(msr_root).is_dir():
         results.append(
-            variable_length(_msr_samples(msr_root), "msr20", 8 if quick else 16, 1 if quick else 4,
-                            options=options, device=device, repeats=2 if quick else 3)
+            variable_length(
+                _msr_samples(msr_root),
+                "msr20",
+                8 if quick else 16,
+                1 if quick else 4,
+                options=options,
+                device=device,
+                repeats=2 if quick else 3,
+            )
         )
     return results
 
@@ -52,14 +73,16 @@ def stgcn_suite(quick: bool, device: str, msr_root: str | Path) -> list[dict[str
 def shiftgcn_suite(quick: bool, device: str, msr_root: str | Path) -> list[dict[str, Any]]:
     from .shift import benchmark_shiftgcn
 
-    size = {"batch_size": 2, "frames": 32, "repeats": 3} if quick else {"frames": 64}
+    size: dict[str, Any] = (
+        {"batch_size": 2, "frames": 32, "repeats": 3} if quick else {"frames": 64}
+    )
     return [benchmark_shiftgcn(**size, message=not quick)]
 
 
 def vig_suite(quick: bool, device: str, msr_root: str | Path) -> list[dict[str, Any]]:
     from .vig import benchmark_grapher
 
-    size = {"batch_size": 2, "channels": 48, "repeats": 5} if quick else {}
+    size: dict[str, Any] = {"batch_size": 2, "channels": 48, "repeats": 5} if quick else {}
     return [benchmark_grapher(**size)]
 
 

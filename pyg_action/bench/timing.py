@@ -6,13 +6,16 @@ import gc
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import torch
 
 
 def interleaved_times(
-    runs: dict[str, Callable[[], object]], warmup: int, repeats: int, device: torch.device | None = None
+    runs: Mapping[str, Callable[[], object]],
+    warmup: int,
+    repeats: int,
+    device: torch.device | None = None,
 ) -> dict[str, list[float]]:
     """Seconds per call of every run; one call of each per round, so drift hits all alike."""
     times: dict[str, list[float]] = {name: [] for name in runs}

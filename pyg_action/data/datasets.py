@@ -203,7 +203,7 @@ class SkeletonDataset(Dataset):
         return self._labels_all[self.split]
 
     @property
-    def num_classes(self) -> int:  # type: ignore[override]  (PyG would iterate every item)
+    def num_classes(self) -> int:  # type: ignore[override]  # PyG's would iterate every item
         return self._num_classes
 
     @property

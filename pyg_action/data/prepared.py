@@ -33,7 +33,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -252,7 +252,10 @@ class CacheWriter:
         joints = self.checker.num_joints or 0
         channels = self.checker.channels or 0
         rows = self.offsets[-1]
-        header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False}
+        header: dict[str, Any] = {
+            "descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
+            "fortran_order": False,
+        }
         header["shape"] = (rows, joints, channels)
         with (self.out_dir / _FRAMES).open("wb") as out, self._tmp_path.open("rb") as raw:
             np.lib.format.write_array_header_1_0(out, header)
@@ -477,7 +480,7 @@ class PreparedCache:
     def frames(self) -> np.ndarray:
         if self._frames is None:
             empty = self.offsets[-1] == 0
-            mode = "r" if self.mmap and not empty else None
+            mode: Literal["r"] | None = "r" if self.mmap and not empty else None
             self._frames = np.load(self.path / _FRAMES, mmap_mode=mode)
         return self._frames
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -220,7 +221,9 @@ def _idle(T: int, rng: np.random.Generator, u: np.ndarray) -> dict[int, np.ndarr
     sway = rng.uniform(1, 4) * np.sin(2 * np.pi * (rng.uniform(0.3, 1.0) * u + rng.random()))
     bones: dict[int, np.ndarray] = {}
     for side in ("left", "right"):
-        forward, sideways, elbow = rng.uniform(-5, 10), rng.uniform(3, 12), rng.uniform(5, 25)
+        forward: Any = rng.uniform(-5, 10)
+        sideways: Any = rng.uniform(3, 12)
+        elbow: Any = rng.uniform(5, 25)
         if rng.random() < 0.25:  # distractor: scratch, reach or point for a while
             start, stop = _window(rng)
             bump = _envelope(u, start, min(stop, start + 0.5))

@@ -278,9 +278,11 @@ class PreNormalize3D(Transform):
                 f"pre_normalize has no default joints for layout {self.layout.name!r}; "
                 "give origin, z_axis: [from, to] and x_axis: [from, to] (joint names)"
             )
-        origin = default[0] if origin is None else origin
-        z_axis = default[1] if z_axis is None else z_axis
-        x_axis = default[2] if x_axis is None else x_axis
+        if default is not None:
+            origin = default[0] if origin is None else origin
+            z_axis = default[1] if z_axis is None else z_axis
+            x_axis = default[2] if x_axis is None else x_axis
+        assert origin is not None and z_axis is not None and x_axis is not None
         if len(z_axis) != 2 or len(x_axis) != 2:
             raise ValueError("pre_normalize: z_axis and x_axis are [from_joint, to_joint] pairs")
         self.origin = _resolve_joint(self.layout, origin)
@@ -697,7 +699,7 @@ def build_transform(spec: str | Mapping[str, Any], layout: LayoutLike | None = N
     if cls.needs_layout:
         if layout is None:
             raise ValueError(f"transform {name!r} needs a skeleton layout")
-        return cls(get_layout(layout), **options)
+        return cls(get_layout(layout), **options)  # type: ignore[call-arg]
     return cls(**options)
 
 

@@ -42,7 +42,7 @@ class TrainResult:
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - user code and libraries may draw from the global RNG
     torch.manual_seed(seed)
 
 

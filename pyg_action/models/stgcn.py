@@ -97,7 +97,9 @@ class STGCNBlock(nn.Module):
         if self.temporal_impl == "tracks":
             h = self.tcn.forward_tracks(g, level.lengths, level.num_joints)
         else:
-            edge_index, edge_type = level.temporal(self.tcn.kernel_size, self.tcn.dilation, self.stride)
+            edge_index, edge_type = level.temporal(
+                self.tcn.kernel_size, self.tcn.dilation, self.stride
+            )
             h = self.tcn(g, edge_index, edge_type, out_level.num_nodes)
         h = self.dropout(self.norm_tcn(h))
         keep = None if self.stride == 1 else level.keep_mask(self.stride)

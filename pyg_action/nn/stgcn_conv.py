@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
-
 import torch.nn.functional as F
+from torch import Tensor, nn
 
 from ..graph.temporal import (
     padded_frame_positions,
@@ -190,10 +189,14 @@ class TemporalGraphConv(TypedMessagePassing):
         pad = (self.kernel_size - 1) * self.dilation // 2
         position, total = padded_frame_positions(lengths, pad)
         frames = x.view(-1, num_joints, self.in_channels)
-        sequence = frames.new_zeros(total, num_joints, self.in_channels).index_copy(0, position, frames)
+        sequence = frames.new_zeros(total, num_joints, self.in_channels).index_copy(
+            0, position, frames
+        )
         kernel = self.lin.weight.view(self.kernel_size, self.out_channels, self.in_channels)
         kernel = kernel.permute(1, 2, 0).unsqueeze(-1)
-        out = F.conv2d(sequence.permute(2, 0, 1).unsqueeze(0), kernel, self.bias, dilation=(self.dilation, 1))
+        out = F.conv2d(
+            sequence.permute(2, 0, 1).unsqueeze(0), kernel, self.bias, dilation=(self.dilation, 1)
+        )
         if self.stride > 1:
             keep = strided_node_mask(lengths, 1, self.stride)
             position = position[keep]

@@ -65,7 +65,9 @@ class TypedMessagePassing(MessagePassing):
     def message(self, x_j: Tensor, edge_weight: Tensor | None) -> Tensor:
         return x_j if edge_weight is None else x_j * edge_weight.unsqueeze(-1)
 
-    def aggregate(self, inputs: Tensor, index: Tensor, ptr: Tensor | None = None, dim_size: int | None = None) -> Tensor:
-        """Sum into the targets with ``index_add_`` (no ``(E, C)`` expanded index, unlike scatter)."""
+    def aggregate(
+        self, inputs: Tensor, index: Tensor, ptr: Tensor | None = None, dim_size: int | None = None
+    ) -> Tensor:
+        """Sum into the targets with ``index_add_`` (no ``(E, C)`` expanded index as scatter)."""
         size = int(index.max()) + 1 if dim_size is None else dim_size
         return inputs.new_zeros(size, inputs.shape[-1]).index_add_(0, index, inputs)

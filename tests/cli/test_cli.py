@@ -12,7 +12,8 @@ TINY = [
     "--set", "model.strides=[1, 2]",
     "--set", "data.num_samples=48",
     "--set", "train.batch_size=8",
-    "--set", "data.transforms={train: [pre_normalize, {name: uniform_sample, length: 8, mode: train}],"
+    "--set", "data.transforms={train: [pre_normalize,"
+    " {name: uniform_sample, length: 8, mode: train}],"
     " test: [pre_normalize, {name: uniform_sample, length: 8}]}",
 ]  # fmt: skip
 
