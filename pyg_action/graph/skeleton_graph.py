@@ -22,6 +22,7 @@ shape, so a dataset holds only the coordinates.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -29,7 +30,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from ..layouts import LayoutLike, get_layout, layout_graph
+from ..layouts import LayoutLike, get_layout, gravity_partition_labels, layout_graph
 from ..layouts.partitions import LayoutGraph
 from .temporal import temporal_edges, track_lengths
 
@@ -58,6 +59,13 @@ class SkeletonGraphBuilder:
         dilation: Hop dilation.
         temporal_window: Frames in the temporal neighbourhood (odd).
         cache_size: Number of ``(T, M)`` edge sets kept in memory.
+        center: The centre of the spatial-configuration partition: ``None`` keeps the
+            layout's centre joint, a joint name or index picks another fixed joint (what the
+            official code does), and ``"gravity"`` uses each frame's centre of gravity, as the
+            paper words it (labels then vary per frame, computed from the first
+            ``gravity_coords`` channels; see
+            :func:`~pyg_action.layouts.gravity_partition_labels`).
+        gravity_coords: Coordinate channels used for the centre of gravity.
     """
 
     def __init__(
@@ -68,8 +76,16 @@ class SkeletonGraphBuilder:
         dilation: int = 1,
         temporal_window: int = 9,
         cache_size: int = 512,
+        center: str | int | None = None,
+        gravity_coords: int = 3,
     ) -> None:
         self.layout = get_layout(layout)
+        self.gravity = center == "gravity"
+        if self.gravity and not strategy.startswith("spatial"):
+            raise ValueError(f"center='gravity' needs a spatial strategy, not {strategy!r}")
+        if center is not None and not self.gravity:
+            self.layout = replace(self.layout, center=self.layout.joint_index(center))
+        self.gravity_coords = gravity_coords
         self.graph = layout_graph(self.layout, strategy, max_hop, dilation)
         self.temporal_window = temporal_window
         self._edges = lru_cache(maxsize=cache_size)(self._build_edges)
@@ -94,13 +110,18 @@ class SkeletonGraphBuilder:
                 f"{self.layout.num_joints}"
             )
         features = x.permute(3, 1, 2, 0).reshape(persons * frames * joints, channels)
+        edges = self._edges(frames, persons)
+        if self.gravity:
+            positions = features[:, : self.gravity_coords].reshape(-1, joints, self.gravity_coords)
+            labels = gravity_partition_labels(self.graph, positions.double().numpy())
+            edges = {**edges, "spatial_edge_type": torch.from_numpy(labels.reshape(-1))}
         return Data(
             x=features,
             y=torch.tensor([-1 if label is None else int(label)]),
             num_frames=torch.tensor([frames]),
             num_persons=torch.tensor([persons]),
             num_nodes=features.shape[0],
-            **self._edges(frames, persons),
+            **edges,
         )
 
 

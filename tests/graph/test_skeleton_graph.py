@@ -100,3 +100,24 @@ def test_builder_rejects_wrong_joint_count():
         SkeletonGraphBuilder("ntu25")(np.zeros((3, 4, 18, 1), dtype=np.float32))
     with pytest.raises(ValueError, match=r"\(C, T, V, M\)"):
         SkeletonGraphBuilder("ntu25")(np.zeros((3, 4, 25), dtype=np.float32))
+
+
+def test_centre_choice_fixed_joint_and_gravity(samples):
+    x = samples[0]
+    default = SkeletonGraphBuilder("ntu25")(x)
+    other = SkeletonGraphBuilder("ntu25", center="spine_base")(x)
+
+    def labelled(g):
+        return sorted(
+            zip(*g.spatial_edge_index.tolist(), g.spatial_edge_type.tolist(), strict=True)
+        )
+
+    assert {e[:2] for e in labelled(default)} == {e[:2] for e in labelled(other)}  # same edges
+    assert labelled(default) != labelled(other)  # other partition labels
+    gravity = SkeletonGraphBuilder("ntu25", center="gravity")(x)
+    frames = x.shape[1] * x.shape[3]
+    types = gravity.spatial_edge_type.view(frames, 73)
+    assert not torch.equal(types[0], types[1])  # random poses: labels change per frame
+    assert torch.equal(gravity.spatial_edge_weight, default.spatial_edge_weight)
+    with pytest.raises(ValueError, match="spatial strategy"):
+        SkeletonGraphBuilder("ntu25", "uniform", center="gravity")
