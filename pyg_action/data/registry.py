@@ -27,7 +27,7 @@ class DatasetInfo:
         report: Counts of good and bad input samples, shown to the user.
     """
 
-    dataset: Sequence[Data]
+    dataset: Sequence[Data] | Any
     num_classes: int
     in_channels: int
     class_names: list[str]

@@ -79,10 +79,7 @@ def sample_batch(state: dict[str, Any], sequences: list[SkeletonSequence]):
     """
     config = state["config"]
     layout = get_layout(state["layout"])
-    graph = config["graph"]
-    builder = SkeletonGraphBuilder(
-        layout, graph["strategy"], graph["max_hop"], graph["dilation"], graph["temporal_window"]
-    )
+    builder = SkeletonGraphBuilder(layout, **config["graph"])
     transform = test_transform(config, layout)
     graphs = []
     for seq in sequences:

@@ -1,0 +1,1 @@
+"""Timing helpers behind the benchmark command."""
