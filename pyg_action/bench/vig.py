@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from ..nn.dense.vig import DenseGrapher, load_sparse_state
 from ..nn.vig_conv import Grapher
+from .timing import interleaved_times
 
 
 def benchmark_grapher(
@@ -85,7 +84,7 @@ def benchmark_grapher(
         def run_knn() -> None:
             sparse.knn(features, batch)
 
-        times = _interleaved(
+        times = interleaved_times(
             {"sparse": run_sparse, "dense": run_dense, "knn": run_knn}, warmup, repeats
         )
     finally:
@@ -109,20 +108,6 @@ def benchmark_grapher(
         "repeats": repeats,
         "threads": torch.get_num_threads() if threads is None else threads,
     }
-
-
-def _interleaved(
-    runs: dict[str, Callable[[], None]], warmup: int, repeats: int
-) -> dict[str, list[float]]:
-    """Seconds per call of every run, one call of each per round."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for round_ in range(warmup + repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            if round_ >= warmup:
-                times[name].append(time.perf_counter() - start)
-    return times
 
 
 def main(argv: list[str] | None = None) -> None:
