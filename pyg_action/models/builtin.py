@@ -1,3 +1,6 @@
 """Imports every shipped model module so their ``@register_model`` lines run."""
 
-from . import stgcn  # noqa: F401
+from . import (
+    stgcn,  # noqa: F401
+    vig,  # noqa: F401
+)
