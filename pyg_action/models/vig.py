@@ -377,7 +377,32 @@ class GraphViG(nn.Module):
         return self.head(self.forward_features(batch))
 
 
-@register_model("vig", default_data={"name": "digits"})
+#: ``pyg-action train --model vig`` without a config: the recipe of ``configs/vig_digits.yaml``
+#: (98.33-98.89 % held-out top-1 on digits over three seeds, about 2 minutes on a CPU).
+QUICK_CONFIG: dict[str, Any] = {
+    "model": {
+        "variant": "tiny",
+        "channels": 64,
+        "depth": 4,
+        "k": 4,
+        "patch_size": 2,
+        "img_size": 8,
+        "conv": "mr",
+        "head_channels": 128,
+    },
+    "data": {"test_ratio": 0.2, "split_seed": 0, "augment": True, "max_shift": 1},
+    "train": {
+        "epochs": 40,
+        "batch_size": 64,
+        "eval_batch_size": 256,
+        "optimizer": {"name": "adamw", "lr": 0.002, "weight_decay": 0.05},
+        "scheduler": {"name": "cosine", "warmup_epochs": 2},
+        "label_smoothing": 0.1,
+    },
+}
+
+
+@register_model("vig", default_data={"name": "digits"}, quick_config=QUICK_CONFIG)
 def build_vig(
     num_classes: int,
     in_channels: int,

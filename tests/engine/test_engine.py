@@ -114,3 +114,20 @@ def test_bad_file_is_reported_and_empty_split_fails(shared_data, tmp_path, capsy
     assert bad == {"a13_s09_e02_skeleton3D.txt", "a03_s03_e01_skeleton3D.txt"}
     with pytest.raises(SkeletonDataError, match="test"):
         load_split(config, "test")  # no even-numbered subject in the folder
+
+
+def test_quick_vig_recipe_is_the_shipped_digits_config():
+    """`pyg-action train --model vig` trains exactly the measured configs/vig_digits.yaml."""
+    from pathlib import Path
+
+    shipped = load_config(Path(__file__).resolve().parents[2] / "configs" / "vig_digits.yaml")
+    quick = load_config(None, [], model="vig")
+    for section in ("model", "data", "graph"):
+        assert quick[section] == shipped[section]
+    unused_by_adamw = ("momentum", "nesterov")
+    for key, value in shipped["train"].items():
+        if key == "optimizer":
+            for name, setting in value.items():
+                assert name in unused_by_adamw or quick["train"]["optimizer"][name] == setting
+        else:
+            assert quick["train"][key] == value
