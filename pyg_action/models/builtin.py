@@ -1,6 +1,7 @@
 """Imports every shipped model module so their ``@register_model`` lines run."""
 
 from . import (
+    shiftgcn,  # noqa: F401
     stgcn,  # noqa: F401
     vig,  # noqa: F401
 )
