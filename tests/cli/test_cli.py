@@ -89,3 +89,45 @@ def test_train_reports_bad_config(tmp_path):
     config.write_text("model: {name: nope}\n")
     result = CliRunner().invoke(cli, ["train", "--config", str(config)])
     assert result.exit_code != 0 and "unknown model" in result.output
+
+
+def _train_generic(tmp_path, *data_options):
+    out = tmp_path / "run"
+    args = ["train", "--model", "vig_graph", "--epochs", "1", "--out", str(out), "--quiet",
+            "--set", "model.depth=1", "--set", "model.channels=16", "--set", "model.k=3",
+            "--set", "train.batch_size=8", *data_options]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "held-out top-1" in result.output and "synthetic" not in result.output
+    return json.loads((out / "result.json").read_text())
+
+
+def test_train_on_a_generic_graph_npz(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(4, 12, 30)
+    edges = [rng.integers(0, n, (2, 2 * n)) for n in sizes]
+    np.savez(
+        tmp_path / "graphs.npz",
+        x=rng.normal(size=(sizes.sum(), 3)).astype(np.float32),
+        node_ptr=np.cumsum([0, *sizes]),
+        edge_index=np.concatenate(edges, axis=1),
+        edge_ptr=np.cumsum([0, *(e.shape[1] for e in edges)]),
+        y=np.arange(30) % 2,
+    )
+    result = _train_generic(
+        tmp_path, "--set", "data.name=graph_npz", "--set", f"data.path={tmp_path / 'graphs.npz'}"
+    )
+    assert 0 <= result["final"]["top1"] <= 100
+
+
+def test_train_on_a_pyg_in_memory_dataset(tmp_path):
+    result = _train_generic(
+        tmp_path,
+        "--set", "data.name=pyg_dataset",
+        "--set", "data.class_path=torch_geometric.datasets.FakeDataset",
+        "--set", "data.options={num_graphs: 40, avg_num_nodes: 12,"
+        " num_channels: 4, num_classes: 2}",
+    )  # fmt: skip
+    assert 0 <= result["final"]["top1"] <= 100
