@@ -22,7 +22,7 @@ def digits_batch(n=6, **options):
 
 def test_registered_with_embedded_default_data():
     assert {"vig", "vig_graph"} <= set(list_models())
-    assert default_data_config("vig") == {"name": "digits"}
+    assert default_data_config("vig")["name"] == "digits"  # plus the quick recipe's options
     assert default_data_config("vig_graph") == {"name": "digits_points"}
 
 
