@@ -25,6 +25,9 @@ class TypedMessagePassing(MessagePassing):
     Subclasses compute ``h`` ``(N_src, K, C)`` and call :meth:`propagate_typed`.
     """
 
+    # Declared so PyG need not parse the caller's source to find propagate's arguments.
+    propagate_type = {"x": Tensor, "edge_weight": Tensor | None}
+
     def __init__(self) -> None:
         super().__init__(aggr="add", flow="source_to_target")
 
