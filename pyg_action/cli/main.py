@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from .benchmark_cmd import benchmark
+from .ensemble_cmd import ensemble
 from .evaluate_cmd import evaluate
 from .inspect_cmd import inspect
 from .layouts_cmd import layouts
@@ -28,6 +29,7 @@ cli.add_command(inspect)
 cli.add_command(prepare)
 cli.add_command(train)
 cli.add_command(evaluate)
+cli.add_command(ensemble)
 cli.add_command(predict)
 cli.add_command(visualize)
 cli.add_command(benchmark)

@@ -6,6 +6,8 @@ A config has four sections::
     data:  {name: msr_action3d, ...dataset options}   # default: the model's embedded data
     graph: {strategy: spatial, max_hop: 1, dilation: 1, temporal_window: 9}
     train: {epochs, batch_size, optimizer: {...}, scheduler: {...}, seed, ...}
+
+A file may start from another one with ``base: other.yaml`` and list only what it changes.
 """
 
 from __future__ import annotations
@@ -70,12 +72,41 @@ def apply_override(config: dict[str, Any], assignment: str) -> None:
     node[parts[-1]] = yaml.safe_load(raw)
 
 
+def read_config_file(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The sections of a YAML config file, with its ``base`` file merged underneath.
+
+    ``base: other.yaml`` (a path relative to the file) makes the file a set of changes to
+    another config: mappings merge key by key, anything else (lists included) is replaced.
+    Bases may chain; a cycle is an error.
+    """
+    path = Path(path).resolve()
+    if path in _chain:
+        cycle = " -> ".join(str(p) for p in (*_chain, path))
+        raise ValueError(f"config {path}: base files form a cycle: {cycle}")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read config {path}: {exc}") from exc
+    if not isinstance(loaded, Mapping):
+        raise ValueError(f"config {path} must be a mapping of sections")
+    loaded = dict(loaded)
+    base = loaded.pop("base", None)
+    unknown = set(loaded) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"config {path}: unknown sections {sorted(unknown)}")
+    if base is None:
+        return loaded
+    if not isinstance(base, str):
+        raise ValueError(f"config {path}: base must be a file path, got {base!r}")
+    return merge(read_config_file(path.parent / base, (*_chain, path)), loaded)
+
+
 def load_config(
     path: str | Path | None = None,
     overrides: Iterable[str] = (),
     model: str | None = None,
 ) -> dict[str, Any]:
-    """Defaults, then the YAML file, then ``--model``, then ``--set`` overrides.
+    """Defaults, then the YAML file (over its ``base``), then ``--model``, then ``--set``.
 
     Without a config file, the model's quick recipe (its embedded dataset and a CPU-sized
     schedule, see :func:`~pyg_action.models.quick_config`) is merged in first; its data
@@ -89,17 +120,7 @@ def load_config(
         config = merge(config, {k: v for k, v in quick.items() if k != "data"})
         config["data"] = {}
     else:
-        path = Path(path)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"cannot read config {path}: {exc}") from exc
-        if not isinstance(loaded, Mapping):
-            raise ValueError(f"config {path} must be a mapping of sections")
-        unknown = set(loaded) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(f"config {path}: unknown sections {sorted(unknown)}")
-        config = merge(config, loaded)
+        config = merge(config, read_config_file(path))
     if model is not None and model != config["model"]["name"]:
         config["model"] = {"name": model}
     for assignment in overrides:

@@ -13,7 +13,7 @@ from torch_geometric.loader import DataLoader
 
 from ..data.registry import DatasetInfo
 from ..graph import SkeletonGraphBuilder
-from ..layouts import get_layout
+from ..layouts import SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
 from .checkpoint import load_checkpoint
 from .metrics import classification_metrics
@@ -36,10 +36,15 @@ def load_trained(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict
     return model, state
 
 
-def evaluate_checkpoint(
+def checkpoint_logits(
     path: str | Path, data: dict[str, Any] | None = None, split: str = "test", device: str = "cpu"
-) -> dict[str, Any]:
-    """Top-1, top-5, mean-class accuracy, per-class accuracy and confusion on a split."""
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any], DatasetInfo]:
+    """Logits ``(N, K)`` and labels ``(N,)`` of a checkpoint's model on a split.
+
+    ``data`` replaces the checkpoint's data section (another root, say); the split is
+    prepared with the checkpoint's own test-time transforms. Also returns the checkpoint's
+    metadata and the split.
+    """
     model, state = load_trained(path, device)
     config = dict(state["config"])
     if data is not None:
@@ -47,6 +52,14 @@ def evaluate_checkpoint(
     info = load_split(config, split)
     loader = DataLoader(info.dataset, batch_size=int(config["train"]["eval_batch_size"]))
     logits, labels = predict_logits(model, loader, torch.device(device))
+    return logits, labels, state, info
+
+
+def evaluate_checkpoint(
+    path: str | Path, data: dict[str, Any] | None = None, split: str = "test", device: str = "cpu"
+) -> dict[str, Any]:
+    """Top-1, top-5, mean-class accuracy, per-class accuracy and confusion on a split."""
+    logits, labels, state, info = checkpoint_logits(path, data, split, device)
     metrics = classification_metrics(logits, labels)
     metrics["class_names"] = state["class_names"]
     metrics["synthetic"] = info.synthetic
@@ -71,6 +84,35 @@ def write_per_class_csv(metrics: dict[str, Any], path: str | Path) -> None:
             )
 
 
+def prepared_arrays(
+    config: dict[str, Any],
+    layout: SkeletonLayout,
+    in_channels: int,
+    sequences: list[SkeletonSequence],
+) -> list[np.ndarray]:
+    """Each sequence's ``(C, T, V, M)`` float32 array after the test-time transforms of ``config``.
+
+    Raises:
+        ValueError: when a sequence's joints or channels do not match the model.
+    """
+    transform = test_transform(config, layout)
+    arrays = []
+    for seq in sequences:
+        if seq.num_joints != layout.num_joints:
+            raise ValueError(
+                f"{seq.name}: {seq.num_joints} joints ({seq.layout or 'unknown layout'}) but the "
+                f"model was trained on layout {layout.name!r} with {layout.num_joints} joints"
+            )
+        data = transform(seq.data) if transform is not None else seq.data
+        if data.shape[0] != in_channels:
+            raise ValueError(
+                f"{seq.name}: {data.shape[0]} channels after the test transforms, the model "
+                f"expects {in_channels}"
+            )
+        arrays.append(np.ascontiguousarray(data, dtype=np.float32))
+    return arrays
+
+
 def sample_batch(state: dict[str, Any], sequences: list[SkeletonSequence]):
     """One batch of ``sequences`` prepared as the checkpoint's test data was.
 
@@ -80,22 +122,21 @@ def sample_batch(state: dict[str, Any], sequences: list[SkeletonSequence]):
     config = state["config"]
     layout = get_layout(state["layout"])
     builder = SkeletonGraphBuilder(layout, **config["graph"])
-    transform = test_transform(config, layout)
-    graphs = []
-    for seq in sequences:
-        if seq.num_joints != layout.num_joints:
-            raise ValueError(
-                f"{seq.name}: {seq.num_joints} joints ({seq.layout or 'unknown layout'}) but the "
-                f"model was trained on layout {layout.name!r} with {layout.num_joints} joints"
-            )
-        data = transform(seq.data) if transform is not None else seq.data
-        if data.shape[0] != int(state["in_channels"]):
-            raise ValueError(
-                f"{seq.name}: {data.shape[0]} channels after the test transforms, the model "
-                f"expects {state['in_channels']}"
-            )
-        graphs.append(builder(np.ascontiguousarray(data, dtype=np.float32)))
+    arrays = prepared_arrays(config, layout, int(state["in_channels"]), sequences)
+    graphs = [builder(array) for array in arrays]
     return next(iter(DataLoader(graphs, batch_size=len(graphs))))
+
+
+def rank_classes(
+    logits: torch.Tensor, names: list[str], top: int = 5
+) -> list[list[tuple[str, float]]]:
+    """Top-``top`` (class name, softmax probability) of each row of ``logits`` ``(B, K)``."""
+    probs = torch.softmax(logits.float(), dim=1).cpu()
+    values, index = probs.topk(min(top, probs.shape[1]), dim=1)
+    return [
+        [(names[int(i)], float(p)) for p, i in zip(vs, ix, strict=True)]
+        for vs, ix in zip(values, index, strict=True)
+    ]
 
 
 def predict_sequences(
@@ -105,22 +146,23 @@ def predict_sequences(
     device = next(model.parameters()).device
     batch = sample_batch(state, sequences).to(device)
     with torch.no_grad():
-        probs = torch.softmax(model(batch).float(), dim=1).cpu()
-    names = state["class_names"]
-    values, index = probs.topk(min(top, probs.shape[1]), dim=1)
-    return [
-        [(names[int(i)], float(p)) for p, i in zip(vs, ix, strict=True)]
-        for vs, ix in zip(values, index, strict=True)
-    ]
+        logits = model(batch)
+    return rank_classes(logits, state["class_names"], top)
+
+
+def test_steps(config: dict[str, Any]) -> Any:
+    """The dataset's test-time transform steps (its own, or its dataset's default)."""
+    from ..data.datasets import DEFAULT_TRANSFORMS, pick_transforms
+
+    default = DEFAULT_TRANSFORMS.get(config["data"]["name"], {"test": []})
+    return pick_transforms(config["data"].get("transforms"), "test", default)
 
 
 def test_transform(config: dict[str, Any], layout):
     """The dataset's deterministic test-time transform pipeline, or ``None``."""
-    from ..data.datasets import DEFAULT_TRANSFORMS, pick_transforms
     from ..data.transforms import build_transforms
 
-    default = DEFAULT_TRANSFORMS.get(config["data"]["name"], {"test": []})
-    steps = pick_transforms(config["data"].get("transforms"), "test", default)
+    steps = test_steps(config)
     if not steps:
         return None
     pipeline = build_transforms(steps, layout=layout)

@@ -1,0 +1,110 @@
+"""``pyg-action ensemble``: train the streams of a spec and fuse their scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+def _parse_weights(text: str | None, count: int) -> list[float]:
+    if text is None:
+        return [1.0] * count
+    try:
+        weights = [float(w) for w in text.split(",")]
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers") from exc
+    if len(weights) != count:
+        raise click.BadParameter(f"{len(weights)} weights for {count} checkpoints")
+    return weights
+
+
+@click.command()
+@click.argument("spec", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Fuse these checkpoints instead of a spec's streams (repeatable).",
+)
+@click.option("--weights", default=None, help="Comma-separated weights for --checkpoint.")
+@click.option(
+    "--fusion",
+    type=click.Choice(["softmax", "logits"]),
+    default=None,
+    help="Sum probabilities or logits (default: the spec's, else softmax).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for the streams' runs and ensemble.json (default: runs/<spec name>).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Config override applied to every stream, e.g. --set train.seed=1 (repeatable).",
+)
+@click.option("--data", "data_path", default=None, help="Evaluate on this root instead.")
+@click.option("--split", default="test", show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def ensemble(
+    spec, checkpoints, weights, fusion, out_dir, overrides, data_path, split, device, quiet
+):
+    """Multi-stream late fusion.
+
+    With SPEC (a YAML file naming each stream's config and weight), trains every stream
+    that has no finished run in OUT/<stream>, then fuses the streams' final-epoch scores.
+    With --checkpoint (repeatable) and optional --weights, fuses existing checkpoints.
+    Prints each stream's and the fused accuracy; writes OUT/ensemble.json and
+    OUT/confusion.png.
+    """
+    from ..engine.checkpoint import load_checkpoint
+    from ..engine.ensemble import Stream, evaluate_ensemble, read_ensemble_spec, train_streams
+    from ..engine.plots import plot_confusion
+
+    if (spec is None) == (not checkpoints):
+        raise click.UsageError("give either SPEC or at least one --checkpoint")
+    try:
+        if spec is not None:
+            parsed = read_ensemble_spec(spec)
+            fusion = fusion or parsed.fusion
+            out = Path(out_dir) if out_dir else Path("runs") / Path(spec).stem
+            members = train_streams(parsed, out, overrides, device, progress=not quiet)
+        else:
+            fusion = fusion or "softmax"
+            out = Path(out_dir) if out_dir else Path(checkpoints[0]).parent
+            values = _parse_weights(weights, len(checkpoints))
+            members = [
+                (Stream(Path(c).parent.name or Path(c).stem, w), Path(c))
+                for c, w in zip(checkpoints, values, strict=True)
+            ]
+        data = None
+        if data_path is not None:
+            data = {**load_checkpoint(members[0][1])["config"]["data"], "root": data_path}
+        result = evaluate_ensemble(members, fusion, data, split, device)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    out.mkdir(parents=True, exist_ok=True)
+    plot_confusion(result.pop("confusion"), result["class_names"], out / "confusion.png")
+    (out / "ensemble.json").write_text(json.dumps(result, indent=2))
+    click.echo(f"{result['num_samples']} {split} samples, {fusion} fusion")
+    click.echo(f"{'stream':<16}{'weight':>8}{'top-1':>9}{'top-5':>9}{'mean-class':>12}")
+    for row in result["streams"]:
+        click.echo(
+            f"{row['name']:<16}{row['weight']:>8g}{row['top1']:>8.2f}%{row['top5']:>8.2f}%"
+            f"{row['mean_class']:>11.2f}%"
+        )
+    fused = result["fused"]
+    click.echo(
+        f"{'fused':<16}{'':>8}{fused['top1']:>8.2f}%{fused['top5']:>8.2f}%"
+        f"{fused['mean_class']:>11.2f}%   ({result['gain_over_first']:+.2f} top-1 points over "
+        f"{result['streams'][0]['name']})"
+    )
+    click.echo(f"wrote {out / 'ensemble.json'} and {out / 'confusion.png'}")

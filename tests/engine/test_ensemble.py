@@ -1,0 +1,170 @@
+"""Config inheritance (``base:``), score fusion and ``pyg-action ensemble`` end to end."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+
+from pyg_action.cli.main import cli
+from pyg_action.engine.config import load_config
+from pyg_action.engine.ensemble import fuse_scores, read_ensemble_spec
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def test_base_config_merges_sections_and_replaces_lists(tmp_path):
+    (tmp_path / "parent.yaml").write_text(
+        "model: {name: stgcn, channels: [8, 8], dropout: 0.5}\ntrain: {epochs: 7}\n"
+    )
+    (tmp_path / "sub").mkdir()
+    child = tmp_path / "sub" / "child.yaml"
+    child.write_text("base: ../parent.yaml\nmodel: {channels: [4]}\ntrain: {batch_size: 3}\n")
+    config = load_config(child)
+    assert config["model"] == {"name": "stgcn", "channels": [4], "dropout": 0.5}
+    assert config["train"]["epochs"] == 7 and config["train"]["batch_size"] == 3
+    (tmp_path / "parent.yaml").write_text("base: sub/child.yaml\n")
+    with pytest.raises(ValueError, match="cycle"):
+        load_config(child)
+    child.write_text("base: [a.yaml]\n")
+    with pytest.raises(ValueError, match="base must be a file path"):
+        load_config(child)
+
+
+@pytest.mark.parametrize("model", ["stgcn", "shiftgcn"])
+@pytest.mark.parametrize("stream", ["joint", "bone", "joint_motion", "bone_motion"])
+def test_shipped_stream_configs_differ_from_their_base_only_in_the_stream(model, stream):
+    base = load_config(CONFIGS / f"msr_{model}.yaml")
+    config = load_config(CONFIGS / f"msr_{model}_{stream}.yaml")
+    for split in ("train", "test"):
+        steps = config["data"]["transforms"][split]
+        assert steps[-1] == {"name": "streams", "streams": [stream]}
+        assert steps[:-1] == base["data"]["transforms"][split][:-1]
+    assert {k: v for k, v in config.items() if k != "data"} == {
+        k: v for k, v in base.items() if k != "data"
+    }
+    spec = read_ensemble_spec(CONFIGS / f"msr_{model}_ensemble.yaml")
+    assert [s.name for s in spec.streams] == ["joint", "bone", "joint_motion", "bone_motion"]
+
+
+def test_fuse_scores_softmax_and_logits():
+    a = torch.tensor([[2.0, 0.0], [0.0, 0.0]])
+    b = torch.tensor([[0.0, 10.0], [1.0, 0.0]])
+    fused = fuse_scores([a, b], [1.0, 0.5], "logits")
+    assert torch.allclose(fused, a + 0.5 * b)
+    soft = fuse_scores([a, b], [1.0, 0.5], "softmax")
+    assert torch.allclose(soft, a.softmax(1) + 0.5 * b.softmax(1))
+    # a scale-happy stream dominates logit fusion but not probability fusion
+    assert fused[0].argmax() == 1 and soft[0].argmax() == 0
+    with pytest.raises(ValueError, match="2 score sets but 1 weights"):
+        fuse_scores([a, b], [1.0], "softmax")
+    with pytest.raises(ValueError, match="fusion must be one of"):
+        fuse_scores([a], [1.0], "vote")
+
+
+def test_spec_errors_name_the_file_and_stream(tmp_path):
+    spec = tmp_path / "e.yaml"
+    spec.write_text("streams: []\n")
+    with pytest.raises(ValueError, match="e.yaml: needs a non-empty list"):
+        read_ensemble_spec(spec)
+    spec.write_text("streams:\n  - {config: missing.yaml}\n")
+    with pytest.raises(ValueError, match="stream 1: config .*missing.yaml does not exist"):
+        read_ensemble_spec(spec)
+    (tmp_path / "a.yaml").write_text("model: {name: stgcn}\n")
+    spec.write_text("streams:\n  - {config: a.yaml}\n  - {config: a.yaml}\n")
+    with pytest.raises(ValueError, match="stream 2: stream name 'a' is used twice"):
+        read_ensemble_spec(spec)
+    spec.write_text("streams:\n  - {config: a.yaml, weight: -1}\n")
+    with pytest.raises(ValueError, match=r"stream 1 \(a\): weight must be >= 0"):
+        read_ensemble_spec(spec)
+
+
+def _tiny_stream(folder: Path, stream: str, samples: int = 48) -> None:
+    steps = [
+        "pre_normalize",
+        {"name": "uniform_sample", "length": 8},
+        {"name": "streams", "streams": [stream]},
+    ]
+    config = {
+        "model": {"name": "stgcn", "channels": [8, 8], "strides": [1, 2]},
+        "data": {
+            "name": "synthetic",
+            "num_samples": samples,
+            "transforms": {"train": steps, "test": steps},
+        },
+        "train": {"epochs": 2, "batch_size": 8},
+    }
+    (folder / f"{stream}.yaml").write_text(yaml.safe_dump(config))
+
+
+def test_ensemble_command_trains_streams_fuses_and_reuses(tmp_path):
+    for stream in ("joint", "bone"):
+        _tiny_stream(tmp_path, stream)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "fusion: logits\nstreams:\n"
+        "  - {name: joint, config: joint.yaml, weight: 1.0}\n"
+        "  - {name: bone, config: bone.yaml, weight: 0.5}\n"
+    )
+    out = tmp_path / "runs"
+    args = ["ensemble", str(spec), "--out", str(out), "--quiet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "ensemble.json").read_text())
+    assert [s["name"] for s in summary["streams"]] == ["joint", "bone"]
+    assert summary["fusion"] == "logits" and summary["num_samples"] > 0
+    assert summary["gain_over_first"] == pytest.approx(
+        summary["fused"]["top1"] - summary["streams"][0]["top1"], abs=1e-3
+    )
+    assert "fused" in result.output and (out / "confusion.png").is_file()
+    # the fused top-1 is recomputed from the two checkpoints by hand
+    from pyg_action.engine.inference import checkpoint_logits
+
+    (joint, labels, _, _), (bone, _, _, _) = (
+        checkpoint_logits(out / name / "last.pt") for name in ("joint", "bone")
+    )
+    expected = ((joint + 0.5 * bone).argmax(1) == labels).float().mean().item() * 100
+    assert summary["fused"]["top1"] == pytest.approx(expected, abs=1e-3)
+
+    # finished streams are reused, not retrained
+    stamp = (out / "joint" / "last.pt").stat().st_mtime_ns
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert (out / "joint" / "last.pt").stat().st_mtime_ns == stamp
+    # another seed into the same folder is refused instead of mixing runs
+    result = CliRunner().invoke(cli, [*args, "--set", "train.seed=3"])
+    assert result.exit_code != 0 and "another config" in result.output
+
+    # fusing checkpoints directly, with explicit weights, gives the same numbers
+    direct = CliRunner().invoke(
+        cli,
+        [
+            "ensemble",
+            "--checkpoint",
+            str(out / "joint" / "last.pt"),
+            "--checkpoint",
+            str(out / "bone" / "last.pt"),
+            "--weights",
+            "1,0.5",
+            "--fusion",
+            "logits",
+            "--out",
+            str(tmp_path / "direct"),
+        ],
+    )
+    assert direct.exit_code == 0, direct.output
+    again = json.loads((tmp_path / "direct" / "ensemble.json").read_text())
+    assert again["fused"] == summary["fused"]
+
+
+def test_ensemble_refuses_streams_that_saw_different_samples(tmp_path):
+    _tiny_stream(tmp_path, "joint", samples=48)
+    _tiny_stream(tmp_path, "bone", samples=40)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("streams:\n  - {config: joint.yaml}\n  - {config: bone.yaml}\n")
+    result = CliRunner().invoke(cli, ["ensemble", str(spec), "--out", str(tmp_path / "r")])
+    assert result.exit_code != 0
+    assert "does not see the same test samples" in result.output
+    usage = CliRunner().invoke(cli, ["ensemble"])
+    assert usage.exit_code != 0 and "either SPEC or" in usage.output
