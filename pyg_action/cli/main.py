@@ -10,6 +10,7 @@ import click
 from .benchmark_cmd import benchmark
 from .ensemble_cmd import ensemble
 from .evaluate_cmd import evaluate
+from .export_cmd import export
 from .inspect_cmd import inspect
 from .layouts_cmd import layouts
 from .predict_cmd import predict
@@ -31,5 +32,6 @@ cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(ensemble)
 cli.add_command(predict)
+cli.add_command(export)
 cli.add_command(visualize)
 cli.add_command(benchmark)
