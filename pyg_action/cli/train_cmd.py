@@ -32,6 +32,14 @@ import click
     help="Dotted config override, e.g. --set train.optimizer.lr=0.05 (repeatable).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Train data-parallel in N local processes (gloo on CPU, nccl with --device cuda); "
+    "--batch-size stays the global batch.",
+)
 def train(
     model_name,
     config_path,
@@ -43,13 +51,25 @@ def train(
     resume,
     overrides,
     quiet,
+    nproc,
 ):
     """Train a model; prints held-out accuracy every epoch.
 
     Without --config, trains on the model's embedded dataset (synthetic skeletons for the
-    skeleton models, scikit-learn digits for ViG): no download needed.
+    skeleton models, scikit-learn digits for ViG): no download needed. Under torchrun
+    (``torchrun --nproc-per-node N --no-python pyg-action train ...``) every process trains
+    its share and rank 0 prints and writes.
     """
+    from torch.multiprocessing.spawn import ProcessException
+
     from ..engine.config import load_config
+    from ..engine.distributed import (
+        check_batch_split,
+        is_main_process,
+        launched_world_size,
+        spawn,
+    )
+    from ..engine.trainer import read_result
     from ..engine.trainer import train as run_training
 
     extra = list(overrides)
@@ -61,6 +81,7 @@ def train(
         extra.append(f"train.batch_size={batch_size}")
     try:
         config = load_config(config_path, extra, model=model_name)
+        check_batch_split(int(config["train"]["batch_size"]), nproc)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     if device == "cuda":
@@ -68,13 +89,28 @@ def train(
 
         if not torch.cuda.is_available():
             raise click.ClickException("--device cuda asked for, but torch sees no CUDA device")
+        if nproc > torch.cuda.device_count():
+            raise click.ClickException(
+                f"--nproc {nproc} with --device cuda needs {nproc} GPUs; torch sees "
+                f"{torch.cuda.device_count()}"
+            )
+    if nproc > 1 and launched_world_size() > 1:
+        raise click.ClickException("--nproc inside a torchrun launch: use one or the other")
     name = config["model"]["name"]
     out = Path(out_dir) if out_dir else Path("runs") / f"{name}-{config['data']['name']}"
-    click.echo(f"model {name} on data {config['data']['name']} -> {out}")
+    main = is_main_process()
+    if main:
+        click.echo(f"model {name} on data {config['data']['name']} -> {out}")
     try:
-        result = run_training(config, out, device=device, resume=resume, progress=not quiet)
-    except (ValueError, FileNotFoundError) as exc:
+        if nproc > 1:
+            spawn(run_training, nproc, (config, out, device, resume, not quiet))
+            result = read_result(out)
+        else:
+            result = run_training(config, out, device=device, resume=resume, progress=not quiet)
+    except (ValueError, FileNotFoundError, ProcessException) as exc:
         raise click.ClickException(str(exc)) from exc
+    if not main:
+        return
     tag = " (synthetic data)" if result.synthetic else ""
     click.echo(
         f"held-out top-1 {result.final['top1']:.2f}%  top-5 {result.final['top5']:.2f}%  "

@@ -20,6 +20,9 @@ The builders registered here (``synthetic``, ``msr_action3d``, ``ntu``, ``kineti
   when it does not.
 * ``strict``: raise when the input had bad samples (default: report them and go on).
 * ``seed``: seed of the augmentation random numbers (default: from ``torch.initial_seed()``).
+
+After :meth:`SkeletonDataset.set_epoch` a sample's augmentation depends only on (seed, epoch,
+sample): the same in every process, DataLoader worker and resumed run (what the trainer uses).
 """
 
 from __future__ import annotations
@@ -88,7 +91,8 @@ class SkeletonDataset(Dataset):
         strict: Raise :class:`SkeletonDataError` when the report lists bad samples.
         num_classes: Number of classes (default: largest label + 1).
         seed: Seed of the augmentation generator (default: ``torch.initial_seed()``); each
-            DataLoader worker derives its own stream from it and the worker seed.
+            DataLoader worker derives its own stream from it and the worker seed, until
+            :meth:`set_epoch` keys the draws by sample instead.
         verbose: Print the report to stderr when it lists bad samples (``strict=False``).
         description: How messages name the source (default: the cache path or a count).
 
@@ -162,6 +166,7 @@ class SkeletonDataset(Dataset):
         self.seed = seed
         self._rng: np.random.Generator | None = None
         self._rng_owner: tuple[int, int | None] | None = None
+        self._epoch_key: tuple[int, int] | None = None
 
     def _resolve_layout(self, layout: LayoutLike | None) -> SkeletonLayout:
         """The layout; ``layout_ref`` keeps the name or file it came from (for models)."""
@@ -223,12 +228,28 @@ class SkeletonDataset(Dataset):
             self._rng_owner = owner
         return self._rng
 
+    def set_epoch(self, epoch: int) -> None:
+        """Draw sample ``i``'s augmentation from a generator keyed by ``(seed, epoch, i)``.
+
+        Every access of a sample in the epoch then gets the same random numbers, whichever
+        process or worker loads it; the seed is ``seed`` or the ``torch.initial_seed()`` of the
+        calling process.
+        """
+        base = torch.initial_seed() if self.seed is None else self.seed
+        self._epoch_key = (int(base), int(epoch))
+
+    def _sample_generator(self, index: int) -> np.random.Generator:
+        """The generator of source sample ``index``: per epoch after :meth:`set_epoch`."""
+        if self._epoch_key is None:
+            return self.generator()
+        return np.random.default_rng([*self._epoch_key, index])
+
     def len(self) -> int:
         return len(self.split)
 
     def get(self, idx: int) -> Data:
         index = self.split[idx]
-        x = self.pipeline(self.array(idx), self.generator())
+        x = self.pipeline(self.array(idx), self._sample_generator(index))
         if not x.flags.writeable:
             x = x.copy()
         label = int(self._labels_all[index])

@@ -3,12 +3,19 @@
 One function, :func:`train`, runs a config: builds the datasets and the model from the
 registries, trains with progress bars, evaluates every epoch, writes a JSON-lines log
 (``log.jsonl``; TensorBoard too when installed), atomic checkpoints (``last.pt`` every epoch,
-``best.pt`` on improvement) and resumes from ``last.pt``.
+``best.pt`` on improvement) and resumes from ``last.pt``; one process or data-parallel over
+several (see :mod:`pyg_action.engine.distributed`).
+
+Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
+torch random state of every rank and the log's records, and the batch order and augmentation
+are keyed by (seed, epoch), so a run killed at any moment and resumed ends with the weights
+and metrics of an uninterrupted one; ``log.jsonl`` is rewritten from the checkpoint on resume.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -18,12 +25,23 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
 from ..data.registry import DatasetInfo, build_dataset
 from ..models import create_model
 from .checkpoint import load_checkpoint, save_checkpoint
+from .distributed import (
+    Context,
+    ShardedBatchSampler,
+    all_reduce_sums,
+    contiguous_shard,
+    gather_objects,
+    gather_rows,
+    process_group,
+    sync_batchnorm,
+)
 from .metrics import classification_metrics
 from .schedule import build_optimizer, build_scheduler
 
@@ -105,35 +123,35 @@ def train(
     resume: bool = False,
     progress: bool = True,
 ) -> TrainResult:
-    """Train ``config`` and write logs and checkpoints into ``out_dir``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Train ``config`` and write logs and checkpoints into ``out_dir``.
+
+    Under ``torchrun`` (or :func:`~pyg_action.engine.distributed.spawn`) every process calls
+    this; they train one model data-parallel and return the same result, and only rank 0
+    writes files.
+    """
+    with process_group(device) as ctx:
+        return _train(config, Path(out_dir), ctx, resume, progress and ctx.is_main)
+
+
+def _train(
+    config: dict[str, Any], out_dir: Path, ctx: Context, resume: bool, progress: bool
+) -> TrainResult:
     opts = config["train"]
     seed_everything(int(opts["seed"]))
-    dev = torch.device(device)
     train_info = load_split(config, "train")
     test_info = load_split(config, "test")
-    model = build_model_for(config, train_info).to(dev)
-    generator = torch.Generator().manual_seed(int(opts["seed"]))
-    train_loader = DataLoader(
-        train_info.dataset, batch_size=int(opts["batch_size"]), shuffle=True, generator=generator
-    )
-    test_loader = DataLoader(test_info.dataset, batch_size=int(opts["eval_batch_size"]))
+    run = _build_run(config, train_info, test_info, ctx)
     epochs = int(opts["epochs"])
-    optimizer = build_optimizer(model, opts["optimizer"])
-    scheduler = build_scheduler(optimizer, opts["scheduler"], epochs, len(train_loader))
-    use_amp = bool(opts.get("amp")) and dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    criterion = nn.CrossEntropyLoss(label_smoothing=float(opts.get("label_smoothing", 0.0)))
-    start_epoch, best = 0, {"top1": -1.0}
+    start_epoch, best, history, final = 0, {"top1": -1.0}, [], {}
     if resume and (out_dir / "last.pt").exists():
-        state = load_checkpoint(out_dir / "last.pt", map_location=dev)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["loader_rng"])
-        torch.set_rng_state(state["torch_rng"])
+        state = load_checkpoint(out_dir / "last.pt", map_location=ctx.device)
+        _restore(run, state)
         start_epoch, best = int(state["epoch"]) + 1, dict(state["best"])
+        history, final = list(state["history"]), dict(state["metrics"])
+    if ctx.distributed:
+        run.model = DistributedDataParallel(
+            run.net, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None
+        )
     meta = {
         "config": config,
         "class_names": train_info.class_names,
@@ -142,75 +160,222 @@ def train(
         "num_classes": train_info.num_classes,
         "synthetic": train_info.synthetic,
     }
-    (out_dir / "config.json").write_text(json.dumps(config, indent=2))
-    writer = _tensorboard(out_dir)
-    final: dict[str, float] = {}
+    outputs = _Outputs(out_dir, config, history) if ctx.is_main else None
     for epoch in range(start_epoch, epochs):
-        model.train()
         started = time.perf_counter()
-        loss_sum, correct, seen = 0.0, 0, 0
-        bar = tqdm(
-            train_loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False
+        train_loss, train_top1 = _train_epoch(run, epoch, f"epoch {epoch + 1}/{epochs}", progress)
+        final = _evaluate(run)
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "lr": run.optimizer.param_groups[0]["lr"],
+                "train_loss": train_loss,
+                "train_top1": train_top1,
+                **{f"test_{k}": v for k, v in final.items()},
+                "seconds": round(time.perf_counter() - started, 2),
+            }
         )
-        for batch in bar:
-            batch = batch.to(dev)
-            with torch.autocast(dev.type, enabled=use_amp):
-                logits = model(batch)
-                loss = criterion(logits.float(), batch.y)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if opts.get("grad_clip"):
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), float(opts["grad_clip"]))
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            size = int(batch.y.numel())
-            loss_sum += float(loss.detach()) * size
-            correct += int((logits.argmax(1) == batch.y).sum())
-            seen += size
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
-        logits, labels = predict_logits(model, test_loader, dev)
-        final = _scalar_metrics(classification_metrics(logits, labels))
-        record = {
-            "epoch": epoch + 1,
-            "lr": optimizer.param_groups[0]["lr"],
-            "train_loss": loss_sum / seen,
-            "train_top1": 100.0 * correct / seen,
-            **{f"test_{k}": v for k, v in final.items()},
-            "seconds": round(time.perf_counter() - started, 2),
-        }
-        with open(out_dir / "log.jsonl", "a", encoding="utf-8") as log:
-            log.write(json.dumps(record) + "\n")
-        if writer is not None:
-            for key, value in record.items():
-                writer.add_scalar(key, value, epoch + 1)
-        if progress:
-            tqdm.write(
-                f"epoch {epoch + 1}/{epochs}  loss {record['train_loss']:.3f}  "
-                f"train {record['train_top1']:.1f}%  test top-1 {final['top1']:.2f}%"
-            )
         improved = final["top1"] > best["top1"]
         if improved:
             best = {**final, "epoch": epoch + 1}
-        state = {
-            **meta,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "loader_rng": generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "epoch": epoch,
-            "best": best,
-            "metrics": final,
-        }
-        if improved:
-            save_checkpoint(out_dir / "best.pt", state)
-        save_checkpoint(out_dir / "last.pt", state)
-    if writer is not None:
-        writer.close()
-    if not final:  # resumed a finished run
-        final = dict(load_checkpoint(out_dir / "last.pt")["metrics"])
-    summary = {"final": final, "best": best, "synthetic": train_info.synthetic}
-    (out_dir / "result.json").write_text(json.dumps(summary, indent=2))
+        rng = gather_objects(_rng_state(ctx.device), ctx)
+        if outputs is not None:
+            state = {**meta, **_training_state(run), "rng": rng, "epoch": epoch}
+            state.update(best=best, metrics=final, history=history)
+            outputs.epoch(state, improved)
+        if progress:
+            tqdm.write(
+                f"epoch {epoch + 1}/{epochs}  loss {train_loss:.3f}  "
+                f"train {train_top1:.1f}%  test top-1 {final['top1']:.2f}%"
+            )
+    if outputs is not None:
+        outputs.close({"final": final, "best": best, "synthetic": train_info.synthetic})
     return TrainResult(final, best, out_dir, train_info.synthetic)
+
+
+class _Outputs:
+    """Rank 0's files: ``config.json``, ``log.jsonl`` (and TensorBoard), checkpoints, result.
+
+    ``log.jsonl`` starts as the records of the checkpoint resumed from, and an epoch's line is
+    appended only after its checkpoint: whenever a crash hits, the resumed log has one line
+    per epoch.
+    """
+
+    def __init__(self, out_dir: Path, config: dict[str, Any], history: list[dict]) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = out_dir
+        _write_text(out_dir / "config.json", json.dumps(config, indent=2))
+        _write_text(out_dir / "log.jsonl", "".join(json.dumps(r) + "\n" for r in history))
+        self.writer = _tensorboard(out_dir)
+
+    def epoch(self, state: dict[str, Any], improved: bool) -> None:
+        """Checkpoint (``best.pt`` too when ``improved``), then log the epoch's record."""
+        if improved:
+            save_checkpoint(self.out_dir / "best.pt", state)
+        save_checkpoint(self.out_dir / "last.pt", state)
+        record = state["history"][-1]
+        with open(self.out_dir / "log.jsonl", "a", encoding="utf-8") as log:
+            log.write(json.dumps(record) + "\n")
+        if self.writer is not None:
+            for key, value in record.items():
+                self.writer.add_scalar(key, value, record["epoch"])
+
+    def close(self, summary: dict[str, Any]) -> None:
+        """Write ``result.json``."""
+        if self.writer is not None:
+            self.writer.close()
+        _write_text(self.out_dir / "result.json", json.dumps(summary, indent=2))
+
+
+def read_result(out_dir: str | Path) -> TrainResult:
+    """The :class:`TrainResult` of a finished run, from its ``result.json``."""
+    out_dir = Path(out_dir)
+    summary = json.loads((out_dir / "result.json").read_text(encoding="utf-8"))
+    return TrainResult(summary["final"], summary["best"], out_dir, summary["synthetic"])
+
+
+@dataclass
+class _Run:
+    """What one process trains with; ``model`` is ``net`` wrapped for data parallelism."""
+
+    ctx: Context
+    net: nn.Module
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    criterion: nn.Module
+    sampler: ShardedBatchSampler
+    train_loader: DataLoader
+    test_loader: DataLoader
+    num_classes: int
+    use_amp: bool
+    grad_clip: float | None
+
+
+def _build_run(
+    config: dict[str, Any], train_info: DatasetInfo, test_info: DatasetInfo, ctx: Context
+) -> _Run:
+    """Model (rank-global BatchNorm when distributed), optimiser, schedule and loaders."""
+    opts = config["train"]
+    net = sync_batchnorm(build_model_for(config, train_info).to(ctx.device), ctx)
+    sampler = ShardedBatchSampler(
+        len(train_info.dataset),
+        int(opts["batch_size"]),
+        seed=int(opts["seed"]),
+        rank=ctx.rank,
+        world_size=ctx.world_size,
+    )
+    test_shard = contiguous_shard(len(test_info.dataset), ctx.rank, ctx.world_size)
+    optimizer = build_optimizer(net, opts["optimizer"])
+    use_amp = bool(opts.get("amp")) and ctx.device.type == "cuda"
+    return _Run(
+        ctx=ctx,
+        net=net,
+        model=net,
+        optimizer=optimizer,
+        scheduler=build_scheduler(optimizer, opts["scheduler"], int(opts["epochs"]), len(sampler)),
+        scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
+        criterion=nn.CrossEntropyLoss(
+            reduction="sum", label_smoothing=float(opts.get("label_smoothing", 0.0))
+        ),
+        sampler=sampler,
+        train_loader=DataLoader(train_info.dataset, batch_sampler=sampler),
+        test_loader=DataLoader(
+            test_info.dataset, batch_size=int(opts["eval_batch_size"]), sampler=test_shard
+        ),
+        num_classes=train_info.num_classes,
+        use_amp=use_amp,
+        grad_clip=float(opts["grad_clip"]) if opts.get("grad_clip") else None,
+    )
+
+
+def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[float, float]:
+    """One epoch over this rank's shards; returns the all-rank mean loss and top-1 (%).
+
+    Each rank's summed loss is scaled by ``world_size / global batch``: after
+    DistributedDataParallel averages the gradients they are those of the global batch's mean.
+    """
+    dev = run.ctx.device
+    run.model.train()
+    run.sampler.set_epoch(epoch)
+    set_dataset_epoch = getattr(run.train_loader.dataset, "set_epoch", None)
+    if set_dataset_epoch is not None:
+        set_dataset_epoch(epoch)
+    loss_sum, correct, seen = 0.0, 0, 0
+    bar = tqdm(run.train_loader, desc=desc, disable=not progress, leave=False)
+    for step, batch in enumerate(bar):
+        batch = batch.to(dev)
+        with torch.autocast(dev.type, enabled=run.use_amp):
+            logits = run.model(batch)
+            summed = run.criterion(logits.float(), batch.y)
+        _optimise(run, summed * (run.ctx.world_size / run.sampler.global_batch_size(step)))
+        loss_sum += float(summed.detach())
+        correct += int((logits.argmax(1) == batch.y).sum())
+        seen += int(batch.y.numel())
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
+    total_loss, total_correct, total = all_reduce_sums([loss_sum, correct, seen], run.ctx)
+    return total_loss / total, 100.0 * total_correct / total
+
+
+def _optimise(run: _Run, loss: torch.Tensor) -> None:
+    """Backward (gradients all-reduced by DDP), optional clipping, optimiser and LR step."""
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    if run.grad_clip is not None:
+        run.scaler.unscale_(run.optimizer)
+        nn.utils.clip_grad_norm_(run.net.parameters(), run.grad_clip)
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    run.scheduler.step()
+
+
+def _evaluate(run: _Run) -> dict[str, float]:
+    """Held-out metrics over the whole test split (each rank predicts its contiguous shard)."""
+    if len(run.test_loader):
+        logits, labels = predict_logits(run.net, run.test_loader, run.ctx.device)
+    else:  # fewer test samples than processes
+        logits, labels = torch.empty(0, run.num_classes), torch.empty(0, dtype=torch.long)
+    logits, labels = gather_rows(logits, run.ctx), gather_rows(labels, run.ctx)
+    return _scalar_metrics(classification_metrics(logits, labels))
+
+
+def _training_state(run: _Run) -> dict[str, Any]:
+    """Model, optimiser and schedule state (the sampler and augmentation are keyed by epoch)."""
+    return {
+        "model": run.net.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "scaler": run.scaler.state_dict(),
+    }
+
+
+def _restore(run: _Run, state: dict[str, Any]) -> None:
+    """Load :func:`_training_state` and this rank's random state from a checkpoint."""
+    run.net.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    run.scaler.load_state_dict(state["scaler"])
+    ranks = state["rng"]
+    _set_rng_state(ranks[run.ctx.rank] if len(ranks) == run.ctx.world_size else ranks[0])
+
+
+def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    """The torch random state this process draws from (dropout, image augmentation)."""
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict[str, torch.Tensor]) -> None:
+    torch.set_rng_state(state["cpu"].cpu())
+    if "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"].cpu())
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Replace ``path`` atomically: a crash leaves the old or the new file, never half."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
