@@ -1,6 +1,43 @@
-"""Sparse message-passing layers (the dense references live in :mod:`pyg_action.nn.dense`)."""
+"""Sparse message-passing layers (the dense references live in :mod:`pyg_action.nn.dense`).
 
+* ST-GCN: :class:`PartitionedGraphConv` (spatial), :class:`TemporalGraphConv` (temporal);
+* Shift-GCN: :class:`NonLocalGraphShift`, :class:`LocalGraphShift`,
+  :class:`FixedTemporalShift`, :class:`AdaptiveTemporalShift` and the units built on them,
+  :class:`ShiftGraphConv` and :class:`ShiftTemporalConv`;
+* :class:`MotionExcitation` (frame-difference channel gate, for either model);
+* ViG: :func:`knn_graph` / :class:`DilatedKnnGraph` (no compiled extension needed),
+  :class:`MaxRelativeConv`, :class:`Grapher`, :class:`FFN`.
+"""
+
+from .knn import DilatedKnnGraph, knn, knn_graph
+from .motion import MotionExcitation
+from .shift import (
+    AdaptiveTemporalShift,
+    FixedTemporalShift,
+    LocalGraphShift,
+    NonLocalGraphShift,
+    ShiftGraphConv,
+    ShiftTemporalConv,
+)
 from .stgcn_conv import PartitionedGraphConv, TemporalGraphConv
 from .typed_conv import TypedMessagePassing
+from .vig_conv import FFN, Grapher, MaxRelativeConv
 
-__all__ = ["PartitionedGraphConv", "TemporalGraphConv", "TypedMessagePassing"]
+__all__ = [
+    "FFN",
+    "AdaptiveTemporalShift",
+    "DilatedKnnGraph",
+    "FixedTemporalShift",
+    "Grapher",
+    "LocalGraphShift",
+    "MaxRelativeConv",
+    "MotionExcitation",
+    "NonLocalGraphShift",
+    "PartitionedGraphConv",
+    "ShiftGraphConv",
+    "ShiftTemporalConv",
+    "TemporalGraphConv",
+    "TypedMessagePassing",
+    "knn",
+    "knn_graph",
+]
