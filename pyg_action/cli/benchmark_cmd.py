@@ -1,4 +1,4 @@
-"""``pyg-action benchmark``: sparse layers and models against their dense references."""
+"""``pyg-action benchmark``: sparse operators and models against their dense references."""
 
 from __future__ import annotations
 
@@ -6,59 +6,175 @@ import json
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 import click
+
+from ..bench.run import DTYPES, MODELS, OPERATORS
+from ..bench.shapes import PRESETS
+from ..bench.sweep import SWEEPS
+
+
+def _names(value: str | None, known: tuple[str, ...], what: str) -> list[str]:
+    """``"all"``, ``"none"`` or a comma-separated selection of ``known``."""
+    if value is None or value == "all":
+        return list(known)
+    if value == "none":
+        return []
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise click.BadParameter(f"unknown {what} {unknown}; choose from {', '.join(known)}")
+    return names
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _environment(device: str, threads: int) -> dict[str, Any]:
+    import torch
+    import torch_geometric
+
+    try:
+        import torch_scatter
+
+        scatter = torch_scatter.__version__
+    except ImportError:
+        scatter = None
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "device": torch.cuda.get_device_name() if device == "cuda" else _cpu_name(),
+        "threads": threads,
+        "torch": torch.__version__,
+        "torch_geometric": torch_geometric.__version__,
+        "torch_scatter": scatter,
+        "python": platform.python_version(),
+    }
 
 
 @click.command()
 @click.option(
-    "--suite",
-    "suites",
-    multiple=True,
-    type=click.Choice(["stgcn", "shiftgcn", "vig"]),
-    help="Suites to run (repeatable; default all).",
+    "--operators",
+    default=None,
+    help=f"Comma-separated operators, 'all' or 'none' (default all): {', '.join(OPERATORS)}.",
 )
-@click.option("--quick", is_flag=True, help="Small shapes: about a minute on a CPU.")
+@click.option(
+    "--models",
+    default=None,
+    help=f"Comma-separated models, 'all' or 'none' (default all): {', '.join(MODELS)}.",
+)
+@click.option(
+    "--shape",
+    "shapes",
+    multiple=True,
+    type=click.Choice(list(PRESETS)),
+    help="Input shape preset (repeatable; default ntu25-T100 and vig-14x14).",
+)
+@click.option("--quick", is_flag=True, help="Small shapes and widths: under a minute on a CPU.")
+@click.option("--dtype", type=click.Choice(list(DTYPES)), default="float32", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--repeats", type=int, default=None, help="Timed rounds [3 with --quick, else 5].")
+@click.option("--warmup", type=int, default=1, show_default=True, help="Untimed rounds.")
 @click.option("--threads", type=int, default=None, help="torch.set_num_threads for the run.")
+@click.option("--no-memory", is_flag=True, help="Skip the peak-memory measurements.")
+@click.option(
+    "--sweep",
+    type=click.Choice(list(SWEEPS)),
+    default=None,
+    help="Instead of the rows: scaling sweep in batch size or in generic graph size.",
+)
+@click.option(
+    "--max-nodes",
+    type=int,
+    default=1_000_000,
+    show_default=True,
+    help="Largest graph of --sweep graph (10 edges per node).",
+)
 @click.option(
     "--msr-root",
     default="../shared/data/msr_action3d",
     show_default=True,
-    help="MSR Action3D folder for the real variable-length case (skipped if absent).",
+    help="MSR Action3D folder: sample lengths of the msr20-real shape.",
 )
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write JSON here.")
 @click.option(
-    "--out",
-    "out",
+    "--plot",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Write the results as JSON here.",
+    help="Write a PNG here (ratio bars; log-log time and memory for a sweep).",
 )
-def benchmark(suites, quick, device, threads, msr_root, out):
-    """Time forward+backward of the sparse models against their dense references."""
+def benchmark(
+    operators,
+    models,
+    shapes,
+    quick,
+    dtype,
+    device,
+    repeats,
+    warmup,
+    threads,
+    no_memory,
+    sweep,
+    max_nodes,
+    msr_root,
+    out,
+    plot,
+):
+    """Time forward and forward+backward of sparse operators and models against their dense
+    references in one process (interleaved rounds, medians, ratio sparse/dense, peak memory)."""
     import torch
 
     if threads is not None:
         torch.set_num_threads(threads)
-    from ..bench.suites import SUITES
-
-    chosen = suites or tuple(SUITES)
-    report = {
-        "date": time.strftime("%Y-%m-%d"),
-        "device": torch.cuda.get_device_name()
-        if device == "cuda"
-        else platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+    repeats = repeats if repeats is not None else 3 if quick else 5
+    report: dict[str, Any] = {
+        **_environment(device, torch.get_num_threads()),
+        "dtype": dtype,
         "quick": quick,
-        "results": {},
+        "repeats": repeats,
+        "warmup": warmup,
     }
-    for name in chosen:
-        click.echo(f"== {name}")
-        results = SUITES[name](quick, device, msr_root)
-        report["results"][name] = results
-        for row in results:
-            click.echo(json.dumps(row, default=float))
+    if sweep is not None:
+        from ..bench.sweep import plot_sweep, sweep_table
+
+        points = SWEEPS[sweep](
+            quick=quick, device=device, dtype=dtype, repeats=repeats, max_nodes=max_nodes
+        )
+        report.update(sweep=sweep, points=points)
+        click.echo(sweep_table(points))
+        if plot:
+            plot_sweep(points, plot, f"{sweep} sweep, {report['device']}")
+    else:
+        from ..bench.report import plot_ratios, table
+        from ..bench.run import Settings, run
+
+        settings = Settings(
+            _names(operators, OPERATORS, "operators"),
+            _names(models, MODELS, "models"),
+            list(shapes),
+            quick,
+            dtype,
+            device,
+            warmup,
+            repeats,
+            msr_root,
+            not no_memory,
+        )
+        rows = run(settings)
+        report["rows"] = rows
+        click.echo(table(rows))
+        if plot:
+            plot_ratios(rows, plot, f"{report['device']}, {dtype}, {report['date']}")
     if out:
         Path(out).write_text(json.dumps(report, indent=2, default=float))
         click.echo(f"wrote {out}")
+    if plot:
+        click.echo(f"wrote {plot}")

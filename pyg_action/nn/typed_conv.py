@@ -11,22 +11,39 @@ followed by a gather of row ``(j, k_e)`` of ``h`` per edge and a scatter-add int
 the same arithmetic as the dense ``einsum('nkctv,kvw->nctw')`` but touching only the ``E``
 existing edges instead of all ``K * V * V`` joint pairs, and with no padding across samples of
 different lengths.
+
+The scatter-add runs on torch's ``index_add_`` by default, or on ``torch_scatter.scatter``
+when :attr:`TypedMessagePassing.scatter_backend` is ``"torch_scatter"`` (the package is
+optional). :func:`block_plan` recognises graphs made of identical blocks (every frame of a
+skeleton batch), which layers may aggregate with small dense products instead.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import torch
 from torch import Tensor
+from torch.utils.weak import WeakIdKeyDictionary
 from torch_geometric.nn import MessagePassing
+
+SCATTER_BACKENDS = ("index_add", "torch_scatter")
 
 
 class TypedMessagePassing(MessagePassing):
     """Base class: sums ``w_e * h[j, k_e]`` over the edges ``j -> i``.
 
     Subclasses compute ``h`` ``(N_src, K, C)`` and call :meth:`propagate_typed`.
+
+    Attributes:
+        scatter_backend: ``"index_add"`` (torch, default) or ``"torch_scatter"`` (needs the
+            optional ``torch-scatter`` package). Set it on the class or on one layer; both
+            give the same sums up to rounding order.
     """
 
     # Declared so PyG need not parse the caller's source to find propagate's arguments.
     propagate_type = {"x": Tensor, "edge_weight": Tensor | None}
+    scatter_backend: str = "index_add"
 
     def __init__(self) -> None:
         super().__init__(aggr="add", flow="source_to_target")
@@ -71,6 +88,139 @@ class TypedMessagePassing(MessagePassing):
     def aggregate(
         self, inputs: Tensor, index: Tensor, ptr: Tensor | None = None, dim_size: int | None = None
     ) -> Tensor:
-        """Sum into the targets with ``index_add_`` (no ``(E, C)`` expanded index as scatter)."""
+        """Sum into the targets with ``index_add_`` (no ``(E, C)`` expanded index as scatter),
+        or with ``torch_scatter.scatter`` (see :attr:`scatter_backend`)."""
         size = int(index.max()) + 1 if dim_size is None else dim_size
+        if self.scatter_backend == "torch_scatter":
+            import torch_scatter
+
+            return torch_scatter.scatter(inputs, index, 0, dim_size=size, reduce="sum")
+        if self.scatter_backend != "index_add":
+            raise ValueError(
+                f"scatter_backend must be one of {SCATTER_BACKENDS}, got {self.scatter_backend!r}"
+            )
         return inputs.new_zeros(size, inputs.shape[-1]).index_add_(0, index, inputs)
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    r"""A typed graph made of ``F`` identical blocks of ``V`` consecutive nodes.
+
+    Edge ``b * E_0 + e`` of the graph is edge ``e`` of block 0 shifted by ``b * V`` nodes, with
+    the same type, weight and slot. The aggregation is then block diagonal: with the
+    ``(K, V, V)`` weighted adjacency ``A`` of one block, :math:`\mathbf{x}'_{b,i} = \sum_{k,j}
+    A_{k,i,j} \mathbf{W}_k \mathbf{x}_{b,j}` for every block ``b``.
+
+    Attributes:
+        num_blocks: ``F``.
+        block_size: ``V``.
+        edges_per_block: ``E_0``.
+        edge_index: ``(2, E_0)`` block-local source and target of block 0's edges.
+        edge_type: ``(E_0,)`` their types.
+    """
+
+    num_blocks: int
+    block_size: int
+    edges_per_block: int
+    edge_index: Tensor
+    edge_type: Tensor
+
+    def adjacency(self, weight: Tensor, num_types: int, order: str) -> Tensor:
+        """Weighted adjacency of one block from block 0's edge weights ``(E_0,)``.
+
+        Args:
+            weight: ``(E_0,)`` weight of each edge (differentiable).
+            num_types: ``K``.
+            order: ``"type_target"`` gives ``(K * V, V)`` with entry ``[k V + i, j]``;
+                ``"target"`` gives ``(V, V * K)`` with entry ``[i, j K + k]``.
+        """
+        v = self.block_size
+        src, dst = self.edge_index
+        if order == "type_target":
+            flat, shape = (self.edge_type * v + dst) * v + src, (num_types * v, v)
+        elif order == "target":
+            flat, shape = (dst * v + src) * num_types + self.edge_type, (v, v * num_types)
+        else:
+            raise ValueError(f"order must be 'type_target' or 'target', got {order!r}")
+        return weight.new_zeros(v * v * num_types).index_add(0, flat, weight).view(shape)
+
+
+def _periodic(values: Tensor, blocks: int) -> bool:
+    """Whether ``(..., E)`` ``values`` repeat their first ``E / blocks`` entries ``blocks``
+    times along the last dimension."""
+    per_block = values.view(*values.shape[:-1], blocks, -1)
+    return bool((per_block == per_block[..., :1, :]).all())
+
+
+def _detect_blocks(
+    num_nodes: int,
+    edge_index: Tensor,
+    edge_type: Tensor,
+    edge_weight: Tensor | None,
+    edge_slot: Tensor,
+) -> BlockPlan | None:
+    num_edges = edge_index.shape[1]
+    if num_edges == 0 or edge_slot.shape[0] != num_edges:
+        return None
+    per_block = int(edge_slot.max()) + 1
+    if num_edges % per_block:
+        return None
+    blocks = num_edges // per_block
+    if num_nodes % blocks:
+        return None
+    size = num_nodes // blocks
+    local = edge_index[:, :per_block]
+    if int(local.min()) < 0 or int(local.max()) >= size:
+        return None
+    offset = torch.arange(blocks, device=edge_index.device).repeat_interleave(per_block) * size
+    if not _periodic(edge_index - offset, blocks):
+        return None
+    for values in (edge_type, edge_slot, edge_weight):
+        if values is not None and not _periodic(values, blocks):
+            return None
+    # copies: a view would keep ``edge_index`` (the cache's weak key) alive
+    return BlockPlan(blocks, size, per_block, local.clone(), edge_type[:per_block].clone())
+
+
+#: ``edge_index`` -> (the other tensors and versions it was checked with, its plan). Keys are
+#: weak, so a batch's entry goes with its graph; values never reference their key.
+_PLANS: WeakIdKeyDictionary = WeakIdKeyDictionary()
+
+
+def block_plan(
+    num_nodes: int,
+    edge_index: Tensor,
+    edge_type: Tensor,
+    edge_weight: Tensor | None,
+    edge_slot: Tensor | None,
+) -> BlockPlan | None:
+    """The :class:`BlockPlan` of a graph whose blocks are identical, else ``None``.
+
+    Block 0's edges are counted from the slots (``E_0 = max(edge_slot) + 1``: every block
+    lists one edge per slot, in the same order); the graph qualifies when its ``N`` nodes split
+    into ``F = E / E_0`` blocks of ``V = N / F`` and every block repeats block 0's local edges,
+    types, weights and slots. The check costs a few passes over the ``E`` edges and is cached
+    per ``edge_index`` object (with the other tensors and their versions), so the layers of one
+    model that share a graph pay it once per batch.
+
+    Args:
+        num_nodes: ``N``.
+        edge_index: ``(2, E)``.
+        edge_type: ``(E,)``.
+        edge_weight: ``(E,)`` or ``None``.
+        edge_slot: ``(E,)`` index of each edge within its block, or ``None`` (no plan).
+    """
+    if edge_slot is None:
+        return None
+    others = (edge_type, edge_weight, edge_slot)
+    versions = (num_nodes, edge_index._version, *(-1 if t is None else t._version for t in others))
+    cached = _PLANS.get(edge_index)
+    if (
+        cached is not None
+        and cached[1] == versions
+        and all(a is b for a, b in zip(cached[0], others, strict=True))
+    ):
+        return cached[2]
+    plan = _detect_blocks(num_nodes, edge_index, edge_type, edge_weight, edge_slot)
+    _PLANS[edge_index] = (others, versions, plan)
+    return plan

@@ -1,0 +1,93 @@
+"""``pyg-action benchmark`` on tiny shapes: rows, JSON schema, plots, and a two-size sweep."""
+
+import json
+
+from click.testing import CliRunner
+
+from pyg_action.bench.sweep import dense_adjacency_bytes, random_graph, sparse_graph_bytes
+from pyg_action.cli.main import cli
+
+ROW_KEYS = {
+    "operator",
+    "variant",
+    "reference",
+    "forward",
+    "forward_backward",
+    "sparse_peak_bytes",
+    "dense_peak_bytes",
+    "shape",
+    "dtype",
+    "device",
+}
+
+
+def invoke(*args):
+    result = CliRunner().invoke(cli, ["benchmark", "--threads", "1", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_rows_table_json_and_plot(tmp_path):
+    out, plot = tmp_path / "r.json", tmp_path / "r.png"
+    text = invoke(
+        "--quick",
+        "--operators",
+        "partitioned_conv,temporal_shift_adaptive,knn",
+        "--models",
+        "none",
+        "--dtype",
+        "float64",
+        "--repeats",
+        "1",
+        "--warmup",
+        "0",
+        "--out",
+        str(out),
+        "--plot",
+        str(plot),
+    )
+    assert "partitioned_conv" in text and "knn" in text
+    report = json.loads(out.read_text())
+    assert {"date", "device", "torch", "torch_geometric", "threads", "rows"} <= set(report)
+    rows = report["rows"]
+    assert [(r["operator"], r["variant"]) for r in rows] == [
+        ("partitioned_conv", "block"),
+        ("partitioned_conv", "message"),
+        ("temporal_shift_adaptive", "gather"),
+        ("temporal_shift_adaptive", "message"),
+        ("knn", "chunked"),
+    ]
+    for row in rows:
+        assert ROW_KEYS <= set(row)
+        assert row["dtype"] == "float64"
+        assert row["forward"]["ratio"] > 0
+        assert row["sparse_peak_bytes"] >= 0
+    assert rows[-1]["forward_backward"] is None  # kNN has no backward
+    assert rows[0]["forward_backward"]["ratio"] > 0
+    assert plot.stat().st_size > 0
+
+
+def test_unknown_operator_is_a_usage_error():
+    result = CliRunner().invoke(cli, ["benchmark", "--operators", "nope"])
+    assert result.exit_code == 2 and "unknown operators" in result.output
+
+
+def test_graph_sweep_two_tiny_sizes(tmp_path):
+    out, plot = tmp_path / "s.json", tmp_path / "s.png"
+    args = ("--sweep", "graph", "--quick", "--repeats", "1")
+    text = invoke(*args, "--out", str(out), "--plot", str(plot))
+    points = json.loads(out.read_text())["points"]
+    assert [p["nodes"] for p in points] == [1000, 3000]
+    for point in points:
+        assert point["edges"] == 10 * point["nodes"] and point["max_rss_bytes"] > 0
+        names = {(r["operator"], r["reference"]) for r in point["rows"]}
+        assert names == {("partitioned_conv", "dense"), ("mr_conv", "dense_gather")}
+    assert plot.stat().st_size > 0 and "partitioned_conv" in text
+
+
+def test_memory_estimates_and_random_graph():
+    assert dense_adjacency_bytes(1_000_000, 4) > 24 * 2**30  # the dense form cannot run
+    assert sparse_graph_bytes(1_000_000, 8, 4) < 24 * 2**30
+    edges = random_graph(50)
+    assert edges.shape == (2, 500)
+    assert edges[1].tolist() == sorted(edges[1].tolist())
