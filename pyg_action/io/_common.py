@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import reprlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +16,23 @@ LAYOUT_BY_JOINTS: dict[int, str] = {25: "ntu25", 18: "openpose18", 17: "coco17",
 
 #: Layouts whose second coordinate is an image row (grows downwards); the others have y up.
 IMAGE_LAYOUTS: frozenset[str] = frozenset({"openpose18", "coco17"})
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel = 2
+_BRIEF.maxstring = _BRIEF.maxother = _BRIEF.maxlong = 40
+
+
+def brief(value: Any) -> str:
+    """A short ``repr`` of a value read from a file, for error messages.
+
+    Bounded in time and length whatever the value: a pickle can hold a list that
+    references itself at every level (whose full ``repr`` doubles per level) or an
+    integer beyond Python's digit limit.
+    """
+    try:
+        return _BRIEF.repr(value)
+    except ValueError:  # an integer with more digits than Python converts
+        return f"<{type(value).__name__} too large to print>"
 
 
 def require_file(path: str | Path) -> Path:

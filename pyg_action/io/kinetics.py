@@ -64,6 +64,8 @@ def _load_json(path: Path) -> Any:
         ) from None
     except RecursionError:
         raise SkeletonDataError("invalid JSON: nested too deeply", path) from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise SkeletonDataError(f"invalid JSON: {exc}", path) from None
 
 
 def _numbers(values: Any, count: int, what: str, path: Path, frame: int) -> np.ndarray:
@@ -75,8 +77,14 @@ def _numbers(values: Any, count: int, what: str, path: Path, frame: int) -> np.n
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SkeletonDataError(f"{what} holds a non-number {value!r:.40}", path, frame=frame)
-        if not math.isfinite(value):
-            raise SkeletonDataError(f"{what} holds a non-finite value {value!r}", path, frame=frame)
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer beyond the float range
+            finite = False
+        if not finite:
+            raise SkeletonDataError(
+                f"{what} holds a non-finite value {value!r:.40}", path, frame=frame
+            )
     return np.asarray(values, dtype=np.float64)
 
 
@@ -188,6 +196,14 @@ def read_kinetics_json(
     return SkeletonSequence(data=data, label=label, layout="openpose18", name=name, meta=meta)
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for a name the system cannot look up (e.g. too long)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 @dataclass
 class KineticsLabel:
     """One entry of a Kinetics label file."""
@@ -255,6 +271,6 @@ def read_kinetics_labels(
             result.errors.append(SkeletonDataError(str(exc), path, sample=video_id))
             continue
         result.entries[video_id] = KineticsLabel(video_id, label, index, has_skeleton)
-        if check_files and not (folder / f"{video_id}.json").is_file():
+        if check_files and not _is_file(folder / f"{video_id}.json"):
             result.missing.append(video_id)
     return result

@@ -122,7 +122,7 @@ def _load(path: Path) -> dict[str, np.ndarray]:
     with archive:
         for key in archive.files:
             try:
-                arrays[key] = archive[key]
+                value = archive[key]
             except ValueError as exc:
                 if "object" in str(exc).lower() or "pickle" in str(exc).lower():
                     raise SkeletonDataError(
@@ -132,6 +132,9 @@ def _load(path: Path) -> dict[str, np.ndarray]:
             except Exception as exc:  # noqa: BLE001 - zip and header errors of every kind
                 reason = f"{type(exc).__name__}: {exc}"
                 raise SkeletonDataError(f"key {key!r} is unreadable: {reason:.200}", path) from None
+            if not isinstance(value, np.ndarray):  # numpy returns other members as bytes
+                raise SkeletonDataError(f"key {key!r} is not a .npy array", path)
+            arrays[key] = value
     return arrays
 
 

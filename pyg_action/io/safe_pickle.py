@@ -14,6 +14,11 @@ globals and refuses every other one *before* anything is called:
 * ``_codecs.encode``, which protocols 0-2 use to store the bytes of numpy arrays.
 
 Lists, tuples, dicts, strings, bytes, numbers, booleans and ``None`` need no global.
+The allowed callables accept only the arguments real pickles give them, so a tiny file
+cannot make them allocate or loop without bound: ``set``/``frozenset``/``bytes``/
+``bytearray``/``OrderedDict`` only take items that are already in the pickle (never a
+count or a ``range``), ``_reconstruct`` only builds the empty array that the pickled
+state then fills, and ``_codecs.encode`` only encodes to ``latin1``.
 A refused global raises :class:`~pyg_action.errors.SkeletonDataError` naming the file
 and the global, e.g. ``refused global 'os.system'``. Any other unpickling failure
 (truncated or garbled file) is reported the same way.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import collections
 import importlib
 import io
+import math
 import pickle
 from functools import cache
 from pathlib import Path
@@ -50,20 +56,62 @@ def _numpy_attr(submodule: str, name: str) -> Any:
     raise AttributeError(f"numpy has no {submodule}.{name}")  # pragma: no cover
 
 
+#: Arguments that hold their items: what pickles pass to the container constructors.
+_MATERIALISED = (list, tuple, dict, set, frozenset, str, bytes, bytearray)
+
+
+def _refuse(call: str, args: tuple[Any, ...]) -> SkeletonDataError:
+    shown = ", ".join(type(arg).__name__ for arg in args)
+    return SkeletonDataError(
+        f"refused call {call}({shown}): not what a plain data pickle holds "
+        "(a count or range here could allocate without bound)"
+    )
+
+
+def _materialised_only(constructor: Any) -> Any:
+    """``constructor`` limited to arguments that already hold their items (no count, range)."""
+
+    def build(*args: Any) -> Any:
+        if args and not isinstance(args[0], _MATERIALISED):
+            raise _refuse(constructor.__name__, args)
+        return constructor(*args)
+
+    return build
+
+
+def _empty_reconstruct(reconstruct: Any) -> Any:
+    """numpy's ``_reconstruct`` limited to the empty array that the pickled state fills."""
+
+    def build(cls: Any, shape: Any, dtype: Any) -> Any:
+        if not isinstance(shape, tuple) or math.prod(shape) != 0:
+            raise _refuse("_reconstruct", (cls, shape, dtype))
+        return reconstruct(cls, shape, dtype)
+
+    return build
+
+
+def _latin1_encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") -> Any:
+    """``_codecs.encode`` as pickle protocols 0-2 use it: ``str`` to ``latin1`` bytes."""
+    if not isinstance(obj, str) or encoding not in ("latin1", "latin-1"):
+        raise _refuse("_codecs.encode", (obj, encoding))
+    return obj.encode(encoding, errors)
+
+
 @cache
 def _allowed_table() -> dict[tuple[str, str], Any]:
-    import codecs
-
     table: dict[tuple[str, str], Any] = {}
     for module in ("builtins", "__builtin__"):
-        for obj in (set, frozenset, complex, bytes, bytearray, slice, range):
+        for obj in (complex, slice, range):
             table[(module, obj.__name__)] = obj
-    table[("collections", "OrderedDict")] = collections.OrderedDict
-    table[("_codecs", "encode")] = codecs.encode
+        for container in (set, frozenset, bytes, bytearray):
+            table[(module, container.__name__)] = _materialised_only(container)
+    table[("collections", "OrderedDict")] = _materialised_only(collections.OrderedDict)
+    table[("_codecs", "encode")] = _latin1_encode
     table[("numpy", "ndarray")] = np.ndarray
     table[("numpy", "dtype")] = np.dtype
     for package in ("numpy.core", "numpy._core"):
-        table[(f"{package}.multiarray", "_reconstruct")] = _numpy_attr("multiarray", "_reconstruct")
+        reconstruct = _numpy_attr("multiarray", "_reconstruct")
+        table[(f"{package}.multiarray", "_reconstruct")] = _empty_reconstruct(reconstruct)
         table[(f"{package}.multiarray", "scalar")] = _numpy_attr("multiarray", "scalar")
         table[(f"{package}.numeric", "_frombuffer")] = _numpy_attr("numeric", "_frombuffer")
     return table
@@ -98,6 +146,15 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         raise SkeletonDataError("refused persistent id: not a plain data pickle", self.path)
+
+    def load(self) -> Any:
+        """Unpickle; a refused call is reported with this unpickler's file name."""
+        try:
+            return super().load()
+        except SkeletonDataError as exc:
+            if exc.path is None and self.path is not None:
+                raise SkeletonDataError(exc.reason, self.path) from None
+            raise
 
 
 def safe_loads(data: bytes, *, path: str | Path | None = None) -> Any:

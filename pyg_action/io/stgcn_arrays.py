@@ -36,9 +36,15 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
-from ._common import first_nonfinite_frame, infer_layout, require_file
+from ._common import brief, first_nonfinite_frame, infer_layout, require_file
 from .result import ReadResult, SampleOrError
 from .safe_pickle import safe_load_pickle
+
+
+def _is_real(array: np.ndarray) -> bool:
+    """True for integer and floating dtypes (not complex, bool-like objects or strings)."""
+    dtype = array.dtype
+    return np.issubdtype(dtype, np.number) and not np.issubdtype(dtype, np.complexfloating)
 
 
 def load_npy(path: str | Path, *, mmap: bool = True) -> np.ndarray:
@@ -73,7 +79,10 @@ def read_stgcn_labels(path: str | Path) -> tuple[list[str], list[int]]:
         )
     names, labels = content[0], content[1]
     try:
-        names = [str(n) for n in names]
+        for name in names:
+            if not isinstance(name, str | int | np.integer):
+                raise TypeError(f"sample name {brief(name)} is not a string")
+        names = [str(name) for name in names]
         labels_out = []
         for label in labels:
             if isinstance(label, float) and not float(label).is_integer():
@@ -134,7 +143,7 @@ def iter_stgcn_arrays(
         raise SkeletonDataError(
             f"ST-GCN arrays are (N, C, T, V, M), got shape {tuple(array.shape)}", data_path
         )
-    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+    if not _is_real(array):
         raise SkeletonDataError(f"not a real-valued array (dtype {array.dtype})", data_path)
     count, channels, frames, joints, persons = (int(s) for s in array.shape)
     if count == 0 or min(channels, frames, joints, persons) == 0:
@@ -201,7 +210,7 @@ def _annotation_to_sequence(
         raise SkeletonDataError(
             f"'keypoint' must be an (M, T, V, C) array, got {shape}", path, sample=sample
         )
-    if not np.issubdtype(keypoint.dtype, np.number):
+    if not _is_real(keypoint):
         raise SkeletonDataError(f"'keypoint' has dtype {keypoint.dtype}", path, sample=sample)
     persons, frames, joints, _ = keypoint.shape
     if min(keypoint.shape) == 0:
@@ -218,6 +227,12 @@ def _annotation_to_sequence(
                 path,
                 sample=sample,
             )
+        if not _is_real(score):
+            raise SkeletonDataError(
+                f"'keypoint_score' has dtype {score.dtype}",
+                path,
+                sample=sample,
+            )
         data = np.concatenate([data, score.transpose(1, 2, 0)[None].astype(np.float32)])
         if channels:
             channels.append("score")
@@ -226,7 +241,9 @@ def _annotation_to_sequence(
         isinstance(total, bool) or not isinstance(total, int | np.integer) or total != frames
     ):
         raise SkeletonDataError(
-            f"total_frames is {total!r} but 'keypoint' has {frames} frames", path, sample=sample
+            f"total_frames is {brief(total)} but 'keypoint' has {frames} frames",
+            path,
+            sample=sample,
         )
     frame = first_nonfinite_frame(data)
     if frame is not None:
@@ -238,7 +255,7 @@ def _annotation_to_sequence(
     label = annotation.get("label")
     if label is not None:
         if isinstance(label, bool) or not isinstance(label, int | np.integer):
-            raise SkeletonDataError(f"label {label!r:.40} is not an integer", path, sample=sample)
+            raise SkeletonDataError(f"label {brief(label)} is not an integer", path, sample=sample)
         label = int(label)
     layout_name = layout or infer_layout(joints, path, sample=sample)
     meta: dict[str, Any] = {"source": str(path), "format": "pyskl", "index": index}
@@ -271,12 +288,12 @@ def iter_pyskl_pickle(
     if split is not None:
         splits = content.get("split")
         if not isinstance(splits, dict) or split not in splits:
-            known = sorted(splits) if isinstance(splits, dict) else []
+            known = sorted(map(brief, splits)) if isinstance(splits, dict) else []
             raise SkeletonDataError(f"no split {split!r} (splits: {known})", path)
         members = splits[split]
         if not isinstance(members, list | tuple | set | frozenset):
             raise SkeletonDataError(f"split {split!r} is not a list of names", path)
-        wanted = {str(name) for name in members}
+        wanted = {name for name in members if isinstance(name, str)}  # frame_dir is a str
     return _iter_annotations(annotations, wanted, path, layout)
 
 

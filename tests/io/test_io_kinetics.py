@@ -239,3 +239,25 @@ def test_garbled_huge_frame_index_is_not_allocated(tmp_path):
     small = {"data": [{"frame_index": 50, "skeleton": [_person(0.5, 1)]}]}
     with pytest.raises(SkeletonDataError, match="max_frames=10"):
         read_kinetics_json(_write(tmp_path, small), max_frames=10)
+
+
+def test_integer_beyond_python_digit_limit_is_a_data_error(tmp_path):
+    text = '{"data": [{"frame_index": ' + "9" * 5000 + ', "skeleton": []}]}'
+    assert "invalid JSON" in _error(_write(tmp_path, text)).reason
+    with pytest.raises(SkeletonDataError, match="invalid JSON"):
+        read_kinetics_labels(_write(tmp_path, '{"a": ' + "1" * 5000 + "}", "l.json"))
+
+
+def test_integer_beyond_float_range_is_non_finite(tmp_path):
+    person = _person(0.5, 1)
+    person["pose"][3] = 10**400
+    error = _error(_write(tmp_path, {"data": [{"frame_index": 1, "skeleton": [person]}]}))
+    assert "non-finite" in error.reason and error.frame == 1
+
+
+def test_label_file_with_an_unusable_file_name_reports_it_missing(tmp_path):
+    long_id = "S" + "9" * 400 + "C001P001R001A001_rgb"  # beyond the file-name length limit
+    entry = {"label": "x", "label_index": 1, "has_skeleton": True}
+    labels = read_kinetics_labels(_write(tmp_path, {long_id: entry, "a": entry}, "l.json"))
+    assert list(labels.entries) == [long_id, "a"]
+    assert labels.missing == [long_id, "a"]

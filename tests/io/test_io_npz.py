@@ -175,6 +175,16 @@ def test_unreadable_archives(tmp_path):
         read_npz(tmp_path / "plain.npz")
 
 
+def test_member_that_is_not_an_npy_array_is_refused(tmp_path):
+    import zipfile
+
+    path = write_npz(tmp_path / "set.npz", [_sequence(4, 1, 0, "a")], compress=False)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("layout", b"ntu25")  # no .npy suffix: numpy returns raw bytes
+    with pytest.raises(SkeletonDataError, match="'layout' is not a .npy array"):
+        read_npz(path)
+
+
 def test_write_npz_checks_its_input(tmp_path):
     with pytest.raises(ValueError, match="at least one"):
         write_npz(tmp_path / "x.npz", [])

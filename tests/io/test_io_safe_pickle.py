@@ -141,3 +141,37 @@ def test_unpickler_class_and_allow_list():
     assert "numpy._core.multiarray._reconstruct" in allowed
     assert "numpy.core.multiarray._reconstruct" in allowed
     assert not any(name.split(".")[-1] in {"eval", "exec", "system", "getattr"} for name in allowed)
+
+
+class _Calls:
+    """Unpickling this calls ``func(*args)`` with an allowed global."""
+
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return (self.func, self.args)
+
+
+def _hostile_calls():
+    from numpy._core.multiarray import _reconstruct
+
+    return [
+        _Calls(bytes, 10**10),
+        _Calls(bytearray, 10**10),
+        _Calls(set, range(10**12)),
+        _Calls(frozenset, range(10**12)),
+        _Calls(bytes, range(10**12)),
+        _Calls(collections.OrderedDict, range(10**12)),
+        _Calls(_reconstruct, np.ndarray, (10**10,), b"b"),
+        _Calls(__import__("codecs").encode, "x" * 1000, "punycode"),
+    ]
+
+
+@pytest.mark.parametrize("call", _hostile_calls(), ids=lambda c: c.func.__name__)
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+def test_allowed_globals_with_unbounded_arguments_are_refused(call, protocol):
+    data = pickle.dumps({"names": [call]}, protocol=protocol)
+    with pytest.raises(SkeletonDataError, match="refused (call|global)") as info:
+        safe_loads(data, path="bomb.pkl")
+    assert str(info.value.path) == "bomb.pkl"

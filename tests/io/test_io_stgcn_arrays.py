@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -260,3 +261,50 @@ def test_pyskl_whole_file_problems(tmp_path):
     path.write_bytes(raw[:-30])
     with pytest.raises(SkeletonDataError, match="cannot unpickle"):
         read_pyskl_pickle(path)
+
+
+def _shared_reference_bomb(depth: int = 60) -> list:
+    """Tiny as a pickle, but its printed form has 2**depth leaves."""
+    node: list = ["x"]
+    for _ in range(depth):
+        node = [node, node]
+    return node
+
+
+def test_shared_reference_bombs_are_reported_without_printing_them(tmp_path, stgcn_files):
+    data_path, label_path, _ = stgcn_files
+    label_path.write_bytes(pickle.dumps(([_shared_reference_bomb()] * 4, [0, 1, 2, 3])))
+    with pytest.raises(SkeletonDataError, match="is not a string"):
+        read_stgcn_arrays(data_path, label_path)
+
+    annotation = {"frame_dir": "a", "keypoint": np.ones((1, 3, 17, 2), np.float32)}
+    bad_frames = dict(annotation, total_frames=_shared_reference_bomb())
+    bad_label = dict(annotation, frame_dir="b", label=_shared_reference_bomb())
+    content = {"split": {"x": ["a", "b", _shared_reference_bomb()]},
+               "annotations": [bad_frames, bad_label, dict(annotation, frame_dir="c")]}  # fmt: skip
+    path = tmp_path / "bomb.pkl"
+    path.write_bytes(pickle.dumps(content))
+    result = read_pyskl_pickle(path)
+    assert [s.name for s in result.samples] == ["c"]
+    assert ["total_frames" in e.reason for e in result.errors] == [True, False]
+    assert "label" in result.errors[1].reason and len(result.errors[1].reason) < 200
+    assert [e.sample for e in read_pyskl_pickle(path, split="x").errors] == ["a", "b"]
+
+
+def test_complex_keypoints_and_scores_are_refused(tmp_path):
+    keypoint = np.ones((1, 3, 17, 2), np.float32)
+    annotations = [
+        {"frame_dir": "a", "keypoint": keypoint.astype(np.complex64)},
+        {"frame_dir": "b", "keypoint": keypoint, "keypoint_score": np.ones((1, 3, 17), complex)},
+        {"frame_dir": "c", "keypoint": keypoint},
+    ]
+    path = tmp_path / "complex.pkl"
+    path.write_bytes(pickle.dumps(annotations))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning: nothing is cast
+        result = read_pyskl_pickle(path)
+    assert [s.name for s in result.samples] == ["c"]
+    assert [(e.sample, "dtype complex" in e.reason) for e in result.errors] == [
+        ("a", True),
+        ("b", True),
+    ]

@@ -1,0 +1,109 @@
+"""Fuzz every reader with mutated real files: the long run behind the CI fuzz tests.
+
+Each case picks a valid seed file (real recordings from the shared data folder for
+NTU, Kinetics and MSR; files built with the library's writers for npz, ST-GCN arrays and
+pyskl pickles), applies 1-3 mutations from :mod:`pyg_action.io.fuzzing.mutations` and
+reads it in a child process limited to ``--memory-mb`` of address space and
+``--timeout`` seconds per case. A reader may accept the case (valid finite samples) or
+reject it with SkeletonDataError; anything else is counted as a failure.
+
+Example::
+
+    OMP_NUM_THREADS=1 nice -n 10 python scripts/fuzz_readers.py --cases 10000 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from pyg_action.io.fuzzing.mutations import RandomChoices, mutate_files
+from pyg_action.io.fuzzing.sandbox import Sandbox
+from pyg_action.io.fuzzing.targets import TARGETS, seed_files
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+BAD_KINDS = ("failed", "timeout", "crashed")
+
+
+@dataclass
+class Report:
+    """Counts for one reader."""
+
+    reader: str
+    kinds: Counter[str] = field(default_factory=Counter)
+    slowest: float = 0.0
+    peak_rss_mb: float = 0.0
+    examples: list[str] = field(default_factory=list)
+
+    def row(self) -> str:
+        """One line of the result table."""
+        k = self.kinds
+        bad = " ".join(f"{kind}={k[kind]}" for kind in BAD_KINDS if k[kind]) or "0"
+        return (
+            f"| {self.reader:<15} | {k.total():>6} | {k['accepted']:>8} | {k['rejected']:>8} "
+            f"| {bad:<14} | {self.slowest:>9.3f} | {self.peak_rss_mb:>8.0f} |"
+        )
+
+
+def fuzz_reader(
+    name: str, seeds: list[dict[str, bytes]], args: argparse.Namespace, shown: int
+) -> Report:
+    """Run ``args.cases`` mutated cases of ``seeds`` through reader ``name``."""
+    report = Report(name)
+    choices = RandomChoices(f"{args.seed}:{name}")
+    with Sandbox(name, memory_mb=args.memory_mb, timeout=args.timeout) as sandbox:
+        progress = tqdm(range(args.cases), desc=f"{name:<15}", unit="case", mininterval=1.0)
+        for case in progress:
+            outcome = sandbox.run(mutate_files(seeds, choices))
+            report.kinds[outcome.kind] += 1
+            report.slowest = max(report.slowest, outcome.seconds)
+            if outcome.kind in BAD_KINDS and len(report.examples) < shown:
+                report.examples.append(f"case {case} ({outcome.kind}):\n{outcome.detail}")
+            progress.set_postfix(bad=sum(report.kinds[k] for k in BAD_KINDS), refresh=False)
+        report.peak_rss_mb = sandbox.peak_rss_mb
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Fuzz the chosen readers; exit code 1 when any case failed, hung or crashed."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=10_000, help="cases per reader")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the mutations")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds allowed per case")
+    parser.add_argument("--memory-mb", type=int, default=1024, help="address-space limit")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="real data folder")
+    parser.add_argument("--readers", nargs="+", choices=sorted(TARGETS), default=list(TARGETS))
+    parser.add_argument("--show", type=int, default=3, help="tracebacks shown per reader")
+    args = parser.parse_args(argv)
+
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="fuzz-seeds-") as scratch:
+        for name in args.readers:
+            seeds = seed_files(name, args.data if args.data.is_dir() else None, Path(scratch))
+            if not seeds:
+                print(f"{name}: no seed files under {args.data}; skipped", file=sys.stderr)
+                continue
+            reports.append(fuzz_reader(name, seeds, args, args.show))
+
+    print(f"\ncases per reader: {args.cases}, seed {args.seed}, timeout {args.timeout} s, "
+          f"memory limit {args.memory_mb} MiB")  # fmt: skip
+    print("| reader          |  cases | accepted | rejected | other          | slowest s "
+          "| peak MiB |")  # fmt: skip
+    print("|-----------------|--------|----------|----------|----------------|-----------"
+          "|----------|")  # fmt: skip
+    for report in reports:
+        print(report.row())
+    for report in reports:
+        for example in report.examples:
+            print(f"\n--- {report.reader}, {example}")
+    return 1 if any(r.kinds[k] for r in reports for k in BAD_KINDS) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

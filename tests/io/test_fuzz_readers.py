@@ -1,0 +1,131 @@
+"""Fuzzing of every reader: mutated real and built files give samples or SkeletonDataError.
+
+Each case is read in a sandbox process with a 1 GiB address-space limit and a time limit,
+so a runaway allocation or a hang fails the case instead of the test run. The long run
+is ``scripts/fuzz_readers.py``; these are its CI-sized, derandomized counterparts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pyg_action.errors import SkeletonDataError
+from pyg_action.io.fuzzing.mutations import RandomChoices, mutate_files, replace_count
+from pyg_action.io.fuzzing.sandbox import Sandbox
+from pyg_action.io.fuzzing.targets import (
+    REAL_DATA_TARGETS,
+    TARGETS,
+    Files,
+    Target,
+    run_case,
+    seed_files,
+)
+
+CASES_PER_READER = 60
+BUILT_TARGETS = sorted(set(TARGETS) - set(REAL_DATA_TARGETS))
+
+
+class HypothesisChoices:
+    """Mutation decisions drawn by Hypothesis, so a failing case shrinks."""
+
+    def __init__(self, data: st.DataObject) -> None:
+        self._data = data
+
+    def integer(self, low: int, high: int) -> int:
+        return self._data.draw(st.integers(low, high))
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Callable[[str], Sandbox]]:
+    """One sandbox process per reader, shared by the tests of this module."""
+    pool: dict[str, Sandbox] = {}
+
+    def get(name: str) -> Sandbox:
+        if name not in pool:
+            pool[name] = Sandbox(name, memory_mb=1024, timeout=20.0)
+        return pool[name]
+
+    yield get
+    for box in pool.values():
+        box.close()
+
+
+def _fuzz(seeds: list[Files], box: Sandbox) -> None:
+    assert seeds, "no seed files"
+
+    @settings(
+        max_examples=CASES_PER_READER,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(st.data())
+    def case(data: st.DataObject) -> None:
+        outcome = box.run(mutate_files(seeds, HypothesisChoices(data)))
+        assert outcome.kind in ("accepted", "rejected"), f"{outcome.kind}:\n{outcome.detail}"
+
+    case()
+
+
+@pytest.mark.parametrize("name", REAL_DATA_TARGETS)
+def test_mutated_real_files(name, shared_data, tmp_path, sandbox):
+    _fuzz(seed_files(name, shared_data, tmp_path), sandbox(name))
+
+
+@pytest.mark.parametrize("name", BUILT_TARGETS)
+def test_mutated_built_files(name, tmp_path, sandbox):
+    _fuzz(seed_files(name, None, tmp_path), sandbox(name))
+
+
+@pytest.mark.parametrize("count", [b"1000000000000", b"9223372036854775808", b"2147483647"])
+def test_huge_ntu_frame_count_allocates_nothing(shared_data, tmp_path, sandbox, count):
+    (seed,) = seed_files("ntu", shared_data, tmp_path)[:1]
+    name, raw = next(iter(seed.items()))
+    hostile = count + raw[raw.index(b"\r\n") :]  # the first line is the frame count
+    outcome = sandbox("ntu").run({name: hostile})
+    assert outcome.kind == "rejected", outcome.detail
+    assert outcome.peak_rss_mb < 300
+
+
+def test_seeds_are_valid_and_mutations_reproducible(tmp_path):
+    for name in BUILT_TARGETS:
+        for seed in seed_files(name, None, tmp_path):
+            assert run_case(TARGETS[name], seed, tmp_path).kind == "accepted"
+    seeds = seed_files("stgcn", None, tmp_path)
+    first = [mutate_files(seeds, RandomChoices("s")) for _ in range(3)]
+    assert first == [mutate_files(seeds, RandomChoices("s")) for _ in range(3)]
+    assert replace_count(b"25\r\n1 2\r\n", RandomChoices(0)) != b"25\r\n1 2\r\n"
+
+
+def _raises(error: Exception) -> Callable[[Path], tuple[list, list]]:
+    def read(path: Path) -> tuple[list, list]:
+        raise error
+
+    return read
+
+
+def test_run_case_flags_contract_breaks(tmp_path):
+    files = {"a.txt": b"x"}
+    assert run_case(Target("t", _raises(KeyError("k"))), files, tmp_path).kind == "failed"
+    nameless = SkeletonDataError("bad")  # names no file
+    assert run_case(Target("t", _raises(nameless)), files, tmp_path).kind == "failed"
+    named = SkeletonDataError("bad", tmp_path / "a.txt")
+    assert run_case(Target("t", _raises(named)), files, tmp_path).kind == "rejected"
+    (seed,) = seed_files("npz", None, tmp_path)[:1]
+    wrong = Target("t", TARGETS["npz"].read, channels=4)  # a valid file, wrong expectations
+    outcome = run_case(wrong, seed, tmp_path)
+    assert outcome.kind == "failed" and "unexpected shape" in outcome.detail
+
+
+def test_sandbox_reports_a_timeout_and_recovers(tmp_path):
+    (seed,) = seed_files("pyskl", None, tmp_path)[:1]
+    with Sandbox("pyskl", timeout=0.001) as box:
+        assert box.run(seed).kind == "timeout"  # starting the process alone takes longer
+        box.timeout = 60.0
+        assert box.run(seed).kind == "accepted"
