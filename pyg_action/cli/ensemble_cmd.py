@@ -50,7 +50,13 @@ def _parse_weights(text: str | None, count: int) -> list[float]:
     metavar="KEY=VALUE",
     help="Config override applied to every stream, e.g. --set train.seed=1 (repeatable).",
 )
-@click.option("--data", "data_path", default=None, help="Evaluate on this root instead.")
+@click.option(
+    "--data",
+    "data_path",
+    default=None,
+    help="Dataset root/file: with SPEC, sets data.root for training too; with --checkpoint, "
+    "evaluates on it instead of the checkpoints' own data.",
+)
 @click.option("--split", default="test", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -72,10 +78,13 @@ def ensemble(
     if (spec is None) == (not checkpoints):
         raise click.UsageError("give either SPEC or at least one --checkpoint")
     try:
+        data = None
         if spec is not None:
             parsed = read_ensemble_spec(spec)
             fusion = fusion or parsed.fusion
             out = Path(out_dir) if out_dir else Path("runs") / Path(spec).stem
+            if data_path is not None:
+                overrides = (*overrides, f"data.root={data_path}")
             members = train_streams(parsed, out, overrides, device, progress=not quiet)
         else:
             fusion = fusion or "softmax"
@@ -85,9 +94,8 @@ def ensemble(
                 (Stream(Path(c).parent.name or Path(c).stem, w), Path(c))
                 for c, w in zip(checkpoints, values, strict=True)
             ]
-        data = None
-        if data_path is not None:
-            data = {**load_checkpoint(members[0][1])["config"]["data"], "root": data_path}
+            if data_path is not None:
+                data = {**load_checkpoint(members[0][1])["config"]["data"], "root": data_path}
         result = evaluate_ensemble(members, fusion, data, split, device)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
