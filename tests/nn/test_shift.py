@@ -32,17 +32,12 @@ from pyg_action.nn.shift import (
     graph_shift,
     temporal_shift,
 )
+from pyg_action.testing import assert_close_scaled
 
 LAYOUTS = ["ntu25", "openpose18", "msr20"]
 MIXED = [(13, 1), (4, 2), (1, 1), (9, 2)]  # (frames, persons) per sample
 FWD = dict(atol=1e-6, rtol=1e-6)
 GRAD = dict(atol=1e-5, rtol=1e-5)
-
-
-def assert_close_scaled(actual, expected, tol=1e-5):
-    """Within ``tol`` of the largest entry: parameter gradients sum over every node."""
-    scale = max(1.0, float(expected.detach().abs().max()))
-    torch.testing.assert_close(actual, expected, rtol=tol, atol=tol * scale)
 
 
 def mixed_batch(layout, channels, shapes=MIXED, seed=0):

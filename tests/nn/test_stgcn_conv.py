@@ -8,18 +8,9 @@ from pyg_action.graph import SkeletonGraphBuilder, batch_to_dense, track_lengths
 from pyg_action.layouts import STRATEGIES, adjacency_tensor, get_layout, layout_graph
 from pyg_action.nn import PartitionedGraphConv, TemporalGraphConv
 from pyg_action.nn.dense import DenseGraphConv, DenseTemporalConv
+from pyg_action.testing import assert_close_scaled
 
 TOL = dict(atol=1e-5, rtol=1e-5)
-
-
-def assert_close_scaled(actual, expected):
-    """Within 1e-5 relative to the tensor's scale.
-
-    Weight gradients are sums over every node of the batch (thousands of fp32 terms), so
-    their rounding grows with their magnitude; the bound is 1e-5 of the largest entry.
-    """
-    scale = max(1.0, float(expected.abs().max()))
-    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5 * scale)
 
 
 def nodes_to_dense(x, batch, num_joints):

@@ -23,12 +23,7 @@ from pyg_action.nn.vig_conv import (
     graph_conv,
     pointwise,
 )
-
-
-def assert_close_scaled(actual, expected, scale=None):
-    """Within 1e-5 relative to ``scale`` (default: the largest entry of ``expected``, >= 1)."""
-    scale = max(1.0, float(expected.detach().abs().max())) if scale is None else scale
-    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5 * scale)
+from pyg_action.testing import assert_close_scaled
 
 
 def to_nodes(images):
@@ -68,7 +63,7 @@ def check_parity(sparse, dense, images, grid_mode=True):
         for name, param in sparse.named_parameters():
             assert param.grad is not None, name
             expected = dense_params[name].grad.view_as(param.grad)
-            assert_close_scaled(param.grad, expected, max(1.0, scale))
+            assert_close_scaled(param.grad, expected, scale=max(1.0, scale))
         for name, buf in dense.named_buffers():
             assert_close_scaled(sparse.get_buffer(name).view_as(buf), buf)
 
