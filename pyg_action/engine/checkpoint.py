@@ -19,10 +19,13 @@ import torch
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically (temporary file in the same folder + rename).
 
-    A crash mid-write leaves the previous checkpoint intact, never a half-written one.
+    A crash mid-write leaves the previous checkpoint intact, never a half-written one; the
+    temporary file such a crash leaves behind is removed by the next save of ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     payload = dict(state)
     if "config" in payload:
         payload["config"] = json.dumps(payload["config"])

@@ -46,6 +46,18 @@ from .metrics import classification_metrics
 from .schedule import build_optimizer, build_scheduler
 
 GRAPH_MODEL_KEYS = ("strategy", "max_hop", "dilation")
+# what ``last.pt`` must hold to resume exactly (see :func:`_train`)
+RESUME_KEYS = (
+    "model",
+    "optimizer",
+    "scheduler",
+    "scaler",
+    "rng",
+    "epoch",
+    "best",
+    "metrics",
+    "history",
+)
 
 
 @dataclass
@@ -145,6 +157,12 @@ def _train(
     start_epoch, best, history, final = 0, {"top1": -1.0}, [], {}
     if resume and (out_dir / "last.pt").exists():
         state = load_checkpoint(out_dir / "last.pt", map_location=ctx.device)
+        missing = [key for key in RESUME_KEYS if key not in state]
+        if missing:
+            raise ValueError(
+                f"{out_dir / 'last.pt'} cannot be resumed: it lacks {missing} (written by an "
+                "older pyg_action?); train into another folder instead"
+            )
         _restore(run, state)
         start_epoch, best = int(state["epoch"]) + 1, dict(state["best"])
         history, final = list(state["history"]), dict(state["metrics"])

@@ -75,6 +75,9 @@ def test_checkpoint_atomic_and_restricted(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert torch.equal(load_checkpoint(path)["model"]["w"], torch.ones(2))  # old one intact
     assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]  # no temporary left behind
+    (tmp_path / ".ck.pt.killed.tmp").write_bytes(b"half")  # what a SIGKILL mid-write leaves
+    save_checkpoint(path, {"model": {"w": torch.ones(2)}})
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]
 
     class Evil:
         def __reduce__(self):
@@ -99,6 +102,14 @@ def test_train_resume_and_result(tmp_path):
     train(longer, tmp_path, resume=True, progress=False)
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2, 3]
+    # a checkpoint without the resume state (an older format) is refused by name
+    state = load_checkpoint(tmp_path / "last.pt")
+    del state["rng"], state["history"]
+    save_checkpoint(tmp_path / "last.pt", state)
+    with pytest.raises(
+        ValueError, match=r"last.pt cannot be resumed: it lacks \['rng', 'history'\]"
+    ):
+        train(longer, tmp_path, resume=True, progress=False)
 
 
 def test_bad_file_is_reported_and_empty_split_fails(shared_data, tmp_path, capsys):
