@@ -234,6 +234,8 @@ class TemporalGraphConv(TypedMessagePassing):
             ``(N_out, C_out)`` for tracks of ``ceil(T / stride)`` frames.
         """
         pad = (self.kernel_size - 1) * self.dilation // 2
+        if lengths.numel() and bool((lengths == lengths[0]).all()):
+            return self._forward_equal_tracks(x, int(lengths[0]), num_joints, pad)
         position, total = padded_frame_positions(lengths, pad)
         frames = x.view(-1, num_joints, self.in_channels)
         sequence = frames.new_zeros(total, num_joints, self.in_channels).index_copy(
@@ -249,6 +251,28 @@ class TemporalGraphConv(TypedMessagePassing):
             position = position[keep]
         out = out[0].permute(1, 2, 0).index_select(0, position - pad)
         return out.reshape(-1, self.out_channels)
+
+    def _forward_equal_tracks(self, x: Tensor, frames: int, num_joints: int, pad: int) -> Tensor:
+        """:meth:`forward_tracks` when every track has ``frames`` frames (fixed-length batches).
+
+        The tracks are then a batch ``(R, C_in, T, V)``: one strided ``conv2d`` with zero
+        padding ``pad`` yields exactly the ``ceil(T / stride)`` kept frames of each track
+        (frames ``0, s, 2s, ...``), so nothing is computed and then dropped. The node-major
+        ``(N, C)`` features are that batch in channels-last memory order, so the input and
+        output are views: no copy either way.
+        """
+        kernel = self.lin.weight.view(self.kernel_size, self.out_channels, self.in_channels)
+        kernel = kernel.permute(1, 2, 0).unsqueeze(-1)
+        tracks = x.view(-1, frames, num_joints, self.in_channels).permute(0, 3, 1, 2)
+        out = F.conv2d(
+            tracks,
+            kernel,
+            self.bias,
+            stride=(self.stride, 1),
+            padding=(pad, 0),
+            dilation=(self.dilation, 1),
+        )
+        return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
 
     def __repr__(self) -> str:
         return (

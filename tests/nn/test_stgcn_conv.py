@@ -103,17 +103,23 @@ def copy_temporal(dense, sparse):
     sparse.bias.data.copy_(dense.bias)
 
 
+@pytest.mark.parametrize(
+    "shapes",
+    [[(13, 1), (4, 2), (1, 1), (9, 2)], [(7, 1), (7, 2), (7, 1)]],
+    ids=["mixed-lengths", "equal-lengths"],
+)
 @pytest.mark.parametrize("kernel,stride,dilation", [(9, 1, 1), (9, 2, 1), (5, 1, 2), (3, 2, 2)])
-def test_temporal_conv_matches_conv2d_per_sample_length(kernel, stride, dilation):
-    """A mixed-length batch equals Conv2d run on each sample alone at its own length."""
+def test_temporal_conv_matches_conv2d_per_sample_length(kernel, stride, dilation, shapes):
+    """A batch (mixed lengths, or all one length: the batched fast path) equals Conv2d run on
+    each sample alone at its own length."""
     torch.manual_seed(2)
     dense = DenseTemporalConv(4, 5, kernel, stride, dilation)
     sparse = TemporalGraphConv(4, 5, kernel, stride, dilation)
     copy_temporal(dense, sparse)
     v = 18
-    xs = [torch.randn(4, t, v, m) for t, m in [(13, 1), (4, 2), (1, 1), (9, 2)]]
+    xs = [torch.randn(4, t, v, m) for t, m in shapes]
     batch = next(
-        iter(DataLoader([SkeletonGraphBuilder("openpose18")(x) for x in xs], batch_size=4))
+        iter(DataLoader([SkeletonGraphBuilder("openpose18")(x) for x in xs], batch_size=len(xs)))
     )
     lengths = track_lengths(batch.num_frames, batch.num_persons)
     index, kind, out_lengths = sparse.build_edges(lengths, v)
