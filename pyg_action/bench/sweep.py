@@ -70,6 +70,30 @@ def sparse_graph_bytes(nodes: int, channels: int, itemsize: int) -> int:
     return 3 * 8 * edges + 6 * edges * channels * itemsize + 10 * nodes * NUM_TYPES * channels * 8
 
 
+def graph_storage_bytes(operator: str, nodes: int, itemsize: int = 4) -> tuple[int, int]:
+    """Bytes each side holds to describe the graph, outside any call: ``(sparse, dense)``.
+
+    ``partitioned_conv``: the edge index, type and weight (``E (2 * 8 + 8 + itemsize)``)
+    against the ``(K, N, N)`` adjacency; ``mr_conv``: the same ``(2, E)`` int64 neighbour
+    index on both sides. Peak memory of a call (:func:`~pyg_action.bench.timing.cpu_peak_rss`)
+    does not count these inputs, so the sweep's memory figures add them.
+    """
+    edges = DEGREE * nodes
+    if operator == "partitioned_conv":
+        return edges * (2 * 8 + 8 + itemsize), NUM_TYPES * nodes * nodes * itemsize
+    return 2 * 8 * edges, 2 * 8 * edges
+
+
+def _memory_with_graph(row: dict[str, Any], nodes: int, side: str) -> int | None:
+    """A side's peak memory of one call plus its graph storage (``None`` if it did not run)."""
+    peak = row[f"{side}_peak_bytes"]
+    if peak is None or row["forward_backward"][f"{side}_s"] is None:
+        return None
+    itemsize = 8 if row.get("dtype") == "float64" else 4
+    sparse, dense = graph_storage_bytes(row["operator"], nodes, itemsize)
+    return peak + (sparse if side == "sparse" else dense)
+
+
 def random_graph(nodes: int, seed: int = 0) -> Tensor:
     """``(2, 10 N)`` edges: 10 random sources into every node, sorted by target."""
     generator = torch.Generator().manual_seed(seed)
@@ -232,19 +256,23 @@ SWEEPS: dict[str, Callable[..., list[dict[str, Any]]]] = {
 }
 
 
-def _series(points: Sequence[dict[str, Any]]) -> dict[str, list[tuple[float, dict[str, Any]]]]:
-    """``operator [variant]`` -> [(nodes, row)] over the points that ran."""
-    series: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+def _series(
+    points: Sequence[dict[str, Any]],
+) -> dict[str, list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """``operator [variant]`` -> [(point, row)] over the points that ran."""
+    series: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for point in points:
         for row in point.get("rows", []):
-            series.setdefault(f"{row['operator']} [{row['variant']}]", []).append(
-                (point["nodes"], row)
-            )
+            series.setdefault(f"{row['operator']} [{row['variant']}]", []).append((point, row))
     return series
 
 
 def sweep_table(points: Sequence[dict[str, Any]]) -> str:
-    """Text table: one line per point and operator, forward+backward ms and peak MiB."""
+    """Text table: one line per point and operator, forward+backward ms and peak MiB.
+
+    In the graph sweep the MiB columns are a call's peak plus the side's graph storage
+    (:func:`graph_storage_bytes`); in the batch sweep both sides hold the same inputs.
+    """
     lines = ["size  nodes  operator  sparse ms  dense ms  ratio  sparse MiB  dense MiB"]
     for point in points:
         size = point.get("batch_size", point["nodes"])
@@ -255,18 +283,27 @@ def sweep_table(points: Sequence[dict[str, Any]]) -> str:
             both = row["forward_backward"]
             dense = "-" if both["dense_s"] is None else f"{1e3 * both['dense_s']:.1f}"
             ratio = "-" if both["ratio"] is None else f"{both['ratio']:.2f}"
-            dense_mib = row["dense_peak_bytes"]
+            memory = [_row_memory(point, row, side) for side in ("sparse", "dense")]
+            mib = ["-" if m is None else f"{m / 2**20:.1f}" for m in memory]
             lines.append(
                 f"{size}  {point['nodes']}  {row['operator']} [{row['variant']}]  "
-                f"{1e3 * both['sparse_s']:.1f}  {dense}  {ratio}  "
-                f"{row['sparse_peak_bytes'] / 2**20:.1f}  "
-                f"{'-' if dense_mib is None else f'{dense_mib / 2**20:.1f}'}"
+                f"{1e3 * both['sparse_s']:.1f}  {dense}  {ratio}  {mib[0]}  {mib[1]}"
             )
     return "\n".join(lines)
 
 
+def _row_memory(point: dict[str, Any], row: dict[str, Any], side: str) -> int | None:
+    if "batch_size" in point:
+        return row[f"{side}_peak_bytes"]
+    return _memory_with_graph(row, point["nodes"], side)
+
+
 def plot_sweep(points: Sequence[dict[str, Any]], path: str | Path, title: str) -> None:
-    """Log-log forward+backward time and peak memory against the number of nodes."""
+    """Log-log forward+backward time and peak memory against the number of nodes.
+
+    Memory is a call's peak plus the graph storage (:func:`sweep_table`); the graph sweep
+    also draws the dense ``(K, N, N)`` adjacency alone at every size, where it could not run.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -274,11 +311,11 @@ def plot_sweep(points: Sequence[dict[str, Any]], path: str | Path, title: str) -
 
     fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(10, 4))
     for name, entries in _series(points).items():
-        sizes = [n for n, _ in entries]
+        sizes = [point["nodes"] for point, _ in entries]
         for side, style in (("sparse", "-o"), ("dense", "--s")):
             times = [r["forward_backward"][f"{side}_s"] for _, r in entries]
-            memory = [r[f"{side}_peak_bytes"] for _, r in entries]
-            kept = [(n, t, m) for n, t, m in zip(sizes, times, memory, strict=True) if t]
+            memory = [_row_memory(point, r, side) for point, r in entries]
+            kept = [(n, t, m) for n, t, m in zip(sizes, times, memory, strict=True) if t and m]
             if not kept:
                 continue
             label = name if side == "sparse" else f"{name} dense ({entries[0][1]['reference']})"
@@ -286,7 +323,13 @@ def plot_sweep(points: Sequence[dict[str, Any]], path: str | Path, title: str) -
             ax_mem.plot(
                 [k[0] for k in kept], [max(k[2], 1) / 2**20 for k in kept], style, label=label
             )
-    for ax, label in ((ax_time, "forward+backward s"), (ax_mem, "peak MiB")):
+    graph_points = [p for p in points if "batch_size" not in p and "rows" in p]
+    if graph_points:
+        nodes = [p["nodes"] for p in graph_points]
+        adjacency = [graph_storage_bytes("partitioned_conv", n)[1] / 2**20 for n in nodes]
+        ax_mem.plot(nodes, adjacency, ":", color="grey", label="dense (K, N, N) adjacency alone")
+        ax_mem.legend(fontsize=6)
+    for ax, label in ((ax_time, "forward+backward s"), (ax_mem, "peak MiB (with graph)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("nodes")

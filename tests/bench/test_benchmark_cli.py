@@ -4,7 +4,13 @@ import json
 
 from click.testing import CliRunner
 
-from pyg_action.bench.sweep import dense_adjacency_bytes, random_graph, sparse_graph_bytes
+from pyg_action.bench.sweep import (
+    dense_adjacency_bytes,
+    graph_storage_bytes,
+    random_graph,
+    sparse_graph_bytes,
+    sweep_table,
+)
 from pyg_action.cli.main import cli
 
 ROW_KEYS = {
@@ -91,3 +97,20 @@ def test_memory_estimates_and_random_graph():
     edges = random_graph(50)
     assert edges.shape == (2, 500)
     assert edges[1].tolist() == sorted(edges[1].tolist())
+
+
+def test_sweep_memory_counts_each_sides_graph_storage():
+    # the dense convolution holds a (K, N, N) adjacency, the sparse one E typed, weighted edges
+    assert graph_storage_bytes("partitioned_conv", 1000) == (10_000 * 28, 3 * 1000 * 1000 * 4)
+    assert graph_storage_bytes("mr_conv", 1000) == (160_000, 160_000)
+    row = {
+        "operator": "partitioned_conv",
+        "variant": "message",
+        "forward_backward": {"sparse_s": 0.01, "dense_s": 0.02, "ratio": 0.5},
+        "sparse_peak_bytes": 2**20,
+        "dense_peak_bytes": 2**20,
+    }
+    table = sweep_table([{"nodes": 1000, "rows": [row]}])
+    sparse_mib = (2**20 + 280_000) / 2**20
+    dense_mib = (2**20 + 12_000_000) / 2**20
+    assert table.splitlines()[1].endswith(f"{sparse_mib:.1f}  {dense_mib:.1f}")
