@@ -2,14 +2,16 @@
 
 Each builder takes the inputs of a :class:`~pyg_action.bench.shapes.Shape` and returns a
 :class:`~pyg_action.bench.compare.Comparison`: the sparse variants (fast path and message
-passing where both exist) and the dense official formulation, with random weights (timing
-does not depend on them). Skeleton operators map ``C -> C`` channels except
+passing where both exist; the spatial convolution's message path also on the optional
+torch-scatter backend when that package is importable) and the dense official formulation,
+with random weights (timing does not depend on them). Skeleton operators map ``C -> C`` channels except
 ``partitioned_conv_first`` (the first ST-GCN layer, ``3 -> C``); the image operators are those
 of one ViG Grapher (``k = 9``).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from functools import partial
 
@@ -50,16 +52,31 @@ def _partitioned(s: SkeletonInputs, in_channels: int, out_channels: int, name: s
     modules = [m.to(s.nodes) for m in (block, message, dense)]
     importance = nn.Parameter(torch.ones_like(adjacency))
     x, xd = _leaf(s.nodes[:, :in_channels]), _leaf(s.dense[:, :in_channels])
+    variants = {
+        "block": lambda: block(x, **s.level.spatial),
+        "message": lambda: message(x, **s.level.spatial),
+    }
+    if _has_torch_scatter():
+        scatter = copy.deepcopy(message)
+        scatter.scatter_backend = "torch_scatter"
+        variants["message+torch_scatter"] = lambda: scatter(x, **s.level.spatial)
+        modules.append(scatter)
     return Comparison(
         name,
-        {
-            "block": lambda: block(x, **s.level.spatial),
-            "message": lambda: message(x, **s.level.spatial),
-        },
+        variants,
         {"dense": lambda: dense(xd, adjacency * importance)},
         modules,
         [x, xd, importance],
     )
+
+
+def _has_torch_scatter() -> bool:
+    """Whether the optional torch-scatter backend can be timed beside torch's ``index_add_``."""
+    try:
+        import torch_scatter  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def partitioned_conv(s: SkeletonInputs, channels: int) -> Comparison:

@@ -47,6 +47,10 @@ def test_shipped_stream_configs_differ_from_their_base_only_in_the_stream(model,
     }
     spec = read_ensemble_spec(CONFIGS / f"msr_{model}_ensemble.yaml")
     assert [s.name for s in spec.streams] == ["joint", "bone", "joint_motion", "bone_motion"]
+    both = read_ensemble_spec(CONFIGS / "msr_stgcn_shiftgcn_ensemble.yaml")
+    member = next(s for s in both.streams if s.name == f"{model}_{stream}")
+    assert member.config == spec.streams[[s.name for s in spec.streams].index(stream)].config
+    assert member.weight == spec.streams[[s.name for s in spec.streams].index(stream)].weight
 
 
 def test_fuse_scores_softmax_and_logits():
