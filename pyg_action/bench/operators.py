@@ -4,9 +4,9 @@ Each builder takes the inputs of a :class:`~pyg_action.bench.shapes.Shape` and r
 :class:`~pyg_action.bench.compare.Comparison`: the sparse variants (fast path and message
 passing where both exist; the spatial convolution's message path also on the optional
 torch-scatter backend when that package is importable) and the dense official formulation,
-with random weights (timing does not depend on them). Skeleton operators map ``C -> C`` channels except
-``partitioned_conv_first`` (the first ST-GCN layer, ``3 -> C``); the image operators are those
-of one ViG Grapher (``k = 9``).
+with random weights (timing does not depend on them). Skeleton operators map ``C -> C``
+channels except ``partitioned_conv_first`` (the first ST-GCN layer, ``3 -> C``); the image
+operators are those of one ViG Grapher (``k = 9``).
 """
 
 from __future__ import annotations
