@@ -103,15 +103,16 @@ def ensemble(
     plot_confusion(result.pop("confusion"), result["class_names"], out / "confusion.png")
     (out / "ensemble.json").write_text(json.dumps(result, indent=2))
     click.echo(f"{result['num_samples']} {split} samples, {fusion} fusion")
-    click.echo(f"{'stream':<16}{'weight':>8}{'top-1':>9}{'top-5':>9}{'mean-class':>12}")
+    width = max(16, *(len(row["name"]) + 2 for row in result["streams"]))
+    click.echo(f"{'stream':<{width}}{'weight':>8}{'top-1':>9}{'top-5':>9}{'mean-class':>12}")
     for row in result["streams"]:
         click.echo(
-            f"{row['name']:<16}{row['weight']:>8g}{row['top1']:>8.2f}%{row['top5']:>8.2f}%"
+            f"{row['name']:<{width}}{row['weight']:>8g}{row['top1']:>8.2f}%{row['top5']:>8.2f}%"
             f"{row['mean_class']:>11.2f}%"
         )
     fused = result["fused"]
     click.echo(
-        f"{'fused':<16}{'':>8}{fused['top1']:>8.2f}%{fused['top5']:>8.2f}%"
+        f"{'fused':<{width}}{'':>8}{fused['top1']:>8.2f}%{fused['top5']:>8.2f}%"
         f"{fused['mean_class']:>11.2f}%   ({result['gain_over_first']:+.2f} top-1 points over "
         f"{result['streams'][0]['name']})"
     )
