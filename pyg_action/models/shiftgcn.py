@@ -19,7 +19,8 @@ from ..layouts import LayoutLike, get_layout
 from ..nn.motion import MotionExcitation
 from ..nn.shift import ShiftGraphConv, ShiftTemporalConv
 from .registry import register_model
-from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES, QUICK_CONFIG, STGCN, DataNorm
+from .skeleton_classifier import SkeletonClassifier
+from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES, QUICK_CONFIG
 
 
 class ShiftGCNBlock(nn.Module):
@@ -88,14 +89,15 @@ class ShiftGCNBlock(nn.Module):
         return h.relu_(), level.coarsen(self.stride)
 
 
-class ShiftGCN(STGCN):
+class ShiftGCN(SkeletonClassifier):
     """Shift-GCN classifier over batched skeleton graphs.
 
-    Shares :class:`~pyg_action.models.stgcn.STGCN`'s pipeline (input batch-norm, blocks over
-    :class:`~pyg_action.graph.levels.SkeletonLevel`, mean over frames, joints and persons,
-    linear classifier) and its ``forward_features`` / ``joint_responses``; only the blocks
-    differ. The input batch-norm has ``V * C`` statistics (the official one also splits by
-    person slot, which needs a fixed person count).
+    Shares ST-GCN's pipeline
+    (:class:`~pyg_action.models.skeleton_classifier.SkeletonClassifier`: input batch-norm,
+    blocks over :class:`~pyg_action.graph.levels.SkeletonLevel`, mean over frames, joints and
+    persons, linear classifier); only the blocks differ. The input batch-norm has ``V * C``
+    statistics (the official one also splits by person slot, which needs a fixed person
+    count).
 
     Args:
         num_classes: Output classes.
@@ -132,19 +134,14 @@ class ShiftGCN(STGCN):
         motion_excitation: bool = False,
         data_norm: bool = True,
     ) -> None:
-        nn.Module.__init__(self)  # STGCN's own blocks are not built
-        if len(channels) != len(strides):
-            raise ValueError(f"{len(channels)} channel widths but {len(strides)} strides")
-        self.layout = get_layout(layout)
-        self.num_classes = num_classes
-        self.data_norm = DataNorm(in_channels, self.layout.num_joints) if data_norm else None
-        widths = [in_channels, *channels]
-        self.blocks = nn.ModuleList(
-            ShiftGCNBlock(
-                widths[i],
-                widths[i + 1],
-                self.layout,
-                strides[i],
+        shift_layout = get_layout(layout)
+
+        def make_block(i: int, c_in: int, c_out: int, stride: int) -> nn.Module:
+            return ShiftGCNBlock(
+                c_in,
+                c_out,
+                shift_layout,
+                stride,
                 spatial_shift,
                 temporal_shift,
                 kernel_size,
@@ -153,9 +150,8 @@ class ShiftGCN(STGCN):
                 residual=i > 0,
                 motion_excitation=motion_excitation and i > 0,
             )
-            for i in range(len(channels))
-        )
-        self.classifier = nn.Linear(widths[-1], num_classes)
+
+        super().__init__(num_classes, in_channels, layout, channels, strides, make_block, data_norm)
         nn.init.normal_(self.classifier.weight, 0.0, (2.0 / num_classes) ** 0.5)
 
 

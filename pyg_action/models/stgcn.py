@@ -13,32 +13,16 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import global_mean_pool
 
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, get_layout, layout_graph
 from ..nn import PartitionedGraphConv, TemporalGraphConv
 from ..nn.motion import MotionExcitation
 from .registry import register_model
+from .skeleton_classifier import SkeletonClassifier
 
 DEFAULT_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
 DEFAULT_STRIDES = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
-
-
-class DataNorm(nn.Module):
-    """Batch-norm of the input over (joint, channel): ``V * C`` statistics.
-
-    Nodes are ordered with the joint fastest, so ``(N, C)`` views as ``(N / V, V * C)``.
-    """
-
-    def __init__(self, in_channels: int, num_joints: int) -> None:
-        super().__init__()
-        self.num_joints = num_joints
-        self.norm = nn.BatchNorm1d(in_channels * num_joints)
-
-    def forward(self, x: Tensor) -> Tensor:
-        frames = x.shape[0] // self.num_joints
-        return self.norm(x.reshape(frames, -1)).reshape(x.shape)
 
 
 class STGCNBlock(nn.Module):
@@ -111,7 +95,7 @@ class STGCNBlock(nn.Module):
         return torch.relu(h), out_level
 
 
-class STGCN(nn.Module):
+class STGCN(SkeletonClassifier):
     """ST-GCN classifier over batched skeleton graphs.
 
     Args:
@@ -153,66 +137,26 @@ class STGCN(nn.Module):
         motion_excitation: bool = False,
         temporal_impl: str = "tracks",
     ) -> None:
-        super().__init__()
-        if len(channels) != len(strides):
-            raise ValueError(f"{len(channels)} channel widths but {len(strides)} strides")
-        self.layout = get_layout(layout)
-        graph = layout_graph(self.layout, strategy, max_hop, dilation)
-        self.num_partitions = graph.num_types
-        self.num_edge_slots = graph.num_edges
-        self.num_classes = num_classes
-        self.data_norm = DataNorm(in_channels, self.layout.num_joints) if data_norm else None
-        slots = self.num_edge_slots if edge_importance else None
-        widths = [in_channels, *channels]
-        self.blocks = nn.ModuleList(
-            STGCNBlock(
-                widths[i],
-                widths[i + 1],
-                self.num_partitions,
+        graph = layout_graph(get_layout(layout), strategy, max_hop, dilation)
+        slots = graph.num_edges if edge_importance else None
+
+        def make_block(i: int, c_in: int, c_out: int, stride: int) -> nn.Module:
+            return STGCNBlock(
+                c_in,
+                c_out,
+                graph.num_types,
                 slots,
                 kernel_size,
-                strides[i],
+                stride,
                 dropout=0.0 if i == 0 else dropout,
                 residual=i > 0,
                 motion_excitation=motion_excitation and i > 0,
                 temporal_impl=temporal_impl,
             )
-            for i in range(len(channels))
-        )
-        self.classifier = nn.Linear(widths[-1], num_classes)
 
-    def forward_nodes(self, batch: Any) -> tuple[Tensor, SkeletonLevel]:
-        """Node features after the last block ``(N', C)`` and their graph level."""
-        level = SkeletonLevel.from_batch(batch, self.layout.num_joints)
-        x = batch.x if self.data_norm is None else self.data_norm(batch.x)
-        for block in self.blocks:
-            x, level = block(x, level)
-        return x, level
-
-    def forward_features(self, batch: Any) -> Tensor:
-        """Pooled features ``(B, C)``: mean over frames, joints and persons."""
-        x, level = self.forward_nodes(batch)
-        return global_mean_pool(x, level.node_sample, size=int(batch.num_frames.numel()))
-
-    def forward_head(self, features: Tensor) -> Tensor:
-        return self.classifier(features)
-
-    def forward(self, batch: Any) -> Tensor:
-        return self.forward_head(self.forward_features(batch))
-
-    def joint_responses(self, batch: Any) -> Tensor:
-        """Class scores of every joint ``(B, V, num_classes)``, averaged over frames and persons.
-
-        The classifier is linear and pooling is a mean, so the mean over joints of these
-        responses (plus nothing else) equals the logits: they show which joints drive a
-        prediction.
-        """
-        x, level = self.forward_nodes(batch)
-        joint = torch.arange(level.num_nodes, device=x.device) % self.layout.num_joints
-        group = level.node_sample * self.layout.num_joints + joint
-        num_samples = int(batch.num_frames.numel())
-        pooled = global_mean_pool(x, group, size=num_samples * self.layout.num_joints)
-        return self.classifier(pooled).view(num_samples, self.layout.num_joints, -1)
+        super().__init__(num_classes, in_channels, layout, channels, strides, make_block, data_norm)
+        self.num_partitions = graph.num_types
+        self.num_edge_slots = graph.num_edges
 
 
 #: ``pyg-action train --model stgcn`` without a config: quarter width, 6 blocks, 32 frames, so it

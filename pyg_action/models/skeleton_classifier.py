@@ -1,0 +1,107 @@
+"""What ST-GCN and Shift-GCN share: input batch-norm, a stack of blocks over the skeleton
+graph's levels, mean pooling and a linear classifier."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn import global_mean_pool
+
+from ..graph.levels import SkeletonLevel
+from ..layouts import LayoutLike, get_layout
+
+#: ``make_block(index, in_channels, out_channels, stride)``; the block maps ``(x, level)`` to
+#: ``(x', level')``.
+BlockFactory = Callable[[int, int, int, int], nn.Module]
+
+
+class DataNorm(nn.Module):
+    """Batch-norm of the input over (joint, channel): ``V * C`` statistics.
+
+    Nodes are ordered with the joint fastest, so ``(N, C)`` views as ``(N / V, V * C)``.
+    """
+
+    def __init__(self, in_channels: int, num_joints: int) -> None:
+        super().__init__()
+        self.num_joints = num_joints
+        self.norm = nn.BatchNorm1d(in_channels * num_joints)
+
+    def forward(self, x: Tensor) -> Tensor:
+        frames = x.shape[0] // self.num_joints
+        return self.norm(x.reshape(frames, -1)).reshape(x.shape)
+
+
+class SkeletonClassifier(nn.Module):
+    r"""Blocks over a batch of skeleton graphs, then mean pooling and a linear classifier.
+
+    ``x`` ``(N, C_in)`` → :class:`DataNorm` → ``blocks`` (each ``(x, level) -> (x', level')``,
+    a strided block moving to the coarser :class:`~pyg_action.graph.levels.SkeletonLevel`) →
+    mean over every sample's frames, joints and persons ``(B, C)`` → logits ``(B, K)``.
+
+    Args:
+        num_classes: ``K``.
+        in_channels: ``C_in``.
+        layout: Skeleton layout (must match the data's).
+        channels: Output width of each block.
+        strides: Temporal stride of each block.
+        make_block: Builds block ``i`` from its input width, output width and stride.
+        data_norm: Batch-norm the input over (joint, channel).
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        layout: LayoutLike,
+        channels: Sequence[int],
+        strides: Sequence[int],
+        make_block: BlockFactory,
+        data_norm: bool = True,
+    ) -> None:
+        super().__init__()
+        if len(channels) != len(strides):
+            raise ValueError(f"{len(channels)} channel widths but {len(strides)} strides")
+        self.layout = get_layout(layout)
+        self.num_classes = num_classes
+        self.data_norm = DataNorm(in_channels, self.layout.num_joints) if data_norm else None
+        widths = [in_channels, *channels]
+        self.blocks = nn.ModuleList(
+            make_block(i, widths[i], widths[i + 1], strides[i]) for i in range(len(channels))
+        )
+        self.classifier = nn.Linear(widths[-1], num_classes)
+
+    def forward_nodes(self, batch: Any) -> tuple[Tensor, SkeletonLevel]:
+        """Node features after the last block ``(N', C)`` and their graph level."""
+        level = SkeletonLevel.from_batch(batch, self.layout.num_joints)
+        x = batch.x if self.data_norm is None else self.data_norm(batch.x)
+        for block in self.blocks:
+            x, level = block(x, level)
+        return x, level
+
+    def forward_features(self, batch: Any) -> Tensor:
+        """Pooled features ``(B, C)``: mean over frames, joints and persons."""
+        x, level = self.forward_nodes(batch)
+        return global_mean_pool(x, level.node_sample, size=int(batch.num_frames.numel()))
+
+    def forward_head(self, features: Tensor) -> Tensor:
+        return self.classifier(features)
+
+    def forward(self, batch: Any) -> Tensor:
+        return self.forward_head(self.forward_features(batch))
+
+    def joint_responses(self, batch: Any) -> Tensor:
+        """Class scores of every joint ``(B, V, num_classes)``, averaged over frames and persons.
+
+        The classifier is linear and pooling is a mean, so the mean over joints of these
+        responses (plus nothing else) equals the logits: they show which joints drive a
+        prediction.
+        """
+        x, level = self.forward_nodes(batch)
+        joint = torch.arange(level.num_nodes, device=x.device) % self.layout.num_joints
+        group = level.node_sample * self.layout.num_joints + joint
+        num_samples = int(batch.num_frames.numel())
+        pooled = global_mean_pool(x, group, size=num_samples * self.layout.num_joints)
+        return self.classifier(pooled).view(num_samples, self.layout.num_joints, -1)
