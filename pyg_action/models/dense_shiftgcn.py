@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from ..layouts import LayoutLike, get_layout
 from ..nn.dense.shift import DenseMotionExcitation, DenseShiftGraphConv, DenseShiftTemporalConv
+from .dense_stgcn import dense_residual_branch
 from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
 
 
@@ -38,16 +39,7 @@ class DenseShiftGCNBlock(nn.Module):
         )
         self.stride = stride
         self.motion = DenseMotionExcitation(out_channels) if motion_excitation else None
-        self.residual: nn.Module | None
-        if not residual:
-            self.residual = None
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride=(stride, 1)),
-                nn.BatchNorm2d(out_channels),
-            )
+        self.residual = dense_residual_branch(in_channels, out_channels, stride, residual)
 
     def forward(self, x: Tensor) -> Tensor:
         g = self.gcn(x)

@@ -20,6 +20,20 @@ from ..nn.dense import DenseGraphConv, DenseTemporalConv
 from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
 
 
+def dense_residual_branch(
+    in_channels: int, out_channels: int, stride: int, enabled: bool = True
+) -> nn.Module | None:
+    """The official residual on ``(N, C, T, V)``: ``None`` when disabled, the identity when
+    the shape is kept, else a strided 1x1 convolution + batch-norm."""
+    if not enabled:
+        return None
+    if in_channels == out_channels and stride == 1:
+        return nn.Identity()
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 1, stride=(stride, 1)), nn.BatchNorm2d(out_channels)
+    )
+
+
 class DenseSTGCNBlock(nn.Module):
     def __init__(
         self,
@@ -40,16 +54,7 @@ class DenseSTGCNBlock(nn.Module):
             nn.BatchNorm2d(out_channels),
             nn.Dropout(dropout),
         )
-        self.residual: nn.Module | None
-        if not residual:
-            self.residual = None
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride=(stride, 1)),
-                nn.BatchNorm2d(out_channels),
-            )
+        self.residual = dense_residual_branch(in_channels, out_channels, stride, residual)
 
     def forward(self, x: Tensor, adjacency: Tensor) -> Tensor:
         out = self.tcn(self.gcn(x, adjacency))

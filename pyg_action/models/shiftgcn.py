@@ -19,7 +19,7 @@ from ..layouts import LayoutLike, get_layout
 from ..nn.motion import MotionExcitation
 from ..nn.shift import ShiftGraphConv, ShiftTemporalConv
 from .registry import register_model
-from .skeleton_classifier import SkeletonClassifier
+from .skeleton_classifier import SkeletonClassifier, residual_branch
 from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES, QUICK_CONFIG
 
 
@@ -63,15 +63,8 @@ class ShiftGCNBlock(nn.Module):
         )
         self.motion = MotionExcitation(out_channels) if motion_excitation else None
         self.dropout = nn.Dropout(dropout)
-        self.residual: nn.Module | None
-        if not residual:
-            self.residual = None
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = nn.Sequential(
-                nn.Linear(in_channels, out_channels), nn.BatchNorm1d(out_channels)
-            )
+        self.residual = residual_branch(in_channels, out_channels, stride, residual)
+        if isinstance(self.residual, nn.Sequential):  # official initialisation of the projection
             linear = cast(nn.Linear, self.residual[0])
             nn.init.kaiming_normal_(linear.weight, mode="fan_out")
             nn.init.zeros_(linear.bias)

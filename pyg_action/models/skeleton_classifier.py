@@ -18,6 +18,18 @@ from ..layouts import LayoutLike, get_layout
 BlockFactory = Callable[[int, int, int, int], nn.Module]
 
 
+def residual_branch(
+    in_channels: int, out_channels: int, stride: int, enabled: bool = True
+) -> nn.Module | None:
+    """A block's residual on node features: ``None`` when disabled, the identity when the
+    shape is kept, else linear + batch-norm (applied to the nodes a stride keeps)."""
+    if not enabled:
+        return None
+    if in_channels == out_channels and stride == 1:
+        return nn.Identity()
+    return nn.Sequential(nn.Linear(in_channels, out_channels), nn.BatchNorm1d(out_channels))
+
+
 class DataNorm(nn.Module):
     """Batch-norm of the input over (joint, channel): ``V * C`` statistics.
 

@@ -19,7 +19,7 @@ from ..layouts import LayoutLike, get_layout, layout_graph
 from ..nn import PartitionedGraphConv, TemporalGraphConv
 from ..nn.motion import MotionExcitation
 from .registry import register_model
-from .skeleton_classifier import SkeletonClassifier
+from .skeleton_classifier import SkeletonClassifier, residual_branch
 
 DEFAULT_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
 DEFAULT_STRIDES = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
@@ -65,15 +65,7 @@ class STGCNBlock(nn.Module):
         self.norm_tcn = nn.BatchNorm1d(out_channels)
         self.dropout = nn.Dropout(dropout)
         self.motion = MotionExcitation(out_channels) if motion_excitation else None
-        self.residual: nn.Module | None
-        if not residual:
-            self.residual = None
-        elif in_channels == out_channels and stride == 1:
-            self.residual = nn.Identity()
-        else:
-            self.residual = nn.Sequential(
-                nn.Linear(in_channels, out_channels), nn.BatchNorm1d(out_channels)
-            )
+        self.residual = residual_branch(in_channels, out_channels, stride, residual)
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> tuple[Tensor, SkeletonLevel]:
         out_level = level.coarsen(self.stride)

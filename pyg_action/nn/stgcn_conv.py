@@ -215,6 +215,11 @@ class TemporalGraphConv(TypedMessagePassing):
         out = self.propagate_typed(h, edge_index, edge_type, None, num_targets)
         return out if self.bias is None else out + self.bias
 
+    def conv2d_kernel(self) -> Tensor:
+        """This layer's weights as a ``conv2d`` kernel ``(C_out, C_in, Γ, 1)`` (a view)."""
+        kernel = self.lin.weight.view(self.kernel_size, self.out_channels, self.in_channels)
+        return kernel.permute(1, 2, 0).unsqueeze(-1)
+
     def forward_tracks(self, x: Tensor, lengths: Tensor, num_joints: int) -> Tensor:
         r"""Structure-aware fast path: the same result as :meth:`forward` on :meth:`build_edges`.
 
@@ -241,8 +246,7 @@ class TemporalGraphConv(TypedMessagePassing):
         sequence = frames.new_zeros(total, num_joints, self.in_channels).index_copy(
             0, position, frames
         )
-        kernel = self.lin.weight.view(self.kernel_size, self.out_channels, self.in_channels)
-        kernel = kernel.permute(1, 2, 0).unsqueeze(-1)
+        kernel = self.conv2d_kernel()
         out = F.conv2d(
             sequence.permute(2, 0, 1).unsqueeze(0), kernel, self.bias, dilation=(self.dilation, 1)
         )
@@ -261,8 +265,7 @@ class TemporalGraphConv(TypedMessagePassing):
         ``(N, C)`` features are that batch in channels-last memory order, so the input and
         output are views: no copy either way.
         """
-        kernel = self.lin.weight.view(self.kernel_size, self.out_channels, self.in_channels)
-        kernel = kernel.permute(1, 2, 0).unsqueeze(-1)
+        kernel = self.conv2d_kernel()
         tracks = x.view(-1, frames, num_joints, self.in_channels).permute(0, 3, 1, 2)
         out = F.conv2d(
             tracks,
