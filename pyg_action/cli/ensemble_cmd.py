@@ -58,10 +58,18 @@ def _parse_weights(text: str | None, count: int) -> list[float]:
     "evaluates on it instead of the checkpoints' own data.",
 )
 @click.option("--split", default="test", show_default=True)
+@click.option(
+    "--clips",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Average the logits over this many temporal samplings of each sequence (the centred "
+    "one and random ones; needs a uniform_sample test transform).",
+)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def ensemble(
-    spec, checkpoints, weights, fusion, out_dir, overrides, data_path, split, device, quiet
+    spec, checkpoints, weights, fusion, out_dir, overrides, data_path, split, clips, device, quiet
 ):
     """Multi-stream late fusion.
 
@@ -96,13 +104,14 @@ def ensemble(
             ]
             if data_path is not None:
                 data = {**load_checkpoint(members[0][1])["config"]["data"], "root": data_path}
-        result = evaluate_ensemble(members, fusion, data, split, device)
+        result = evaluate_ensemble(members, fusion, data, split, device, clips)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)
     plot_confusion(result.pop("confusion"), result["class_names"], out / "confusion.png")
     (out / "ensemble.json").write_text(json.dumps(result, indent=2))
-    click.echo(f"{result['num_samples']} {split} samples, {fusion} fusion")
+    clip_note = f", {clips} clips per sequence" if clips > 1 else ""
+    click.echo(f"{result['num_samples']} {split} samples, {fusion} fusion{clip_note}")
     width = max(16, *(len(row["name"]) + 2 for row in result["streams"]))
     click.echo(f"{'stream':<{width}}{'weight':>8}{'top-1':>9}{'top-5':>9}{'mean-class':>12}")
     for row in result["streams"]:

@@ -20,8 +20,16 @@ import click
     default=None,
     help="Where to write confusion.png and per_class.csv (default: beside the checkpoint).",
 )
+@click.option(
+    "--clips",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Average the logits over this many temporal samplings of each sequence (the centred "
+    "one and random ones; needs a uniform_sample test transform).",
+)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-def evaluate(checkpoint, data_path, split, out_dir, device):
+def evaluate(checkpoint, data_path, split, out_dir, clips, device):
     """Evaluate CHECKPOINT on a split of its dataset (or of --data)."""
     from ..engine.checkpoint import load_checkpoint
     from ..engine.inference import evaluate_checkpoint, write_per_class_csv
@@ -31,7 +39,7 @@ def evaluate(checkpoint, data_path, split, out_dir, device):
     if data_path is not None:
         data = {**load_checkpoint(checkpoint)["config"]["data"], "root": data_path}
     try:
-        metrics = evaluate_checkpoint(checkpoint, data, split, device)
+        metrics = evaluate_checkpoint(checkpoint, data, split, device, clips)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     out = Path(out_dir) if out_dir else Path(checkpoint).parent
@@ -42,5 +50,6 @@ def evaluate(checkpoint, data_path, split, out_dir, device):
     click.echo(
         f"{metrics['num_samples']} samples{tag}: top-1 {metrics['top1']:.2f}%  "
         f"top-5 {metrics['top5']:.2f}%  mean-class {metrics['mean_class']:.2f}%"
+        + (f"  ({clips} clips)" if clips > 1 else "")
     )
     click.echo(f"wrote {out / 'confusion.png'} and {out / 'per_class.csv'}")

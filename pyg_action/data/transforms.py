@@ -53,14 +53,17 @@ __all__ = [
     "Normalize",
     "PreNormalize3D",
     "RandomCrop",
+    "RandomMirror",
     "RandomRotate",
     "RandomScale",
     "ScaleNormalize",
     "Streams",
+    "TemporalMedian",
     "Transform",
     "UniformSample",
     "build_transforms",
     "describe_transforms",
+    "mirror_pairs",
     "register_transform",
     "rotation_matrix",
     "uniform_sample_indices",
@@ -259,6 +262,11 @@ class PreNormalize3D(Transform):
     on the ``xy`` plane is parallel to ``x``. pyskl rotates the full shoulder vector onto ``x``,
     which tilts the spine again when the shoulders are not orthogonal to it;
     ``keep_spine=False`` reproduces that.
+
+    ``reference="median"`` computes the translation and rotation from the per-joint median
+    over all frames where the first person is present instead of from its first frame: on
+    noisy depth-sensor skeletons (Kinect v1, MSR Action3D) a glitch in the first frame would
+    otherwise mis-orient the whole sequence.
     """
 
     needs_layout = True
@@ -270,7 +278,11 @@ class PreNormalize3D(Transform):
         z_axis: Sequence[str | int] | None = None,
         x_axis: Sequence[str | int] | None = None,
         keep_spine: bool = True,
+        reference: str = "first",
     ) -> None:
+        if reference not in ("first", "median"):
+            raise ValueError(f"pre_normalize: reference is 'first' or 'median', got {reference!r}")
+        self.reference = reference
         self.layout = get_layout(layout)
         default = PRENORM_JOINTS.get(self.layout.name)
         if default is None and (origin is None or z_axis is None or x_axis is None):
@@ -316,9 +328,13 @@ class PreNormalize3D(Transform):
         if frame is None:
             return np.array(x, dtype=np.float32, copy=True)
         present = _present(x)[None, :, None, :]
-        origin = x[:3, frame, self.origin, 0].astype(np.float64)[:, None, None, None]
+        if self.reference == "first":
+            pose = x[:3, frame, :, 0].astype(np.float64)
+        else:
+            pose = np.median(x[:3, :, :, 0][:, present[0, :, 0, 0]].astype(np.float64), axis=1)
+        origin = pose[:, self.origin][:, None, None, None]
         centred = np.where(present, x[:3].astype(np.float64) - origin, 0.0)
-        matrix = self.matrix(centred[:, frame, :, 0])
+        matrix = self.matrix(pose - pose[:, self.origin : self.origin + 1])
         out = np.array(x, dtype=np.float32, copy=True)
         out[:3] = np.einsum("ij,jtvm->itvm", matrix, centred)
         return out
@@ -443,6 +459,58 @@ class RandomScale(Transform):
         return out
 
 
+def mirror_pairs(layout: SkeletonLayout) -> list[tuple[int, int]]:
+    """``(left, right)`` joint pairs of a layout, matched by the names ``left_*`` / ``right_*``."""
+    index = {name: i for i, name in enumerate(layout.joints)}
+    return [
+        (i, index["right_" + name[len("left_") :]])
+        for name, i in index.items()
+        if name.startswith("left_") and "right_" + name[len("left_") :] in index
+    ]
+
+
+@register_transform("random_mirror", "random_flip")
+class RandomMirror(Transform):
+    """With probability ``p``, reflect the sample left to right.
+
+    The coordinate ``axis`` is negated and every ``left_*`` joint swaps places with its
+    ``right_*`` twin (see :func:`mirror_pairs`), so the result is again a plausible body: a
+    right-handed wave becomes a left-handed one. After :class:`PreNormalize3D` the shoulders
+    lie along ``x``, so ``axis=0`` is the body's own left-right direction.
+    """
+
+    needs_layout = True
+
+    def __init__(self, layout: LayoutLike, p: float = 0.5, axis: int = 0) -> None:
+        if not 0 <= p <= 1:
+            raise ValueError(f"random_mirror: p must be in [0, 1], got {p}")
+        self.layout = get_layout(layout)
+        pairs = mirror_pairs(self.layout)
+        if not pairs:
+            raise ValueError(
+                f"random_mirror: layout {self.layout.name!r} has no left_*/right_* joint pairs"
+            )
+        order = np.arange(self.layout.num_joints)
+        for left, right in pairs:
+            order[left], order[right] = right, left
+        self._order = order
+        self.p = float(p)
+        self.axis = int(axis)
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        x = _check(x)
+        if x.shape[2] != self._order.size:
+            raise SkeletonDataError(
+                f"random_mirror: layout {self.layout.name!r} has {self._order.size} joints, "
+                f"the sample {x.shape[2]}"
+            )
+        if rng.random() >= self.p:
+            return np.array(x, dtype=np.float32, copy=True)
+        out = np.array(x[:, :, self._order], dtype=np.float32, copy=True)
+        out[self.axis] = -out[self.axis]
+        return out
+
+
 @register_transform("max_persons")
 class MaxPersons(Transform):
     """Keep at most ``count`` persons (the first ones, in the reader's order)."""
@@ -508,6 +576,41 @@ class UniformSample(Transform):
             x.shape[1], self.length, rng if self.mode == "train" else None
         )
         return np.ascontiguousarray(x[:, index], dtype=np.float32)
+
+
+@register_transform("temporal_median", "median_filter")
+class TemporalMedian(Transform):
+    """Median filter over time: each coordinate of each joint becomes the median of the
+    ``window`` frames centred on it (at the ends the first and last frames are repeated to fill
+    the window, so a steady motion is kept exactly).
+
+    Removes single-frame tracking glitches (a joint that jumps to the background in depth for
+    a frame or two, common on Kinect v1 data) while keeping motion edges. Each person is
+    filtered over its own present frames; missing person-frames stay zero.
+    """
+
+    def __init__(self, window: int = 5, coords: int | None = None) -> None:
+        if window < 1 or window % 2 == 0:
+            raise ValueError(f"temporal_median: window must be odd and >= 1, got {window}")
+        self.window = int(window)
+        self.coords = coords
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        x = _check(x)
+        c = _num_coords(x, self.coords)
+        out = np.array(x, dtype=np.float32, copy=True)
+        half = self.window // 2
+        present = _present(x)
+        for person in range(x.shape[3]):
+            frames = np.flatnonzero(present[:, person])
+            if frames.size <= 1 or half == 0:
+                continue
+            track = x[:c, :, :, person][:, frames]  # (c, T_p, V)
+            padded = np.pad(track, ((0, 0), (half, half), (0, 0)), mode="edge")
+            windows = np.lib.stride_tricks.sliding_window_view(padded, self.window, axis=1)
+            person_view = out[:c, :, :, person]  # (c, T, V), a view of ``out``
+            person_view[:, frames] = np.median(windows, axis=-1)
+        return out
 
 
 @register_transform("random_crop")

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
         "label_smoothing": 0.0,
         "amp": True,
         "grad_clip": None,
+        "ema_decay": 0.0,
     },
 }
 

@@ -119,12 +119,14 @@ def evaluate_ensemble(
     data: dict[str, Any] | None = None,
     split: str = "test",
     device: str = "cpu",
+    clips: int = 1,
 ) -> dict[str, Any]:
     """Each member's metrics and the fused metrics on one split.
 
     ``members`` pairs each stream with its checkpoint. Every checkpoint is run with its own
-    test-time transforms; all must see the same samples in the same order (checked on the
-    labels and class names).
+    test-time transforms (averaged over ``clips`` temporal samplings, see
+    :func:`~pyg_action.engine.inference.checkpoint_logits`); all must see the same samples in
+    the same order (checked on the labels and class names).
 
     Returns:
         ``{"streams": [{name, weight, checkpoint, top1, top5, mean_class}, ...],
@@ -135,7 +137,7 @@ def evaluate_ensemble(
     all_logits: list[Tensor] = []
     reference: tuple[Tensor, list[str]] | None = None
     for stream, checkpoint in members:
-        logits, labels, state, _ = checkpoint_logits(checkpoint, data, split, device)
+        logits, labels, state, _ = checkpoint_logits(checkpoint, data, split, device, clips)
         names = list(state["class_names"])
         if reference is None:
             reference = (labels, names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 from pathlib import Path
 from typing import Any
@@ -31,35 +32,91 @@ def load_trained(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict
         layout=state["layout"],
     )
     model = build_model_for(state["config"], info).to(device)
-    model.load_state_dict(state["model"])
+    # a run with train.ema_decay is evaluated (and so selected) with its averaged weights
+    model.load_state_dict(state["ema"]["weights"] if "ema" in state else state["model"])
     model.eval()
     return model, state
 
 
 def checkpoint_logits(
-    path: str | Path, data: dict[str, Any] | None = None, split: str = "test", device: str = "cpu"
+    path: str | Path,
+    data: dict[str, Any] | None = None,
+    split: str = "test",
+    device: str = "cpu",
+    clips: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any], DatasetInfo]:
     """Logits ``(N, K)`` and labels ``(N,)`` of a checkpoint's model on a split.
 
     ``data`` replaces the checkpoint's data section (another root, say); the split is
     prepared with the checkpoint's own test-time transforms. Also returns the checkpoint's
     metadata and the split.
+
+    With ``clips > 1`` the logits are the mean over ``clips`` temporal samplings of every
+    sequence (test-time multi-clip averaging, as pyskl's ``num_clips``): the test transforms'
+    centred clip, and ``clips - 1`` clips whose ``uniform_sample`` step picks a random frame in
+    each segment, drawn from generators keyed by (clip, sample), so results repeat exactly.
     """
+    if clips < 1:
+        raise ValueError(f"clips must be >= 1, got {clips}")
     model, state = load_trained(path, device)
-    config = dict(state["config"])
+    config = copy.deepcopy(state["config"])
     if data is not None:
         config["data"] = data
     info = load_split(config, split)
-    loader = DataLoader(info.dataset, batch_size=int(config["train"]["eval_batch_size"]))
-    logits, labels = predict_logits(model, loader, torch.device(device))
+    batch_size = int(config["train"]["eval_batch_size"])
+    logits, labels = predict_logits(
+        model, DataLoader(info.dataset, batch_size=batch_size), torch.device(device)
+    )
+    if clips > 1:
+        config["data"] = {**config["data"], "transforms": random_clip_transforms(config)}
+        clip_info = load_split(config, split)
+        set_clip = getattr(clip_info.dataset, "set_epoch", None)
+        if set_clip is None:
+            raise ValueError(f"dataset {config['data']['name']!r} cannot draw random clips")
+        for clip in range(1, clips):
+            set_clip(clip)
+            more, same = predict_logits(
+                model, DataLoader(clip_info.dataset, batch_size=batch_size), torch.device(device)
+            )
+            assert torch.equal(same, labels), "a clip saw other samples than the centred one"
+            logits = logits + more
+        logits = logits / clips
     return logits, labels, state, info
 
 
+def random_clip_transforms(config: dict[str, Any]) -> dict[str, Any]:
+    """The data section's transforms with the test ``uniform_sample`` steps in random mode.
+
+    Raises:
+        ValueError: when the test transforms have no ``uniform_sample`` step.
+    """
+    steps = copy.deepcopy(list(test_steps(config)))
+    found = False
+    for i, step in enumerate(steps):
+        name = step if isinstance(step, str) else step.get("name")
+        if name == "uniform_sample":
+            steps[i] = {**({} if isinstance(step, str) else step), "name": name, "mode": "train"}
+            found = True
+    if not found:
+        raise ValueError(
+            "clips > 1 needs a uniform_sample step in the test transforms "
+            f"(they are {steps}): there is no temporal sampling to vary"
+        )
+    transforms = copy.deepcopy(config["data"].get("transforms") or {})
+    transforms["test"] = steps
+    return transforms
+
+
 def evaluate_checkpoint(
-    path: str | Path, data: dict[str, Any] | None = None, split: str = "test", device: str = "cpu"
+    path: str | Path,
+    data: dict[str, Any] | None = None,
+    split: str = "test",
+    device: str = "cpu",
+    clips: int = 1,
 ) -> dict[str, Any]:
-    """Top-1, top-5, mean-class accuracy, per-class accuracy and confusion on a split."""
-    logits, labels, state, info = checkpoint_logits(path, data, split, device)
+    """Top-1, top-5, mean-class accuracy, per-class accuracy and confusion on a split
+    (``clips``: see :func:`checkpoint_logits`)."""
+    logits, labels, state, info = checkpoint_logits(path, data, split, device, clips)
     metrics = classification_metrics(logits, labels)
     metrics["class_names"] = state["class_names"]
     metrics["synthetic"] = info.synthetic

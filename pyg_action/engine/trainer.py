@@ -4,7 +4,9 @@ One function, :func:`train`, runs a config: builds the datasets and the model fr
 registries, trains with progress bars, evaluates every epoch, writes a JSON-lines log
 (``log.jsonl``; TensorBoard too when installed), atomic checkpoints (``last.pt`` every epoch,
 ``best.pt`` on improvement) and resumes from ``last.pt``; one process or data-parallel over
-several (see :mod:`pyg_action.engine.distributed`).
+several (see :mod:`pyg_action.engine.distributed`). With ``train.ema_decay`` set, an
+exponential moving average of the weights (:mod:`pyg_action.engine.averaging`) is what is
+evaluated every epoch and what inference loads from the checkpoints.
 
 Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
 torch random state of every rank and the log's records, and the batch order and augmentation
@@ -26,11 +28,13 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
 from ..data.registry import DatasetInfo, build_dataset
 from ..models import create_model
+from .averaging import ema_model, ema_state, load_ema_state
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import (
     Context,
@@ -254,11 +258,13 @@ def read_result(out_dir: str | Path) -> TrainResult:
 
 @dataclass
 class _Run:
-    """What one process trains with; ``model`` is ``net`` wrapped for data parallelism."""
+    """What one process trains with; ``model`` is ``net`` wrapped for data parallelism and
+    ``ema`` the moving average of ``net``'s weights (``None`` when off)."""
 
     ctx: Context
     net: nn.Module
     model: nn.Module
+    ema: AveragedModel | None
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler
@@ -287,10 +293,12 @@ def _build_run(
     test_shard = contiguous_shard(len(test_info.dataset), ctx.rank, ctx.world_size)
     optimizer = build_optimizer(net, opts["optimizer"])
     use_amp = bool(opts.get("amp")) and ctx.device.type == "cuda"
+    ema_decay = float(opts.get("ema_decay") or 0.0)
     return _Run(
         ctx=ctx,
         net=net,
         model=net,
+        ema=ema_model(net, ema_decay) if ema_decay else None,
         optimizer=optimizer,
         scheduler=build_scheduler(optimizer, opts["scheduler"], int(opts["epochs"]), len(sampler)),
         scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
@@ -346,26 +354,44 @@ def _optimise(run: _Run, loss: torch.Tensor) -> None:
     run.scaler.step(run.optimizer)
     run.scaler.update()
     run.scheduler.step()
+    if run.ema is not None:
+        run.ema.update_parameters(run.net)
 
 
 def _evaluate(run: _Run) -> dict[str, float]:
     """Held-out metrics over the whole test split (each rank predicts its contiguous shard)."""
     if len(run.test_loader):
-        logits, labels = predict_logits(run.net, run.test_loader, run.ctx.device)
+        logits, labels = predict_logits(inference_net(run), run.test_loader, run.ctx.device)
     else:  # fewer test samples than processes
         logits, labels = torch.empty(0, run.num_classes), torch.empty(0, dtype=torch.long)
     logits, labels = gather_rows(logits, run.ctx), gather_rows(labels, run.ctx)
     return _scalar_metrics(classification_metrics(logits, labels))
 
 
+def inference_net(run: _Run) -> nn.Module:
+    """The weights that are evaluated: the moving average when on, else the trained ones."""
+    if run.ema is None:
+        return run.net
+    module = run.ema.module
+    assert isinstance(module, nn.Module)
+    return module
+
+
 def _training_state(run: _Run) -> dict[str, Any]:
-    """Model, optimiser and schedule state (the sampler and augmentation are keyed by epoch)."""
-    return {
+    """Model, optimiser and schedule state (the sampler and augmentation are keyed by epoch).
+
+    ``model`` holds the trained weights, ``ema`` (when on) the averaged ones; inference uses
+    ``ema`` when present (:func:`~pyg_action.engine.inference.load_trained`).
+    """
+    state = {
         "model": run.net.state_dict(),
         "optimizer": run.optimizer.state_dict(),
         "scheduler": run.scheduler.state_dict(),
         "scaler": run.scaler.state_dict(),
     }
+    if run.ema is not None:
+        state["ema"] = ema_state(run.ema)
+    return state
 
 
 def _restore(run: _Run, state: dict[str, Any]) -> None:
@@ -374,6 +400,13 @@ def _restore(run: _Run, state: dict[str, Any]) -> None:
     run.optimizer.load_state_dict(state["optimizer"])
     run.scheduler.load_state_dict(state["scheduler"])
     run.scaler.load_state_dict(state["scaler"])
+    if run.ema is not None:
+        if "ema" not in state:
+            raise ValueError(
+                "train.ema_decay is set but the checkpoint resumed from has no moving average; "
+                "resume with the config it was trained with"
+            )
+        load_ema_state(run.ema, state["ema"])
     ranks = state["rng"]
     _set_rng_state(ranks[run.ctx.rank] if len(ranks) == run.ctx.world_size else ranks[0])
 

@@ -16,12 +16,15 @@ from pyg_action.data.transforms import (
     Normalize,
     PreNormalize3D,
     RandomCrop,
+    RandomMirror,
     RandomRotate,
     RandomScale,
     ScaleNormalize,
     Streams,
+    TemporalMedian,
     UniformSample,
     build_transforms,
+    mirror_pairs,
     rotation_matrix,
     uniform_sample_indices,
 )
@@ -136,6 +139,78 @@ def test_pre_normalize_skips_leading_missing_frames():
     out = PreNormalize3D("ntu25")(x)
     assert not out[:, :2].any()
     np.testing.assert_allclose(out[:, 2, 1, 0], 0, atol=1e-5)
+
+
+def test_pre_normalize_median_reference_ignores_a_glitched_first_frame():
+    rng = np.random.default_rng(3)
+    pose = sample(2, "msr20", 1, 1)
+    x = np.repeat(pose, 9, axis=1) + 0.002 * rng.normal(size=(3, 9, 20, 1)).astype(np.float32)
+    x[:, 0, 0, 0] += [0.0, 0.0, 2.0]  # the left shoulder jumps 2 m in depth in the first frame
+    steady = PreNormalize3D("msr20")(x[:, 1:])
+    robust = PreNormalize3D("msr20", reference="median")(x)
+    first = PreNormalize3D("msr20")(x)
+    # the median pose is not fooled: frames 1.. end up oriented as without the glitch
+    np.testing.assert_allclose(robust[:, 1:], steady, atol=0.05)
+    assert np.abs(first[:, 1:] - steady).max() > 0.5
+    # rigid either way, and the median pose itself is aligned
+    np.testing.assert_allclose(bone_lengths(robust, "msr20"), bone_lengths(x, "msr20"), atol=1e-4)
+    with pytest.raises(ValueError, match="reference"):
+        PreNormalize3D("msr20", reference="mean")
+
+
+def test_mirror_pairs_and_random_mirror_reflects_a_body():
+    pairs = mirror_pairs(MSR20)
+    names = [(MSR20.joints[a], MSR20.joints[b]) for a, b in pairs]
+    assert len(pairs) == 8 and ("left_wrist", "right_wrist") in names
+    assert len(mirror_pairs(NTU25)) == 10
+    x = sample(4, "msr20", 6, 1)
+    out = RandomMirror("msr20", p=1.0)(x, np.random.default_rng(0))
+    for left, right in pairs:
+        np.testing.assert_array_equal(out[0, :, left], -x[0, :, right])
+        np.testing.assert_array_equal(out[1:, :, right], x[1:, :, left])
+    neck = MSR20.joint_index("neck")
+    np.testing.assert_array_equal(out[:, :, neck, 0], [[-1], [1], [1]] * x[:, :, neck, 0])
+    # the same bones, left and right swapped: the same lengths in another order
+    np.testing.assert_allclose(
+        np.sort(bone_lengths(out, "msr20"), axis=1),
+        np.sort(bone_lengths(x, "msr20"), axis=1),
+        atol=1e-5,
+    )
+    # twice is the identity; p=0 never flips; p=0.5 flips about half the time
+    again = RandomMirror("msr20", p=1.0)(out, np.random.default_rng(0))
+    np.testing.assert_array_equal(again, x)
+    np.testing.assert_array_equal(RandomMirror("msr20", p=0.0)(x, np.random.default_rng(0)), x)
+    rng = np.random.default_rng(1)
+    flips = sum(not np.array_equal(RandomMirror("msr20")(x, rng), x) for _ in range(400))
+    assert 150 < flips < 250
+    with pytest.raises(ValueError, match="no left_"):
+        RandomMirror(
+            "coco17_no_sides"
+            if False
+            else get_layout("openpose18").__class__(
+                name="chain", joints=("a", "b"), bones=((0, 1),), center=0
+            )
+        )
+    with pytest.raises(SkeletonDataError, match="20 joints"):
+        RandomMirror("msr20", p=1.0)(sample(0, "ntu25", 2, 1), np.random.default_rng(0))
+
+
+def test_temporal_median_removes_a_one_frame_glitch_and_keeps_missing_frames():
+    t = np.arange(12, dtype=np.float32)
+    x = np.zeros((3, 12, 20, 2), dtype=np.float32)
+    x[:, :, :, 0] = t[None, :, None] + 1  # a steady ramp: the median keeps it exactly
+    x[2, :, 7, 0] = 2.0  # a joint standing still in depth...
+    clean = x.copy()
+    x[2, 5, 7, 0] = 5.0  # ...but for one frame where its depth jumps
+    x[:, 8:, :, 1] = 1.0  # the second person is present from frame 8 only
+    x[0, 9, 3, 1] = 9.0
+    out = TemporalMedian(window=3)(x)
+    np.testing.assert_array_equal(out[:, :, :, 0], clean[:, :, :, 0])
+    assert not out[:, :8, :, 1].any()  # missing frames stay zero, not smeared in
+    assert out[0, 9, 3, 1] == 1.0
+    np.testing.assert_array_equal(TemporalMedian(window=1)(x), x)
+    with pytest.raises(ValueError, match="odd"):
+        TemporalMedian(window=4)
 
 
 @SETTINGS
