@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from .options import clips_option
+
 
 def _parse_weights(text: str | None, count: int) -> list[float]:
     if text is None:
@@ -58,14 +60,7 @@ def _parse_weights(text: str | None, count: int) -> list[float]:
     "evaluates on it instead of the checkpoints' own data.",
 )
 @click.option("--split", default="test", show_default=True)
-@click.option(
-    "--clips",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Average the logits over this many temporal samplings of each sequence (the centred "
-    "one and random ones; needs a uniform_sample test transform).",
-)
+@clips_option
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def ensemble(

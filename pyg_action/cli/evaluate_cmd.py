@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from .options import clips_option
+
 
 @click.command()
 @click.option(
@@ -20,14 +22,7 @@ import click
     default=None,
     help="Where to write confusion.png and per_class.csv (default: beside the checkpoint).",
 )
-@click.option(
-    "--clips",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Average the logits over this many temporal samplings of each sequence (the centred "
-    "one and random ones; needs a uniform_sample test transform).",
-)
+@clips_option
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 def evaluate(checkpoint, data_path, split, out_dir, clips, device):
     """Evaluate CHECKPOINT on a split of its dataset (or of --data)."""

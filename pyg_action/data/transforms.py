@@ -263,6 +263,11 @@ class PreNormalize3D(Transform):
     which tilts the spine again when the shoulders are not orthogonal to it;
     ``keep_spine=False`` reproduces that.
 
+    ``vertical=[x, y, z]`` replaces the spine in step 2 by a fixed direction of the input
+    coordinates, the camera's up (``[0, 1, 0]`` for Kinect and MSR Action3D data): the body
+    keeps its true lean, and a mis-tracked hip or spine cannot tilt the whole sequence; step 3
+    then turns about the vertical only, so the shoulders face along ``x``.
+
     ``reference="median"`` computes the translation and rotation from the per-joint median
     over all frames where the first person is present instead of from its first frame: on
     noisy depth-sensor skeletons (Kinect v1, MSR Action3D) a glitch in the first frame would
@@ -279,6 +284,7 @@ class PreNormalize3D(Transform):
         x_axis: Sequence[str | int] | None = None,
         keep_spine: bool = True,
         reference: str = "first",
+        vertical: Sequence[float] | None = None,
     ) -> None:
         if reference not in ("first", "median"):
             raise ValueError(f"pre_normalize: reference is 'first' or 'median', got {reference!r}")
@@ -301,12 +307,18 @@ class PreNormalize3D(Transform):
         self.z_axis = tuple(_resolve_joint(self.layout, j) for j in z_axis)
         self.x_axis = tuple(_resolve_joint(self.layout, j) for j in x_axis)
         self.keep_spine = bool(keep_spine)
+        if vertical is not None and (len(vertical) != 3 or not np.any(vertical)):
+            raise ValueError(f"pre_normalize: vertical is a non-zero [x, y, z], got {vertical}")
+        self.vertical = None if vertical is None else [float(v) for v in vertical]
 
     def matrix(self, frame: np.ndarray) -> np.ndarray:
         """The rotation for one centred frame ``(3, V)``."""
         frame = frame.astype(np.float64)
-        spine = frame[:, self.z_axis[1]] - frame[:, self.z_axis[0]]
-        first = _align(spine, np.array([0.0, 0.0, 1.0]))
+        if self.vertical is None:
+            up = frame[:, self.z_axis[1]] - frame[:, self.z_axis[0]]
+        else:
+            up = np.array(self.vertical)
+        first = _align(up, np.array([0.0, 0.0, 1.0]))
         shoulders = first @ (frame[:, self.x_axis[1]] - frame[:, self.x_axis[0]])
         if self.keep_spine:
             angle = math.atan2(shoulders[1], shoulders[0])

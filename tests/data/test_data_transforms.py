@@ -158,6 +158,24 @@ def test_pre_normalize_median_reference_ignores_a_glitched_first_frame():
         PreNormalize3D("msr20", reference="mean")
 
 
+@SETTINGS
+@given(seed=st.integers(0, 2**31), frames=st.integers(1, 6))
+def test_pre_normalize_vertical_maps_camera_up_to_z_and_faces_the_shoulders_along_x(seed, frames):
+    x = sample(seed, "msr20", frames, 1)
+    step = PreNormalize3D("msr20", vertical=[0, 1, 0])
+    out = step(x)
+    lifted = x.copy()
+    lifted[1] += 0.7  # the whole body 0.7 higher in the camera: centring removes it
+    np.testing.assert_allclose(step(lifted), out, atol=1e-4)
+    matrix = step.matrix(x[:, 0, :, 0] - x[:, 0, step.origin : step.origin + 1, 0])
+    np.testing.assert_allclose(matrix @ [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], atol=1e-9)
+    shoulders = out[:, 0, step.x_axis[1], 0].astype(np.float64) - out[:, 0, step.x_axis[0], 0]
+    assert abs(shoulders[1]) < 1e-4 * max(1, np.linalg.norm(shoulders)) and shoulders[0] >= -1e-6
+    np.testing.assert_allclose(bone_lengths(out, "msr20"), bone_lengths(x, "msr20"), atol=1e-4)
+    with pytest.raises(ValueError, match="vertical"):
+        PreNormalize3D("msr20", vertical=[0, 0, 0])
+
+
 def test_mirror_pairs_and_random_mirror_reflects_a_body():
     pairs = mirror_pairs(MSR20)
     names = [(MSR20.joints[a], MSR20.joints[b]) for a, b in pairs]
