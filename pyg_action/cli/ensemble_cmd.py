@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import clips_option
+from .options import CLIPS_HELP
 
 
 def _parse_weights(text: str | None, count: int) -> list[float]:
@@ -60,7 +60,12 @@ def _parse_weights(text: str | None, count: int) -> list[float]:
     "evaluates on it instead of the checkpoints' own data.",
 )
 @click.option("--split", default="test", show_default=True)
-@clips_option
+@click.option(
+    "--clips",
+    type=click.IntRange(min=1),
+    default=None,
+    help=CLIPS_HELP + " Default: the spec's clips, else 1.",
+)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def ensemble(
@@ -85,12 +90,14 @@ def ensemble(
         if spec is not None:
             parsed = read_ensemble_spec(spec)
             fusion = fusion or parsed.fusion
+            clips = clips or parsed.clips
             out = Path(out_dir) if out_dir else Path("runs") / Path(spec).stem
             if data_path is not None:
                 overrides = (*overrides, f"data.root={data_path}")
             members = train_streams(parsed, out, overrides, device, progress=not quiet)
         else:
             fusion = fusion or "softmax"
+            clips = clips or 1
             out = Path(out_dir) if out_dir else Path(checkpoints[0]).parent
             values = _parse_weights(weights, len(checkpoints))
             members = [

@@ -17,11 +17,14 @@ scale; logit fusion is what most published multi-stream results used.
 An ensemble spec (YAML) names each stream's training config and weight::
 
     fusion: softmax
+    clips: 5          # optional: test-time clips per sequence (default 1)
     streams:
       - {name: joint, config: msr_stgcn_joint.yaml, weight: 0.6}
       - {name: bone,  config: msr_stgcn_bone.yaml,  weight: 0.6}
 
-Config paths are relative to the spec file.
+Config paths are relative to the spec file. ``clips`` averages each stream's logits over
+that many temporal samplings of every sequence before fusing
+(:func:`~pyg_action.engine.inference.checkpoint_logits`).
 """
 
 from __future__ import annotations
@@ -54,10 +57,12 @@ class Stream:
 
 @dataclass
 class EnsembleSpec:
-    """The parsed spec file: streams in order (the first is the reference) and the fusion."""
+    """The parsed spec file: streams in order (the first is the reference), the fusion and the
+    test-time clips per sequence."""
 
     streams: list[Stream]
     fusion: str = "softmax"
+    clips: int = 1
 
 
 def read_ensemble_spec(path: str | Path) -> EnsembleSpec:
@@ -65,7 +70,8 @@ def read_ensemble_spec(path: str | Path) -> EnsembleSpec:
 
     Raises:
         ValueError: unreadable file, no streams, a duplicate name, a missing config, a
-            negative weight or an unknown fusion — naming the file and the stream.
+            negative weight, an unknown fusion or a bad clip count — naming the file and the
+            stream.
     """
     path = Path(path)
     try:
@@ -76,6 +82,9 @@ def read_ensemble_spec(path: str | Path) -> EnsembleSpec:
     if not isinstance(entries, list) or not entries:
         raise ValueError(f"ensemble spec {path}: needs a non-empty list 'streams'")
     fusion = check_fusion(str(loaded.get("fusion", "softmax")), f"ensemble spec {path}")
+    clips = loaded.get("clips", 1)
+    if not isinstance(clips, int) or isinstance(clips, bool) or clips < 1:
+        raise ValueError(f"ensemble spec {path}: clips must be a whole number >= 1, got {clips!r}")
     streams: list[Stream] = []
     for i, entry in enumerate(entries):
         where = f"ensemble spec {path}: stream {i + 1}"
@@ -91,7 +100,7 @@ def read_ensemble_spec(path: str | Path) -> EnsembleSpec:
         if any(s.name == name for s in streams):
             raise ValueError(f"{where}: stream name {name!r} is used twice")
         streams.append(Stream(name, weight, config))
-    return EnsembleSpec(streams, fusion)
+    return EnsembleSpec(streams, fusion, clips)
 
 
 def check_fusion(fusion: str, where: str = "ensemble") -> str:

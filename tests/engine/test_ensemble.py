@@ -83,6 +83,11 @@ def test_spec_errors_name_the_file_and_stream(tmp_path):
     spec.write_text("streams:\n  - {config: a.yaml, weight: -1}\n")
     with pytest.raises(ValueError, match=r"stream 1 \(a\): weight must be >= 0"):
         read_ensemble_spec(spec)
+    spec.write_text("clips: 0\nstreams:\n  - {config: a.yaml}\n")
+    with pytest.raises(ValueError, match="e.yaml: clips must be a whole number >= 1, got 0"):
+        read_ensemble_spec(spec)
+    spec.write_text("clips: 3\nstreams:\n  - {config: a.yaml}\n")
+    assert read_ensemble_spec(spec).clips == 3
 
 
 def _tiny_stream(folder: Path, stream: str, samples: int = 48) -> None:
@@ -136,6 +141,18 @@ def test_ensemble_command_trains_streams_fuses_and_reuses(tmp_path):
     stamp = (out / "joint" / "last.pt").stat().st_mtime_ns
     assert CliRunner().invoke(cli, args).exit_code == 0
     assert (out / "joint" / "last.pt").stat().st_mtime_ns == stamp
+    # the spec's clips average each stream over temporal samplings before fusing; --clips wins
+    spec.write_text(spec.read_text().replace("fusion: logits", "fusion: logits\nclips: 2"))
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    (joint2, _, _, _), (bone2, _, _, _) = (
+        checkpoint_logits(out / name / "last.pt", clips=2) for name in ("joint", "bone")
+    )
+    expected = ((joint2 + 0.5 * bone2).argmax(1) == labels).float().mean().item() * 100
+    clipped = json.loads((out / "ensemble.json").read_text())["fused"]
+    assert clipped["top1"] == pytest.approx(expected, abs=1e-3)
+    assert (out / "joint" / "last.pt").stat().st_mtime_ns == stamp  # still not retrained
+    assert CliRunner().invoke(cli, [*args, "--clips", "1"]).exit_code == 0
+    assert json.loads((out / "ensemble.json").read_text())["fused"] == summary["fused"]
     # another seed into the same folder is refused instead of mixing runs
     result = CliRunner().invoke(cli, [*args, "--set", "train.seed=3"])
     assert result.exit_code != 0 and "another config" in result.output
