@@ -54,7 +54,8 @@ def checkpoint_logits(
     With ``clips > 1`` the logits are the mean over ``clips`` temporal samplings of every
     sequence (test-time multi-clip averaging, as pyskl's ``num_clips``): the test transforms'
     centred clip, and ``clips - 1`` clips whose ``uniform_sample`` step picks a random frame in
-    each segment, drawn from generators keyed by (clip, sample), so results repeat exactly.
+    each segment, drawn from generators keyed by (seed, clip, sample) with the dataset's
+    augmentation seed or 0, so results repeat exactly in any process.
     """
     if clips < 1:
         raise ValueError(f"clips must be >= 1, got {clips}")
@@ -74,7 +75,9 @@ def checkpoint_logits(
         if set_clip is None:
             raise ValueError(f"dataset {config['data']['name']!r} cannot draw random clips")
         for clip in range(1, clips):
-            set_clip(clip)
+            with torch.random.fork_rng():  # key the clips by seed 0 unless the data names one
+                torch.manual_seed(0)
+                set_clip(clip)
             more, same = predict_logits(
                 model, DataLoader(clip_info.dataset, batch_size=batch_size), torch.device(device)
             )
