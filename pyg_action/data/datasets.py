@@ -27,6 +27,7 @@ sample): the same in every process, DataLoader worker and resumed run (what the 
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -227,6 +228,14 @@ class SkeletonDataset(Dataset):
             self._rng = np.random.default_rng(entropy)
             self._rng_owner = owner
         return self._rng
+
+    def with_transforms(self, transforms: Any) -> SkeletonDataset:
+        """The same samples, split and graphs under another transform pipeline; nothing is
+        read again, and the copy has its own augmentation generator and epoch key."""
+        other = copy.copy(self)
+        other.pipeline = build_transforms(transforms, self.layout)
+        other._rng, other._rng_owner, other._epoch_key = None, None, None
+        return other
 
     def set_epoch(self, epoch: int) -> None:
         """Draw sample ``i``'s augmentation from a generator keyed by ``(seed, epoch, i)``.

@@ -37,17 +37,20 @@ def ema_model(net: nn.Module, decay: float) -> AveragedModel:
     return AveragedModel(net, avg_fn=average, use_buffers=True)
 
 
-def ema_state(ema: AveragedModel) -> dict[str, Any]:
-    """The averaged weights (keys as in the plain model) and the update count."""
+def averaged_module(ema: AveragedModel) -> nn.Module:
+    """The model holding the averaged weights (same class and keys as the trained one)."""
     module = ema.module
     assert isinstance(module, nn.Module)
-    return {"weights": module.state_dict(), "updates": int(ema.n_averaged)}
+    return module
+
+
+def ema_state(ema: AveragedModel) -> dict[str, Any]:
+    """The averaged weights (keys as in the plain model) and the update count."""
+    return {"weights": averaged_module(ema).state_dict(), "updates": int(ema.n_averaged)}
 
 
 def load_ema_state(ema: AveragedModel, state: dict[str, Any]) -> None:
     """Restore what :func:`ema_state` saved."""
-    module = ema.module
-    assert isinstance(module, nn.Module)
-    module.load_state_dict(state["weights"])
+    averaged_module(ema).load_state_dict(state["weights"])
     with torch.no_grad():
         ema.n_averaged.fill_(int(state["updates"]))

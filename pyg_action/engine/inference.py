@@ -69,17 +69,17 @@ def checkpoint_logits(
         model, DataLoader(info.dataset, batch_size=batch_size), torch.device(device)
     )
     if clips > 1:
-        config["data"] = {**config["data"], "transforms": random_clip_transforms(config)}
-        clip_info = load_split(config, split)
-        set_clip = getattr(clip_info.dataset, "set_epoch", None)
-        if set_clip is None:
+        steps = random_clip_steps(config)
+        with_transforms = getattr(info.dataset, "with_transforms", None)
+        if with_transforms is None:
             raise ValueError(f"dataset {config['data']['name']!r} cannot draw random clips")
+        clip_dataset = with_transforms(steps)  # the split already read, random sampling
         for clip in range(1, clips):
             with torch.random.fork_rng():  # key the clips by seed 0 unless the data names one
                 torch.manual_seed(0)
-                set_clip(clip)
+                clip_dataset.set_epoch(clip)
             more, same = predict_logits(
-                model, DataLoader(clip_info.dataset, batch_size=batch_size), torch.device(device)
+                model, DataLoader(clip_dataset, batch_size=batch_size), torch.device(device)
             )
             assert torch.equal(same, labels), "a clip saw other samples than the centred one"
             logits = logits + more
@@ -87,8 +87,8 @@ def checkpoint_logits(
     return logits, labels, state, info
 
 
-def random_clip_transforms(config: dict[str, Any]) -> dict[str, Any]:
-    """The data section's transforms with the test ``uniform_sample`` steps in random mode.
+def random_clip_steps(config: dict[str, Any]) -> list[Any]:
+    """The test transform steps with every ``uniform_sample`` step in random mode.
 
     Raises:
         ValueError: when the test transforms have no ``uniform_sample`` step.
@@ -105,9 +105,7 @@ def random_clip_transforms(config: dict[str, Any]) -> dict[str, Any]:
             "clips > 1 needs a uniform_sample step in the test transforms "
             f"(they are {steps}): there is no temporal sampling to vary"
         )
-    transforms = copy.deepcopy(config["data"].get("transforms") or {})
-    transforms["test"] = steps
-    return transforms
+    return steps
 
 
 def evaluate_checkpoint(

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from ..data.registry import DatasetInfo, build_dataset
 from ..models import create_model
-from .averaging import ema_model, ema_state, load_ema_state
+from .averaging import averaged_module, ema_model, ema_state, load_ema_state
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import (
     Context,
@@ -370,11 +370,7 @@ def _evaluate(run: _Run) -> dict[str, float]:
 
 def inference_net(run: _Run) -> nn.Module:
     """The weights that are evaluated: the moving average when on, else the trained ones."""
-    if run.ema is None:
-        return run.net
-    module = run.ema.module
-    assert isinstance(module, nn.Module)
-    return module
+    return run.net if run.ema is None else averaged_module(run.ema)
 
 
 def _training_state(run: _Run) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from torch_geometric.loader import DataLoader
 from pyg_action.cli.main import cli
 from pyg_action.engine.checkpoint import load_checkpoint, save_checkpoint
 from pyg_action.engine.config import load_config
-from pyg_action.engine.inference import checkpoint_logits, load_trained, random_clip_transforms
+from pyg_action.engine.inference import checkpoint_logits, load_trained, random_clip_steps
 from pyg_action.engine.trainer import load_split, predict_logits, train
 
 from .test_engine import TINY
@@ -30,7 +30,7 @@ def test_clips_average_the_centred_and_the_random_clips(checkpoint):
     # rebuild the two random clips by hand: uniform_sample in random mode, keyed by clip 1, 2
     model, _ = load_trained(checkpoint)
     config = copy.deepcopy(state["config"])
-    config["data"]["transforms"] = random_clip_transforms(config)
+    config["data"]["transforms"] = {"test": random_clip_steps(config)}
     assert config["data"]["transforms"]["test"][1] == {
         "name": "uniform_sample",
         "length": 8,
