@@ -422,6 +422,7 @@ def prepare(
         written to ``out_dir/report.json``.
     """
     options = _reader_options(format, layout, reader_options)
+    source = Path(source).resolve()  # one spelling of every file, as the dataset reader reports
     items = iter_source(source, format, progress=progress, recursive=recursive, **options)
     with CacheWriter(out_dir, layout=layout, source=str(source), format=format) as writer:
         for path, item in items:

@@ -140,6 +140,22 @@ def test_prepare_npz_container_reports_bad_samples(tmp_path):
     np.testing.assert_array_equal(cache[2].data, samples[3].data)
 
 
+def test_prepare_and_dataset_reader_name_a_linked_folder_alike(tmp_path):
+    """Through a symlinked folder, ``prepare`` and the raw reader report one path per file."""
+    from pyg_action.data.datasets import _read_cached
+
+    real = tmp_path / "real"
+    real.mkdir()
+    write_npz(real / "set.npz", [seq("s0", 4)], layout="msr20")
+    (real / "junk.npz").write_bytes(b"not a zip archive")
+    linked = tmp_path / "linked"
+    linked.symlink_to(real, target_is_directory=True)
+    report = prepare(linked, tmp_path / "cache", format="npz", progress=False)
+    _, raw_report = _read_cached(str(linked.resolve()), "npz", ())
+    assert report["bad_files"] == json.loads(raw_report)["bad_files"]
+    assert report["bad_files"][0][0].startswith(str(real))
+
+
 def test_prepare_missing_source(tmp_path):
     with pytest.raises(SkeletonDataError, match="does not exist"):
         prepare(tmp_path / "nope", tmp_path / "out", progress=False)
