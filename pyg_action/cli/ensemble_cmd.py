@@ -74,7 +74,8 @@ def ensemble(
     """Multi-stream late fusion.
 
     With SPEC (a YAML file naming each stream's config and weight), trains every stream
-    that has no finished run in OUT/<stream>, then fuses the streams' final-epoch scores.
+    that has no finished run in OUT/<stream> (and, with the spec's repeats: R, its R - 1
+    re-seeded copies in OUT/<stream>-r1 ...), then fuses the final-epoch scores.
     With --checkpoint (repeatable) and optional --weights, fuses existing checkpoints.
     Prints each stream's and the fused accuracy; writes OUT/ensemble.json and
     OUT/confusion.png.

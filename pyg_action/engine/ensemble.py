@@ -18,13 +18,17 @@ An ensemble spec (YAML) names each stream's training config and weight::
 
     fusion: softmax
     clips: 5          # optional: test-time clips per sequence (default 1)
+    repeats: 2        # optional: trainings per stream, with different seeds (default 1)
     streams:
       - {name: joint, config: msr_stgcn_joint.yaml, weight: 0.6}
       - {name: bone,  config: msr_stgcn_bone.yaml,  weight: 0.6}
 
 Config paths are relative to the spec file. ``clips`` averages each stream's logits over
 that many temporal samplings of every sequence before fusing
-(:func:`~pyg_action.engine.inference.checkpoint_logits`).
+(:func:`~pyg_action.engine.inference.checkpoint_logits`). ``repeats`` trains every stream
+``R`` times, repeat :math:`r` with seed ``train.seed + 1000 r`` (folder ``<name>`` for
+:math:`r = 0`, ``<name>-r<r>`` after), and fuses each repeat with weight :math:`w_i / R`: a
+bagged stream keeps its share of the vote and its repeats' independent errors average out.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from .inference import checkpoint_logits
 from .metrics import classification_metrics
 
 FUSIONS = ("softmax", "logits")
+REPEAT_SEED_STEP = 1000  # repeat r of a stream trains with seed train.seed + 1000 r
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,13 @@ class Stream:
 
 @dataclass
 class EnsembleSpec:
-    """The parsed spec file: streams in order (the first is the reference), the fusion and the
-    test-time clips per sequence."""
+    """The parsed spec file: streams in order (the first is the reference), the fusion, the
+    test-time clips per sequence and the trainings per stream."""
 
     streams: list[Stream]
     fusion: str = "softmax"
     clips: int = 1
+    repeats: int = 1
 
 
 def read_ensemble_spec(path: str | Path) -> EnsembleSpec:
@@ -70,8 +76,8 @@ def read_ensemble_spec(path: str | Path) -> EnsembleSpec:
 
     Raises:
         ValueError: unreadable file, no streams, a duplicate name, a missing config, a
-            negative weight, an unknown fusion or a bad clip count — naming the file and the
-            stream.
+            negative weight, an unknown fusion or a bad clip or repeat count — naming the file
+            and the stream.
     """
     path = Path(path)
     try:
@@ -82,9 +88,7 @@ def read_ensemble_spec(path: str | Path) -> EnsembleSpec:
     if not isinstance(entries, list) or not entries:
         raise ValueError(f"ensemble spec {path}: needs a non-empty list 'streams'")
     fusion = check_fusion(str(loaded.get("fusion", "softmax")), f"ensemble spec {path}")
-    clips = loaded.get("clips", 1)
-    if not isinstance(clips, int) or isinstance(clips, bool) or clips < 1:
-        raise ValueError(f"ensemble spec {path}: clips must be a whole number >= 1, got {clips!r}")
+    clips, repeats = (_count(loaded, key, path) for key in ("clips", "repeats"))
     streams: list[Stream] = []
     for i, entry in enumerate(entries):
         where = f"ensemble spec {path}: stream {i + 1}"
@@ -100,7 +104,14 @@ def read_ensemble_spec(path: str | Path) -> EnsembleSpec:
         if any(s.name == name for s in streams):
             raise ValueError(f"{where}: stream name {name!r} is used twice")
         streams.append(Stream(name, weight, config))
-    return EnsembleSpec(streams, fusion, clips)
+    return EnsembleSpec(streams, fusion, clips, repeats)
+
+
+def _count(loaded: dict[str, Any], key: str, path: Path) -> int:
+    value = loaded.get(key, 1)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"ensemble spec {path}: {key} must be a whole number >= 1, got {value!r}")
+    return value
 
 
 def check_fusion(fusion: str, where: str = "ensemble") -> str:
@@ -187,7 +198,10 @@ def train_streams(
 ) -> list[tuple[Stream, Path]]:
     """Train every stream of ``spec`` into ``out_dir/<name>`` and return the checkpoints.
 
-    A stream whose folder already holds a finished run of the same config
+    With ``spec.repeats`` R > 1 every stream is trained R times (see the module docstring):
+    the members are ``<name>``, ``<name>-r1``, ..., each weighted ``weight / R``.
+
+    A run folder already holds a finished run of the same config
     (``result.json``) is reused; an interrupted one is resumed from its ``last.pt``. The
     final epoch's weights (``last.pt``) are fused, so no choice is made on the test split.
 
@@ -197,10 +211,12 @@ def train_streams(
     from .trainer import train
 
     members = []
-    for stream in spec.streams:
+    for stream, repeat in ((s, r) for s in spec.streams for r in range(spec.repeats)):
         assert stream.config is not None
-        folder = Path(out_dir) / stream.name
+        name = stream.name if repeat == 0 else f"{stream.name}-r{repeat}"
+        folder = Path(out_dir) / name
         config = load_config(stream.config, list(overrides))
+        config["train"]["seed"] = int(config["train"]["seed"]) + REPEAT_SEED_STEP * repeat
         previous = folder / "config.json"
         if previous.is_file() and json.loads(previous.read_text()) != json.loads(
             json.dumps(config)
@@ -211,5 +227,7 @@ def train_streams(
             )
         if not (folder / "result.json").is_file():
             train(config, folder, device=device, resume=True, progress=progress)
-        members.append((stream, folder / "last.pt"))
+        members.append(
+            (Stream(name, stream.weight / spec.repeats, stream.config), folder / "last.pt")
+        )
     return members

@@ -88,6 +88,11 @@ def test_spec_errors_name_the_file_and_stream(tmp_path):
         read_ensemble_spec(spec)
     spec.write_text("clips: 3\nstreams:\n  - {config: a.yaml}\n")
     assert read_ensemble_spec(spec).clips == 3
+    spec.write_text("repeats: 1.5\nstreams:\n  - {config: a.yaml}\n")
+    with pytest.raises(ValueError, match="e.yaml: repeats must be a whole number >= 1, got 1.5"):
+        read_ensemble_spec(spec)
+    spec.write_text("repeats: 2\nstreams:\n  - {config: a.yaml}\n")
+    assert read_ensemble_spec(spec).repeats == 2
 
 
 def _tiny_stream(folder: Path, stream: str, samples: int = 48) -> None:
@@ -177,6 +182,41 @@ def test_ensemble_command_trains_streams_fuses_and_reuses(tmp_path):
     assert direct.exit_code == 0, direct.output
     again = json.loads((tmp_path / "direct" / "ensemble.json").read_text())
     assert again["fused"] == summary["fused"]
+
+
+def test_repeats_bag_each_stream_with_new_seeds_and_keep_the_first_run(tmp_path):
+    from pyg_action.engine.inference import checkpoint_logits
+
+    _tiny_stream(tmp_path, "joint")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "fusion: logits\nstreams:\n  - {name: joint, config: joint.yaml, weight: 0.6}\n"
+    )
+    out = tmp_path / "runs"
+    args = ["ensemble", str(spec), "--out", str(out), "--quiet", "--set", "train.seed=3"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    stamp = (out / "joint" / "last.pt").stat().st_mtime_ns
+    # asking for two repeats trains only the second, with seed 3 + 1000, and reuses the first
+    spec.write_text(spec.read_text().replace("streams:", "repeats: 2\nstreams:"))
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert (out / "joint" / "last.pt").stat().st_mtime_ns == stamp
+    seeds = [
+        json.loads((out / n / "config.json").read_text())["train"]["seed"]
+        for n in ("joint", "joint-r1")
+    ]
+    assert seeds == [3, 1003]
+    summary = json.loads((out / "ensemble.json").read_text())
+    assert [(s["name"], s["weight"]) for s in summary["streams"]] == [
+        ("joint", 0.3),
+        ("joint-r1", 0.3),
+    ]
+    (first, labels, _, _), (second, _, _, _) = (
+        checkpoint_logits(out / n / "last.pt") for n in ("joint", "joint-r1")
+    )
+    assert not torch.allclose(first, second)  # another seed, another model
+    expected = ((first + second).argmax(1) == labels).float().mean().item() * 100
+    assert summary["fused"]["top1"] == pytest.approx(expected, abs=1e-3)
 
 
 def test_ensemble_refuses_streams_that_saw_different_samples(tmp_path):
