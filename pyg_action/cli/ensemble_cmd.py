@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -66,10 +67,28 @@ def _parse_weights(text: str | None, count: int) -> list[float]:
     default=None,
     help=CLIPS_HELP + " Default: the spec's clips, else 1.",
 )
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With SPEC: train every stream this many times with seeds train.seed + 1000 r and "
+    "fuse them all (bagging). Default: the spec's repeats, else 1.",
+)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def ensemble(
-    spec, checkpoints, weights, fusion, out_dir, overrides, data_path, split, clips, device, quiet
+    spec,
+    checkpoints,
+    weights,
+    fusion,
+    out_dir,
+    overrides,
+    data_path,
+    split,
+    clips,
+    repeats,
+    device,
+    quiet,
 ):
     """Multi-stream late fusion.
 
@@ -86,12 +105,15 @@ def ensemble(
 
     if (spec is None) == (not checkpoints):
         raise click.UsageError("give either SPEC or at least one --checkpoint")
+    if repeats is not None and spec is None:
+        raise click.UsageError("--repeats trains a spec's streams again: it needs SPEC")
     try:
         data = None
         if spec is not None:
             parsed = read_ensemble_spec(spec)
             fusion = fusion or parsed.fusion
             clips = clips or parsed.clips
+            parsed = dataclasses.replace(parsed, repeats=repeats or parsed.repeats)
             out = Path(out_dir) if out_dir else Path("runs") / Path(spec).stem
             if data_path is not None:
                 overrides = (*overrides, f"data.root={data_path}")

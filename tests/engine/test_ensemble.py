@@ -215,6 +215,18 @@ def test_repeats_bag_each_stream_with_new_seeds_and_keep_the_first_run(tmp_path)
         checkpoint_logits(out / n / "last.pt") for n in ("joint", "joint-r1")
     )
     assert not torch.allclose(first, second)  # another seed, another model
+    # --repeats overrides the spec's: one repeat fuses the first run alone, retraining nothing
+    result = CliRunner().invoke(cli, [*args, "--repeats", "1"])
+    assert result.exit_code == 0, result.output
+    alone = json.loads((out / "ensemble.json").read_text())["streams"]
+    assert [(s["name"], s["weight"]) for s in alone] == [("joint", 0.6)]
+    assert (out / "joint" / "last.pt").stat().st_mtime_ns == stamp
+    assert (
+        CliRunner()
+        .invoke(cli, ["ensemble", "--checkpoint", str(out / "joint" / "last.pt"), "--repeats", "2"])
+        .exit_code
+        == 2
+    )
     expected = ((first + second).argmax(1) == labels).float().mean().item() * 100
     assert summary["fused"]["top1"] == pytest.approx(expected, abs=1e-3)
 
