@@ -255,7 +255,10 @@ class TemporalGraphConv(TypedMessagePassing):
         if self.stride > 1:
             keep = strided_node_mask(lengths, 1, self.stride)
             position = position[keep]
-        out = out[0].permute(1, 2, 0).index_select(0, position - pad)
+        # (1, C_out, frames, V) channels-last -> (frames, V, C_out) as a view; selecting the
+        # batch entry instead (out[0]) would make its gradient a zero-filled NCHW copy
+        out = out.permute(0, 2, 3, 1).reshape(-1, num_joints, self.out_channels)
+        out = out.index_select(0, position - pad)
         return out.reshape(-1, self.out_channels)
 
     def _forward_equal_tracks(self, x: Tensor, frames: int, num_joints: int, pad: int) -> Tensor:
