@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .options import CLIPS_HELP
+from .options import clips_option
 
 
 def _parse_weights(text: str | None, count: int) -> list[float]:
@@ -61,12 +61,7 @@ def _parse_weights(text: str | None, count: int) -> list[float]:
     "evaluates on it instead of the checkpoints' own data.",
 )
 @click.option("--split", default="test", show_default=True)
-@click.option(
-    "--clips",
-    type=click.IntRange(min=1),
-    default=None,
-    help=CLIPS_HELP + " Default: the spec's clips, else 1.",
-)
+@clips_option("the spec's clips, else 1.")
 @click.option(
     "--repeats",
     type=click.IntRange(min=1),

@@ -22,7 +22,7 @@ from .options import clips_option
     default=None,
     help="Where to write confusion.png and per_class.csv (default: beside the checkpoint).",
 )
-@clips_option
+@clips_option()
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 def evaluate(checkpoint, data_path, split, out_dir, clips, device):
     """Evaluate CHECKPOINT on a split of its dataset (or of --data)."""

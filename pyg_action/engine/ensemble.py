@@ -201,7 +201,7 @@ def train_streams(
     With ``spec.repeats`` R > 1 every stream is trained R times (see the module docstring):
     the members are ``<name>``, ``<name>-r1``, ..., each weighted ``weight / R``.
 
-    A run folder already holds a finished run of the same config
+    A run folder that already holds a finished run of the same config
     (``result.json``) is reused; an interrupted one is resumed from its ``last.pt``. The
     final epoch's weights (``last.pt``) are fused, so no choice is made on the test split.
 

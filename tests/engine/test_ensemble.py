@@ -215,6 +215,8 @@ def test_repeats_bag_each_stream_with_new_seeds_and_keep_the_first_run(tmp_path)
         checkpoint_logits(out / n / "last.pt") for n in ("joint", "joint-r1")
     )
     assert not torch.allclose(first, second)  # another seed, another model
+    expected = ((first + second).argmax(1) == labels).float().mean().item() * 100
+    assert summary["fused"]["top1"] == pytest.approx(expected, abs=1e-3)
     # --repeats overrides the spec's: one repeat fuses the first run alone, retraining nothing
     result = CliRunner().invoke(cli, [*args, "--repeats", "1"])
     assert result.exit_code == 0, result.output
@@ -227,8 +229,6 @@ def test_repeats_bag_each_stream_with_new_seeds_and_keep_the_first_run(tmp_path)
         .exit_code
         == 2
     )
-    expected = ((first + second).argmax(1) == labels).float().mean().item() * 100
-    assert summary["fused"]["top1"] == pytest.approx(expected, abs=1e-3)
 
 
 def test_ensemble_refuses_streams_that_saw_different_samples(tmp_path):
