@@ -17,10 +17,18 @@ def interleaved_times(
     repeats: int,
     device: torch.device | None = None,
 ) -> dict[str, list[float]]:
-    """Seconds per call of every run; one call of each per round, so drift hits all alike."""
+    """Seconds per call of every run; one call of each per round, so drift hits all alike.
+
+    Each round starts one run later than the previous one (round-robin order), so what a
+    large run leaves behind (freed memory handed back to the system, evicted caches) slows
+    every run that follows it equally often rather than always the same one.
+    """
     times: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
     for round_ in range(warmup + repeats):
-        for name, run in runs.items():
+        shift = round_ % len(names) if names else 0
+        for name in names[shift:] + names[:shift]:
+            run = runs[name]
             synchronize(device)
             start = time.perf_counter()
             run()
