@@ -84,13 +84,18 @@ def strided_node_mask(lengths: Tensor, num_joints: int, stride: int) -> Tensor:
     return (frame % stride == 0).repeat_interleave(num_joints)
 
 
-def padded_frame_positions(lengths: Tensor, pad: int) -> tuple[Tensor, int]:
-    """Tracks laid end to end with ``pad`` zero frames before, between and after them.
+def padded_frame_positions(lengths: Tensor, pad: int, stride: int = 1) -> tuple[Tensor, int]:
+    """Tracks laid end to end with at least ``pad`` zero frames before, between and after them.
 
     Returns the position of every frame (in track order) in that sequence and its length.
     A temporal convolution over the sequence then sees each track's own zero padding only.
+    With ``stride > 1`` every track starts at a position ``≡ pad (mod stride)`` (its gap is
+    ``pad`` rounded up): a convolution of that stride without padding, whose output ``j`` is
+    centred on position ``j * stride + pad``, then computes frames ``0, s, 2s, ...`` of every
+    track, plus at most a few gap frames.
     """
     lengths = lengths.to(torch.long)
     track = torch.repeat_interleave(torch.arange(lengths.numel(), device=lengths.device), lengths)
-    frame = torch.arange(track.numel(), device=lengths.device)
-    return frame + pad * (track + 1), int(lengths.sum()) + pad * (lengths.numel() + 1)
+    frame = torch.arange(track.numel(), device=lengths.device) - _exclusive_cumsum(lengths)[track]
+    slots = (lengths + pad + stride - 1) // stride * stride
+    return frame + pad + _exclusive_cumsum(slots)[track], int(slots.sum()) + pad

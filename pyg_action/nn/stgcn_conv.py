@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..graph.temporal import (
@@ -12,6 +11,7 @@ from ..graph.temporal import (
     strided_node_mask,
     temporal_edges,
 )
+from .track_conv import track_conv2d
 from .typed_conv import BlockPlan, TypedMessagePassing, block_plan
 
 
@@ -215,20 +215,23 @@ class TemporalGraphConv(TypedMessagePassing):
         out = self.propagate_typed(h, edge_index, edge_type, None, num_targets)
         return out if self.bias is None else out + self.bias
 
-    def conv2d_kernel(self) -> Tensor:
-        """This layer's weights as a ``conv2d`` kernel ``(C_out, C_in, Γ, 1)`` (a view)."""
-        kernel = self.lin.weight.view(self.kernel_size, self.out_channels, self.in_channels)
-        return kernel.permute(1, 2, 0).unsqueeze(-1)
+    def _taps(self) -> Tensor:
+        """This layer's weights as ``(Γ, C_out, C_in)``, tap ``k`` reading frame offset ``o_k``
+        (a view)."""
+        return self.lin.weight.view(self.kernel_size, self.out_channels, self.in_channels)
 
     def forward_tracks(self, x: Tensor, lengths: Tensor, num_joints: int) -> Tensor:
         r"""Structure-aware fast path: the same result as :meth:`forward` on :meth:`build_edges`.
 
         When the temporal edges are exactly those of :meth:`build_edges` (the skeleton case),
         the message sum is a convolution along each track. All tracks are laid end to end with
-        :math:`(\Gamma-1)\delta/2` zero frames between them (not padded to a common length)
-        and one ``conv2d`` runs over the sequence, with this layer's weights viewed as a
-        ``(C_out, C_in, Γ, 1)`` kernel; the strided output frames are then picked out. This
-        avoids materialising the ``Γ * N`` messages.
+        at least :math:`(\Gamma-1)\delta/2` zero frames between them (not padded to a common
+        length; with stride ``s`` each track starts on the stride's grid, see
+        :func:`~pyg_action.graph.temporal.padded_frame_positions`) and one ``conv2d`` of
+        stride ``s`` runs over the sequence (:func:`~pyg_action.nn.track_conv.track_conv2d`);
+        the output frames of the tracks are then picked out. This avoids materialising the
+        ``Γ * N`` messages and computes only the frames the stride keeps (and a few gap
+        frames).
 
         Args:
             x: ``(N, C_in)`` node features ordered ``(track, frame, joint)``.
@@ -241,24 +244,26 @@ class TemporalGraphConv(TypedMessagePassing):
         pad = (self.kernel_size - 1) * self.dilation // 2
         if lengths.numel() and bool((lengths == lengths[0]).all()):
             return self._forward_equal_tracks(x, int(lengths[0]), num_joints, pad)
-        position, total = padded_frame_positions(lengths, pad)
+        position, total = padded_frame_positions(lengths, pad, self.stride)
         frames = x.view(-1, num_joints, self.in_channels)
         sequence = frames.new_zeros(total, num_joints, self.in_channels).index_copy(
             0, position, frames
         )
-        # the one long (1, C_in, frames, V) image is channels-last; a kernel in the same memory
-        # order keeps conv2d from converting the image to and from NCHW (half the forward time)
-        kernel = self.conv2d_kernel().contiguous(memory_format=torch.channels_last)
-        out = F.conv2d(
-            sequence.permute(2, 0, 1).unsqueeze(0), kernel, self.bias, dilation=(self.dilation, 1)
+        # the one long (1, C_in, frames, V) image is channels-last (see track_conv2d); output
+        # j is centred on sequence position j * stride + pad
+        out = track_conv2d(
+            sequence.permute(2, 0, 1).unsqueeze(0),
+            self._taps(),
+            self.bias,
+            dilation=self.dilation,
+            stride=self.stride,
         )
         if self.stride > 1:
-            keep = strided_node_mask(lengths, 1, self.stride)
-            position = position[keep]
+            position = position[strided_node_mask(lengths, 1, self.stride)]
         # (1, C_out, frames, V) channels-last -> (frames, V, C_out) as a view; selecting the
         # batch entry instead (out[0]) would make its gradient a zero-filled NCHW copy
         out = out.permute(0, 2, 3, 1).reshape(-1, num_joints, self.out_channels)
-        out = out.index_select(0, position - pad)
+        out = out.index_select(0, (position - pad) // self.stride)
         return out.reshape(-1, self.out_channels)
 
     def _forward_equal_tracks(self, x: Tensor, frames: int, num_joints: int, pad: int) -> Tensor:
@@ -270,16 +275,8 @@ class TemporalGraphConv(TypedMessagePassing):
         ``(N, C)`` features are that batch in channels-last memory order, so the input and
         output are views: no copy either way.
         """
-        kernel = self.conv2d_kernel()
         tracks = x.view(-1, frames, num_joints, self.in_channels).permute(0, 3, 1, 2)
-        out = F.conv2d(
-            tracks,
-            kernel,
-            self.bias,
-            stride=(self.stride, 1),
-            padding=(pad, 0),
-            dilation=(self.dilation, 1),
-        )
+        out = track_conv2d(tracks, self._taps(), self.bias, pad, self.dilation, self.stride)
         return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
 
     def __repr__(self) -> str:

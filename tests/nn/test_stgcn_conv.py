@@ -140,12 +140,20 @@ def test_temporal_conv_matches_conv2d_per_sample_length(kernel, stride, dilation
         node += m * t * v
         out_node += m * t_out * v
     assert out_node == out.shape[0]
-    # the structure-aware fast path gives the same outputs and input gradients
+    # dense.weight.grad holds the sum over the samples, i.e. the batch loss's gradient
+    dense_weight_grad = dense.weight.grad[..., 0].permute(2, 0, 1).reshape(-1, 4)
+    torch.testing.assert_close(sparse.lin.weight.grad, dense_weight_grad, **TOL)
+    torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
+    # the structure-aware fast path gives the same outputs and gradients (its own weight
+    # gradient on CPU, see pyg_action.nn.track_conv)
+    sparse.zero_grad()
     x_fast = batch.x.clone().requires_grad_()
     fast = sparse.forward_tracks(x_fast, lengths, v)
     torch.testing.assert_close(fast, out.detach(), **TOL)
     fast.square().sum().backward()
     torch.testing.assert_close(x_fast.grad, x.grad, **TOL)
+    torch.testing.assert_close(sparse.lin.weight.grad, dense_weight_grad, **TOL)
+    torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
 
 
 def test_repr_and_generic_graph():
