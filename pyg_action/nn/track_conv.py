@@ -53,12 +53,12 @@ def track_conv2d(
         ``(R, C_out, floor((T + 2p - (Γ-1)δ - 1) / s) + 1, V)``, channels-last.
 
     On CPU with gradients needed, the weight gradient comes from the per-tap products of the
-    module notes; otherwise (no gradient, or CUDA, where cuDNN's own kernels are kept since
-    they were not measured against these) this is plain ``F.conv2d``. Both give the same
+    module notes; otherwise (no gradient, CPU autocast, or CUDA, where cuDNN's own kernels are
+    kept since they were not measured against these) this is plain ``F.conv2d``. Both give the same
     values up to floating-point summation order.
     """
     needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
-    if needs_grad and x.device.type == "cpu":
+    if needs_grad and x.device.type == "cpu" and not torch.is_autocast_enabled("cpu"):
         return _TrackConv2d.apply(x, weight, bias, padding, dilation, stride)
     return _conv(x, _kernel(weight), bias, padding, dilation, stride)
 

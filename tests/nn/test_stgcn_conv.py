@@ -156,6 +156,24 @@ def test_temporal_conv_matches_conv2d_per_sample_length(kernel, stride, dilation
     torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
 
 
+def test_temporal_fast_path_trains_under_cpu_autocast():
+    """bfloat16 autocast takes plain conv2d (the own weight gradient is fp32 only); the
+    gradients stay close to the fp32 ones."""
+    torch.manual_seed(3)
+    conv = TemporalGraphConv(8, 8, 9)
+    x = torch.randn(2 * 12 * 5, 8)
+    lengths = torch.tensor([12, 12])
+    conv.forward_tracks(x, lengths, 5).square().sum().backward()
+    reference = conv.lin.weight.grad.clone()
+    conv.zero_grad()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = conv.forward_tracks(x, lengths, 5)
+    assert out.dtype == torch.bfloat16
+    out.float().square().sum().backward()
+    assert conv.lin.weight.grad.dtype == torch.float32
+    torch.testing.assert_close(conv.lin.weight.grad, reference, atol=0.5, rtol=0.05)
+
+
 def test_repr_and_generic_graph():
     conv = PartitionedGraphConv(3, 4, num_partitions=2)
     assert str(conv) == "PartitionedGraphConv(3, 4, num_partitions=2)"
