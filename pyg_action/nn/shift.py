@@ -37,6 +37,7 @@ from torch_geometric.nn import MessagePassing
 from ..graph.levels import SkeletonLevel
 from ..graph.temporal import strided_lengths
 from ..layouts import LayoutLike, get_layout
+from .shift_taps import gather_taps, shift_rows
 
 IMPLS = ("message", "gather")
 SPATIAL_SHIFTS = ("nonlocal", "local")
@@ -287,47 +288,6 @@ def _strided_targets(
     return base, frame, lengths[track]
 
 
-def _gather_taps(
-    x: Tensor,
-    base: Tensor,
-    frame: Tensor,
-    length: Tensor,
-    first: int,
-    table: Tensor,
-    num_joints: int,
-) -> Tensor:
-    """``Σ_o W[o] ⊙ x[base + o V]`` per target, zero where frame ``frame + o`` is outside the
-    track: one row gather per offset."""
-    out: Tensor | None = None
-    for row, weight in enumerate(table):
-        offset = first + row
-        source = (base + offset * num_joints).clamp(0, x.shape[0] - 1)
-        outside = ((frame + offset < 0) | (frame + offset >= length)).nonzero().view(-1)
-        rows = x.index_select(0, source).index_fill_(0, outside, 0.0)
-        out = rows.mul_(weight) if out is None else out.addcmul_(rows, weight)
-    assert out is not None, "the interpolation table has at least one row"
-    return out
-
-
-def _shifted_slices(x: Tensor, first: int, table: Tensor, num_joints: int) -> Tensor:
-    """``Σ_o W[o] ⊙ x[n + o V]`` for every node row ``n`` (zero past the first and last row),
-    as multiply-adds of shifted slices: no gather, no copy of ``x``."""
-    num_nodes = x.shape[0]
-    zero_row = -first
-    if 0 <= zero_row < table.shape[0]:
-        out = x * table[zero_row]
-    else:
-        out = torch.zeros_like(x)
-    for row, weight in enumerate(table):
-        shift = (first + row) * num_joints
-        if row == zero_row or abs(shift) >= num_nodes:
-            continue
-        target = slice(max(0, -shift), num_nodes - max(0, shift))
-        source = slice(max(0, shift), num_nodes + min(0, shift))
-        out[target].addcmul_(x[source], weight)
-    return out
-
-
 class TemporalShift(ChannelShiftPassing):
     r"""Base class of temporal shifts: per-channel frame offsets with weights ("taps").
 
@@ -390,14 +350,8 @@ class TemporalShift(ChannelShiftPassing):
             return self.propagate_channels(x, edge_index, edge_type, table, num_targets)
         base, frame, length = _strided_targets(level.lengths, num_joints, self.stride)
         if self.stride > 1:
-            return _gather_taps(x, base, frame, length, first, table, num_joints)
-        # stride 1: each offset reads the node rows shifted by ``offset * V``; rows whose window
-        # crosses their track's first or last frame are then recomputed by the gather
-        out = _shifted_slices(x, first, table, num_joints)
-        last = first + table.shape[0] - 1
-        edge = ((frame + first < 0) | (frame + last >= length)).nonzero().view(-1)
-        exact = _gather_taps(x, base[edge], frame[edge], length[edge], first, table, num_joints)
-        return out.index_copy_(0, edge, exact)
+            return gather_taps(x, base, frame, length, first, table, num_joints)
+        return shift_rows(x, first, table, frame, length, num_joints)
 
     def __repr__(self) -> str:
         return (
