@@ -151,15 +151,19 @@ def _temporal_shift(kind: str) -> Callable[[SkeletonInputs, int], Comparison]:
 
 
 def motion_excitation(s: SkeletonInputs, channels: int) -> Comparison:
-    """Motion excitation (frame differences through the next-frame edges)."""
-    sparse = MotionExcitation(channels).to(s.nodes)
+    """Motion excitation: frame means differenced (default) and next-frame edge messages."""
+    torch.manual_seed(0)
+    ops = {
+        impl: MotionExcitation(channels, impl=impl).to(s.nodes) for impl in ("frames", "message")
+    }
+    ops["message"].load_state_dict(ops["frames"].state_dict())
     dense = DenseMotionExcitation(channels).to(s.nodes)
     x, xd = _leaf(s.nodes), _leaf(s.dense)
     return Comparison(
         "motion_excitation",
-        {"message": lambda: sparse(x, s.level)},
+        {impl: partial(op, x, s.level) for impl, op in ops.items()},
         {"dense": lambda: dense(xd)},
-        [sparse, dense],
+        [*ops.values(), dense],
         [x, xd],
     )
 

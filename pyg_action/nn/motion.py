@@ -9,10 +9,13 @@ notes: in parallel with the temporal unit of blocks 2-10 it improved NTU-60 x-su
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
 from ..graph.levels import SkeletonLevel
+
+IMPLS = ("frames", "message")
 
 
 class MotionExcitation(MessagePassing):
@@ -39,9 +42,16 @@ class MotionExcitation(MessagePassing):
     and empty otherwise: the messages run along the temporal edges of offset ``+1``. The gate
     is one value per (track, frame, channel): the pooling is over space only, as in TEA.
 
+    Because the joint mean is linear, :math:`\frac{1}{V}\sum_v \mathbf{d}_{r,t,v} =
+    \bar{\mathbf{s}}_{r,t+1} - \bar{\mathbf{s}}_{r,t}` (zero at a track's last frame) with
+    :math:`\bar{\mathbf{s}}_{r,t}` the joint mean of frame ``t``: ``impl="frames"`` (the
+    default) pools first and differences the ``F`` frame means, the same values as the
+    messages over the ``N`` nodes (``impl="message"``) up to summation order.
+
     Args:
         channels: ``C``.
         reduction: ``r``; the squeezed width is ``max(1, C // r)``.
+        impl: ``"frames"`` or ``"message"``.
 
     Shapes:
         - **input:** ``(N, C)`` and the node's :class:`~pyg_action.graph.levels.SkeletonLevel`
@@ -50,8 +60,11 @@ class MotionExcitation(MessagePassing):
 
     propagate_type = {"s": Tensor}
 
-    def __init__(self, channels: int, reduction: int = 4) -> None:
+    def __init__(self, channels: int, reduction: int = 4, impl: str = "frames") -> None:
         super().__init__(aggr="add", flow="source_to_target")
+        if impl not in IMPLS:
+            raise ValueError(f"motion excitation impl must be one of {IMPLS}, got {impl!r}")
+        self.impl = impl
         squeezed = max(1, channels // reduction)
         self.channels = channels
         self.squeeze = nn.Linear(channels, squeezed, bias=False)
@@ -60,12 +73,14 @@ class MotionExcitation(MessagePassing):
         self.norm_expand = nn.BatchNorm1d(channels)
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> Tensor:
-        edge_index, edge_type = level.temporal(3)
-        next_frame = edge_index[:, edge_type == 2]
         s = self.norm(self.squeeze(x))
-        d = self.propagate(next_frame, s=s)
         frames = x.shape[0] // level.num_joints
-        pooled = d.view(frames, level.num_joints, -1).mean(1)
+        if self.impl == "message":
+            edge_index, edge_type = level.temporal(3)
+            d = self.propagate(edge_index[:, edge_type == 2], s=s)
+            pooled = d.view(frames, level.num_joints, -1).mean(1)
+        else:
+            pooled = _next_frame_differences(s.view(frames, level.num_joints, -1).mean(1), level)
         gate = (self.norm_expand(self.expand(pooled)).sigmoid() - 0.5).unsqueeze(1)
         h = x.view(frames, level.num_joints, self.channels)
         return (h + h * gate).view_as(x)
@@ -75,3 +90,11 @@ class MotionExcitation(MessagePassing):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.channels}, squeezed={self.squeeze.out_features})"
+
+
+def _next_frame_differences(means: Tensor, level: SkeletonLevel) -> Tensor:
+    """``(F, C)`` frame means -> ``means[f + 1] - means[f]``, zero at every track's last frame."""
+    has_next = torch.ones(means.shape[0], 1, dtype=means.dtype, device=means.device)
+    has_next[torch.cumsum(level.lengths, 0) - 1] = 0
+    ahead = torch.cat([means[1:], means[-1:]])
+    return (ahead - means) * has_next

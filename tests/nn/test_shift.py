@@ -316,12 +316,13 @@ def test_shift_temporal_conv_matches_dense(kind, stride, train):
             assert_close_scaled(getattr(sparse, name).shift.grad, shift_grad, param_tol(train))
 
 
+@pytest.mark.parametrize("impl", ["frames", "message"])
 @pytest.mark.parametrize("train", [False, True])
-def test_motion_excitation_matches_dense(train):
+def test_motion_excitation_matches_dense(train, impl):
     x, level, samples = mixed_batch("msr20", 16, [(5, 2)] * 3 if train else MIXED)
     dense = DenseMotionExcitation(16)
     perturb(dense)
-    sparse = MotionExcitation(16)
+    sparse = MotionExcitation(16, impl=impl)
     copy_dense_into(sparse, dense)
     dense.train(train)
     sparse.train(train)
@@ -352,6 +353,8 @@ def test_bad_arguments_are_clear_errors():
         NonLocalGraphShift(4, 5, impl="fast")
     with pytest.raises(ValueError, match="spatial shift"):
         graph_shift("global", 4, "ntu25")
+    with pytest.raises(ValueError, match="motion excitation impl"):
+        MotionExcitation(4, impl="edges")
     with pytest.raises(ValueError, match="temporal shift"):
         temporal_shift("learned", 4)
     with pytest.raises(ValueError, match="odd"):
