@@ -29,6 +29,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 
 def track_conv2d(
@@ -97,6 +98,7 @@ class _TrackConv2d(torch.autograd.Function):
         return _conv(x, kernel, bias, padding, dilation, stride)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         x, kernel = ctx.saved_tensors
         padding, dilation, stride = ctx.geometry
