@@ -73,14 +73,20 @@ def temporal_edges(
     return edge_index, edge_type[valid]
 
 
+def _frames_of_tracks(lengths: Tensor) -> tuple[Tensor, Tensor]:
+    """Track and frame within the track of every frame of tracks of ``lengths`` (long)."""
+    track = torch.repeat_interleave(torch.arange(lengths.numel(), device=lengths.device), lengths)
+    frame = torch.arange(track.numel(), device=lengths.device) - _exclusive_cumsum(lengths)[track]
+    return track, frame
+
+
 def strided_node_mask(lengths: Tensor, num_joints: int, stride: int) -> Tensor:
     """Boolean mask over fine nodes keeping frames ``0, s, 2s, ...`` of every track.
 
     The kept nodes, in order, are the nodes of the coarser graph.
     """
     lengths = lengths.to(torch.long)
-    track = torch.repeat_interleave(torch.arange(lengths.numel(), device=lengths.device), lengths)
-    frame = torch.arange(track.numel(), device=lengths.device) - _exclusive_cumsum(lengths)[track]
+    track, frame = _frames_of_tracks(lengths)
     return (frame % stride == 0).repeat_interleave(num_joints)
 
 
@@ -95,7 +101,6 @@ def padded_frame_positions(lengths: Tensor, pad: int, stride: int = 1) -> tuple[
     track, plus at most a few gap frames.
     """
     lengths = lengths.to(torch.long)
-    track = torch.repeat_interleave(torch.arange(lengths.numel(), device=lengths.device), lengths)
-    frame = torch.arange(track.numel(), device=lengths.device) - _exclusive_cumsum(lengths)[track]
+    track, frame = _frames_of_tracks(lengths)
     slots = (lengths + pad + stride - 1) // stride * stride
     return frame + pad + _exclusive_cumsum(slots)[track], int(slots.sum()) + pad

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
 from ..graph.levels import SkeletonLevel
+from .shift import check_choice
 
 IMPLS = ("frames", "message")
 
@@ -62,8 +63,7 @@ class MotionExcitation(MessagePassing):
 
     def __init__(self, channels: int, reduction: int = 4, impl: str = "frames") -> None:
         super().__init__(aggr="add", flow="source_to_target")
-        if impl not in IMPLS:
-            raise ValueError(f"motion excitation impl must be one of {IMPLS}, got {impl!r}")
+        check_choice("motion excitation impl", impl, IMPLS)
         self.impl = impl
         squeezed = max(1, channels // reduction)
         self.channels = channels

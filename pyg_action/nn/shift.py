@@ -44,7 +44,8 @@ SPATIAL_SHIFTS = ("nonlocal", "local")
 TEMPORAL_SHIFTS = ("fixed", "adaptive")
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    """Raise a ``ValueError`` naming ``name`` when ``value`` is not one of ``choices``."""
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
@@ -63,7 +64,7 @@ class ChannelShiftPassing(MessagePassing):
 
     def __init__(self, impl: str = "gather") -> None:
         super().__init__(aggr="add", flow="source_to_target")
-        _check_choice("impl", impl, IMPLS)
+        check_choice("impl", impl, IMPLS)
         self.impl = impl
 
     def propagate_channels(
@@ -260,7 +261,7 @@ def graph_shift(
     kind: str, channels: int, layout: LayoutLike, transpose: bool = False, impl: str = "gather"
 ) -> GraphShift:
     """A ``"nonlocal"`` or ``"local"`` graph shift."""
-    _check_choice("spatial shift", kind, SPATIAL_SHIFTS)
+    check_choice("spatial shift", kind, SPATIAL_SHIFTS)
     if kind == "local":
         return LocalGraphShift(channels, layout, transpose, impl)
     return NonLocalGraphShift(channels, get_layout(layout).num_joints, transpose, impl)
@@ -447,7 +448,7 @@ def temporal_shift(
     kind: str, channels: int, stride: int = 1, kernel_size: int = 3, impl: str = "gather"
 ) -> TemporalShift:
     """A ``"fixed"`` (window ``kernel_size``) or ``"adaptive"`` temporal shift."""
-    _check_choice("temporal shift", kind, TEMPORAL_SHIFTS)
+    check_choice("temporal shift", kind, TEMPORAL_SHIFTS)
     if kind == "fixed":
         return FixedTemporalShift(channels, kernel_size, stride, impl)
     return AdaptiveTemporalShift(channels, stride, impl=impl)

@@ -81,9 +81,10 @@ def shift_rows(
     Returns:
         ``(N, C)``.
     """
+    edge = _boundary_rows(frame, length, first, first + table.shape[0] - 1)
     if torch.is_grad_enabled() and (x.requires_grad or table.requires_grad):
-        return _ShiftRows.apply(x, first, table, frame, length, num_joints)
-    return _shift_rows(x, first, table, frame, length, num_joints)
+        return _ShiftRows.apply(x, first, table, frame, length, edge, num_joints)
+    return _shift_rows(x, first, table, frame, length, edge, num_joints)
 
 
 def _slices(num_nodes: int, shift: int) -> tuple[slice, slice]:
@@ -99,9 +100,16 @@ def _boundary_rows(frame: Tensor, length: Tensor, first: int, last: int) -> Tens
 
 
 def _shift_rows(
-    x: Tensor, first: int, table: Tensor, frame: Tensor, length: Tensor, num_joints: int
+    x: Tensor,
+    first: int,
+    table: Tensor,
+    frame: Tensor,
+    length: Tensor,
+    edge: Tensor,
+    num_joints: int,
 ) -> Tensor:
-    """Shifted row slices for all nodes (ignoring tracks), then the boundary rows exactly."""
+    """Shifted row slices for all nodes (ignoring tracks), then the boundary rows ``edge``
+    (:func:`_boundary_rows` of the table's window) exactly."""
     num_nodes = x.shape[0]
     zero_row = -first
     out = x * table[zero_row] if 0 <= zero_row < table.shape[0] else torch.zeros_like(x)
@@ -111,18 +119,24 @@ def _shift_rows(
             continue
         target, source = _slices(num_nodes, shift)
         out[target].addcmul_(x[source], weight)
-    edge = _boundary_rows(frame, length, first, first + table.shape[0] - 1)
     exact = gather_taps(x, edge, frame[edge], length[edge], first, table, num_joints)
     return out.index_copy_(0, edge, exact)
 
 
 def _tap_products(
-    grad: Tensor, x: Tensor, first: int, rows: int, frame: Tensor, length: Tensor, num_joints: int
+    grad: Tensor,
+    x: Tensor,
+    first: int,
+    rows: int,
+    frame: Tensor,
+    length: Tensor,
+    edge: Tensor,
+    num_joints: int,
 ) -> Tensor:
-    """``(K, C)``: row ``k`` is ``Σ_n grad[n] ⊙ x[n + o_k V]`` over the pairs inside a track."""
+    """``(K, C)``: row ``k`` is ``Σ_n grad[n] ⊙ x[n + o_k V]`` over the pairs inside a track
+    (``edge``: the boundary rows of the window ``first..first + K - 1``)."""
     num_nodes = x.shape[0]
     out = grad.new_zeros(rows, x.shape[1])
-    edge = _boundary_rows(frame, length, first, first + rows - 1)
     for row in range(rows):
         offset = first + row
         shift = offset * num_joints
@@ -149,21 +163,23 @@ class _ShiftRows(torch.autograd.Function):
         table: Tensor,
         frame: Tensor,
         length: Tensor,
+        edge: Tensor,
         num_joints: int,
     ) -> Tensor:
-        ctx.save_for_backward(x, table, frame, length)
+        ctx.save_for_backward(x, table, frame, length, edge)
         ctx.first, ctx.num_joints = first, num_joints
-        return _shift_rows(x, first, table, frame, length, num_joints)
+        return _shift_rows(x, first, table, frame, length, edge, num_joints)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        x, table, frame, length = ctx.saved_tensors
+        x, table, frame, length, edge = ctx.saved_tensors
         first, joints, rows = ctx.first, ctx.num_joints, table.shape[0]
         grad_x = grad_table = None
         if ctx.needs_input_grad[0]:
-            last = first + rows - 1
-            grad_x = _shift_rows(grad, -last, table.flip(0), frame, length, joints)
+            last = first + rows - 1  # the adjoint's window is -last..-first
+            adjoint_edge = _boundary_rows(frame, length, -last, -first)
+            grad_x = _shift_rows(grad, -last, table.flip(0), frame, length, adjoint_edge, joints)
         if ctx.needs_input_grad[2]:
-            grad_table = _tap_products(grad, x, first, rows, frame, length, joints)
-        return grad_x, None, grad_table, None, None, None
+            grad_table = _tap_products(grad, x, first, rows, frame, length, edge, joints)
+        return grad_x, None, grad_table, None, None, None, None

@@ -94,7 +94,6 @@ class _TrackConv2d(torch.autograd.Function):
         kernel = _kernel(weight)
         ctx.save_for_backward(x, kernel)
         ctx.geometry = (padding, dilation, stride)
-        ctx.has_bias = bias is not None
         return _conv(x, kernel, bias, padding, dilation, stride)
 
     @staticmethod
@@ -114,7 +113,7 @@ class _TrackConv2d(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             rows_in = x.permute(0, 2, 3, 1)
             grad_w = _weight_grad(rows_out, rows_in, kernel.shape[2], padding, dilation, stride)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
+        if ctx.needs_input_grad[2]:
             grad_b = rows_out.sum((0, 1, 2))
         return grad_x, grad_w, grad_b, None, None, None
 
