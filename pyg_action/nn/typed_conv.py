@@ -131,17 +131,17 @@ class BlockPlan:
         Args:
             weight: ``(E_0,)`` weight of each edge (differentiable).
             num_types: ``K``.
-            order: ``"type_target"`` gives ``(K * V, V)`` with entry ``[k V + i, j]``;
+            order: ``"target_type"`` gives ``(V * K, V)`` with entry ``[i K + k, j]``;
                 ``"target"`` gives ``(V, V * K)`` with entry ``[i, j K + k]``.
         """
         v = self.block_size
         src, dst = self.edge_index
-        if order == "type_target":
-            flat, shape = (self.edge_type * v + dst) * v + src, (num_types * v, v)
+        if order == "target_type":
+            flat, shape = (dst * num_types + self.edge_type) * v + src, (v * num_types, v)
         elif order == "target":
             flat, shape = (dst * v + src) * num_types + self.edge_type, (v, v * num_types)
         else:
-            raise ValueError(f"order must be 'type_target' or 'target', got {order!r}")
+            raise ValueError(f"order must be 'target_type' or 'target', got {order!r}")
         return weight.new_zeros(v * v * num_types).index_add(0, flat, weight).view(shape)
 
 

@@ -29,7 +29,8 @@ def run(conv, x, spatial):
 
 
 @pytest.mark.parametrize("layout", ["ntu25", "openpose18", "msr20"])
-@pytest.mark.parametrize(("c_in", "c_out"), [(3, 8), (8, 8), (8, 4)])  # both product orders
+# both product orders, each with one wide product (width < 16) and per-block products
+@pytest.mark.parametrize(("c_in", "c_out"), [(3, 8), (8, 8), (8, 4), (16, 24), (24, 24), (32, 16)])
 @pytest.mark.parametrize("coarsen", [1, 2])
 @pytest.mark.parametrize("bias", [True, False])
 def test_block_path_equals_message_passing(layout, c_in, c_out, coarsen, bias):

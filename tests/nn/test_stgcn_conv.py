@@ -25,15 +25,16 @@ def nodes_to_dense(x, batch, num_joints):
 @pytest.mark.parametrize("layout_name", ["ntu25", "openpose18"])
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("importance", [False, True])
-def test_partitioned_conv_matches_dense(layout_name, strategy, importance):
+@pytest.mark.parametrize(("c_in", "c_out"), [(6, 8), (16, 32), (32, 32)])  # see _BATCHED_MIN_WIDTH
+def test_partitioned_conv_matches_dense(layout_name, strategy, importance, c_in, c_out):
     torch.manual_seed(0)
     layout = get_layout(layout_name)
     v = layout.num_joints
     graph = layout_graph(layout, strategy)
     adjacency = torch.tensor(adjacency_tensor(layout, strategy), dtype=torch.float32)
     k = adjacency.shape[0]
-    dense = DenseGraphConv(6, 8, k)
-    sparse = PartitionedGraphConv(6, 8, k, graph.num_edges if importance else None)
+    dense = DenseGraphConv(c_in, c_out, k)
+    sparse = PartitionedGraphConv(c_in, c_out, k, graph.num_edges if importance else None)
     sparse.lin.weight.data.copy_(dense.conv.weight.data.flatten(1))
     sparse.lin.bias.data.copy_(dense.conv.bias.data)
     mask = torch.ones_like(adjacency)
@@ -42,7 +43,7 @@ def test_partitioned_conv_matches_dense(layout_name, strategy, importance):
         src, dst, kind = (torch.from_numpy(a) for a in (graph.src, graph.dst, graph.edge_type))
         sparse.importance.data.copy_(mask[kind, src, dst])
     builder = SkeletonGraphBuilder(layout, strategy)
-    xs = [torch.randn(6, 11, v, 2) for _ in range(3)]
+    xs = [torch.randn(c_in, 11, v, 2) for _ in range(3)]
     batch = next(iter(DataLoader([builder(x) for x in xs], batch_size=3)))
     x_sparse = batch.x.clone().requires_grad_()
     x_dense = nodes_to_dense(batch.x, batch, v).clone().requires_grad_()
