@@ -21,10 +21,13 @@ An ensemble spec (YAML) names each stream's training config and weight::
     repeats: 2        # optional: trainings per stream, with different seeds (default 1)
     streams:
       - {name: joint, config: msr_stgcn_joint.yaml, weight: 0.6}
-      - {name: bone,  config: msr_stgcn_bone.yaml,  weight: 0.6}
+      - {name: bone,  config: msr_stgcn_bone.yaml,  weight: 0.6,
+         set: ["model.dropout=0.5"]}     # optional: overrides for this stream only
 
-Config paths are relative to the spec file. ``clips`` averages each stream's logits over
-that many temporal samplings of every sequence before fusing
+Config paths are relative to the spec file. A stream's ``set`` list takes the same
+``key=value`` assignments as ``--set`` and applies them before the command line's.
+``clips`` averages each stream's logits over that many temporal samplings of every sequence
+before fusing
 (:func:`~pyg_action.engine.inference.checkpoint_logits`). ``repeats`` trains every stream
 ``R`` times, repeat :math:`r` with seed ``train.seed + 1000 r`` (folder ``<name>`` for
 :math:`r = 0`, ``<name>-r<r>`` after), and fuses each repeat with weight :math:`w_i / R`: a
@@ -53,11 +56,13 @@ REPEAT_SEED_STEP = 1000  # repeat r of a stream trains with seed train.seed + 10
 
 @dataclass(frozen=True)
 class Stream:
-    """One member of an ensemble: a name, its weight and its training config file."""
+    """One member of an ensemble: a name, its weight, its training config file and the
+    overrides (``key=value``) applied to that config for this stream."""
 
     name: str
     weight: float
     config: Path | None = None
+    overrides: tuple[str, ...] = ()
 
 
 @dataclass
@@ -76,8 +81,8 @@ def read_ensemble_spec(path: str | Path) -> EnsembleSpec:
 
     Raises:
         ValueError: unreadable file, no streams, a duplicate name, a missing config, a
-            negative weight, an unknown fusion or a bad clip or repeat count — naming the file
-            and the stream.
+            negative weight, an unknown fusion, a bad clip or repeat count or a ``set`` that
+            is not a list of ``key=value`` strings — naming the file and the stream.
     """
     path = Path(path)
     try:
@@ -103,8 +108,17 @@ def read_ensemble_spec(path: str | Path) -> EnsembleSpec:
             raise ValueError(f"{where} ({name}): weight must be >= 0, got {weight}")
         if any(s.name == name for s in streams):
             raise ValueError(f"{where}: stream name {name!r} is used twice")
-        streams.append(Stream(name, weight, config))
+        streams.append(Stream(name, weight, config, _stream_overrides(entry, f"{where} ({name})")))
     return EnsembleSpec(streams, fusion, clips, repeats)
+
+
+def _stream_overrides(entry: dict[str, Any], where: str) -> tuple[str, ...]:
+    assignments = entry.get("set", [])
+    if not isinstance(assignments, list) or not all(
+        isinstance(a, str) and "=" in a for a in assignments
+    ):
+        raise ValueError(f"{where}: set must be a list of 'key=value' strings, got {assignments!r}")
+    return tuple(assignments)
 
 
 def _count(loaded: dict[str, Any], key: str, path: Path) -> int:
@@ -215,7 +229,7 @@ def train_streams(
         assert stream.config is not None
         name = stream.name if repeat == 0 else f"{stream.name}-r{repeat}"
         folder = Path(out_dir) / name
-        config = load_config(stream.config, list(overrides))
+        config = load_config(stream.config, [*stream.overrides, *overrides])
         config["train"]["seed"] = int(config["train"]["seed"]) + REPEAT_SEED_STEP * repeat
         previous = folder / "config.json"
         if previous.is_file() and json.loads(previous.read_text()) != json.loads(
@@ -223,11 +237,14 @@ def train_streams(
         ):
             raise ValueError(
                 f"{folder} holds a run of another config than {stream.config} with "
-                f"{list(overrides) or 'no overrides'}: choose another output folder"
+                f"{[*stream.overrides, *overrides] or 'no overrides'}: choose another output folder"
             )
         if not (folder / "result.json").is_file():
             train(config, folder, device=device, resume=True, progress=progress)
         members.append(
-            (Stream(name, stream.weight / spec.repeats, stream.config), folder / "last.pt")
+            (
+                Stream(name, stream.weight / spec.repeats, stream.config, stream.overrides),
+                folder / "last.pt",
+            )
         )
     return members

@@ -14,7 +14,6 @@ from ..graph.temporal import (
 from .track_conv import track_conv2d
 from .typed_conv import BlockPlan, TypedMessagePassing, block_plan
 
-
 #: Narrowest feature width at which :func:`_per_block_product` multiplies block by block;
 #: below it the per-block products are too small and one wide product wins (1 thread,
 #: F = 800 blocks of V = 25: C = 3 1.3 against 2.8 ms forward+backward, C = 9 even, C = 32
@@ -23,7 +22,7 @@ _BATCHED_MIN_WIDTH = 16
 
 
 def _per_block_product(adjacency: Tensor, features: Tensor) -> Tensor:
-    """``adjacency @ features[b]`` for every block ``b``: ``(P, Q)``, ``(F, Q, C)`` -> ``(F, P, C)``.
+    """``adjacency @ features[b]`` for every block: ``(P, Q)``, ``(F, Q, C)`` -> ``(F, P, C)``.
 
     A batched product over the blocks reads the node-major features in place and writes the
     node-major result; for narrow features one ``(P, Q) @ (Q, F C)`` product over the blocks

@@ -93,6 +93,11 @@ def test_spec_errors_name_the_file_and_stream(tmp_path):
         read_ensemble_spec(spec)
     spec.write_text("repeats: 2\nstreams:\n  - {config: a.yaml}\n")
     assert read_ensemble_spec(spec).repeats == 2
+    spec.write_text("streams:\n  - {config: a.yaml, set: model.dropout=0.1}\n")
+    with pytest.raises(ValueError, match=r"stream 1 \(a\): set must be a list of 'key=value'"):
+        read_ensemble_spec(spec)
+    spec.write_text("streams:\n  - {config: a.yaml, set: [model.dropout=0.1]}\n")
+    assert read_ensemble_spec(spec).streams[0].overrides == ("model.dropout=0.1",)
 
 
 def _tiny_stream(folder: Path, stream: str, samples: int = 48) -> None:
@@ -120,7 +125,7 @@ def test_ensemble_command_trains_streams_fuses_and_reuses(tmp_path):
     spec.write_text(
         "fusion: logits\nstreams:\n"
         "  - {name: joint, config: joint.yaml, weight: 1.0}\n"
-        "  - {name: bone, config: bone.yaml, weight: 0.5}\n"
+        "  - {name: bone, config: bone.yaml, weight: 0.5, set: ['model.channels=[6, 6]']}\n"
     )
     out = tmp_path / "runs"
     args = ["ensemble", str(spec), "--out", str(out), "--quiet"]
@@ -133,6 +138,12 @@ def test_ensemble_command_trains_streams_fuses_and_reuses(tmp_path):
         summary["fused"]["top1"] - summary["streams"][0]["top1"], abs=1e-3
     )
     assert "fused" in result.output and (out / "confusion.png").is_file()
+    # a stream's own overrides reach its config only
+    widths = [
+        json.loads((out / n / "config.json").read_text())["model"]["channels"]
+        for n in ("joint", "bone")
+    ]
+    assert widths == [[8, 8], [6, 6]]
     # the fused top-1 is recomputed from the two checkpoints by hand
     from pyg_action.engine.inference import checkpoint_logits
 
