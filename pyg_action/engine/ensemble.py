@@ -229,7 +229,8 @@ def train_streams(
         assert stream.config is not None
         name = stream.name if repeat == 0 else f"{stream.name}-r{repeat}"
         folder = Path(out_dir) / name
-        config = load_config(stream.config, [*stream.overrides, *overrides])
+        assignments = [*stream.overrides, *overrides]
+        config = load_config(stream.config, assignments)
         config["train"]["seed"] = int(config["train"]["seed"]) + REPEAT_SEED_STEP * repeat
         previous = folder / "config.json"
         if previous.is_file() and json.loads(previous.read_text()) != json.loads(
@@ -237,7 +238,7 @@ def train_streams(
         ):
             raise ValueError(
                 f"{folder} holds a run of another config than {stream.config} with "
-                f"{[*stream.overrides, *overrides] or 'no overrides'}: choose another output folder"
+                f"{assignments or 'no overrides'}: choose another output folder"
             )
         if not (folder / "result.json").is_file():
             train(config, folder, device=device, resume=True, progress=progress)

@@ -86,7 +86,7 @@ def strided_node_mask(lengths: Tensor, num_joints: int, stride: int) -> Tensor:
     The kept nodes, in order, are the nodes of the coarser graph.
     """
     lengths = lengths.to(torch.long)
-    track, frame = _frames_of_tracks(lengths)
+    _, frame = _frames_of_tracks(lengths)
     return (frame % stride == 0).repeat_interleave(num_joints)
 
 

@@ -137,6 +137,7 @@ def _tap_products(
     (``edge``: the boundary rows of the window ``first..first + K - 1``)."""
     num_nodes = x.shape[0]
     out = grad.new_zeros(rows, x.shape[1])
+    edge_frame, edge_length = frame[edge], length[edge]
     for row in range(rows):
         offset = first + row
         shift = offset * num_joints
@@ -145,7 +146,7 @@ def _tap_products(
         target, source = _slices(num_nodes, shift)
         out[row] = (grad[target] * x[source]).sum(0)
         # the slices paired some rows with the neighbouring track: take those pairs back out
-        crossing = edge[(frame[edge] + offset < 0) | (frame[edge] + offset >= length[edge])]
+        crossing = edge[(edge_frame + offset < 0) | (edge_frame + offset >= edge_length)]
         crossing = crossing[(crossing + shift >= 0) & (crossing + shift < num_nodes)]
         if crossing.numel():
             out[row] -= (grad[crossing] * x[crossing + shift]).sum(0)
