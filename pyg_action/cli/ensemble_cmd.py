@@ -94,7 +94,6 @@ def ensemble(
     Prints each stream's and the fused accuracy; writes OUT/ensemble.json and
     OUT/confusion.png.
     """
-    from ..engine.checkpoint import load_checkpoint
     from ..engine.ensemble import Stream, evaluate_ensemble, read_ensemble_spec, train_streams
     from ..engine.plots import plot_confusion
 
@@ -103,7 +102,6 @@ def ensemble(
     if repeats is not None and spec is None:
         raise click.UsageError("--repeats trains a spec's streams again: it needs SPEC")
     try:
-        data = None
         if spec is not None:
             parsed = read_ensemble_spec(spec)
             fusion = fusion or parsed.fusion
@@ -122,9 +120,7 @@ def ensemble(
                 (Stream(Path(c).parent.name or Path(c).stem, w), Path(c))
                 for c, w in zip(checkpoints, values, strict=True)
             ]
-            if data_path is not None:
-                data = {**load_checkpoint(members[0][1])["config"]["data"], "root": data_path}
-        result = evaluate_ensemble(members, fusion, data, split, device, clips)
+        result = evaluate_ensemble(members, fusion, data_path, split, device, clips)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)

@@ -26,15 +26,11 @@ from .options import clips_option
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 def evaluate(checkpoint, data_path, split, out_dir, clips, device):
     """Evaluate CHECKPOINT on a split of its dataset (or of --data)."""
-    from ..engine.checkpoint import load_checkpoint
     from ..engine.inference import evaluate_checkpoint, write_per_class_csv
     from ..engine.plots import plot_confusion
 
-    data = None
-    if data_path is not None:
-        data = {**load_checkpoint(checkpoint)["config"]["data"], "root": data_path}
     try:
-        metrics = evaluate_checkpoint(checkpoint, data, split, device, clips)
+        metrics = evaluate_checkpoint(checkpoint, data_path, split, device, clips)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     out = Path(out_dir) if out_dir else Path(checkpoint).parent

@@ -150,7 +150,7 @@ def _summary(metrics: dict[str, Any]) -> dict[str, float]:
 def evaluate_ensemble(
     members: Sequence[tuple[Stream, Path]],
     fusion: str = "softmax",
-    data: dict[str, Any] | None = None,
+    data_root: str | Path | None = None,
     split: str = "test",
     device: str = "cpu",
     clips: int = 1,
@@ -158,7 +158,8 @@ def evaluate_ensemble(
     """Each member's metrics and the fused metrics on one split.
 
     ``members`` pairs each stream with its checkpoint. Every checkpoint is run with its own
-    test-time transforms (averaged over ``clips`` temporal samplings, see
+    data options (``data_root``, when given, replaces only their ``root``) and test-time
+    transforms (averaged over ``clips`` temporal samplings, see
     :func:`~pyg_action.engine.inference.checkpoint_logits`); all must see the same samples in
     the same order (checked on the labels and class names).
 
@@ -171,7 +172,7 @@ def evaluate_ensemble(
     all_logits: list[Tensor] = []
     reference: tuple[Tensor, list[str]] | None = None
     for stream, checkpoint in members:
-        logits, labels, state, _ = checkpoint_logits(checkpoint, data, split, device, clips)
+        logits, labels, state, _ = checkpoint_logits(checkpoint, data_root, split, device, clips)
         names = list(state["class_names"])
         if reference is None:
             reference = (labels, names)

@@ -40,16 +40,16 @@ def load_trained(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict
 
 def checkpoint_logits(
     path: str | Path,
-    data: dict[str, Any] | None = None,
+    data_root: str | Path | None = None,
     split: str = "test",
     device: str = "cpu",
     clips: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any], DatasetInfo]:
     """Logits ``(N, K)`` and labels ``(N,)`` of a checkpoint's model on a split.
 
-    ``data`` replaces the checkpoint's data section (another root, say); the split is
-    prepared with the checkpoint's own test-time transforms. Also returns the checkpoint's
-    metadata and the split.
+    ``data_root`` replaces the ``root`` of the checkpoint's data section (the same data
+    elsewhere); the split is always prepared with the checkpoint's own data options and
+    test-time transforms. Also returns the checkpoint's metadata and the split.
 
     With ``clips > 1`` the logits are the mean over ``clips`` temporal samplings of every
     sequence (test-time multi-clip averaging, as pyskl's ``num_clips``): the test transforms'
@@ -61,8 +61,8 @@ def checkpoint_logits(
         raise ValueError(f"clips must be >= 1, got {clips}")
     model, state = load_trained(path, device)
     config = copy.deepcopy(state["config"])
-    if data is not None:
-        config["data"] = data
+    if data_root is not None:
+        config["data"]["root"] = str(data_root)
     info = load_split(config, split)
     batch_size = int(config["train"]["eval_batch_size"])
     logits, labels = predict_logits(
@@ -110,14 +110,14 @@ def random_clip_steps(config: dict[str, Any]) -> list[Any]:
 
 def evaluate_checkpoint(
     path: str | Path,
-    data: dict[str, Any] | None = None,
+    data_root: str | Path | None = None,
     split: str = "test",
     device: str = "cpu",
     clips: int = 1,
 ) -> dict[str, Any]:
     """Top-1, top-5, mean-class accuracy, per-class accuracy and confusion on a split
     (``clips``: see :func:`checkpoint_logits`)."""
-    logits, labels, state, info = checkpoint_logits(path, data, split, device, clips)
+    logits, labels, state, info = checkpoint_logits(path, data_root, split, device, clips)
     metrics = classification_metrics(logits, labels)
     metrics["class_names"] = state["class_names"]
     metrics["synthetic"] = info.synthetic

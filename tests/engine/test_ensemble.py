@@ -46,7 +46,12 @@ def test_shipped_stream_configs_differ_from_their_base_only_in_the_stream(model,
         k: v for k, v in base.items() if k != "data"
     }
     spec = read_ensemble_spec(CONFIGS / f"msr_{model}_ensemble.yaml")
-    assert [s.name for s in spec.streams] == ["joint", "bone", "joint_motion", "bone_motion"]
+    # Shift-GCN's spec adds its channel-fused model (the base config) to the four streams
+    fused = [("multistream", CONFIGS / f"msr_{model}.yaml", 1.0)] if model == "shiftgcn" else []
+    assert [(s.name, s.config, s.weight) for s in spec.streams[: len(fused)]] == fused
+    assert [s.name for s in spec.streams[len(fused) :]] == [
+        "joint", "bone", "joint_motion", "bone_motion"
+    ]
     both = read_ensemble_spec(CONFIGS / "msr_stgcn_shiftgcn_ensemble.yaml")
     member = next(s for s in both.streams if s.name == f"{model}_{stream}")
     assert member.config == spec.streams[[s.name for s in spec.streams].index(stream)].config
@@ -255,3 +260,48 @@ def test_ensemble_refuses_streams_that_saw_different_samples(tmp_path):
     assert "does not see the same test samples" in result.output
     usage = CliRunner().invoke(cli, ["ensemble"])
     assert usage.exit_code != 0 and "either SPEC or" in usage.output
+
+
+def test_checkpoints_fused_on_moved_data_keep_their_own_transforms(tmp_path):
+    """``--data`` replaces only each checkpoint's data root: a 3-channel joint model and a
+    6-channel joint + bone model fused on a copy of their data give the fusion they give on
+    the original (each with its own streams), and ``evaluate --data`` likewise."""
+    from pyg_action.data.synthetic import make_synthetic
+    from pyg_action.io import write_npz
+
+    original, moved = tmp_path / "data.npz", tmp_path / "elsewhere" / "data.npz"
+    write_npz(original, make_synthetic(40, seed=3), layout="ntu25")
+    moved.parent.mkdir()
+    moved.write_bytes(original.read_bytes())
+    checkpoints = []
+    for streams in (["joint"], ["joint", "bone"]):
+        name = "_".join(streams)
+        steps = [{"name": "uniform_sample", "length": 8}, {"name": "streams", "streams": streams}]
+        config = {
+            "model": {"name": "stgcn", "channels": [8], "strides": [1]},
+            "data": {"name": "npz", "root": str(original), "test_ratio": 0.3,
+                     "transforms": {"train": steps, "test": steps}},
+            "train": {"epochs": 1, "batch_size": 8},
+        }
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(config))
+        run = tmp_path / name
+        train = CliRunner().invoke(
+            cli, ["train", "--config", str(tmp_path / f"{name}.yaml"), "--out", str(run), "--quiet"]
+        )
+        assert train.exit_code == 0, train.output
+        checkpoints += ["--checkpoint", str(run / "last.pt")]
+
+    summaries = []
+    for extra in ([], ["--data", str(moved)]):
+        out = tmp_path / f"fused{len(extra)}"
+        result = CliRunner().invoke(cli, ["ensemble", *checkpoints, "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        summaries.append(json.loads((out / "ensemble.json").read_text()))
+    assert summaries[1]["streams"][1]["top1"] == summaries[0]["streams"][1]["top1"]
+    assert summaries[1]["fused"] == summaries[0]["fused"]
+    original.unlink()  # from here on only the copy can be read
+    result = CliRunner().invoke(
+        cli, ["evaluate", *checkpoints[-2:], "--data", str(moved), "--out", str(tmp_path / "e")]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{summaries[0]['streams'][1]['top1']:.2f}" in result.output
