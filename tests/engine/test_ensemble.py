@@ -50,7 +50,10 @@ def test_shipped_stream_configs_differ_from_their_base_only_in_the_stream(model,
     fused = [("multistream", CONFIGS / f"msr_{model}.yaml", 1.0)] if model == "shiftgcn" else []
     assert [(s.name, s.config, s.weight) for s in spec.streams[: len(fused)]] == fused
     assert [s.name for s in spec.streams[len(fused) :]] == [
-        "joint", "bone", "joint_motion", "bone_motion"
+        "joint",
+        "bone",
+        "joint_motion",
+        "bone_motion",
     ]
     both = read_ensemble_spec(CONFIGS / "msr_stgcn_shiftgcn_ensemble.yaml")
     member = next(s for s in both.streams if s.name == f"{model}_{stream}")
@@ -279,8 +282,12 @@ def test_checkpoints_fused_on_moved_data_keep_their_own_transforms(tmp_path):
         steps = [{"name": "uniform_sample", "length": 8}, {"name": "streams", "streams": streams}]
         config = {
             "model": {"name": "stgcn", "channels": [8], "strides": [1]},
-            "data": {"name": "npz", "root": str(original), "test_ratio": 0.3,
-                     "transforms": {"train": steps, "test": steps}},
+            "data": {
+                "name": "npz",
+                "root": str(original),
+                "test_ratio": 0.3,
+                "transforms": {"train": steps, "test": steps},
+            },
             "train": {"epochs": 1, "batch_size": 8},
         }
         (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(config))
