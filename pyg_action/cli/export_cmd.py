@@ -38,8 +38,8 @@ def export(checkpoint, file_format, out, frames, persons, batch):
 
     The file also holds the class names, layout, training config (test-time transforms)
     and input shape, so `pyg-action predict --model-file OUT` needs nothing else. The
-    exported logits are checked against the eager model (max |difference| <= 1e-5); the
-    file accepts that input shape only.
+    exported logits are checked against the eager model (max |difference| <= 1e-5 of the
+    largest logit, else nothing is written); the file accepts that input shape only.
     """
     from ..engine.export import export_checkpoint, load_exported
 

@@ -55,8 +55,9 @@ def _sparse_logits(checkpoint, x: torch.Tensor) -> torch.Tensor:
         return model(batch)
 
 
-def _two_person_samples(count: int) -> list:
-    samples = [s for s in (generate_sample(i, seed=3) for i in range(40)) if s.num_persons == 2]
+def _samples(persons: int, count: int) -> list:
+    found = (generate_sample(i, seed=3) for i in range(40))
+    samples = [s for s in found if s.num_persons == persons]
     assert len(samples) >= count
     return samples[:count]
 
@@ -83,9 +84,11 @@ def test_exported_file_equals_eager_and_predicts_alone(checkpoints, tmp_path, na
     with pytest.raises(ValueError, match="differs from the exported"):
         exported.logits(x[:, :, :7].numpy())  # the trace holds for one shape only
 
-    # two-person samples of any length have the exported shape after the test transforms, so
-    # the file alone predicts what the checkpoint predicts; 3 samples take 2 batches of 2
-    samples = _two_person_samples(3)
+    # samples of any length have the exported T after the test transforms; a one-person
+    # sample leaves the second person slot zero, which the export leaves out of the mean over
+    # persons as the sparse model never sees it: the file alone predicts what the checkpoint
+    # predicts for both kinds; 4 samples take 2 batches of 2
+    samples = [*_samples(2, 2), *_samples(1, 2)]
     ranked = exported.predict(samples, top=3)
     expected = predict_sequences(model, state, samples, top=3)
     for mine, reference in zip(ranked, expected, strict=True):
@@ -129,3 +132,15 @@ def test_export_refusals(checkpoints, tmp_path):
         load_exported(plain)
     with pytest.raises(FileNotFoundError):
         load_exported(tmp_path / "missing.onnx")
+
+
+def test_an_export_that_fails_its_check_leaves_no_file(checkpoints, tmp_path, monkeypatch):
+    import pyg_action.engine.export as export
+
+    out = tmp_path / "m.pt"
+    out.write_bytes(b"an older export")
+    monkeypatch.setattr(export, "TOLERANCE", -1.0)  # no difference, not even 0, passes
+    with pytest.raises(RuntimeError, match="differs from the eager one .* not written"):
+        export_checkpoint(checkpoints["stgcn"], out)
+    assert out.read_bytes() == b"an older export"  # neither replaced nor half written
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no partial file left
