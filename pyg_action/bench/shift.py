@@ -5,7 +5,8 @@ and run forward in eval mode without gradients. Every round calls ST-GCN (with i
 temporal fast path and with temporal message passing) and Shift-GCN with the gather shifts
 once each, in turn, so that machine load hits all alike; ``warmup`` rounds are untimed and
 medians are reported. Shift-GCN with the message-passing shifts (optional) is compared with
-the gather one in rounds of their own. Parameter counts come from the models, FLOPs from
+the gather one in rounds of their own, and so are both models traced as ``pyg-action export``
+writes them (optional, ``--traced``). Parameter counts come from the models, FLOPs from
 :class:`torch.utils.flop_counter.FlopCounterMode` (matrix products only: shifts, gathers and
 scatters count zero, which is the point of Shift-GCN). Each shift operator's share of the
 block time is measured with forward hooks (wall time inside every graph shift, temporal
@@ -22,20 +23,24 @@ import argparse
 import json
 import statistics
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 from torch_geometric.loader import DataLoader
 
+from ..engine.export import FixedSizeClassifier
 from ..graph import SkeletonGraphBuilder
 from ..layouts import get_layout
 from ..models import create_model
 from ..models.shiftgcn import ShiftGCNBlock
+from ..models.skeleton_classifier import SkeletonClassifier
 from ..nn.motion import MotionExcitation
 from ..nn.shift import GraphShift, TemporalShift
 from .timing import interleaved_times
@@ -102,6 +107,15 @@ def _shares(model: nn.Module, batch: Any, warmup: int, repeats: int) -> dict[str
     return out
 
 
+def _traced(model: nn.Module, builder: SkeletonGraphBuilder, dense: Tensor) -> Any:
+    """``model`` traced for inputs of ``dense``'s shape ``(B, C, T, V, M)``."""
+    b, c, t, v, m = dense.shape
+    wrapper = FixedSizeClassifier(cast(SkeletonClassifier, model), builder, (b, c, t, v, m))
+    with warnings.catch_warnings():  # the tracer warns about every Python int it bakes in
+        warnings.simplefilter("ignore")
+        return torch.jit.trace(wrapper.eval(), dense, check_trace=False)
+
+
 def benchmark_shiftgcn(
     layout: str = "ntu25",
     batch_size: int = 4,
@@ -112,6 +126,7 @@ def benchmark_shiftgcn(
     temporal_shift: str = "adaptive",
     motion_excitation: bool = False,
     message: bool = True,
+    traced: bool = False,
     warmup: int = 1,
     repeats: int = 7,
     message_repeats: int = 3,
@@ -128,6 +143,10 @@ def benchmark_shiftgcn(
         message: Also time Shift-GCN with ``impl="message"`` (slow for the non-local shift,
             whose message form has ``V`` edges per node), interleaved with the gather model in
             ``message_repeats`` rounds of their own.
+        traced: Also time both models traced for this input shape, as ``pyg-action export``
+            writes them (:class:`~pyg_action.engine.export.FixedSizeClassifier` under
+            ``torch.jit.trace``: the same operators without Python dispatch), in rounds of
+            their own.
         warmup: Untimed rounds first.
         repeats: Timed rounds.
         seed: Seed of weights and inputs.
@@ -137,7 +156,9 @@ def benchmark_shiftgcn(
         ``stgcn_ms`` (its default temporal fast path), ``stgcn_edges_ms`` (temporal message
         passing), ``shiftgcn_ms`` (gather), ``speedup`` (ST-GCN / Shift-GCN) and
         ``speedup_vs_stgcn_edges``,
-        ``shiftgcn_message_ms`` and ``message_over_gather`` (when ``message``), parameter
+        ``shiftgcn_message_ms`` and ``message_over_gather`` (when ``message``),
+        ``stgcn_traced_ms``, ``shiftgcn_traced_ms`` and ``speedup_traced`` (when ``traced``),
+        parameter
         counts, GFLOPs, the per-kind shares of the block time (``graph_shift_share``, ... for
         the gather model, ``message_*`` for the message model), the largest logit difference
         between the two implementations, and the settings.
@@ -149,7 +170,8 @@ def benchmark_shiftgcn(
         torch.manual_seed(seed)
         joints = get_layout(layout).num_joints
         builder = SkeletonGraphBuilder(layout)
-        samples = [builder(torch.randn(3, frames, joints, persons)) for _ in range(batch_size)]
+        dense = torch.randn(batch_size, 3, frames, joints, persons)
+        samples = [builder(sample) for sample in dense]
         batch = next(iter(DataLoader(samples, batch_size=batch_size)))
         options = dict(
             spatial_shift=spatial_shift,
@@ -184,6 +206,19 @@ def benchmark_shiftgcn(
                 shares = _shares(slow, batch, 0, 1)
                 result.update({f"message_{key}": value for key, value in shares.items()})
                 result["max_abs_diff"] = float((slow(batch) - gather(batch)).abs().max())
+            if traced:
+                programs = {
+                    f"{name}_traced": _traced(models[name], builder, dense)
+                    for name in ("stgcn", "shiftgcn")
+                }
+                times = interleaved_times(
+                    {name: partial(program, dense) for name, program in programs.items()},
+                    warmup,
+                    repeats,
+                )
+                for name, values in times.items():
+                    result[f"{name}_ms"] = 1e3 * statistics.median(values)
+                result["speedup_traced"] = result["stgcn_traced_ms"] / result["shiftgcn_traced_ms"]
     finally:
         torch.set_num_threads(previous_threads)
     result["speedup"] = result["stgcn_ms"] / result["shiftgcn_ms"]
@@ -215,6 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--temporal-shift", default="adaptive")
     parser.add_argument("--motion-excitation", action="store_true")
     parser.add_argument("--no-message", dest="message", action="store_false")
+    parser.add_argument("--traced", action="store_true", help="also time both models traced")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--message-repeats", type=int, default=3)
