@@ -41,6 +41,7 @@ from ..layouts import get_layout
 from ..models import create_model
 from ..models.shiftgcn import ShiftGCNBlock
 from ..models.skeleton_classifier import SkeletonClassifier
+from ..nn.linear_map import BACKENDS, linear_backend
 from ..nn.motion import MotionExcitation
 from ..nn.shift import GraphShift, TemporalShift
 from .timing import interleaved_times
@@ -132,6 +133,7 @@ def benchmark_shiftgcn(
     message_repeats: int = 3,
     seed: int = 0,
     threads: int | None = None,
+    linear: str = "auto",
 ) -> dict[str, Any]:
     """Median CPU forward times of ST-GCN and Shift-GCN (gather and message shifts).
 
@@ -151,6 +153,8 @@ def benchmark_shiftgcn(
         repeats: Timed rounds.
         seed: Seed of weights and inputs.
         threads: ``torch.set_num_threads`` for the run (``None``: leave as is).
+        linear: Point-wise maps through :func:`~pyg_action.nn.linear` (``"auto"``: oneDNN on
+            CPU) or always through ``F.linear`` (``"torch"``).
 
     Returns:
         ``stgcn_ms`` (its default temporal fast path), ``stgcn_edges_ms`` (temporal message
@@ -167,58 +171,69 @@ def benchmark_shiftgcn(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        torch.manual_seed(seed)
-        joints = get_layout(layout).num_joints
-        builder = SkeletonGraphBuilder(layout)
-        dense = torch.randn(batch_size, 3, frames, joints, persons)
-        samples = [builder(sample) for sample in dense]
-        batch = next(iter(DataLoader(samples, batch_size=batch_size)))
-        options = dict(
-            spatial_shift=spatial_shift,
-            temporal_shift=temporal_shift,
-            motion_excitation=motion_excitation,
-        )
-        models = {
-            "stgcn": create_model("stgcn", num_classes=num_classes, layout=layout),
-            "stgcn_edges": create_model(
-                "stgcn", num_classes=num_classes, layout=layout, temporal_impl="edges"
-            ),
-            "shiftgcn": create_model("shiftgcn", num_classes=num_classes, layout=layout, **options),
-        }
-        for model in models.values():
-            model.eval()
-        result: dict[str, Any] = {}
-        with torch.no_grad():
-            result.update(_median_ms(models, batch, warmup, repeats))
-            for name in ("stgcn", "shiftgcn"):
-                result[f"{name}_params"] = sum(p.numel() for p in models[name].parameters())
-                result[f"{name}_gflops"] = _gflops(models[name], batch)
-            result.update(_shares(models["shiftgcn"], batch, 0, repeats))
-            if message:  # its own rounds: its large messages would slow the others down
-                gather = models["shiftgcn"]
-                slow = create_model(
-                    "shiftgcn", num_classes=num_classes, layout=layout, impl="message", **options
-                ).eval()
-                slow.load_state_dict(gather.state_dict())
-                pair = _median_ms({"gather": gather, "message": slow}, batch, 0, message_repeats)
-                result["shiftgcn_message_ms"] = pair["message_ms"]
-                result["message_over_gather"] = pair["message_ms"] / pair["gather_ms"]
-                shares = _shares(slow, batch, 0, 1)
-                result.update({f"message_{key}": value for key, value in shares.items()})
-                result["max_abs_diff"] = float((slow(batch) - gather(batch)).abs().max())
-            if traced:
-                programs = {
-                    f"{name}_traced": _traced(models[name], builder, dense)
-                    for name in ("stgcn", "shiftgcn")
-                }
-                times = interleaved_times(
-                    {name: partial(program, dense) for name, program in programs.items()},
-                    warmup,
-                    repeats,
-                )
-                for name, values in times.items():
-                    result[f"{name}_ms"] = 1e3 * statistics.median(values)
-                result["speedup_traced"] = result["stgcn_traced_ms"] / result["shiftgcn_traced_ms"]
+        with linear_backend(linear):
+            torch.manual_seed(seed)
+            joints = get_layout(layout).num_joints
+            builder = SkeletonGraphBuilder(layout)
+            dense = torch.randn(batch_size, 3, frames, joints, persons)
+            samples = [builder(sample) for sample in dense]
+            batch = next(iter(DataLoader(samples, batch_size=batch_size)))
+            options = dict(
+                spatial_shift=spatial_shift,
+                temporal_shift=temporal_shift,
+                motion_excitation=motion_excitation,
+            )
+            models = {
+                "stgcn": create_model("stgcn", num_classes=num_classes, layout=layout),
+                "stgcn_edges": create_model(
+                    "stgcn", num_classes=num_classes, layout=layout, temporal_impl="edges"
+                ),
+                "shiftgcn": create_model(
+                    "shiftgcn", num_classes=num_classes, layout=layout, **options
+                ),
+            }
+            for model in models.values():
+                model.eval()
+            result: dict[str, Any] = {}
+            with torch.no_grad():
+                result.update(_median_ms(models, batch, warmup, repeats))
+                for name in ("stgcn", "shiftgcn"):
+                    result[f"{name}_params"] = sum(p.numel() for p in models[name].parameters())
+                    result[f"{name}_gflops"] = _gflops(models[name], batch)
+                result.update(_shares(models["shiftgcn"], batch, 0, repeats))
+                if message:  # its own rounds: its large messages would slow the others down
+                    gather = models["shiftgcn"]
+                    slow = create_model(
+                        "shiftgcn",
+                        num_classes=num_classes,
+                        layout=layout,
+                        impl="message",
+                        **options,
+                    ).eval()
+                    slow.load_state_dict(gather.state_dict())
+                    pair = _median_ms(
+                        {"gather": gather, "message": slow}, batch, 0, message_repeats
+                    )
+                    result["shiftgcn_message_ms"] = pair["message_ms"]
+                    result["message_over_gather"] = pair["message_ms"] / pair["gather_ms"]
+                    shares = _shares(slow, batch, 0, 1)
+                    result.update({f"message_{key}": value for key, value in shares.items()})
+                    result["max_abs_diff"] = float((slow(batch) - gather(batch)).abs().max())
+                if traced:
+                    programs = {
+                        f"{name}_traced": _traced(models[name], builder, dense)
+                        for name in ("stgcn", "shiftgcn")
+                    }
+                    times = interleaved_times(
+                        {name: partial(program, dense) for name, program in programs.items()},
+                        warmup,
+                        repeats,
+                    )
+                    for name, values in times.items():
+                        result[f"{name}_ms"] = 1e3 * statistics.median(values)
+                    result["speedup_traced"] = (
+                        result["stgcn_traced_ms"] / result["shiftgcn_traced_ms"]
+                    )
     finally:
         torch.set_num_threads(previous_threads)
     result["speedup"] = result["stgcn_ms"] / result["shiftgcn_ms"]
@@ -236,6 +251,7 @@ def benchmark_shiftgcn(
         motion_excitation=motion_excitation,
         repeats=repeats,
         threads=torch.get_num_threads() if threads is None else threads,
+        linear=linear,
     )
     return result
 
@@ -255,6 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--message-repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--linear", choices=BACKENDS, default="auto", help="point-wise maps")
     args = parser.parse_args(argv)
     print(json.dumps(benchmark_shiftgcn(**vars(args)), indent=2))
 

@@ -13,6 +13,7 @@ import click
 from ..bench.run import DTYPES, MODELS, OPERATORS
 from ..bench.shapes import PRESETS
 from ..bench.sweep import SWEEPS
+from ..nn.linear_map import BACKENDS, linear_backend
 
 
 def _names(value: str | None, known: tuple[str, ...], what: str) -> list[str]:
@@ -86,6 +87,14 @@ def _environment(device: str, threads: int) -> dict[str, Any]:
 @click.option("--threads", type=int, default=None, help="torch.set_num_threads for the run.")
 @click.option("--no-memory", is_flag=True, help="Skip the peak-memory measurements.")
 @click.option(
+    "--linear",
+    type=click.Choice(list(BACKENDS)),
+    default="auto",
+    show_default=True,
+    help="Point-wise maps of the sparse layers: oneDNN on CPU where it applies, or always "
+    "torch's F.linear.",
+)
+@click.option(
     "--sweep",
     type=click.Choice(list(SWEEPS)),
     default=None,
@@ -122,6 +131,7 @@ def benchmark(
     warmup,
     threads,
     no_memory,
+    linear,
     sweep,
     max_nodes,
     msr_root,
@@ -141,38 +151,40 @@ def benchmark(
         "quick": quick,
         "repeats": repeats,
         "warmup": warmup,
+        "linear": linear,
     }
-    if sweep is not None:
-        from ..bench.sweep import plot_sweep, sweep_table
+    with linear_backend(linear):
+        if sweep is not None:
+            from ..bench.sweep import plot_sweep, sweep_table
 
-        points = SWEEPS[sweep](
-            quick=quick, device=device, dtype=dtype, repeats=repeats, max_nodes=max_nodes
-        )
-        report.update(sweep=sweep, points=points)
-        click.echo(sweep_table(points))
-        if plot:
-            plot_sweep(points, plot, f"{sweep} sweep, {report['device']}")
-    else:
-        from ..bench.report import plot_ratios, table
-        from ..bench.run import Settings, run
+            points = SWEEPS[sweep](
+                quick=quick, device=device, dtype=dtype, repeats=repeats, max_nodes=max_nodes
+            )
+            report.update(sweep=sweep, points=points)
+            click.echo(sweep_table(points))
+            if plot:
+                plot_sweep(points, plot, f"{sweep} sweep, {report['device']}")
+        else:
+            from ..bench.report import plot_ratios, table
+            from ..bench.run import Settings, run
 
-        settings = Settings(
-            _names(operators, OPERATORS, "operators"),
-            _names(models, MODELS, "models"),
-            list(shapes),
-            quick,
-            dtype,
-            device,
-            warmup,
-            repeats,
-            msr_root,
-            not no_memory,
-        )
-        rows = run(settings)
-        report["rows"] = rows
-        click.echo(table(rows))
-        if plot:
-            plot_ratios(rows, plot, f"{report['device']}, {dtype}, {report['date']}")
+            settings = Settings(
+                _names(operators, OPERATORS, "operators"),
+                _names(models, MODELS, "models"),
+                list(shapes),
+                quick,
+                dtype,
+                device,
+                warmup,
+                repeats,
+                msr_root,
+                not no_memory,
+            )
+            rows = run(settings)
+            report["rows"] = rows
+            click.echo(table(rows))
+            if plot:
+                plot_ratios(rows, plot, f"{report['device']}, {dtype}, {report['date']}")
     if out:
         Path(out).write_text(json.dumps(report, indent=2, default=float))
         click.echo(f"wrote {out}")

@@ -12,6 +12,7 @@ from torch_geometric.nn import global_mean_pool
 
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, get_layout
+from ..nn.linear_map import Linear
 
 #: ``make_block(index, in_channels, out_channels, stride)``; the block maps ``(x, level)`` to
 #: ``(x', level')``.
@@ -27,7 +28,7 @@ def residual_branch(
         return None
     if in_channels == out_channels and stride == 1:
         return nn.Identity()
-    return nn.Sequential(nn.Linear(in_channels, out_channels), nn.BatchNorm1d(out_channels))
+    return nn.Sequential(Linear(in_channels, out_channels), nn.BatchNorm1d(out_channels))
 
 
 class DataNorm(nn.Module):
@@ -83,7 +84,7 @@ class SkeletonClassifier(nn.Module):
         self.blocks = nn.ModuleList(
             make_block(i, widths[i], widths[i + 1], strides[i]) for i in range(len(channels))
         )
-        self.classifier = nn.Linear(widths[-1], num_classes)
+        self.classifier = Linear(widths[-1], num_classes)
 
     def forward_nodes(self, batch: Any) -> tuple[Tensor, SkeletonLevel]:
         """Node features after the last block ``(N', C)`` and their graph level."""

@@ -6,10 +6,13 @@
   :class:`ShiftGraphConv` and :class:`ShiftTemporalConv`;
 * :class:`MotionExcitation` (frame-difference channel gate, for either model);
 * ViG: :func:`knn_graph` / :class:`DilatedKnnGraph` (no compiled extension needed),
-  :class:`MaxRelativeConv`, :class:`Grapher`, :class:`FFN`.
+  :class:`MaxRelativeConv`, :class:`Grapher`, :class:`FFN`;
+* :class:`Linear` / :func:`linear`: the point-wise maps of all of them, through oneDNN on CPU
+  (:func:`linear_backend` switches that off).
 """
 
 from .knn import DilatedKnnGraph, knn, knn_graph
+from .linear_map import Linear, linear, linear_backend
 from .motion import MotionExcitation
 from .shift import (
     AdaptiveTemporalShift,
@@ -29,6 +32,7 @@ __all__ = [
     "DilatedKnnGraph",
     "FixedTemporalShift",
     "Grapher",
+    "Linear",
     "LocalGraphShift",
     "MaxRelativeConv",
     "MotionExcitation",
@@ -40,4 +44,6 @@ __all__ = [
     "TypedMessagePassing",
     "knn",
     "knn_graph",
+    "linear",
+    "linear_backend",
 ]

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
 from ..graph.levels import SkeletonLevel
+from .linear_map import Linear
 from .shift import check_choice
 
 IMPLS = ("frames", "message")
@@ -67,9 +68,9 @@ class MotionExcitation(MessagePassing):
         self.impl = impl
         squeezed = max(1, channels // reduction)
         self.channels = channels
-        self.squeeze = nn.Linear(channels, squeezed, bias=False)
+        self.squeeze = Linear(channels, squeezed, bias=False)
         self.norm = nn.BatchNorm1d(squeezed)
-        self.expand = nn.Linear(squeezed, channels, bias=False)
+        self.expand = Linear(squeezed, channels, bias=False)
         self.norm_expand = nn.BatchNorm1d(channels)
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> Tensor:

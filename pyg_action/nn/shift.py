@@ -37,6 +37,7 @@ from torch_geometric.nn import MessagePassing
 from ..graph.levels import SkeletonLevel
 from ..graph.temporal import strided_lengths
 from ..layouts import LayoutLike, get_layout
+from .linear_map import Linear
 from .shift_taps import gather_taps, shift_rows
 
 IMPLS = ("message", "gather")
@@ -498,12 +499,12 @@ class ShiftGraphConv(nn.Module):
         self.shift_in = graph_shift(shift, in_channels, layout, impl=impl)
         self.shift_out = graph_shift(shift, out_channels, layout, transpose=True, impl=impl)
         self.mask = nn.Parameter(torch.zeros(self.num_joints, in_channels))
-        self.lin = nn.Linear(in_channels, out_channels)
+        self.lin = Linear(in_channels, out_channels)
         self.norm = nn.BatchNorm1d(self.num_joints * out_channels)
         self.down = (
             None
             if in_channels == out_channels
-            else nn.Sequential(nn.Linear(in_channels, out_channels), nn.BatchNorm1d(out_channels))
+            else nn.Sequential(Linear(in_channels, out_channels), nn.BatchNorm1d(out_channels))
         )
         self.reset_parameters()
 
@@ -569,7 +570,7 @@ class ShiftTemporalConv(nn.Module):
         self.stride = stride
         self.norm_in = nn.BatchNorm1d(in_channels)
         self.shift_in = temporal_shift(shift, in_channels, 1, kernel_size, impl)
-        self.lin = nn.Linear(in_channels, out_channels)
+        self.lin = Linear(in_channels, out_channels)
         self.shift_out = temporal_shift(shift, out_channels, stride, kernel_size, impl)
         self.norm_out = nn.BatchNorm1d(out_channels)
         nn.init.kaiming_normal_(self.lin.weight, mode="fan_out")

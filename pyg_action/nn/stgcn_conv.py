@@ -11,6 +11,7 @@ from ..graph.temporal import (
     strided_node_mask,
     temporal_edges,
 )
+from .linear_map import Linear
 from .track_conv import track_conv2d
 from .typed_conv import BlockPlan, TypedMessagePassing, block_plan
 
@@ -100,7 +101,7 @@ class PartitionedGraphConv(TypedMessagePassing):
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.num_partitions = num_partitions
-        self.lin = nn.Linear(in_channels, num_partitions * out_channels, bias=bias)
+        self.lin = Linear(in_channels, num_partitions * out_channels, bias=bias)
         self.importance = (
             nn.Parameter(torch.ones(num_edge_slots)) if num_edge_slots is not None else None
         )
@@ -211,7 +212,7 @@ class TemporalGraphConv(TypedMessagePassing):
         self.kernel_size = kernel_size
         self.stride = stride
         self.dilation = dilation
-        self.lin = nn.Linear(in_channels, kernel_size * out_channels, bias=False)
+        self.lin = Linear(in_channels, kernel_size * out_channels, bias=False)
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
 
     def reset_parameters(self) -> None:

@@ -27,6 +27,7 @@ from torch_geometric.typing import Adj, PairTensor
 from torch_geometric.utils import degree
 
 from .knn import DEFAULT_CHUNK_BYTES, DilatedKnnGraph, grid_relative_position_bias
+from .linear_map import linear
 
 CONVS = ("mr", "edge", "gin", "sage")
 
@@ -92,7 +93,7 @@ class GroupedLinear(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.groups == 1:
-            return F.linear(x, self.weight, self.bias)
+            return linear(x, self.weight, self.bias)
         g = self.groups
         weight = self.weight.view(g, self.out_channels // g, self.in_channels // g)
         out = torch.einsum("ngi,goi->ngo", x.reshape(-1, g, self.in_channels // g), weight)

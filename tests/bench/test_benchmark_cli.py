@@ -114,3 +114,20 @@ def test_sweep_memory_counts_each_sides_graph_storage():
     sparse_mib = (2**20 + 280_000) / 2**20
     dense_mib = (2**20 + 12_000_000) / 2**20
     assert table.splitlines()[1].endswith(f"{sparse_mib:.1f}  {dense_mib:.1f}")
+
+
+def test_linear_backend_applies_during_the_run_and_is_recorded(tmp_path, monkeypatch):
+    import pyg_action.bench.run as bench_run
+    import pyg_action.nn.linear_map as linear_module
+
+    seen = []
+
+    def fake_run(settings):
+        seen.append(linear_module._backend)
+        return []
+
+    monkeypatch.setattr(bench_run, "run", fake_run)
+    out = tmp_path / "r.json"
+    invoke("--operators", "none", "--models", "none", "--linear", "torch", "--out", str(out))
+    assert seen == ["torch"] and linear_module._backend == "auto"
+    assert json.loads(out.read_text())["linear"] == "torch"

@@ -1,0 +1,134 @@
+r"""Point-wise linear maps :math:`\mathbf{Y} = \mathbf{X}\mathbf{W}^\top + \mathbf{b}` whose CPU
+products run through oneDNN.
+
+On CPU, :func:`torch.nn.functional.linear` multiplies fp32 matrices with the BLAS torch was
+built with, while ``conv2d`` runs oneDNN kernels compiled for the instruction set the processor
+has. The two are not equally fast everywhere: on a 2-core AMD EPYC machine with AVX-512 (one
+thread) BLAS reaches about 88 GFLOP/s on the node-major products of the skeleton models
+(``(12 800, 64) @ (64, 64)`` up to ``(3 200, 256) @ (256, 256)``) and oneDNN's matrix product
+about 210 GFLOP/s. :class:`Linear` (a drop-in :class:`torch.nn.Linear`, same parameters and
+state dict) and :func:`linear` therefore send large fp32 CPU products to oneDNN's
+``mkldnn::_linear_pointwise``:
+
+* forward :math:`\mathbf{Y} = \mathbf{X}\mathbf{W}^\top + \mathbf{b}` and input gradient
+  :math:`\partial L/\partial \mathbf{X} = \mathbf{G}\mathbf{W}` through oneDNN;
+* weight and bias gradients :math:`\mathbf{G}^\top\mathbf{X}` and :math:`\sum_n \mathbf{g}_n`
+  through torch (oneDNN's product was not faster for that long reduction).
+
+Everything else is plain ``F.linear``: small products (fewer than :data:`MIN_MACS`
+multiply-adds, where oneDNN's ~10 µs call overhead costs more than it saves), other devices
+and dtypes, CPU autocast, and tracing, scripting or compiling (so exported TorchScript and
+ONNX files hold portable operators). ``linear_backend("torch")`` turns the oneDNN path off,
+for comparisons. Both paths give the same values up to fp32 summation order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+
+#: Products with fewer multiply-adds than this stay on ``F.linear``.
+MIN_MACS = 1 << 20
+
+BACKENDS = ("auto", "torch")
+
+_ONEDNN_AVAILABLE = torch.backends.mkldnn.is_available() and hasattr(
+    torch.ops.mkldnn, "_linear_pointwise"
+)
+_backend = "auto"
+
+
+@contextmanager
+def linear_backend(name: str) -> Iterator[None]:
+    """Within the block, ``"auto"`` (oneDNN where it applies) or ``"torch"`` (always
+    ``F.linear``)."""
+    global _backend
+    if name not in BACKENDS:
+        raise ValueError(f"linear backend must be one of {BACKENDS}, got {name!r}")
+    previous, _backend = _backend, name
+    try:
+        yield
+    finally:
+        _backend = previous
+
+
+def uses_onednn(x: Tensor, weight: Tensor) -> bool:
+    """Whether :func:`linear` of ``x`` ``(..., C_in)`` with ``weight`` ``(C_out, C_in)`` takes
+    the oneDNN path."""
+    return (
+        _backend == "auto"
+        and _ONEDNN_AVAILABLE
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and weight.dtype == torch.float32
+        and x.numel() * weight.shape[0] >= MIN_MACS
+        and not torch.is_autocast_enabled("cpu")
+        and not torch.jit.is_tracing()
+        and not torch.jit.is_scripting()
+        and not torch.compiler.is_compiling()
+    )
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``F.linear(x, weight, bias)``: ``x`` ``(..., C_in)``, ``weight`` ``(C_out, C_in)``,
+    ``bias`` ``(C_out,)``; returns ``(..., C_out)`` (module notes for the path taken)."""
+    if not uses_onednn(x, weight):
+        return F.linear(x, weight, bias)
+    rows = x.reshape(-1, x.shape[-1])
+    if torch.is_grad_enabled() and (
+        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+    ):
+        out = _OneDNNLinear.apply(rows, weight, bias)
+    else:
+        out = _product(rows, weight, bias)
+    return out.view(*x.shape[:-1], weight.shape[0])
+
+
+def _product(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """oneDNN's ``x @ weight.T + bias`` for ``(M, K)`` ``x`` and ``(N, K)`` ``weight``."""
+    return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight, bias, "none", [], "")
+
+
+class _OneDNNLinear(torch.autograd.Function):
+    """Forward and input gradient through oneDNN, weight and bias gradients through torch."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None
+    ) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        return _product(x, weight, bias)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        x, weight = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _product(grad, weight.t().contiguous(), None)
+        if ctx.needs_input_grad[1]:
+            grad_w = grad.t().mm(x)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_b = grad.sum(0)
+        return grad_x, grad_w, grad_b
+
+
+class Linear(nn.Linear):
+    """:class:`torch.nn.Linear` computed by :func:`linear` (same parameters, initialisation
+    and state dict).
+
+    Shapes:
+        - **input:** ``(..., in_features)``
+        - **output:** ``(..., out_features)``
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return linear(x, self.weight, self.bias)
