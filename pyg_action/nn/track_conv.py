@@ -1,11 +1,12 @@
-r"""The temporal ``(Γ, 1)`` convolution over channels-last tracks, with a faster weight gradient.
+r"""The temporal ``(Γ, 1)`` convolution over channels-last tracks, with a choice of weight
+gradients.
 
 :class:`~pyg_action.nn.TemporalGraphConv`'s fast path views node-major features ``(N, C)``,
 ordered ``(track, frame, joint)``, as a channels-last image batch ``(R, C, T, V)`` and runs one
-``conv2d`` over it. On CPU, oneDNN's weight gradient for that memory order is about 1.5x slower
-than the same reduction written as matrix products (C = 256, 856 frames of 20 joints: 252
-against 156 ms), so :func:`track_conv2d` keeps ``conv2d`` for the forward and the input
-gradient and computes the weight gradient itself. Output frame :math:`t'` of tap :math:`k`
+``conv2d`` over it. On a 2-core Intel Xeon machine oneDNN's weight gradient for that memory
+order is about 1.5x slower than the same reduction written as matrix products (C = 256, 856
+frames of 20 joints: 252 against 156 ms), so on CPU :func:`track_conv2d` keeps ``conv2d`` for
+the forward and the input gradient and can compute the weight gradient itself. Output frame :math:`t'` of tap :math:`k`
 reads input frame :math:`s t' + k\delta - p` (stride :math:`s`, dilation :math:`\delta`,
 padding :math:`p`), so
 
@@ -20,16 +21,31 @@ node-major layout the output gradients of consecutive frames are one contiguous 
 per track; so are the inputs once split by frame phase (frames ``φ, φ + s, ...``, one copy of
 the input when ``s > 1``, none when ``s = 1``). Each tap is then a single product batched over
 the tracks.
+
+Which of the two is faster depends on the processor: on a 2-core AMD EPYC machine with
+AVX-512 oneDNN's weight gradient is the faster one (8 tracks × 100 frames × 25 joints, C = 64:
+10.4 against 17.3 ms for the per-tap products). With :data:`weight_gradient` ``"auto"`` (the
+default) the first backward of every layer geometry (channels, window, stride, dilation,
+padding, one track or several) times both, twice each, and keeps the faster for that geometry
+in this process; ``"taps"`` or ``"onednn"`` fix the choice (e.g. for bit-identical reruns).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
+
+#: CPU weight gradient of the fast path: ``"auto"``, ``"taps"`` or ``"onednn"`` (module notes).
+weight_gradient = "auto"
+WEIGHT_GRADIENTS = ("auto", "taps", "onednn")
+#: The method ``"auto"`` picked per layer geometry.
+chosen_weight_gradient: dict[tuple[int, ...], str] = {}
 
 
 def track_conv2d(
@@ -54,7 +70,7 @@ def track_conv2d(
         ``(R, C_out, floor((T + 2p - (Γ-1)δ - 1) / s) + 1, V)``, channels-last.
 
     On CPU with gradients needed, the weight gradient comes from the per-tap products of the
-    module notes; otherwise (no gradient, CPU autocast, or CUDA, where cuDNN's own kernels are
+    module notes or from oneDNN, as :data:`weight_gradient` says; otherwise (no gradient, CPU autocast, or CUDA, where cuDNN's own kernels are
     kept since they were not measured against these) this is plain ``F.conv2d``. Both give the same
     values up to floating-point summation order.
     """
@@ -112,10 +128,48 @@ class _TrackConv2d(torch.autograd.Function):
         rows_out = grad.permute(0, 2, 3, 1)
         if ctx.needs_input_grad[1]:
             rows_in = x.permute(0, 2, 3, 1)
-            grad_w = _weight_grad(rows_out, rows_in, kernel.shape[2], padding, dilation, stride)
+            methods = {
+                "taps": lambda: _weight_grad(
+                    rows_out, rows_in, kernel.shape[2], padding, dilation, stride
+                ),
+                "onednn": lambda: _onednn_weight_grad(grad, x, kernel, padding, dilation, stride),
+            }
+            key = (*kernel.shape[:3], padding, dilation, stride, int(x.shape[0] == 1))
+            grad_w = _choose(key, methods)
         if ctx.needs_input_grad[2]:
             grad_b = rows_out.sum((0, 1, 2))
         return grad_x, grad_w, grad_b, None, None, None
+
+
+def _choose(key: tuple[int, ...], methods: dict[str, Callable[[], Tensor]]) -> Tensor:
+    """Run the configured weight-gradient method; under ``"auto"`` time both methods (twice
+    each, the second call counting) the first time ``key`` is seen and keep the faster."""
+    if weight_gradient not in WEIGHT_GRADIENTS:
+        raise ValueError(
+            f"weight_gradient must be one of {WEIGHT_GRADIENTS}, got {weight_gradient!r}"
+        )
+    name = chosen_weight_gradient.get(key) if weight_gradient == "auto" else weight_gradient
+    if name is not None:
+        return methods[name]()
+    seconds = {}
+    for candidate, method in methods.items():
+        method()
+        start = time.perf_counter()
+        result = method()
+        seconds[candidate] = time.perf_counter() - start
+    chosen_weight_gradient[key] = min(seconds, key=seconds.__getitem__)
+    return result
+
+
+def _onednn_weight_grad(
+    grad: Tensor, x: Tensor, kernel: Tensor, padding: int, dilation: int, stride: int
+) -> Tensor:
+    """oneDNN's weight gradient of the convolution, as ``(Γ, C_out, C_in)``."""
+    (_, grad_kernel, _) = torch.ops.aten.convolution_backward(
+        grad, x, kernel, None, (stride, 1), (padding, 0), (dilation, 1), False,
+        (0, 0), 1, (False, True, False),
+    )  # fmt: skip
+    return grad_kernel[..., 0].permute(2, 0, 1)
 
 
 def _weight_grad(

@@ -1,12 +1,14 @@
 """Parity of the sparse ST-GCN layers with their dense references (fp32, copied weights)."""
 
+from contextlib import contextmanager
+
 import pytest
 import torch
 from torch_geometric.loader import DataLoader
 
 from pyg_action.graph import SkeletonGraphBuilder, batch_to_dense, track_lengths
 from pyg_action.layouts import STRATEGIES, adjacency_tensor, get_layout, layout_graph
-from pyg_action.nn import PartitionedGraphConv, TemporalGraphConv
+from pyg_action.nn import PartitionedGraphConv, TemporalGraphConv, track_conv
 from pyg_action.nn.dense import DenseGraphConv, DenseTemporalConv
 from pyg_action.testing import assert_close_scaled
 
@@ -145,16 +147,49 @@ def test_temporal_conv_matches_conv2d_per_sample_length(kernel, stride, dilation
     dense_weight_grad = dense.weight.grad[..., 0].permute(2, 0, 1).reshape(-1, 4)
     torch.testing.assert_close(sparse.lin.weight.grad, dense_weight_grad, **TOL)
     torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
-    # the structure-aware fast path gives the same outputs and gradients (its own weight
-    # gradient on CPU, see pyg_action.nn.track_conv)
-    sparse.zero_grad()
-    x_fast = batch.x.clone().requires_grad_()
-    fast = sparse.forward_tracks(x_fast, lengths, v)
-    torch.testing.assert_close(fast, out.detach(), **TOL)
-    fast.square().sum().backward()
-    torch.testing.assert_close(x_fast.grad, x.grad, **TOL)
-    torch.testing.assert_close(sparse.lin.weight.grad, dense_weight_grad, **TOL)
-    torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
+    # the structure-aware fast path gives the same outputs and gradients with either CPU
+    # weight gradient (see pyg_action.nn.track_conv)
+    for method in ("taps", "onednn"):
+        sparse.zero_grad()
+        x_fast = batch.x.clone().requires_grad_()
+        with weight_gradient_method(method):
+            fast = sparse.forward_tracks(x_fast, lengths, v)
+            torch.testing.assert_close(fast, out.detach(), **TOL)
+            fast.square().sum().backward()
+        torch.testing.assert_close(x_fast.grad, x.grad, **TOL)
+        torch.testing.assert_close(sparse.lin.weight.grad, dense_weight_grad, **TOL)
+        torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
+
+
+@contextmanager
+def weight_gradient_method(name):
+    previous, track_conv.weight_gradient = track_conv.weight_gradient, name
+    try:
+        yield
+    finally:
+        track_conv.weight_gradient = previous
+
+
+def test_auto_weight_gradient_times_both_once_per_geometry_and_keeps_one(monkeypatch):
+    monkeypatch.setattr(track_conv, "chosen_weight_gradient", {})
+    calls = []
+    taps, onednn = track_conv._weight_grad, track_conv._onednn_weight_grad
+    monkeypatch.setattr(track_conv, "_weight_grad", lambda *a: calls.append("taps") or taps(*a))
+    monkeypatch.setattr(
+        track_conv, "_onednn_weight_grad", lambda *a: calls.append("onednn") or onednn(*a)
+    )
+    conv = TemporalGraphConv(4, 6, 5)
+    lengths = torch.tensor([7, 7])
+    for _ in range(3):
+        conv.forward_tracks(
+            torch.randn(2 * 7 * 18, 4, requires_grad=True), lengths, 18
+        ).sum().backward()
+    (chosen,) = track_conv.chosen_weight_gradient.values()
+    assert calls == ["taps", "taps", "onednn", "onednn", chosen, chosen]
+    with weight_gradient_method("blas"), pytest.raises(ValueError, match="weight_gradient must"):
+        conv.forward_tracks(
+            torch.randn(2 * 7 * 18, 4, requires_grad=True), lengths, 18
+        ).sum().backward()
 
 
 def test_temporal_fast_path_trains_under_cpu_autocast():
