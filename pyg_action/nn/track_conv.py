@@ -6,9 +6,9 @@ ordered ``(track, frame, joint)``, as a channels-last image batch ``(R, C, T, V)
 ``conv2d`` over it. On a 2-core Intel Xeon machine oneDNN's weight gradient for that memory
 order is about 1.5x slower than the same reduction written as matrix products (C = 256, 856
 frames of 20 joints: 252 against 156 ms), so on CPU :func:`track_conv2d` keeps ``conv2d`` for
-the forward and the input gradient and can compute the weight gradient itself. Output frame :math:`t'` of tap :math:`k`
-reads input frame :math:`s t' + k\delta - p` (stride :math:`s`, dilation :math:`\delta`,
-padding :math:`p`), so
+the forward and the input gradient and can compute the weight gradient itself. Output frame
+:math:`t'` of tap :math:`k` reads input frame :math:`s t' + k\delta - p` (stride :math:`s`,
+dilation :math:`\delta`, padding :math:`p`), so
 
 .. math::
     \frac{\partial L}{\partial \mathbf{W}_k} = \sum_{r} \sum_{t' \in \mathcal{T}_k}
@@ -70,9 +70,10 @@ def track_conv2d(
         ``(R, C_out, floor((T + 2p - (Γ-1)δ - 1) / s) + 1, V)``, channels-last.
 
     On CPU with gradients needed, the weight gradient comes from the per-tap products of the
-    module notes or from oneDNN, as :data:`weight_gradient` says; otherwise (no gradient, CPU autocast, or CUDA, where cuDNN's own kernels are
-    kept since they were not measured against these) this is plain ``F.conv2d``. Both give the same
-    values up to floating-point summation order.
+    module notes or from oneDNN, as :data:`weight_gradient` says; otherwise (no gradient,
+    CPU autocast, or CUDA, where cuDNN's own kernels are kept since they were not measured
+    against these) this is plain ``F.conv2d``. All give the same values up to floating-point
+    summation order.
     """
     needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
     if needs_grad and x.device.type == "cpu" and not torch.is_autocast_enabled("cpu"):
