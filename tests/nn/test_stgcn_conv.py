@@ -225,3 +225,13 @@ def test_repr_and_generic_graph():
     with pytest.raises(ValueError, match="edge_slot"):
         PartitionedGraphConv(3, 4, 2, num_edge_slots=4)(x, edge_index, edge_type)
     assert "stride=2" in str(TemporalGraphConv(3, 4, 9, stride=2))
+
+
+@pytest.mark.parametrize("onednn_seconds,expected", [(0.9, "taps"), (0.8, "onednn")])
+def test_auto_weight_gradient_switches_only_by_a_margin(monkeypatch, onednn_seconds, expected):
+    monkeypatch.setattr(track_conv, "chosen_weight_gradient", {})
+    clock = iter([0.0, 1.0, 0.0, onednn_seconds])
+    monkeypatch.setattr(track_conv.time, "perf_counter", lambda: next(clock))
+    methods = {"taps": lambda: torch.zeros(1), "onednn": lambda: torch.ones(1)}
+    track_conv._choose(("geometry",), methods)
+    assert track_conv.chosen_weight_gradient == {("geometry",): expected}
