@@ -149,7 +149,8 @@ class _TrackConv2d(torch.autograd.Function):
 def _choose(key: tuple[int, ...], methods: dict[str, Callable[[], Tensor]]) -> Tensor:
     """Run the configured weight-gradient method; under ``"auto"`` time both methods (twice
     each, the second call counting) the first time ``key`` is seen and keep oneDNN's if it
-    is faster by :data:`SWITCH_MARGIN`, else the per-tap products."""
+    is faster by :data:`SWITCH_MARGIN`, else the per-tap products; the result is always the
+    kept method's."""
     if weight_gradient not in WEIGHT_GRADIENTS:
         raise ValueError(
             f"weight_gradient must be one of {WEIGHT_GRADIENTS}, got {weight_gradient!r}"
@@ -157,15 +158,15 @@ def _choose(key: tuple[int, ...], methods: dict[str, Callable[[], Tensor]]) -> T
     name = chosen_weight_gradient.get(key) if weight_gradient == "auto" else weight_gradient
     if name is not None:
         return methods[name]()
-    seconds = {}
+    seconds, results = {}, {}
     for candidate, method in methods.items():
         method()
         start = time.perf_counter()
-        result = method()
+        results[candidate] = method()
         seconds[candidate] = time.perf_counter() - start
-    faster = seconds["onednn"] < SWITCH_MARGIN * seconds["taps"]
-    chosen_weight_gradient[key] = "onednn" if faster else "taps"
-    return result
+    name = "onednn" if seconds["onednn"] < SWITCH_MARGIN * seconds["taps"] else "taps"
+    chosen_weight_gradient[key] = name
+    return results[name]
 
 
 def _onednn_weight_grad(

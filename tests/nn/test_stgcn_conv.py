@@ -1,7 +1,5 @@
 """Parity of the sparse ST-GCN layers with their dense references (fp32, copied weights)."""
 
-from contextlib import contextmanager
-
 import pytest
 import torch
 from torch_geometric.loader import DataLoader
@@ -112,7 +110,9 @@ def copy_temporal(dense, sparse):
     ids=["mixed-lengths", "equal-lengths"],
 )
 @pytest.mark.parametrize("kernel,stride,dilation", [(9, 1, 1), (9, 2, 1), (5, 1, 2), (3, 2, 2)])
-def test_temporal_conv_matches_conv2d_per_sample_length(kernel, stride, dilation, shapes):
+def test_temporal_conv_matches_conv2d_per_sample_length(
+    kernel, stride, dilation, shapes, monkeypatch
+):
     """A batch (mixed lengths, or all one length: the batched fast path) equals Conv2d run on
     each sample alone at its own length."""
     torch.manual_seed(2)
@@ -152,22 +152,13 @@ def test_temporal_conv_matches_conv2d_per_sample_length(kernel, stride, dilation
     for method in ("taps", "onednn"):
         sparse.zero_grad()
         x_fast = batch.x.clone().requires_grad_()
-        with weight_gradient_method(method):
-            fast = sparse.forward_tracks(x_fast, lengths, v)
-            torch.testing.assert_close(fast, out.detach(), **TOL)
-            fast.square().sum().backward()
+        monkeypatch.setattr(track_conv, "weight_gradient", method)
+        fast = sparse.forward_tracks(x_fast, lengths, v)
+        torch.testing.assert_close(fast, out.detach(), **TOL)
+        fast.square().sum().backward()
         torch.testing.assert_close(x_fast.grad, x.grad, **TOL)
         torch.testing.assert_close(sparse.lin.weight.grad, dense_weight_grad, **TOL)
         torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
-
-
-@contextmanager
-def weight_gradient_method(name):
-    previous, track_conv.weight_gradient = track_conv.weight_gradient, name
-    try:
-        yield
-    finally:
-        track_conv.weight_gradient = previous
 
 
 def test_auto_weight_gradient_times_both_once_per_geometry_and_keeps_one(monkeypatch):
@@ -186,7 +177,8 @@ def test_auto_weight_gradient_times_both_once_per_geometry_and_keeps_one(monkeyp
         ).sum().backward()
     (chosen,) = track_conv.chosen_weight_gradient.values()
     assert calls == ["taps", "taps", "onednn", "onednn", chosen, chosen]
-    with weight_gradient_method("blas"), pytest.raises(ValueError, match="weight_gradient must"):
+    monkeypatch.setattr(track_conv, "weight_gradient", "blas")
+    with pytest.raises(ValueError, match="weight_gradient must"):
         conv.forward_tracks(
             torch.randn(2 * 7 * 18, 4, requires_grad=True), lengths, 18
         ).sum().backward()
@@ -233,5 +225,6 @@ def test_auto_weight_gradient_switches_only_by_a_margin(monkeypatch, onednn_seco
     clock = iter([0.0, 1.0, 0.0, onednn_seconds])
     monkeypatch.setattr(track_conv.time, "perf_counter", lambda: next(clock))
     methods = {"taps": lambda: torch.zeros(1), "onednn": lambda: torch.ones(1)}
-    track_conv._choose(("geometry",), methods)
+    result = track_conv._choose(("geometry",), methods)
     assert track_conv.chosen_weight_gradient == {("geometry",): expected}
+    assert float(result) == (1.0 if expected == "onednn" else 0.0)  # the kept method's result
