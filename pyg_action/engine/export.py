@@ -45,6 +45,7 @@ from ..data.transforms import MaxPersons, UniformSample, build_transforms
 from ..graph import SkeletonGraphBuilder
 from ..layouts import LayoutLike, get_layout
 from ..models.skeleton_classifier import SkeletonClassifier
+from ..nn.choices import check_choice
 from ..sequence import SkeletonSequence
 from .inference import load_trained, prepared_arrays, rank_classes, test_steps
 
@@ -275,8 +276,7 @@ def export_checkpoint(
         random input (at most :data:`TOLERANCE` times the largest logit, or than 1, else
         ``RuntimeError`` and no file).
     """
-    if file_format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {file_format!r}")
+    check_choice("format", file_format, FORMATS)
     model, state = load_trained(checkpoint)
     config = state["config"]
     name = config["model"]["name"]

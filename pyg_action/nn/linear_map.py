@@ -33,6 +33,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from .choices import check_choice
+
 #: Products with fewer multiply-adds than this stay on ``F.linear``.
 MIN_MACS = 1 << 20
 
@@ -49,8 +51,7 @@ def linear_backend(name: str) -> Iterator[None]:
     """Within the block, ``"auto"`` (oneDNN where it applies) or ``"torch"`` (always
     ``F.linear``)."""
     global _backend
-    if name not in BACKENDS:
-        raise ValueError(f"linear backend must be one of {BACKENDS}, got {name!r}")
+    check_choice("linear backend", name, BACKENDS)
     previous, _backend = _backend, name
     try:
         yield

@@ -14,8 +14,8 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
 from ..graph.levels import SkeletonLevel
+from .choices import check_choice
 from .linear_map import Linear
-from .shift import check_choice
 
 IMPLS = ("frames", "message")
 

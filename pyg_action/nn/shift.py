@@ -37,18 +37,13 @@ from torch_geometric.nn import MessagePassing
 from ..graph.levels import SkeletonLevel
 from ..graph.temporal import strided_lengths
 from ..layouts import LayoutLike, get_layout
+from .choices import check_choice
 from .linear_map import Linear
 from .shift_taps import gather_taps, shift_rows
 
 IMPLS = ("message", "gather")
 SPATIAL_SHIFTS = ("nonlocal", "local")
 TEMPORAL_SHIFTS = ("fixed", "adaptive")
-
-
-def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    """Raise a ``ValueError`` naming ``name`` when ``value`` is not one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
 class ChannelShiftPassing(MessagePassing):

@@ -42,6 +42,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from .choices import check_choice
+
 #: CPU weight gradient of the fast path: ``"auto"``, ``"taps"`` or ``"onednn"`` (module notes).
 weight_gradient = "auto"
 WEIGHT_GRADIENTS = ("auto", "taps", "onednn")
@@ -151,10 +153,7 @@ def _choose(key: tuple[int, ...], methods: dict[str, Callable[[], Tensor]]) -> T
     each, the second call counting) the first time ``key`` is seen and keep oneDNN's if it
     is faster by :data:`SWITCH_MARGIN`, else the per-tap products; the result is always the
     kept method's."""
-    if weight_gradient not in WEIGHT_GRADIENTS:
-        raise ValueError(
-            f"weight_gradient must be one of {WEIGHT_GRADIENTS}, got {weight_gradient!r}"
-        )
+    check_choice("weight_gradient", weight_gradient, WEIGHT_GRADIENTS)
     name = chosen_weight_gradient.get(key) if weight_gradient == "auto" else weight_gradient
     if name is not None:
         return methods[name]()
