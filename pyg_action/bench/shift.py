@@ -23,7 +23,6 @@ import argparse
 import json
 import statistics
 import time
-import warnings
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +34,7 @@ from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 from torch_geometric.loader import DataLoader
 
-from ..engine.export import FixedSizeClassifier
+from ..engine.export import FixedSizeClassifier, trace_frozen
 from ..graph import SkeletonGraphBuilder
 from ..layouts import get_layout
 from ..models import create_model
@@ -91,8 +90,11 @@ def _median_ms(
 
 
 def _gflops(model: nn.Module, batch: Any) -> float:
+    """GFLOPs of one forward, counted on torch's portable operators: the counter has no
+    formula for oneDNN's ``_linear_pointwise`` (it would count those products as zero), and
+    a product has the same FLOPs whichever library runs it."""
     counter = FlopCounterMode(display=False)
-    with counter:
+    with linear_backend("torch"), counter:
         model(batch)
     return counter.get_total_flops() / 1e9
 
@@ -109,12 +111,11 @@ def _shares(model: nn.Module, batch: Any, warmup: int, repeats: int) -> dict[str
 
 
 def _traced(model: nn.Module, builder: SkeletonGraphBuilder, dense: Tensor) -> Any:
-    """``model`` traced for inputs of ``dense``'s shape ``(B, C, T, V, M)``."""
+    """``model`` as ``pyg-action export`` writes it (traced and frozen) for inputs of
+    ``dense``'s shape ``(B, C, T, V, M)``."""
     b, c, t, v, m = dense.shape
     wrapper = FixedSizeClassifier(cast(SkeletonClassifier, model), builder, (b, c, t, v, m))
-    with warnings.catch_warnings():  # the tracer warns about every Python int it bakes in
-        warnings.simplefilter("ignore")
-        return torch.jit.trace(wrapper.eval(), dense, check_trace=False)
+    return trace_frozen(wrapper, dense)
 
 
 def benchmark_shiftgcn(
@@ -146,9 +147,10 @@ def benchmark_shiftgcn(
             whose message form has ``V`` edges per node), interleaved with the gather model in
             ``message_repeats`` rounds of their own.
         traced: Also time both models traced for this input shape, as ``pyg-action export``
-            writes them (:class:`~pyg_action.engine.export.FixedSizeClassifier` under
-            ``torch.jit.trace``: the same operators without Python dispatch), in rounds of
-            their own.
+            writes them (:class:`~pyg_action.engine.export.FixedSizeClassifier` traced and
+            frozen by :func:`~pyg_action.engine.export.trace_frozen`: the same operators
+            without Python dispatch, and nothing recomputed that depends on the weights and
+            the graph alone), in rounds of their own.
         warmup: Untimed rounds first.
         repeats: Timed rounds.
         seed: Seed of weights and inputs.
@@ -266,7 +268,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--temporal-shift", default="adaptive")
     parser.add_argument("--motion-excitation", action="store_true")
     parser.add_argument("--no-message", dest="message", action="store_false")
-    parser.add_argument("--traced", action="store_true", help="also time both models traced")
+    parser.add_argument(
+        "--traced", action="store_true", help="also time both models as exported (frozen)"
+    )
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--message-repeats", type=int, default=3)

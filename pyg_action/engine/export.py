@@ -12,8 +12,10 @@ through :class:`FixedSizeClassifier`, which holds the batch graph of ``B`` sampl
 frames and ``M`` persons as buffers and runs the model's own layers on it. The wrapper is
 *traced* (``torch.jit.trace``): Python-level values derived from the graph (node counts, track
 lengths, strided frame positions, shift offsets) become constants of the exported program, so
-it is correct for exactly that input shape and no other. Every export is checked against the
-eager model on a fresh random input (:data:`TOLERANCE`).
+it is correct for exactly that input shape and no other. The TorchScript program is then
+*frozen* (:func:`trace_frozen`): weights become constants and whatever depends on them and on
+the graph alone is computed once, at export. Every export is checked against the eager model
+on a fresh random input (:data:`TOLERANCE`).
 
 ONNX uses the TorchScript-based exporter (``dynamo=False``): the ``torch.export`` one refuses
 the models' data-dependent sizes (``int(lengths.sum())``). ONNX has no duplicate-safe
@@ -343,12 +345,24 @@ def _quiet_torchscript() -> Iterator[None]:
         yield
 
 
+def trace_frozen(wrapper: FixedSizeClassifier, example: Tensor) -> torch.jit.ScriptModule:
+    """``wrapper`` traced on ``example`` and frozen, the program a TorchScript export holds.
+
+    ``torch.jit.freeze`` turns parameters and buffers into constants and folds everything
+    computed from them alone: the index plans of the fixed graph, the shifts' interpolation
+    tables, the feature masks ``tanh M + 1``. The file then runs only the operators that
+    touch the input (docs/shiftgcn.md has the timings).
+    """
+    with _quiet_torchscript(), torch.no_grad():
+        traced = torch.jit.trace(wrapper.eval(), example, check_trace=False)
+        return torch.jit.freeze(traced.eval())
+
+
 def _write_torchscript(
     wrapper: FixedSizeClassifier, example: Tensor, metadata: ExportMetadata, out: Path
 ) -> None:
-    with _quiet_torchscript(), torch.no_grad():
-        traced = torch.jit.trace(wrapper, example, check_trace=False)
-        torch.jit.save(traced, str(out), _extra_files={METADATA_KEY: metadata.to_json()})
+    program = trace_frozen(wrapper, example)
+    torch.jit.save(program, str(out), _extra_files={METADATA_KEY: metadata.to_json()})
 
 
 def _load_torchscript(path: Path) -> ExportedModel:

@@ -76,6 +76,9 @@ def test_exported_file_equals_eager_and_predicts_alone(checkpoints, tmp_path, na
     assert meta.layout["name"] == "ntu25"
     assert meta.input_shape == (2, 3, 8, 25, 2)  # T from uniform_sample, M = 2 by default
     assert meta.config["data"]["transforms"]["test"][1] == {"name": "uniform_sample", "length": 8}
+    if fmt == "torchscript":  # frozen: the weights are constants of the program
+        program = torch.jit.load(str(path))
+        assert not list(program.parameters()) and not hasattr(program, "model")
 
     x = torch.randn(meta.input_shape, generator=torch.Generator().manual_seed(1))
     got = exported.logits(x.numpy())
