@@ -9,9 +9,13 @@ exponential moving average of the weights (:mod:`pyg_action.engine.averaging`) i
 evaluated every epoch and what inference loads from the checkpoints.
 
 Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
-torch random state of every rank and the log's records, and the batch order and augmentation
-are keyed by (seed, epoch), so a run killed at any moment and resumed ends with the weights
-and metrics of an uninterrupted one; ``log.jsonl`` is rewritten from the checkpoint on resume.
+torch random state of every rank, the weight-gradient methods each rank's ``"auto"`` choice
+kept (:mod:`pyg_action.nn.track_conv`) and the log's records, and the batch order and
+augmentation are keyed by (seed, epoch), so a run killed at any moment and resumed ends with the
+weights and metrics of an uninterrupted one; ``log.jsonl`` is rewritten from the checkpoint on
+resume. Two separate runs of one config agree to the last bit only with a fixed
+``train.weight_gradient`` (``"taps"`` or ``"onednn"``): under ``"auto"`` each run times the
+methods and may keep others, which round differently.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from tqdm.auto import tqdm
 
 from ..data.registry import DatasetInfo, build_dataset
 from ..models import create_model
+from ..nn import track_conv
 from .averaging import averaged_module, ema_model, ema_state, load_ema_state
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import (
@@ -153,6 +158,14 @@ def _train(
     config: dict[str, Any], out_dir: Path, ctx: Context, resume: bool, progress: bool
 ) -> TrainResult:
     opts = config["train"]
+    with track_conv.weight_gradient_method(str(opts["weight_gradient"])):
+        return _train_with_methods(config, out_dir, ctx, resume, progress)
+
+
+def _train_with_methods(
+    config: dict[str, Any], out_dir: Path, ctx: Context, resume: bool, progress: bool
+) -> TrainResult:
+    opts = config["train"]
     seed_everything(int(opts["seed"]))
     train_info = load_split(config, "train")
     test_info = load_split(config, "test")
@@ -201,8 +214,10 @@ def _train(
         if improved:
             best = {**final, "epoch": epoch + 1}
         rng = gather_objects(_rng_state(ctx.device), ctx)
+        methods = gather_objects(_weight_gradient_choices(), ctx)
         if outputs is not None:
             state = {**meta, **_training_state(run), "rng": rng, "epoch": epoch}
+            state["weight_gradients"] = methods
             state.update(best=best, metrics=final, history=history)
             outputs.epoch(state, improved)
         if progress:
@@ -405,6 +420,9 @@ def _restore(run: _Run, state: dict[str, Any]) -> None:
         load_ema_state(run.ema, state["ema"])
     ranks = state["rng"]
     _set_rng_state(ranks[run.ctx.rank] if len(ranks) == run.ctx.world_size else ranks[0])
+    ranks = state.get("weight_gradients", [[]])  # absent from checkpoints of older releases
+    own = ranks[run.ctx.rank] if len(ranks) == run.ctx.world_size else ranks[0]
+    track_conv.chosen_weight_gradient.update({tuple(c["geometry"]): c["method"] for c in own})
 
 
 def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
@@ -419,6 +437,14 @@ def _set_rng_state(state: dict[str, torch.Tensor]) -> None:
     torch.set_rng_state(state["cpu"].cpu())
     if "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"].cpu())
+
+
+def _weight_gradient_choices() -> list[dict[str, Any]]:
+    """The weight-gradient method ``"auto"`` kept per layer geometry in this process."""
+    return [
+        {"geometry": list(geometry), "method": method}
+        for geometry, method in track_conv.chosen_weight_gradient.items()
+    ]
 
 
 def _write_text(path: Path, text: str) -> None:

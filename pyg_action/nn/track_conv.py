@@ -28,13 +28,16 @@ AVX-512 oneDNN's weight gradient is the faster one (8 tracks × 100 frames × 25
 default) the first backward of every layer geometry (channels, window, stride, dilation,
 padding, one track or several) times both, twice each, and keeps the faster for that geometry
 in this process (oneDNN's only when it is at least 15 % faster, so near-ties stay put);
-``"taps"`` or ``"onednn"`` fix the choice (e.g. for bit-identical reruns).
+``"taps"`` or ``"onednn"`` fix the choice (e.g. for bit-identical reruns; ``pyg-action train``
+sets it from ``train.weight_gradient``, and its checkpoints keep the choices ``"auto"`` made, so
+that a resumed run goes on with them).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -52,6 +55,18 @@ WEIGHT_GRADIENTS = ("auto", "taps", "onednn")
 SWITCH_MARGIN = 0.85
 #: The method ``"auto"`` picked per layer geometry.
 chosen_weight_gradient: dict[tuple[int, ...], str] = {}
+
+
+@contextmanager
+def weight_gradient_method(name: str) -> Iterator[None]:
+    """Within the block, :data:`weight_gradient` is ``name`` (one of :data:`WEIGHT_GRADIENTS`)."""
+    global weight_gradient
+    check_choice("weight_gradient", name, WEIGHT_GRADIENTS)
+    previous, weight_gradient = weight_gradient, name
+    try:
+        yield
+    finally:
+        weight_gradient = previous
 
 
 def track_conv2d(

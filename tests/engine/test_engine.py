@@ -12,6 +12,7 @@ from pyg_action.engine.metrics import classification_metrics
 from pyg_action.engine.schedule import lr_factor
 from pyg_action.engine.trainer import load_split, train
 from pyg_action.errors import SkeletonDataError
+from pyg_action.nn import track_conv
 
 TINY = [
     "model.channels=[8, 8]",
@@ -110,6 +111,40 @@ def test_train_resume_and_result(tmp_path):
         ValueError, match=r"last.pt cannot be resumed: it lacks \['rng', 'history'\]"
     ):
         train(longer, tmp_path, resume=True, progress=False)
+
+
+def test_weight_gradient_option_and_its_choices_survive_a_resume(tmp_path, monkeypatch):
+    monkeypatch.setattr(track_conv, "chosen_weight_gradient", {})
+    seen = []
+    real_choose = track_conv._choose
+
+    def spy(key, methods):
+        seen.append(track_conv.weight_gradient)
+        return real_choose(key, methods)
+
+    monkeypatch.setattr(track_conv, "_choose", spy)
+    train(load_config(None, TINY, model="stgcn"), tmp_path, progress=False)
+    assert set(seen) == {"auto"} and track_conv.weight_gradient == "auto"
+    chosen = dict(track_conv.chosen_weight_gradient)
+    assert chosen  # every temporal layer's geometry was timed
+    (saved,) = load_checkpoint(tmp_path / "last.pt")["weight_gradients"]  # one rank
+    assert {tuple(c["geometry"]): c["method"] for c in saved} == chosen
+    # a resumed run goes on with what the checkpoint kept, whatever this process measured
+    flipped = {"taps": "onednn", "onednn": "taps"}
+    monkeypatch.setattr(
+        track_conv, "chosen_weight_gradient", {key: flipped[m] for key, m in chosen.items()}
+    )
+    longer = load_config(None, [*TINY, "train.epochs=3"], model="stgcn")
+    train(longer, tmp_path, resume=True, progress=False)
+    assert track_conv.chosen_weight_gradient == chosen
+    # a fixed method holds for the run only, and a wrong name is refused
+    seen.clear()
+    fixed = load_config(None, [*TINY, "train.weight_gradient=taps"], model="stgcn")
+    train(fixed, tmp_path / "fixed", progress=False)
+    assert set(seen) == {"taps"} and track_conv.weight_gradient == "auto"
+    wrong = load_config(None, [*TINY, "train.weight_gradient=blas"], model="stgcn")
+    with pytest.raises(ValueError, match="weight_gradient must be one of"):
+        train(wrong, tmp_path / "wrong", progress=False)
 
 
 def test_bad_file_is_reported_and_empty_split_fails(shared_data, tmp_path, capsys):
