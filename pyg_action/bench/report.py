@@ -84,5 +84,5 @@ def plot_ratios(rows: Sequence[dict[str, Any]], path: str | Path, title: str = "
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")  # the longest labels stay whole
     plt.close(fig)
