@@ -1,7 +1,12 @@
 """The runnable examples in the docs still run."""
 
 import re
+import shlex
 from pathlib import Path
+
+import click
+
+from pyg_action.cli.main import cli
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -14,3 +19,35 @@ def test_pyg_pipeline_example_runs():
     frames = 20 + 29 + 32  # ceil(T / 2) for T = 40, 57, 63
     assert scope["out"].shape == scope["same"].shape == (frames * 25, 64)
     assert (scope["out"] - scope["same"]).abs().max() < 1e-4
+
+
+def _pyg_action_commands(text: str) -> list[list[str]]:
+    """Arguments of every ``pyg-action ...`` line of shell text (continuations joined);
+    lines with ``[optional]`` parts are left out."""
+    commands = []
+    for line in text.replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True) if "pyg-action " in line else []
+        if "pyg-action" in words and "[" not in line:
+            commands.append(words[words.index("pyg-action") + 1 :])
+    return commands
+
+
+def test_commands_of_the_docs_and_scripts_parse():
+    """Every ``pyg-action`` command in the README's, BENCHMARKS.md's and the docs' shell
+    blocks and in the GPU script names real commands, options and choices (parsed by the
+    CLI, not run)."""
+    root = DOCS.parent
+    pages = [root / "README.md", root / "BENCHMARKS.md", *sorted(DOCS.glob("*.md"))]
+    blocks = [b for page in pages for b in re.findall(r"```bash\n(.*?)```", page.read_text(), re.S)]
+    texts = [*blocks, (root / "scripts" / "gpu_benchmarks.sh").read_text()]
+    commands = [c for text in texts for c in _pyg_action_commands(text)]
+    assert len(commands) >= 20
+    for args in commands:
+        command = cli.commands[args[0]]
+        try:
+            with command.make_context(args[0], args[1:]) as ctx:  # raises on a bad option
+                assert ctx.params
+        except click.BadParameter as exc:  # files a user makes first (checkpoints, data)
+            param_type = exc.param.type if exc.param is not None else None
+            if not (isinstance(param_type, click.Path) and "does not exist" in str(exc)):
+                raise

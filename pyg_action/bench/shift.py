@@ -1,4 +1,4 @@
-"""Time Shift-GCN against ST-GCN on the same CPU input, and the shifts inside Shift-GCN.
+"""Time Shift-GCN against ST-GCN on the same input (CPU or CUDA), and the shifts inside it.
 
 All models get the same batch of ``batch_size`` random ``(3, frames, V, persons)`` samples
 and run forward in eval mode without gradients. Every round calls ST-GCN (with its default
@@ -10,11 +10,12 @@ writes them (optional, ``--traced``). Parameter counts come from the models, FLO
 :class:`torch.utils.flop_counter.FlopCounterMode` (matrix products only: shifts, gathers and
 scatters count zero, which is the point of Shift-GCN). Each shift operator's share of the
 block time is measured with forward hooks (wall time inside every graph shift, temporal
-shift and block call) over separate rounds.
+shift and block call, the device synchronised at both ends on CUDA) over separate rounds.
 
 Command line::
 
     python -m pyg_action.bench.shift --batch-size 4 --frames 64 --repeats 7 --threads 1
+    python -m pyg_action.bench.shift --device cuda --traced
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from ..models.skeleton_classifier import SkeletonClassifier
 from ..nn.linear_map import BACKENDS, linear_backend
 from ..nn.motion import MotionExcitation
 from ..nn.shift import GraphShift, TemporalShift
-from .timing import interleaved_times
+from .timing import interleaved_times, synchronize
 
 #: Module kinds whose time is reported as a share of the block time.
 TIMED_KINDS: dict[str, type[nn.Module]] = {
@@ -55,7 +56,7 @@ TIMED_KINDS: dict[str, type[nn.Module]] = {
 
 @contextmanager
 def _module_timer(
-    model: nn.Module, kinds: dict[str, type[nn.Module]]
+    model: nn.Module, kinds: dict[str, type[nn.Module]], device: torch.device
 ) -> Iterator[dict[str, float]]:
     """Accumulate wall seconds spent inside modules of each kind (and in blocks)."""
     totals: dict[str, float] = defaultdict(float)
@@ -67,9 +68,11 @@ def _module_timer(
             continue
 
         def before(mod: nn.Module, args: Any) -> None:
+            synchronize(device)
             starts[id(mod)] = time.perf_counter()
 
         def after(mod: nn.Module, args: Any, out: Any, kind: str = kind) -> None:
+            synchronize(device)
             totals[kind] += time.perf_counter() - starts[id(mod)]
 
         handles.append(module.register_forward_pre_hook(before))
@@ -82,10 +85,10 @@ def _module_timer(
 
 
 def _median_ms(
-    models: dict[str, nn.Module], batch: Any, warmup: int, repeats: int
+    models: dict[str, nn.Module], batch: Any, warmup: int, repeats: int, device: torch.device
 ) -> dict[str, float]:
     runs = {name: (lambda m=model: m(batch)) for name, model in models.items()}
-    times = interleaved_times(runs, warmup, repeats)
+    times = interleaved_times(runs, warmup, repeats, device)
     return {f"{name}_ms": 1e3 * statistics.median(values) for name, values in times.items()}
 
 
@@ -99,10 +102,12 @@ def _gflops(model: nn.Module, batch: Any) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def _shares(model: nn.Module, batch: Any, warmup: int, repeats: int) -> dict[str, float]:
+def _shares(
+    model: nn.Module, batch: Any, warmup: int, repeats: int, device: torch.device
+) -> dict[str, float]:
     """Share of the block time spent in each shift kind, and ms per forward."""
-    with _module_timer(model, {**TIMED_KINDS, "blocks": ShiftGCNBlock}) as totals:
-        interleaved_times({"model": lambda: model(batch)}, warmup, repeats)
+    with _module_timer(model, {**TIMED_KINDS, "blocks": ShiftGCNBlock}, device) as totals:
+        interleaved_times({"model": lambda: model(batch)}, warmup, repeats, device)
     block = totals.pop("blocks")
     calls = warmup + repeats
     out = {f"{kind}_share": seconds / block for kind, seconds in totals.items()}
@@ -115,7 +120,7 @@ def _traced(model: nn.Module, builder: SkeletonGraphBuilder, dense: Tensor) -> A
     ``dense``'s shape ``(B, C, T, V, M)``."""
     b, c, t, v, m = dense.shape
     wrapper = FixedSizeClassifier(cast(SkeletonClassifier, model), builder, (b, c, t, v, m))
-    return trace_frozen(wrapper, dense)
+    return trace_frozen(wrapper.to(dense.device), dense)
 
 
 def benchmark_shiftgcn(
@@ -135,8 +140,9 @@ def benchmark_shiftgcn(
     seed: int = 0,
     threads: int | None = None,
     linear: str = "auto",
+    device: str = "cpu",
 ) -> dict[str, Any]:
-    """Median CPU forward times of ST-GCN and Shift-GCN (gather and message shifts).
+    """Median forward times of ST-GCN and Shift-GCN (gather and message shifts).
 
     Args:
         layout: Skeleton layout of the random samples.
@@ -157,6 +163,8 @@ def benchmark_shiftgcn(
         threads: ``torch.set_num_threads`` for the run (``None``: leave as is).
         linear: Point-wise maps through :func:`~pyg_action.nn.linear` (``"auto"``: oneDNN on
             CPU) or always through ``F.linear`` (``"torch"``).
+        device: ``"cpu"`` or ``"cuda"`` (the timings wait for the device at both ends of
+            every call).
 
     Returns:
         ``stgcn_ms`` (its default temporal fast path), ``stgcn_edges_ms`` (temporal message
@@ -169,6 +177,9 @@ def benchmark_shiftgcn(
         the gather model, ``message_*`` for the message model), the largest logit difference
         between the two implementations, and the settings.
     """
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but torch sees no CUDA device")
     previous_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
@@ -179,7 +190,8 @@ def benchmark_shiftgcn(
             builder = SkeletonGraphBuilder(layout)
             dense = torch.randn(batch_size, 3, frames, joints, persons)
             samples = [builder(sample) for sample in dense]
-            batch = next(iter(DataLoader(samples, batch_size=batch_size)))
+            batch = next(iter(DataLoader(samples, batch_size=batch_size))).to(dev)
+            dense = dense.to(dev)
             options = dict(
                 spatial_shift=spatial_shift,
                 temporal_shift=temporal_shift,
@@ -195,14 +207,14 @@ def benchmark_shiftgcn(
                 ),
             }
             for model in models.values():
-                model.eval()
+                model.to(dev).eval()
             result: dict[str, Any] = {}
             with torch.no_grad():
-                result.update(_median_ms(models, batch, warmup, repeats))
+                result.update(_median_ms(models, batch, warmup, repeats, dev))
                 for name in ("stgcn", "shiftgcn"):
                     result[f"{name}_params"] = sum(p.numel() for p in models[name].parameters())
                     result[f"{name}_gflops"] = _gflops(models[name], batch)
-                result.update(_shares(models["shiftgcn"], batch, 0, repeats))
+                result.update(_shares(models["shiftgcn"], batch, 0, repeats, dev))
                 if message:  # its own rounds: its large messages would slow the others down
                     gather = models["shiftgcn"]
                     slow = create_model(
@@ -211,14 +223,14 @@ def benchmark_shiftgcn(
                         layout=layout,
                         impl="message",
                         **options,
-                    ).eval()
-                    slow.load_state_dict(gather.state_dict())
+                    ).to(dev)
+                    slow.eval().load_state_dict(gather.state_dict())
                     pair = _median_ms(
-                        {"gather": gather, "message": slow}, batch, 0, message_repeats
+                        {"gather": gather, "message": slow}, batch, 0, message_repeats, dev
                     )
                     result["shiftgcn_message_ms"] = pair["message_ms"]
                     result["message_over_gather"] = pair["message_ms"] / pair["gather_ms"]
-                    shares = _shares(slow, batch, 0, 1)
+                    shares = _shares(slow, batch, 0, 1, dev)
                     result.update({f"message_{key}": value for key, value in shares.items()})
                     result["max_abs_diff"] = float((slow(batch) - gather(batch)).abs().max())
                 if traced:
@@ -230,6 +242,7 @@ def benchmark_shiftgcn(
                         {name: partial(program, dense) for name, program in programs.items()},
                         warmup,
                         repeats,
+                        dev,
                     )
                     for name, values in times.items():
                         result[f"{name}_ms"] = 1e3 * statistics.median(values)
@@ -254,6 +267,7 @@ def benchmark_shiftgcn(
         repeats=repeats,
         threads=torch.get_num_threads() if threads is None else threads,
         linear=linear,
+        device=torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
     )
     return result
 
@@ -276,6 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--message-repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--linear", choices=BACKENDS, default="auto", help="point-wise maps")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args(argv)
     print(json.dumps(benchmark_shiftgcn(**vars(args)), indent=2))
 

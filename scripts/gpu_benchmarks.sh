@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The GPU checks and tables: the CUDA tests (every operator and model on CUDA against CPU,
+# training and the benchmark commands on CUDA), then BENCHMARKS.md's commands with
+# --device cuda, writing benchmarks/cuda_*.json and docs/img/bench_cuda_*.png.
+# Run from the repository root on a machine where torch sees a CUDA device:
+#   bash scripts/gpu_benchmarks.sh            # everything (about 10 minutes on one GPU)
+#   bash scripts/gpu_benchmarks.sh --no-tests # the tables only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'torch sees no CUDA device')"
+if [[ "${1:-}" != "--no-tests" ]]; then
+  python -m pytest -q -rs tests/test_cuda.py
+fi
+mkdir -p benchmarks docs/img
+python - <<'PY' > benchmarks/cuda_environment.json
+import json, torch, torch_geometric
+print(json.dumps({"gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
+                  "cuda": torch.version.cuda, "torch_geometric": torch_geometric.__version__},
+                 indent=2))
+PY
+pyg-action benchmark --device cuda --operators all --models none --shape ntu25-T100 \
+  --shape ntu25-T300 --shape openpose18-T150 --shape msr20-real --shape vig-14x14 --repeats 10 \
+  --out benchmarks/cuda_operators.json --plot docs/img/bench_cuda_operators.png
+pyg-action benchmark --device cuda --operators none --models all --shape ntu25-T300 \
+  --shape ntu25-T100 --shape openpose18-T150 --shape msr20-real --shape vig-14x14 --repeats 10 \
+  --out benchmarks/cuda_models.json --plot docs/img/bench_cuda_models.png
+pyg-action benchmark --device cuda --sweep batch --repeats 5 \
+  --out benchmarks/cuda_sweep_batch.json --plot docs/img/bench_cuda_sweep_batch.png
+pyg-action benchmark --device cuda --sweep graph --repeats 5 \
+  --out benchmarks/cuda_sweep_graph.json --plot docs/img/bench_cuda_sweep_graph.png
+python -m pyg_action.bench.shift --device cuda --traced --repeats 20 > benchmarks/cuda_shift.json
+echo "wrote benchmarks/cuda_*.json and docs/img/bench_cuda_*.png"

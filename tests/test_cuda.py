@@ -1,0 +1,174 @@
+"""On a CUDA device every operator and model computes what it computes on CPU, and the
+commands run there.
+
+The CPU tests hold every sparse form to its dense reference; these hold every form (sparse
+and dense) on CUDA to itself on CPU: outputs, input gradients and parameter gradients, in
+fp32 with TF32 off (cuDNN convolutions and cuBLAS products may round to TF32's 10 mantissa
+bits by default). Skipped, with the reason, where torch sees no CUDA device.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import Tensor
+
+from pyg_action.bench.compare import Comparison
+from pyg_action.bench.models import IMAGE_MODELS, SKELETON_MODELS
+from pyg_action.bench.operators import IMAGE_OPERATORS, SKELETON_OPERATORS
+from pyg_action.bench.shapes import PRESETS, image_inputs, quick, skeleton_inputs
+from pyg_action.bench.shift import benchmark_shiftgcn
+from pyg_action.cli.main import cli
+from pyg_action.engine.config import load_config
+from pyg_action.engine.trainer import train
+
+pytestmark = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA device: the GPU checks need one"
+)
+
+# fixed-length two-person clips, and one-person clips of different lengths in one batch
+SKELETON_CASES = {
+    "ntu25 fixed": (quick(PRESETS["ntu25-T100"]), [32, 32]),
+    "msr20 variable": (quick(PRESETS["msr20-real"]), [13, 32, 7, 25]),
+}
+IMAGE_SHAPE = quick(PRESETS["vig-14x14"])
+RTOL = 1e-4
+
+
+@pytest.fixture(autouse=True)
+def full_fp32() -> Iterator[None]:
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def _results(comparison: Comparison, train_mode: bool) -> dict[str, dict[str, Tensor]]:
+    """Every variant's output and, when differentiable, the gradients of a fixed random
+    projection of it (a ones gradient would hide errors that cancel), moved to CPU."""
+    for module in comparison.modules:
+        module.train(train_mode)
+    results = {}
+    for name, forward in {**comparison.sparse, **comparison.dense}.items():
+        for module in comparison.modules:
+            module.zero_grad(set_to_none=True)
+        for tensor in comparison.inputs:
+            tensor.grad = None
+        out = forward()
+        got = {"output": out.detach().cpu()}
+        if comparison.differentiable:
+            generator = torch.Generator().manual_seed(1)
+            weight = torch.randn(out.shape, generator=generator).to(out)
+            (out * weight).sum().backward()
+            for i, tensor in enumerate(comparison.inputs):
+                if tensor.grad is not None:
+                    got[f"input {i} gradient"] = tensor.grad.cpu()
+            for j, module in enumerate(comparison.modules):
+                for key, param in module.named_parameters():
+                    if param.grad is not None:
+                        got[f"module {j} {key} gradient"] = param.grad.cpu()
+        results[name] = got
+    return results
+
+
+def _assert_same_on_cuda(build: Callable[[str], Comparison], train_mode: bool) -> None:
+    """``build(device)`` twice, seeded alike (weights are drawn on CPU, then moved)."""
+    outcomes = []
+    for device in ("cpu", "cuda"):
+        torch.manual_seed(0)
+        outcomes.append(_results(build(device), train_mode))
+    on_cpu, on_cuda = outcomes
+    assert on_cuda.keys() == on_cpu.keys()
+    for variant, tensors in on_cpu.items():
+        assert on_cuda[variant].keys() == tensors.keys(), variant
+        for what, expected in tensors.items():
+            got = on_cuda[variant][what]
+            if not expected.is_floating_point():  # kNN indices
+                assert torch.equal(got, expected), f"{variant}: {what}"
+                continue
+            scale = float(expected.abs().max()) if expected.numel() else 1.0
+            torch.testing.assert_close(
+                got, expected, rtol=RTOL, atol=RTOL * max(scale, 1.0),
+                msg=lambda m, v=variant, w=what: f"{v}: {w} differs on CUDA\n{m}",
+            )  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(SKELETON_CASES))
+@pytest.mark.parametrize("name", list(SKELETON_OPERATORS))
+def test_skeleton_operators_on_cuda_equal_cpu(name: str, case: str) -> None:
+    shape, lengths = SKELETON_CASES[case]
+
+    def build(device: str) -> Comparison:
+        inputs = skeleton_inputs(shape, shape.channels, lengths, device=device)
+        return SKELETON_OPERATORS[name](inputs, shape.channels)
+
+    _assert_same_on_cuda(build, train_mode=True)
+
+
+@pytest.mark.parametrize("name", list(IMAGE_OPERATORS))
+def test_image_operators_on_cuda_equal_cpu(name: str) -> None:
+    def build(device: str) -> Comparison:
+        inputs = image_inputs(IMAGE_SHAPE, IMAGE_SHAPE.channels, device=device)
+        return IMAGE_OPERATORS[name](inputs, IMAGE_SHAPE.channels)
+
+    _assert_same_on_cuda(build, train_mode=True)
+
+
+@pytest.mark.parametrize("case", list(SKELETON_CASES))
+@pytest.mark.parametrize("name", list(SKELETON_MODELS))
+def test_skeleton_models_on_cuda_equal_cpu(name: str, case: str) -> None:
+    """Eval mode: dropout draws differ between devices; gradients still flow everywhere."""
+    shape, lengths = SKELETON_CASES[case]
+
+    def build(device: str) -> Comparison:
+        inputs = skeleton_inputs(shape, 3, lengths, device=device)
+        return SKELETON_MODELS[name](inputs, True, False)
+
+    _assert_same_on_cuda(build, train_mode=False)
+
+
+@pytest.mark.parametrize("name", list(IMAGE_MODELS))
+def test_image_models_on_cuda_equal_cpu(name: str) -> None:
+    def build(device: str) -> Comparison:
+        inputs = image_inputs(IMAGE_SHAPE, IMAGE_SHAPE.channels, device=device)
+        return IMAGE_MODELS[name](inputs, True)
+
+    _assert_same_on_cuda(build, train_mode=False)
+
+
+@pytest.mark.parametrize("model", ["stgcn", "shiftgcn", "vig"])
+def test_training_on_cuda(model: str, tmp_path) -> None:
+    config = load_config(None, ["train.epochs=1", "train.batch_size=8"], model=model)
+    result = train(config, tmp_path, device="cuda", progress=False)
+    assert 0 <= result.final["top1"] <= 100
+    assert (tmp_path / "last.pt").exists()
+
+
+def test_benchmark_command_on_cuda(tmp_path) -> None:
+    out = tmp_path / "bench.json"
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["benchmark", "--quick", "--device", "cuda", "--out", str(out)],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report: dict[str, Any] = json.loads(out.read_text())
+    assert report["device"] == torch.cuda.get_device_name()
+    assert report["rows"] and all(row["sparse_peak_bytes"] > 0 for row in report["rows"])
+
+
+def test_shift_benchmark_on_cuda() -> None:
+    result = benchmark_shiftgcn(
+        layout="msr20", batch_size=2, frames=16, persons=1, num_classes=5,
+        warmup=1, repeats=2, message_repeats=1, traced=True, device="cuda",
+    )  # fmt: skip
+    assert result["device"] == torch.cuda.get_device_name()
+    assert result["shiftgcn_ms"] > 0 and result["shiftgcn_traced_ms"] > 0
+    assert result["max_abs_diff"] < 1e-3
