@@ -12,12 +12,6 @@ if [[ "${1:-}" != "--no-tests" ]]; then
   python -m pytest -q -rs tests/test_cuda.py
 fi
 mkdir -p benchmarks docs/img
-python - <<'PY' > benchmarks/cuda_environment.json
-import json, torch, torch_geometric
-print(json.dumps({"gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
-                  "cuda": torch.version.cuda, "torch_geometric": torch_geometric.__version__},
-                 indent=2))
-PY
 pyg-action benchmark --device cuda --operators all --models none --shape ntu25-T100 \
   --shape ntu25-T300 --shape openpose18-T150 --shape msr20-real --shape vig-14x14 --repeats 10 \
   --out benchmarks/cuda_operators.json --plot docs/img/bench_cuda_operators.png
