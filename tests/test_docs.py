@@ -23,12 +23,15 @@ def test_pyg_pipeline_example_runs():
 
 def _pyg_action_commands(text: str) -> list[list[str]]:
     """Arguments of every ``pyg-action ...`` line of shell text (continuations joined);
-    lines with ``[optional]`` parts are left out."""
+    lines with ``[optional]`` parts, and lookups of the command (``command -v pyg-action``),
+    are left out."""
     commands = []
     for line in text.replace("\\\n", " ").splitlines():
         words = shlex.split(line, comments=True) if "pyg-action " in line else []
         if "pyg-action" in words and "[" not in line:
-            commands.append(words[words.index("pyg-action") + 1 :])
+            at = words.index("pyg-action")
+            if at == 0 or words[at - 1] != "-v":
+                commands.append(words[at + 1 :])
     return commands
 
 

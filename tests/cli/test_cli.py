@@ -1,6 +1,10 @@
 """The command line end to end on a tiny run: train, evaluate, predict, visualize, layouts."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -82,6 +86,23 @@ def test_layouts_command():
     assert shown.exit_code == 0 and "K=2" in shown.output and "neck" in shown.output
     bad = runner.invoke(cli, ["layouts", "nope"])
     assert bad.exit_code != 0 and "unknown layout" in bad.output
+
+
+def test_python_m_runs_the_command_line_from_a_source_checkout(tmp_path):
+    """``python -m pyg_action`` is ``pyg-action`` where only the source is on the path."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pyg_action", "layouts", "msr20"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "msr20" in done.stdout and "20 joints" in done.stdout
+    wrong = subprocess.run(
+        [sys.executable, "-m", "pyg_action", "nope"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert wrong.returncode != 0 and "Usage: pyg-action" in wrong.stderr
 
 
 def test_train_reports_bad_config(tmp_path):
