@@ -38,8 +38,8 @@ from ..graph.levels import SkeletonLevel
 from ..graph.temporal import strided_lengths
 from ..layouts import LayoutLike, get_layout
 from .choices import check_choice
-from .linear_map import Linear
-from .shift_taps import gather_taps, shift_rows
+from .linear_map import Linear, linear
+from .shift_taps import boundary_rows, gather_taps, shift_rows
 
 IMPLS = ("message", "gather")
 SPATIAL_SHIFTS = ("nonlocal", "local")
@@ -335,9 +335,14 @@ class TemporalShift(ChannelShiftPassing):
         table = weights.new_zeros(last - first + 1, self.channels)
         return first, table.scatter_add(0, offsets - first, weights)
 
-    def forward(self, x: Tensor, level: SkeletonLevel) -> Tensor:
-        """Shift ``x`` ``(N, C)`` on ``level``; returns ``(N', C)`` on ``level.coarsen(stride)``."""
+    def forward(self, x: Tensor, level: SkeletonLevel, scale: Tensor | None = None) -> Tensor:
+        """Shift ``x`` ``(N, C)`` on ``level``; returns ``(N', C)`` on ``level.coarsen(stride)``.
+
+        ``scale`` ``(C,)`` multiplies every tap weight (the shift of ``x`` times a per-channel
+        factor, at no extra pass)."""
         first, table = self.tap_table(x.dtype)
+        if scale is not None:
+            table = table * scale
         num_joints = level.num_joints
         if self.impl == "message":
             radius = max(-first, first + table.shape[0] - 1)
@@ -349,6 +354,24 @@ class TemporalShift(ChannelShiftPassing):
         if self.stride > 1:
             return gather_taps(x, base, frame, length, first, table, num_joints)
         return shift_rows(x, first, table, frame, length, num_joints)
+
+    def edge_response(self, level: SkeletonLevel, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+        r"""Where the shift of a constant differs from its value inside the tracks.
+
+        The shift of a feature that is 1 everywhere is :math:`\sum_k \mathbf{W}_k` (the
+        table's column sums) at every output node whose taps all stay in its track, and the
+        sum over the taps that do elsewhere.
+
+        Returns:
+            ``edge`` ``(E,)``, the output nodes whose window leaves their track, and
+            ``response`` ``(E, C)``, the shift of the constant 1 at those nodes.
+        """
+        first, table = self.tap_table(dtype)
+        _, frame, length = _strided_targets(level.lengths, level.num_joints, self.stride)
+        edge = boundary_rows(frame, length, first, first + table.shape[0] - 1)
+        target = frame[edge].unsqueeze(1) + first + torch.arange(table.shape[0], device=edge.device)
+        inside = (target >= 0) & (target < length[edge].unsqueeze(1))  # (E, K)
+        return edge, inside.to(dtype) @ table
 
     def __repr__(self) -> str:
         return (
@@ -539,6 +562,20 @@ class ShiftTemporalConv(nn.Module):
     with :math:`\tau_{in}` a temporal shift at stride 1 and :math:`\tau_{out}^{(s)}` one at
     stride ``s`` (both fixed or both adaptive, as the official ``Shift_tcn``).
 
+    In inference (eval mode, gradients off) both batch-norms fold away, two passes over the
+    features fewer. Eval-mode :math:`\mathrm{BN}(\mathbf{x}) = \mathbf{a} \odot \mathbf{x} +
+    \mathbf{b}` per channel, and a shift is linear per channel, so
+    :math:`\tau_{in}(\mathbf{a} \odot \mathbf{x} + \mathbf{b}) = \mathbf{a} \odot
+    \tau_{in}(\mathbf{x}) + \mathbf{b} \odot \tau_{in}(\mathbf{1})`, where
+    :math:`\tau_{in}(\mathbf{1}) = \sum_k \mathbf{w}_k` (the tap weights' sum) wherever the
+    window stays inside the track. The point-wise map then takes the weight
+    :math:`\mathbf{W} \operatorname{diag}(\mathbf{a})` and the bias
+    :math:`\mathbf{W}(\mathbf{b} \odot \sum_k \mathbf{w}_k) + \boldsymbol{\beta}`, and the
+    rows near a track's ends get :math:`\mathbf{W}(\mathbf{b} \odot (\tau_{in}(\mathbf{1})_n
+    - \sum_k \mathbf{w}_k))` added (:meth:`TemporalShift.edge_response`); the second
+    batch-norm's scale multiplies :math:`\tau_{out}`'s tap weights and its shift is added. The
+    values are those of the unfolded unit up to fp32 rounding.
+
     Args:
         in_channels: ``C_in``.
         out_channels: ``C_out``.
@@ -571,5 +608,30 @@ class ShiftTemporalConv(nn.Module):
         nn.init.kaiming_normal_(self.lin.weight, mode="fan_out")
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> Tensor:
-        h = self.lin(self.shift_in(self.norm_in(x), level)).relu_()
-        return self.norm_out(self.shift_out(h, level))
+        folded = None if torch.is_grad_enabled() else _folded_norms(self.norm_in, self.norm_out)
+        if folded is None:
+            h = self.lin(self.shift_in(self.norm_in(x), level)).relu_()
+            return self.norm_out(self.shift_out(h, level))
+        (scale_in, shift_in), (scale_out, shift_out) = folded
+        inside = self.shift_in.tap_table(x.dtype)[1].sum(0)  # τ_in of a constant 1 in a track
+        weight, bias = self.lin.weight, self.lin.bias
+        folded_bias = weight @ (shift_in * inside) + (0.0 if bias is None else bias)
+        h = linear(self.shift_in(x, level), weight * scale_in, folded_bias)
+        edge, response = self.shift_in.edge_response(level, x.dtype)
+        h.index_add_(0, edge, ((response - inside) * shift_in) @ weight.t())
+        return self.shift_out(h.relu_(), level, scale_out).add_(shift_out)
+
+
+def _folded_norms(*norms: nn.BatchNorm1d) -> list[tuple[Tensor, Tensor]] | None:
+    """``(a, b)`` with ``norm(x) = a ⊙ x + b`` for each norm in eval mode with running
+    statistics, or None if any normalises by the batch's own statistics."""
+    folded = []
+    for norm in norms:
+        if norm.training or norm.running_mean is None or norm.running_var is None:
+            return None
+        scale = torch.rsqrt(norm.running_var + norm.eps)
+        if norm.weight is not None:
+            scale = scale * norm.weight
+        shift = -norm.running_mean * scale
+        folded.append((scale, shift if norm.bias is None else shift + norm.bias))
+    return folded

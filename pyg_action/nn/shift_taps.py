@@ -81,7 +81,7 @@ def shift_rows(
     Returns:
         ``(N, C)``.
     """
-    edge = _boundary_rows(frame, length, first, first + table.shape[0] - 1)
+    edge = boundary_rows(frame, length, first, first + table.shape[0] - 1)
     if torch.is_grad_enabled() and (x.requires_grad or table.requires_grad):
         return _ShiftRows.apply(x, first, table, frame, length, edge, num_joints)
     return _shift_rows(x, first, table, frame, length, edge, num_joints)
@@ -94,7 +94,7 @@ def _slices(num_nodes: int, shift: int) -> tuple[slice, slice]:
     return target, source
 
 
-def _boundary_rows(frame: Tensor, length: Tensor, first: int, last: int) -> Tensor:
+def boundary_rows(frame: Tensor, length: Tensor, first: int, last: int) -> Tensor:
     """Nodes whose window of offsets ``first..last`` leaves their track."""
     return ((frame + first < 0) | (frame + last >= length)).nonzero().view(-1)
 
@@ -109,7 +109,7 @@ def _shift_rows(
     num_joints: int,
 ) -> Tensor:
     """Shifted row slices for all nodes (ignoring tracks), then the boundary rows ``edge``
-    (:func:`_boundary_rows` of the table's window) exactly."""
+    (:func:`boundary_rows` of the table's window) exactly."""
     num_nodes = x.shape[0]
     zero_row = -first
     out = x * table[zero_row] if 0 <= zero_row < table.shape[0] else torch.zeros_like(x)
@@ -179,7 +179,7 @@ class _ShiftRows(torch.autograd.Function):
         grad_x = grad_table = None
         if ctx.needs_input_grad[0]:
             last = first + rows - 1  # the adjoint's window is -last..-first
-            adjoint_edge = _boundary_rows(frame, length, -last, -first)
+            adjoint_edge = boundary_rows(frame, length, -last, -first)
             grad_x = _shift_rows(grad, -last, table.flip(0), frame, length, adjoint_edge, joints)
         if ctx.needs_input_grad[2]:
             grad_table = _tap_products(grad, x, first, rows, frame, length, edge, joints)

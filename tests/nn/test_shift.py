@@ -316,6 +316,36 @@ def test_shift_temporal_conv_matches_dense(kind, stride, train):
             assert_close_scaled(getattr(sparse, name).shift.grad, shift_grad, param_tol(train))
 
 
+@pytest.mark.parametrize("kind", ["fixed", "adaptive"])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_shift_temporal_conv_folds_its_batch_norms_in_inference(kind, stride):
+    """Without gradients in eval mode the unit runs with both batch-norms folded (neither is
+    called) and matches the dense reference and its own unfolded path on mixed lengths,
+    one-frame tracks and shifts reaching three frames included."""
+    x, level, samples = mixed_batch("openpose18", 6, MIXED)
+    dense = DenseShiftTemporalConv(6, 8, stride, kind, kernel_size=7 if kind == "fixed" else 3)
+    perturb(dense)
+    if kind == "adaptive":
+        for shift in (dense.shift_in, dense.shift_out):
+            shift.shift.data.uniform_(-3.0, 3.0)
+    sparse = ShiftTemporalConv(6, 8, stride, kind, kernel_size=7 if kind == "fixed" else 3)
+    copy_dense_into(sparse, dense)
+    dense.eval()
+    sparse.eval()
+    calls = []
+    for norm in (sparse.norm_in, sparse.norm_out):
+        norm.register_forward_hook(lambda *args: calls.append(1))
+    with torch.no_grad():
+        refs = [dense(part) for part in dense_inputs(x, samples)]
+        out = sparse(x, level)
+    assert not calls
+    for got, ref in zip(split_tracks(out, samples, stride), refs, strict=True):
+        torch.testing.assert_close(got, ref, **FWD)
+    unfolded = sparse(x, level)
+    assert len(calls) == 2
+    torch.testing.assert_close(out, unfolded.detach(), **FWD)
+
+
 @pytest.mark.parametrize("impl", ["frames", "message"])
 @pytest.mark.parametrize("train", [False, True])
 def test_motion_excitation_matches_dense(train, impl):
