@@ -336,7 +336,7 @@ def iter_source(
     if not files:
         yield source, SkeletonDataError(f"no sample files found (format={format or 'any'})", source)
         return
-    bar = tqdm(files, desc=f"read {source.name}", unit="file", disable=not progress)
+    bar = tqdm(files, desc=f"read {source.name}", unit="file", disable=None if progress else True)
     for path in bar:
         try:
             for item in iter_samples(path, format, **reader_options):
@@ -413,7 +413,8 @@ def prepare(
             default: from each file's suffix.
         layout: The samples' layout (name or YAML/JSON file), e.g. for an ``npz`` of a
             custom skeleton; default: what the reader reports.
-        progress: Show a tqdm progress bar over the files.
+        progress: Show a tqdm progress bar over the files (on a terminal only: none when
+            stderr is redirected to a file or a pipe).
         recursive: Search sub-folders of a folder source.
         **reader_options: Passed to the reader (see ``pyg_action.io.FORMAT_OPTIONS``).
 

@@ -148,7 +148,8 @@ def train(
 
     Under ``torchrun`` (or :func:`~pyg_action.engine.distributed.spawn`) every process calls
     this; they train one model data-parallel and return the same result, and only rank 0
-    writes files.
+    writes files. With ``progress`` rank 0 prints one summary line per epoch, and a progress
+    bar over the epoch's batches when stderr is a terminal (none in a redirected log).
     """
     with process_group(device) as ctx:
         return _train(config, Path(out_dir), ctx, resume, progress and ctx.is_main)
@@ -344,7 +345,7 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     if set_dataset_epoch is not None:
         set_dataset_epoch(epoch)
     loss_sum, correct, seen = 0.0, 0, 0
-    bar = tqdm(run.train_loader, desc=desc, disable=not progress, leave=False)
+    bar = tqdm(run.train_loader, desc=desc, disable=None if progress else True, leave=False)
     for step, batch in enumerate(bar):
         batch = batch.to(dev)
         with torch.autocast(dev.type, enabled=run.use_amp):

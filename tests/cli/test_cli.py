@@ -38,6 +38,16 @@ def test_train_prints_accuracy_and_labels_synthetic(trained):
     assert json.loads((out / "result.json").read_text())["synthetic"] is True
 
 
+def test_train_without_a_terminal_prints_epoch_lines_and_no_progress_bar(tmp_path):
+    """Redirected output (here: the test runner's) keeps the per-epoch summaries and leaves out
+    the bar's carriage-return updates, so a log file stays readable."""
+    args = ["train", "--model", "stgcn", "--epochs", "2", "--out", str(tmp_path), *TINY]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "epoch 1/2  loss" in result.output and "epoch 2/2  loss" in result.output
+    assert "it/s" not in result.output and "\r" not in result.output
+
+
 def test_evaluate_writes_confusion_and_csv(trained, tmp_path):
     out, _ = trained
     result = CliRunner().invoke(
