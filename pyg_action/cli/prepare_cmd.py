@@ -43,6 +43,16 @@ def prepare(
     click.echo(f"bad:    {report['bad']}")
     for file, reason in report["bad_files"]:
         click.echo(f"  {file}: {reason}")
+    unread = report.get("unread_files", [])
+    if unread:
+        click.echo(f"not read: {len(unread)} file(s) of no per-sample format")
+        for file in unread:
+            click.echo(f"  {file}")
+        if any(Path(file).suffix.lower() in (".npy", ".pkl") for file in unread):
+            click.echo(
+                "  (ST-GCN .npy and pyskl .pkl containers are read when named: "
+                "pyg-action prepare FILE OUT)"
+            )
     sizes = cache_nbytes(out)
     click.echo(
         f"cache:  {out} ({sizes['total'] / 1e6:.1f} MB; "

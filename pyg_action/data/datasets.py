@@ -64,13 +64,14 @@ Source = PreparedCache | Sequence[SkeletonSequence]
 def format_report(report: Mapping[str, Any], limit: int | None = 20) -> str:
     """A short human-readable summary of a read/prepare report."""
     lines = [f"{report.get('good', 0)} good, {report.get('bad', 0)} bad samples"]
-    bad = list(report.get("bad_files", []))
-    for file, reason in bad[:limit] if limit is not None else bad:
-        lines.append(f"  bad: {file}: {reason}")
-    if limit is not None and len(bad) > limit:
-        lines.append(f"  ... and {len(bad) - limit} more (see the report)")
+    bad = [f"bad: {file}: {reason}" for file, reason in report.get("bad_files", [])]
+    unread = [f"not read (no per-sample format): {file}" for file in report.get("unread_files", [])]
+    for kind in (bad, unread):
+        lines.extend(f"  {line}" for line in (kind[:limit] if limit is not None else kind))
+        if limit is not None and len(kind) > limit:
+            lines.append(f"  ... and {len(kind) - limit} more (see the report)")
     for key, value in report.items():
-        if key in ("good", "bad", "bad_files", "source", "format"):
+        if key in ("good", "bad", "bad_files", "unread_files", "source", "format"):
             continue
         count = len(value) if isinstance(value, list | tuple | dict) else value
         lines.append(f"  {key}: {count}")
@@ -141,7 +142,7 @@ class SkeletonDataset(Dataset):
                 f"{self.description} ({split_name}): strict mode and the input had bad samples:\n"
                 + format_report(self.report)
             )
-        if self.report.get("bad") and verbose:
+        if (self.report.get("bad") or self.report.get("unread_files")) and verbose:
             print(f"[pyg_action] {self.description}: {format_report(self.report)}", file=sys.stderr)
         total = len(self.source)
         self.split = list(range(total)) if split is None else [int(i) for i in split]

@@ -209,12 +209,17 @@ class CacheWriter:
         self.names: list[str] = []
         self.meta: list[dict[str, Any]] = []
         self.bad: list[tuple[str, str]] = []
+        self.unread: list[str] = []
         self._tmp_path = self.out_dir / "frames.tmp"
         self._tmp = self._tmp_path.open("wb")
 
     def reject(self, file: str | Path, reason: str) -> None:
         """Record a bad file or sample."""
         self.bad.append((str(file), reason))
+
+    def note_unread(self, files: list[Path]) -> None:
+        """Record files of the source that were not read (of no per-sample format)."""
+        self.unread.extend(str(file) for file in files)
 
     def add(self, sample: SkeletonSequence) -> str | None:
         """Append a sample; returns the reason when it is rejected (and records it)."""
@@ -238,13 +243,16 @@ class CacheWriter:
         return len(self.names)
 
     def report(self) -> dict[str, Any]:
-        return {
+        report: dict[str, Any] = {
             "good": self.good,
             "bad": len(self.bad),
             "bad_files": [list(item) for item in self.bad],
             "source": self.source,
             "format": self.format,
         }
+        if self.unread:
+            report["unread_files"] = list(self.unread)
+        return report
 
     def close(self) -> dict[str, Any]:
         """Write ``frames.npy``, the index and the report; returns the report."""
@@ -368,6 +376,8 @@ def read_folder(
     **reader_options: Any,
 ) -> tuple[list[SkeletonSequence], dict[str, Any]]:
     """Read ``source`` into memory with the same checks and report as :func:`prepare`."""
+    from ..io import unread_files
+
     checker = SampleChecker(layout)
     samples: list[SkeletonSequence] = []
     bad: list[tuple[str, str]] = []
@@ -390,6 +400,8 @@ def read_folder(
         "source": str(source),
         "format": format,
     }
+    if Path(source).is_dir() and (unread := unread_files(source, format, recursive=recursive)):
+        report["unread_files"] = [str(path) for path in unread]
     return samples, report
 
 
@@ -420,12 +432,19 @@ def prepare(
 
     Returns:
         The report ``{good, bad, bad_files: [[file, reason], ...], source, format}``, also
-        written to ``out_dir/report.json``.
+        written to ``out_dir/report.json``; for a folder with files in no sample format (see
+        :func:`pyg_action.io.unread_files`) also ``unread_files: [file, ...]``.
     """
+    from ..io import unread_files
+
     options = _reader_options(format, layout, reader_options)
     source = Path(source).resolve()  # one spelling of every file, as the dataset reader reports
     items = iter_source(source, format, progress=progress, recursive=recursive, **options)
     with CacheWriter(out_dir, layout=layout, source=str(source), format=format) as writer:
+        if source.is_dir():
+            out = Path(out_dir).resolve()
+            unread = unread_files(source, format, recursive=recursive)
+            writer.note_unread([path for path in unread if not path.is_relative_to(out)])
         for path, item in items:
             if isinstance(item, SkeletonDataError):
                 writer.reject(item.path or path, describe_error(item))

@@ -182,6 +182,26 @@ def find_sample_files(
     return sorted(found)
 
 
+def unread_files(
+    folder: str | Path, format: str | None = None, *, recursive: bool = True
+) -> list[Path]:
+    """Files under ``folder`` that :func:`find_sample_files` leaves out, sorted by path:
+    other suffixes, and the ST-GCN ``.npy`` / pyskl ``.pkl`` containers that are read only
+    when named. Hidden files (a name starting with ``.``) and the Kinetics label files that
+    live beside the samples are not listed."""
+    folder = Path(folder)
+    found = set(find_sample_files(folder, format, recursive=recursive))
+    pattern = "**/*" if recursive else "*"
+    return sorted(
+        path
+        for path in folder.glob(pattern)
+        if path.is_file()
+        and path not in found
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and _is_sample_file(path, "kinetics" if path.suffix.lower() == ".json" else "")
+    )
+
+
 __all__ = [
     "FORMAT_OPTIONS",
     "FORMAT_SUFFIXES",
@@ -194,6 +214,7 @@ __all__ = [
     "allowed_globals",
     "detect_format",
     "find_sample_files",
+    "unread_files",
     "iter_npz",
     "iter_pyskl_pickle",
     "iter_samples",
