@@ -60,6 +60,9 @@ __all__ = [
 
 Source = PreparedCache | Sequence[SkeletonSequence]
 
+#: Reports :class:`SkeletonDataset` printed in this process (each is printed once).
+_PRINTED_REPORTS: set[str] = set()
+
 
 def format_report(report: Mapping[str, Any], limit: int | None = 20) -> str:
     """A short human-readable summary of a read/prepare report."""
@@ -95,7 +98,8 @@ class SkeletonDataset(Dataset):
         seed: Seed of the augmentation generator (default: ``torch.initial_seed()``); each
             DataLoader worker derives its own stream from it and the worker seed, until
             :meth:`set_epoch` keys the draws by sample instead.
-        verbose: Print the report to stderr when it lists bad samples (``strict=False``).
+        verbose: Print the report to stderr when it lists bad samples or unread files
+            (``strict=False``; once per process for one report, however many splits share it).
         description: How messages name the source (default: the cache path or a count).
 
     Each item is a :class:`Data` from :class:`SkeletonGraphBuilder` plus ``sample_id``
@@ -143,7 +147,10 @@ class SkeletonDataset(Dataset):
                 + format_report(self.report)
             )
         if (self.report.get("bad") or self.report.get("unread_files")) and verbose:
-            print(f"[pyg_action] {self.description}: {format_report(self.report)}", file=sys.stderr)
+            message = f"[pyg_action] {self.description}: {format_report(self.report)}"
+            if message not in _PRINTED_REPORTS:  # the other splits of one source say it once
+                _PRINTED_REPORTS.add(message)
+                print(message, file=sys.stderr)
         total = len(self.source)
         self.split = list(range(total)) if split is None else [int(i) for i in split]
         if not self.split:

@@ -90,6 +90,13 @@ def test_workers_get_their_own_random_streams():
     assert not torch.allclose(first[0], first[1])
 
 
+def test_a_report_shared_by_two_splits_is_printed_once(capsys):
+    report = {"good": 6, "bad": 1, "bad_files": [["twice.txt", "all coordinates are zero"]]}
+    SkeletonDataset(sequences(), [0, 1, 2], report=report, split_name="train")
+    SkeletonDataset(sequences(), [3, 4, 5], report=report, split_name="test")
+    assert capsys.readouterr().err.count("twice.txt") == 1
+
+
 def test_strict_and_empty_split_errors(capsys):
     report = {"good": 6, "bad": 1, "bad_files": [["x.txt", "all coordinates are zero"]]}
     with pytest.raises(SkeletonDataError, match="x.txt: all coordinates are zero"):
