@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import SkeletonDataError
-from ..io import FORMAT_SUFFIXES
+from ..io import FORMAT_SUFFIXES, folder_suffixes
 
 
 @click.command()
@@ -45,10 +45,11 @@ def prepare(
         click.echo(f"  {file}: {reason}")
     unread = report.get("unread_files", [])
     if unread:
-        click.echo(f"not read: {len(unread)} file(s) of no per-sample format")
+        searched = ", ".join(folder_suffixes(format_))
+        click.echo(f"not read: {len(unread)} file(s) (a folder is searched for {searched} files)")
         for file in unread:
             click.echo(f"  {file}")
-        if any(Path(file).suffix.lower() in (".npy", ".pkl") for file in unread):
+        if format_ is None and any(Path(f).suffix.lower() in (".npy", ".pkl") for f in unread):
             click.echo(
                 "  (ST-GCN .npy and pyskl .pkl containers are read when named: "
                 "pyg-action prepare FILE OUT)"

@@ -68,7 +68,7 @@ def format_report(report: Mapping[str, Any], limit: int | None = 20) -> str:
     """A short human-readable summary of a read/prepare report."""
     lines = [f"{report.get('good', 0)} good, {report.get('bad', 0)} bad samples"]
     bad = [f"bad: {file}: {reason}" for file, reason in report.get("bad_files", [])]
-    unread = [f"not read (no per-sample format): {file}" for file in report.get("unread_files", [])]
+    unread = [f"not read: {file}" for file in report.get("unread_files", [])]
     for kind in (bad, unread):
         lines.extend(f"  {line}" for line in (kind[:limit] if limit is not None else kind))
         if limit is not None and len(kind) > limit:
@@ -154,9 +154,15 @@ class SkeletonDataset(Dataset):
         total = len(self.source)
         self.split = list(range(total)) if split is None else [int(i) for i in split]
         if not self.split:
+            unread = len(self.report.get("unread_files", []))
+            hint = (
+                f"; its {unread} other file(s) were not read: is the dataset's format right?"
+                if unread and not total
+                else ""
+            )
             raise SkeletonDataError(
                 f"split {split_name!r} of {self.description} is empty: no sample belongs to it "
-                f"({total} samples in the source)"
+                f"({total} samples in the source{hint})"
             )
         outside = [i for i in self.split if not 0 <= i < total]
         if outside:

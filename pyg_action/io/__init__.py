@@ -154,6 +154,16 @@ def _is_sample_file(path: Path, format: str) -> bool:
     return True
 
 
+def folder_suffixes(format: str | None = None) -> tuple[str, ...]:
+    """The file suffixes :func:`find_sample_files` picks up for ``format`` (``None``: the
+    per-sample formats and ``.npz``)."""
+    return tuple(
+        suffix
+        for name in ((format,) if format else _DEFAULT_FIND)
+        for suffix in FORMAT_SUFFIXES[name]
+    )
+
+
 def find_sample_files(
     folder: str | Path, format: str | None = None, *, recursive: bool = True
 ) -> list[Path]:
@@ -214,6 +224,7 @@ __all__ = [
     "allowed_globals",
     "detect_format",
     "find_sample_files",
+    "folder_suffixes",
     "unread_files",
     "iter_npz",
     "iter_pyskl_pickle",

@@ -65,7 +65,7 @@ def test_prepare_lists_the_files_it_does_not_read(tmp_path):
         result = runner.invoke(cli, ["prepare", str(tmp_path), str(tmp_path / "o"), "-q"])
         assert result.exit_code == 0, result.output
         assert "good:   1 samples" in result.output
-        assert "not read: 2 file(s)" in result.output
+        assert "not read: 2 file(s) (a folder is searched for .skeleton, .json" in result.output
         assert "joints.npy" in result.output and "notes.md" in result.output
         assert "containers are read when named" in result.output
         for hidden in (".hidden", ".DS_Store", "_label.json", "frames.npy", "report.json"):

@@ -105,7 +105,7 @@ def test_strict_and_empty_split_errors(capsys):
     assert dataset.report["bad"] == 1
     assert "x.txt" in capsys.readouterr().err
     SkeletonDataset(sequences(), report={"good": 6, "bad": 0, "unread_files": ["a.npy"]})
-    assert "not read (no per-sample format): a.npy" in capsys.readouterr().err
+    assert "not read: a.npy" in capsys.readouterr().err
     with pytest.raises(SkeletonDataError, match="split 'test' of 6 in-memory sequences is empty"):
         SkeletonDataset(sequences(), [], split_name="test")
     with pytest.raises(SkeletonDataError, match="outside"):
