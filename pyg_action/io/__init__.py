@@ -148,20 +148,41 @@ def read_samples(path: str | Path, format: str | None = None, **options: Any) ->
     return ReadResult.collect(iter_samples(path, format, **options))
 
 
-def _is_sample_file(path: Path, format: str) -> bool:
-    if format == "kinetics" and path.stem.endswith("_label"):
-        return False  # st-gcn label files live beside the samples
-    return True
+def _is_label_file(path: Path) -> bool:
+    """st-gcn's Kinetics label files (``*_label.json``), which live beside the samples."""
+    return path.suffix.lower() == ".json" and path.stem.endswith("_label")
 
 
 def folder_suffixes(format: str | None = None) -> tuple[str, ...]:
     """The file suffixes :func:`find_sample_files` picks up for ``format`` (``None``: the
     per-sample formats and ``.npz``)."""
+    if format is not None and format not in FORMAT_SUFFIXES:
+        raise ValueError(f"unknown format {format!r}; known: {sorted(FORMAT_SUFFIXES)}")
     return tuple(
         suffix
         for name in ((format,) if format else _DEFAULT_FIND)
         for suffix in FORMAT_SUFFIXES[name]
     )
+
+
+def _scan_folder(
+    folder: str | Path, format: str | None, recursive: bool
+) -> tuple[list[Path], list[Path]]:
+    """One walk of ``folder``: its sample files and its unread files, each sorted by path
+    (see :func:`find_sample_files` and :func:`unread_files`)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SkeletonDataError("not a folder", folder)
+    wanted = folder_suffixes(format)
+    samples, unread = [], []
+    for path in folder.glob("**/*" if recursive else "*"):
+        if not path.is_file() or _is_label_file(path):
+            continue
+        if path.suffix.lower() in wanted:
+            samples.append(path)
+        elif not any(part.startswith(".") for part in path.relative_to(folder).parts):
+            unread.append(path)
+    return sorted(samples), sorted(unread)
 
 
 def find_sample_files(
@@ -176,20 +197,7 @@ def find_sample_files(
             ST-GCN ``.npy`` and pyskl ``.pkl`` containers are listed only when named.
         recursive: Also search sub-folders.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SkeletonDataError("not a folder", folder)
-    if format is not None and format not in FORMAT_SUFFIXES:
-        raise ValueError(f"unknown format {format!r}; known: {sorted(FORMAT_SUFFIXES)}")
-    formats = (format,) if format else _DEFAULT_FIND
-    wanted = {suffix: name for name in formats for suffix in FORMAT_SUFFIXES[name]}
-    pattern = "**/*" if recursive else "*"
-    found = []
-    for path in folder.glob(pattern):
-        name = wanted.get(path.suffix.lower())
-        if name is not None and path.is_file() and _is_sample_file(path, name):
-            found.append(path)
-    return sorted(found)
+    return _scan_folder(folder, format, recursive)[0]
 
 
 def unread_files(
@@ -199,17 +207,7 @@ def unread_files(
     other suffixes, and the ST-GCN ``.npy`` / pyskl ``.pkl`` containers that are read only
     when named. Hidden files (a name starting with ``.``) and the Kinetics label files that
     live beside the samples are not listed."""
-    folder = Path(folder)
-    found = set(find_sample_files(folder, format, recursive=recursive))
-    pattern = "**/*" if recursive else "*"
-    return sorted(
-        path
-        for path in folder.glob(pattern)
-        if path.is_file()
-        and path not in found
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-        and _is_sample_file(path, "kinetics" if path.suffix.lower() == ".json" else "")
-    )
+    return _scan_folder(folder, format, recursive)[1]
 
 
 __all__ = [
