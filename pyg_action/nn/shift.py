@@ -355,23 +355,25 @@ class TemporalShift(ChannelShiftPassing):
             return gather_taps(x, base, frame, length, first, table, num_joints)
         return shift_rows(x, first, table, frame, length, num_joints)
 
-    def edge_response(self, level: SkeletonLevel, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-        r"""Where the shift of a constant differs from its value inside the tracks.
+    def constant_response(
+        self, level: SkeletonLevel, dtype: torch.dtype
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        r"""The shift of a feature that is 1 everywhere.
 
-        The shift of a feature that is 1 everywhere is :math:`\sum_k \mathbf{W}_k` (the
-        table's column sums) at every output node whose taps all stay in its track, and the
-        sum over the taps that do elsewhere.
+        It is :math:`\sum_k \mathbf{W}_k` (the tap weights' sum per channel) at every output
+        node whose taps all stay in its track, and the sum over the taps that do elsewhere.
 
         Returns:
-            ``edge`` ``(E,)``, the output nodes whose window leaves their track, and
-            ``response`` ``(E, C)``, the shift of the constant 1 at those nodes.
+            ``inside`` ``(C,)``, the value away from the track ends; ``edge`` ``(E,)``, the
+            output nodes whose window leaves their track; ``at_edge`` ``(E, C)``, the value
+            at those nodes.
         """
         first, table = self.tap_table(dtype)
         _, frame, length = _strided_targets(level.lengths, level.num_joints, self.stride)
         edge = boundary_rows(frame, length, first, first + table.shape[0] - 1)
         target = frame[edge].unsqueeze(1) + first + torch.arange(table.shape[0], device=edge.device)
-        inside = (target >= 0) & (target < length[edge].unsqueeze(1))  # (E, K)
-        return edge, inside.to(dtype) @ table
+        within = (target >= 0) & (target < length[edge].unsqueeze(1))  # (E, K)
+        return table.sum(0), edge, within.to(dtype) @ table
 
     def __repr__(self) -> str:
         return (
@@ -572,7 +574,7 @@ class ShiftTemporalConv(nn.Module):
     :math:`\mathbf{W} \operatorname{diag}(\mathbf{a})` and the bias
     :math:`\mathbf{W}(\mathbf{b} \odot \sum_k \mathbf{w}_k) + \boldsymbol{\beta}`, and the
     rows near a track's ends get :math:`\mathbf{W}(\mathbf{b} \odot (\tau_{in}(\mathbf{1})_n
-    - \sum_k \mathbf{w}_k))` added (:meth:`TemporalShift.edge_response`); the second
+    - \sum_k \mathbf{w}_k))` added (:meth:`TemporalShift.constant_response`); the second
     batch-norm's scale multiplies :math:`\tau_{out}`'s tap weights and its shift is added. The
     values are those of the unfolded unit up to fp32 rounding.
 
@@ -613,12 +615,11 @@ class ShiftTemporalConv(nn.Module):
             h = self.lin(self.shift_in(self.norm_in(x), level)).relu_()
             return self.norm_out(self.shift_out(h, level))
         (scale_in, shift_in), (scale_out, shift_out) = folded
-        inside = self.shift_in.tap_table(x.dtype)[1].sum(0)  # τ_in of a constant 1 in a track
+        inside, edge, at_edge = self.shift_in.constant_response(level, x.dtype)
         weight, bias = self.lin.weight, self.lin.bias
         folded_bias = weight @ (shift_in * inside) + (0.0 if bias is None else bias)
         h = linear(self.shift_in(x, level), weight * scale_in, folded_bias)
-        edge, response = self.shift_in.edge_response(level, x.dtype)
-        h.index_add_(0, edge, ((response - inside) * shift_in) @ weight.t())
+        h.index_add_(0, edge, ((at_edge - inside) * shift_in) @ weight.t())
         return self.shift_out(h.relu_(), level, scale_out).add_(shift_out)
 
 
