@@ -1,0 +1,144 @@
+"""Count the ATen operators a piece of code dispatches, and flag the value-dependent ones.
+
+On a GPU a training step of a small model is bound by how many kernels the host launches and
+by every point where the host must wait for the device. Both can be counted on any machine,
+deterministically, by intercepting the dispatcher: every ATen call is one launch (or one
+metadata op, such as a view), and some calls cannot even be issued before the device has
+answered:
+
+* ``_local_scalar_dense``: ``.item()``, ``int(t)``, ``bool(t)``, ``.tolist()`` — the host reads a
+  device value;
+* ``nonzero``, ``masked_select``, ``unique``, ``argwhere``, indexing with a boolean mask: the
+  output's shape depends on the values;
+* ``repeat_interleave`` with a tensor of repeats and no ``output_size``: the same.
+
+Such ops stall the launch queue and break CUDA graphs and ``torch.compile`` graphs. The tests
+bound a model's training step by the op count of its dense reference and require zero
+value-dependent ops (:func:`count_ops`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+#: Operators whose output shape, or whose very issue, depends on tensor values.
+VALUE_DEPENDENT_OPS = frozenset(
+    {
+        "_local_scalar_dense",
+        "nonzero",
+        "masked_select",
+        "argwhere",
+        "unique_consecutive",
+        "_unique",
+        "_unique2",
+        "unique_dim",
+    }
+)
+#: Indexing operators that become value-dependent when an index is a boolean mask.
+_MASK_INDEXING_OPS = frozenset({"index", "index_put", "index_put_", "_index_put_impl_"})
+
+
+@dataclass
+class OpCount:
+    """What :func:`count_ops` saw.
+
+    Attributes:
+        ops: Dispatch count per operator overload (``"aten.mm.default"``).
+        value_dependent: The value-dependent calls among them, by operator (a boolean-mask
+            index is listed as ``"aten.index.Tensor[mask]"``).
+    """
+
+    ops: Counter[str] = field(default_factory=Counter)
+    value_dependent: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        """All dispatched operators."""
+        return sum(self.ops.values())
+
+    @property
+    def total_value_dependent(self) -> int:
+        """Dispatched operators whose shape or issue depends on values."""
+        return sum(self.value_dependent.values())
+
+    def summary(self, most: int = 12) -> str:
+        """One line: totals, the value-dependent ops and the most frequent ops."""
+        common = ", ".join(f"{name} {n}" for name, n in self.ops.most_common(most))
+        return (
+            f"{self.total} ops, {self.total_value_dependent} value-dependent "
+            f"{dict(self.value_dependent)}; most frequent: {common}"
+        )
+
+
+def _is_value_dependent(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    if name in VALUE_DEPENDENT_OPS:
+        return True
+    if name == "repeat_interleave":
+        repeats = args[0] if args else kwargs.get("repeats")
+        output_size = kwargs.get("output_size", args[3] if len(args) > 3 else None)
+        return isinstance(repeats, torch.Tensor) and output_size is None
+    return False
+
+
+def _is_mask_index(name: str, args: tuple[Any, ...]) -> bool:
+    if name not in _MASK_INDEXING_OPS or len(args) < 2:
+        return False
+    indices = args[1]
+    return isinstance(indices, (list, tuple)) and any(
+        isinstance(t, torch.Tensor) and t.dtype == torch.bool for t in indices
+    )
+
+
+class _Counter(TorchDispatchMode):
+    def __init__(self, result: OpCount) -> None:
+        super().__init__()
+        self.result = result
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        kwargs = kwargs or {}
+        key, name = str(func), func.overloadpacket.__name__
+        self.result.ops[key] += 1
+        if _is_value_dependent(name, args, kwargs):
+            self.result.value_dependent[key] += 1
+        elif _is_mask_index(name, args):
+            self.result.value_dependent[f"{key}[mask]"] += 1
+        return func(*args, **kwargs)
+
+
+def count_ops(fn: Callable[[], Any]) -> OpCount:
+    """Run ``fn()`` once and count the ATen operators it dispatches (autograd's included).
+
+    Example::
+
+        counts = count_ops(lambda: model(batch).logsumexp(1).sum().backward())
+        assert counts.total_value_dependent == 0
+    """
+    result = OpCount()
+    with _Counter(result):
+        fn()
+    return result
+
+
+def training_step_ops(model: torch.nn.Module, inputs: Any, labels: torch.Tensor) -> OpCount:
+    """Ops of one training step's forward, cross-entropy loss and backward (no optimiser).
+
+    One untimed step runs first, so that per-shape caches are warm: what is counted is what
+    every later step with the same input shapes dispatches.
+    """
+
+    def step() -> None:
+        loss = torch.nn.functional.cross_entropy(model(inputs), labels)
+        loss.backward()
+
+    model.train()
+    step()
+    model.zero_grad(set_to_none=True)
+    counts = count_ops(step)
+    model.zero_grad(set_to_none=True)
+    return counts
