@@ -94,12 +94,11 @@ def temporal_conv(s: SkeletonInputs, channels: int) -> Comparison:
     sparse = TemporalGraphConv(channels, channels, 9).to(s.nodes)
     dense = DenseTemporalConv(channels, channels, 9).to(s.nodes)
     edge_index, edge_type = s.level.temporal(9)
-    lengths, joints = s.level.lengths, s.level.num_joints
     x, xd = _leaf(s.nodes), _leaf(s.dense)
     return Comparison(
         "temporal_conv",
         {
-            "tracks": lambda: sparse.forward_tracks(x, lengths, joints),
+            "tracks": lambda: sparse.forward_tracks(x, s.level),
             "message": lambda: sparse(x, edge_index, edge_type),
         },
         {"dense": lambda: dense(xd)},

@@ -5,12 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..graph.temporal import (
-    padded_frame_positions,
-    strided_lengths,
-    strided_node_mask,
-    temporal_edges,
-)
+from ..graph.levels import SkeletonLevel
+from ..graph.temporal import strided_lengths, temporal_edges
 from .linear_map import Linear
 from .track_conv import track_conv2d
 from .typed_conv import BlockPlan, TypedMessagePassing, block_plan
@@ -114,19 +110,33 @@ class PartitionedGraphConv(TypedMessagePassing):
     def forward(
         self,
         x: Tensor,
-        edge_index: Tensor,
-        edge_type: Tensor,
+        edge_index: Tensor | None = None,
+        edge_type: Tensor | None = None,
         edge_weight: Tensor | None = None,
         edge_slot: Tensor | None = None,
+        *,
+        blocks: BlockPlan | None = None,
     ) -> Tensor:
+        """Convolve ``x`` over a graph given either as its edges or, when it is made of
+        identical blocks (every frame of a skeleton batch), as their
+        :class:`~pyg_action.nn.typed_conv.BlockPlan` (``blocks``, e.g.
+        :attr:`SkeletonLevel.block_plan <pyg_action.graph.levels.SkeletonLevel.block_plan>`),
+        which needs no per-edge tensor at all."""
+        if blocks is not None:
+            if edge_index is not None:
+                raise ValueError("pass the graph as edges or as blocks, not both")
+            if self.importance is not None and blocks.edge_slot is None:
+                raise ValueError("edge importance is enabled: the block plan needs edge slots")
+            weight = self._scaled(blocks.edge_weight, blocks.edge_slot)
+            return self._forward_blocks(x, blocks, weight)
+        if edge_index is None or edge_type is None:
+            raise ValueError("pass edge_index and edge_type, or blocks")
         if self.importance is not None and edge_slot is None:
             raise ValueError("edge importance is enabled: pass edge_slot")
         if self.block_fast_path and edge_slot is not None:
             plan = block_plan(x.shape[0], edge_index, edge_type, edge_weight, edge_slot)
             if plan is not None:
-                first = slice(0, plan.edges_per_block)
-                weight = None if edge_weight is None else edge_weight[first]
-                return self._forward_blocks(x, plan, self._scaled(weight, edge_slot[first]))
+                return self._forward_blocks(x, plan, self._scaled(plan.edge_weight, plan.edge_slot))
         edge_weight = self._scaled(edge_weight, edge_slot)
         h = self.lin(x).view(x.shape[0], self.num_partitions, self.out_channels)
         return self.propagate_typed(h, edge_index, edge_type, edge_weight)
@@ -243,31 +253,37 @@ class TemporalGraphConv(TypedMessagePassing):
         (a view)."""
         return self.lin.weight.view(self.kernel_size, self.out_channels, self.in_channels)
 
-    def forward_tracks(self, x: Tensor, lengths: Tensor, num_joints: int) -> Tensor:
+    def forward_tracks(self, x: Tensor, tracks: SkeletonLevel) -> Tensor:
         r"""Structure-aware fast path: the same result as :meth:`forward` on :meth:`build_edges`.
 
         When the temporal edges are exactly those of :meth:`build_edges` (the skeleton case),
-        the message sum is a convolution along each track. All tracks are laid end to end with
-        at least :math:`(\Gamma-1)\delta/2` zero frames between them (not padded to a common
-        length; with stride ``s`` each track starts on the stride's grid, see
-        :func:`~pyg_action.graph.temporal.padded_frame_positions`) and one ``conv2d`` of
-        stride ``s`` runs over the sequence (:func:`~pyg_action.nn.track_conv.track_conv2d`);
-        the output frames of the tracks are then picked out. This avoids materialising the
-        ``Γ * N`` messages and computes only the frames the stride keeps (and a few gap
-        frames).
+        the message sum is a convolution along each track. When every track has the same
+        length the node-major features are a channels-last batch ``(R, C_in, T, V)`` (a view)
+        and one strided ``conv2d`` with zero padding gives exactly the ``ceil(T / s)`` kept
+        frames of each track. Otherwise all tracks are laid end to end with at least
+        :math:`(\Gamma-1)\delta/2` zero frames between them (not padded to a common length; with
+        stride ``s`` each track starts on the stride's grid, see
+        :meth:`~pyg_action.graph.levels.SkeletonLevel.frame_positions`), one ``conv2d`` of
+        stride ``s`` runs over that sequence and the output frames of the tracks are picked
+        out. Either way no ``Γ N`` messages are materialised, only the kept frames (and a few
+        gap frames) are computed, and every index comes from the tracks' host-side shape.
 
         Args:
             x: ``(N, C_in)`` node features ordered ``(track, frame, joint)``.
-            lengths: ``(R,)`` frames per track.
-            num_joints: ``V``.
+            tracks: The tracks' :class:`~pyg_action.graph.levels.SkeletonLevel`.
 
         Returns:
             ``(N_out, C_out)`` for tracks of ``ceil(T / stride)`` frames.
         """
+        num_joints = tracks.num_joints
         pad = (self.kernel_size - 1) * self.dilation // 2
-        if lengths.numel() and bool((lengths == lengths[0]).all()):
-            return self._forward_equal_tracks(x, int(lengths[0]), num_joints, pad)
-        position, total = padded_frame_positions(lengths, pad, self.stride)
+        if tracks.shape.equal_lengths:
+            images = x.view(-1, tracks.shape.lengths[0], num_joints, self.in_channels).permute(
+                0, 3, 1, 2
+            )
+            out = track_conv2d(images, self._taps(), self.bias, pad, self.dilation, self.stride)
+            return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
+        position, output, total = tracks.frame_positions(pad, self.stride)
         frames = x.view(-1, num_joints, self.in_channels)
         sequence = frames.new_zeros(total, num_joints, self.in_channels).index_copy(
             0, position, frames
@@ -281,26 +297,10 @@ class TemporalGraphConv(TypedMessagePassing):
             dilation=self.dilation,
             stride=self.stride,
         )
-        if self.stride > 1:
-            position = position[strided_node_mask(lengths, 1, self.stride)]
         # (1, C_out, frames, V) channels-last -> (frames, V, C_out) as a view; selecting the
         # batch entry instead (out[0]) would make its gradient a zero-filled NCHW copy
         out = out.permute(0, 2, 3, 1).reshape(-1, num_joints, self.out_channels)
-        out = out.index_select(0, (position - pad) // self.stride)
-        return out.reshape(-1, self.out_channels)
-
-    def _forward_equal_tracks(self, x: Tensor, frames: int, num_joints: int, pad: int) -> Tensor:
-        """:meth:`forward_tracks` when every track has ``frames`` frames (fixed-length batches).
-
-        The tracks are then a batch ``(R, C_in, T, V)``: one strided ``conv2d`` with zero
-        padding ``pad`` yields exactly the ``ceil(T / stride)`` kept frames of each track
-        (frames ``0, s, 2s, ...``), so nothing is computed and then dropped. The node-major
-        ``(N, C)`` features are that batch in channels-last memory order, so the input and
-        output are views: no copy either way.
-        """
-        tracks = x.view(-1, frames, num_joints, self.in_channels).permute(0, 3, 1, 2)
-        out = track_conv2d(tracks, self._taps(), self.bias, pad, self.dilation, self.stride)
-        return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
+        return out.index_select(0, output).reshape(-1, self.out_channels)
 
     def __repr__(self) -> str:
         return (

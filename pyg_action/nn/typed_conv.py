@@ -20,12 +20,12 @@ skeleton batch), which layers may aggregate with small dense products instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 from torch_geometric.nn import MessagePassing
+
+from ..graph.blocks import BlockPlan
 
 SCATTER_BACKENDS = ("index_add", "torch_scatter")
 
@@ -102,49 +102,6 @@ class TypedMessagePassing(MessagePassing):
         return inputs.new_zeros(size, inputs.shape[-1]).index_add_(0, index, inputs)
 
 
-@dataclass(frozen=True)
-class BlockPlan:
-    r"""A typed graph made of ``F`` identical blocks of ``V`` consecutive nodes.
-
-    Edge ``b * E_0 + e`` of the graph is edge ``e`` of block 0 shifted by ``b * V`` nodes, with
-    the same type, weight and slot. The aggregation is then block diagonal: with the
-    ``(K, V, V)`` weighted adjacency ``A`` of one block, :math:`\mathbf{x}'_{b,i} = \sum_{k,j}
-    A_{k,i,j} \mathbf{W}_k \mathbf{x}_{b,j}` for every block ``b``.
-
-    Attributes:
-        num_blocks: ``F``.
-        block_size: ``V``.
-        edges_per_block: ``E_0``.
-        edge_index: ``(2, E_0)`` block-local source and target of block 0's edges.
-        edge_type: ``(E_0,)`` their types.
-    """
-
-    num_blocks: int
-    block_size: int
-    edges_per_block: int
-    edge_index: Tensor
-    edge_type: Tensor
-
-    def adjacency(self, weight: Tensor, num_types: int, order: str) -> Tensor:
-        """Weighted adjacency of one block from block 0's edge weights ``(E_0,)``.
-
-        Args:
-            weight: ``(E_0,)`` weight of each edge (differentiable).
-            num_types: ``K``.
-            order: ``"target_type"`` gives ``(V * K, V)`` with entry ``[i K + k, j]``;
-                ``"target"`` gives ``(V, V * K)`` with entry ``[i, j K + k]``.
-        """
-        v = self.block_size
-        src, dst = self.edge_index
-        if order == "target_type":
-            flat, shape = (dst * num_types + self.edge_type) * v + src, (v * num_types, v)
-        elif order == "target":
-            flat, shape = (dst * v + src) * num_types + self.edge_type, (v, v * num_types)
-        else:
-            raise ValueError(f"order must be 'target_type' or 'target', got {order!r}")
-        return weight.new_zeros(v * v * num_types).index_add(0, flat, weight).view(shape)
-
-
 def _periodic(values: Tensor, blocks: int) -> bool:
     """Whether ``(..., E)`` ``values`` repeat their first ``E / blocks`` entries ``blocks``
     times along the last dimension."""
@@ -179,7 +136,15 @@ def _detect_blocks(
         if values is not None and not _periodic(values, blocks):
             return None
     # copies: a view would keep ``edge_index`` (the cache's weak key) alive
-    return BlockPlan(blocks, size, per_block, local.clone(), edge_type[:per_block].clone())
+    return BlockPlan(
+        blocks,
+        size,
+        per_block,
+        local.clone(),
+        edge_type[:per_block].clone(),
+        None if edge_weight is None else edge_weight[:per_block].clone(),
+        edge_slot[:per_block].clone(),
+    )
 
 
 #: ``edge_index`` -> (the other tensors and versions it was checked with, its plan). Keys are

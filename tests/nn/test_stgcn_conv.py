@@ -5,6 +5,7 @@ import torch
 from torch_geometric.loader import DataLoader
 
 from pyg_action.graph import SkeletonGraphBuilder, batch_to_dense, track_lengths
+from pyg_action.graph.levels import SkeletonLevel, TrackShape
 from pyg_action.layouts import STRATEGIES, adjacency_tensor, get_layout, layout_graph
 from pyg_action.nn import PartitionedGraphConv, TemporalGraphConv, track_conv
 from pyg_action.nn.dense import DenseGraphConv, DenseTemporalConv
@@ -153,7 +154,7 @@ def test_temporal_conv_matches_conv2d_per_sample_length(
         sparse.zero_grad()
         x_fast = batch.x.clone().requires_grad_()
         monkeypatch.setattr(track_conv, "weight_gradient", method)
-        fast = sparse.forward_tracks(x_fast, lengths, v)
+        fast = sparse.forward_tracks(x_fast, SkeletonLevel.from_batch(batch, v))
         torch.testing.assert_close(fast, out.detach(), **TOL)
         fast.square().sum().backward()
         torch.testing.assert_close(x_fast.grad, x.grad, **TOL)
@@ -170,17 +171,17 @@ def test_auto_weight_gradient_times_both_once_per_geometry_and_keeps_one(monkeyp
         track_conv, "_onednn_weight_grad", lambda *a: calls.append("onednn") or onednn(*a)
     )
     conv = TemporalGraphConv(4, 6, 5)
-    lengths = torch.tensor([7, 7])
+    lengths = SkeletonLevel.structured(TrackShape((7, 7), (2,), 18), "cpu")
     for _ in range(3):
         conv.forward_tracks(
-            torch.randn(2 * 7 * 18, 4, requires_grad=True), lengths, 18
+            torch.randn(2 * 7 * 18, 4, requires_grad=True), lengths
         ).sum().backward()
     (chosen,) = track_conv.chosen_weight_gradient.values()
     assert calls == ["taps", "taps", "onednn", "onednn", chosen, chosen]
     monkeypatch.setattr(track_conv, "weight_gradient", "blas")
     with pytest.raises(ValueError, match="weight_gradient must"):
         conv.forward_tracks(
-            torch.randn(2 * 7 * 18, 4, requires_grad=True), lengths, 18
+            torch.randn(2 * 7 * 18, 4, requires_grad=True), lengths
         ).sum().backward()
 
 
@@ -190,12 +191,12 @@ def test_temporal_fast_path_trains_under_cpu_autocast():
     torch.manual_seed(3)
     conv = TemporalGraphConv(8, 8, 9)
     x = torch.randn(2 * 12 * 5, 8)
-    lengths = torch.tensor([12, 12])
-    conv.forward_tracks(x, lengths, 5).square().sum().backward()
+    lengths = SkeletonLevel.structured(TrackShape((12, 12), (1, 1), 5), "cpu")
+    conv.forward_tracks(x, lengths).square().sum().backward()
     reference = conv.lin.weight.grad.clone()
     conv.zero_grad()
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        out = conv.forward_tracks(x, lengths, 5)
+        out = conv.forward_tracks(x, lengths)
     assert out.dtype == torch.bfloat16
     out.float().square().sum().backward()
     assert conv.lin.weight.grad.dtype == torch.float32
