@@ -210,8 +210,8 @@ class SkeletonLevel:
 
         Spatial edges that come with the batch are used as given when their labels differ
         between frames (gravity-centre partitions: ``batch.partitions`` is ``"gravity"``) or
-        when no ``graph`` is passed; otherwise the structured level of the batch's shape is returned,
-        whose spatial edges are ``graph``'s in every frame.
+        when no ``graph`` is passed; otherwise the structured level of the batch's shape is
+        returned, whose spatial edges are ``graph``'s in every frame.
         """
         shape = track_shape_of(batch, num_joints)
         num_nodes = batch.x.shape[0]

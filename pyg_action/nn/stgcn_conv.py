@@ -284,10 +284,8 @@ class TemporalGraphConv(TypedMessagePassing):
             out = track_conv2d(images, self._taps(), self.bias, pad, self.dilation, self.stride)
             return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
         position, output, total = tracks.frame_positions(pad, self.stride)
-        frames = x.view(-1, num_joints, self.in_channels)
-        sequence = frames.new_zeros(total, num_joints, self.in_channels).index_copy(
-            0, position, frames
-        )
+        rows = x.view(-1, num_joints, self.in_channels)
+        sequence = rows.new_zeros(total, num_joints, self.in_channels).index_copy(0, position, rows)
         # the one long (1, C_in, frames, V) image is channels-last (see track_conv2d); output
         # j is centred on sequence position j * stride + pad
         out = track_conv2d(
