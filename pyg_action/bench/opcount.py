@@ -6,8 +6,9 @@ deterministically, by intercepting the dispatcher: every ATen call is one launch
 metadata op, such as a view), and some calls cannot even be issued before the device has
 answered:
 
-* ``_local_scalar_dense``: ``.item()``, ``int(t)``, ``bool(t)``, ``.tolist()`` — the host reads a
-  device value;
+* ``_local_scalar_dense``: ``.item()``, ``int(t)``, ``bool(t)`` — the host reads a device
+  value; ``Tensor.tolist()`` and ``Tensor.numpy()`` do the same without passing the dispatcher
+  on CPU, so they are counted by wrapping them (as ``"Tensor.tolist"``, ``"Tensor.numpy"``);
 * ``nonzero``, ``masked_select``, ``unique``, ``argwhere``, indexing with a boolean mask: the
   output's shape depends on the values;
 * ``repeat_interleave`` with a tensor of repeats and no ``output_size``: the same.
@@ -111,6 +112,10 @@ class _Counter(TorchDispatchMode):
         return func(*args, **kwargs)
 
 
+#: Host reads that CPU tensors serve without dispatching an operator.
+_HOST_READS = ("tolist", "numpy")
+
+
 def count_ops(fn: Callable[[], Any]) -> OpCount:
     """Run ``fn()`` once and count the ATen operators it dispatches (autograd's included).
 
@@ -120,8 +125,24 @@ def count_ops(fn: Callable[[], Any]) -> OpCount:
         assert counts.total_value_dependent == 0
     """
     result = OpCount()
-    with _Counter(result):
-        fn()
+    originals = {name: getattr(torch.Tensor, name) for name in _HOST_READS}
+
+    def counted(name: str) -> Callable[..., Any]:
+        def read(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+            result.ops[f"Tensor.{name}"] += 1
+            result.value_dependent[f"Tensor.{name}"] += 1
+            return originals[name](tensor, *args, **kwargs)
+
+        return read
+
+    try:
+        for name in _HOST_READS:
+            setattr(torch.Tensor, name, counted(name))
+        with _Counter(result):
+            fn()
+    finally:
+        for name, original in originals.items():
+            setattr(torch.Tensor, name, original)
     return result
 
 

@@ -13,7 +13,7 @@ import click
 from ..bench.run import DTYPES, MODELS, OPERATORS
 from ..bench.shapes import PRESETS
 from ..bench.sweep import SWEEPS
-from ..nn.linear_map import BACKENDS, linear_backend
+from ..nn.backend import Backend, use_backend
 
 
 def _names(value: str | None, known: tuple[str, ...], what: str) -> list[str]:
@@ -88,8 +88,8 @@ def _environment(device: str, threads: int) -> dict[str, Any]:
 @click.option("--no-memory", is_flag=True, help="Skip the peak-memory measurements.")
 @click.option(
     "--linear",
-    type=click.Choice(list(BACKENDS)),
-    default="auto",
+    type=click.Choice(list(Backend.CHOICES["linear"])),
+    default="onednn",
     show_default=True,
     help="Point-wise maps of the sparse layers: oneDNN on CPU where it applies, or always "
     "torch's F.linear.",
@@ -153,7 +153,7 @@ def benchmark(
         "warmup": warmup,
         "linear": linear,
     }
-    with linear_backend(linear):
+    with use_backend(linear=linear):
         if sweep is not None:
             from ..bench.sweep import plot_sweep, sweep_table
 

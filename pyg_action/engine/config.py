@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
         "amp": True,
         "grad_clip": None,
         "ema_decay": 0.0,
-        "weight_gradient": "auto",
+        "weight_gradient": "onednn",
     },
 }
 

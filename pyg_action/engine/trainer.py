@@ -9,13 +9,12 @@ exponential moving average of the weights (:mod:`pyg_action.engine.averaging`) i
 evaluated every epoch and what inference loads from the checkpoints.
 
 Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
-torch random state of every rank, the weight-gradient methods each rank's ``"auto"`` choice
-kept (:mod:`pyg_action.nn.track_conv`) and the log's records, and the batch order and
-augmentation are keyed by (seed, epoch), so a run killed at any moment and resumed ends with the
-weights and metrics of an uninterrupted one; ``log.jsonl`` is rewritten from the checkpoint on
-resume. Two separate runs of one config agree to the last bit only with a fixed
-``train.weight_gradient`` (``"taps"`` or ``"onednn"``): under ``"auto"`` each run times the
-methods and may keep others, which round differently.
+torch random state of every rank and the log's records, and the batch order and augmentation
+are keyed by (seed, epoch), so a run killed at any moment and resumed ends with the weights and
+metrics of an uninterrupted one; ``log.jsonl`` is rewritten from the checkpoint on resume. The
+execution choices (:mod:`pyg_action.nn.backend`; ``train.weight_gradient`` sets the CPU
+temporal convolution's weight gradient) are fixed by the config, never timed, so two separate
+runs of one config on one machine agree to the last bit.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from tqdm.auto import tqdm
 
 from ..data.registry import DatasetInfo, build_dataset
 from ..models import create_model
-from ..nn import track_conv
+from ..nn.backend import use_backend
 from .averaging import averaged_module, ema_model, ema_state, load_ema_state
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import (
@@ -159,7 +158,7 @@ def _train(
     config: dict[str, Any], out_dir: Path, ctx: Context, resume: bool, progress: bool
 ) -> TrainResult:
     opts = config["train"]
-    with track_conv.weight_gradient_method(str(opts["weight_gradient"])):
+    with use_backend(conv_weight_gradient=str(opts["weight_gradient"])):
         return _train_with_methods(config, out_dir, ctx, resume, progress)
 
 
@@ -215,10 +214,8 @@ def _train_with_methods(
         if improved:
             best = {**final, "epoch": epoch + 1}
         rng = gather_objects(_rng_state(ctx.device), ctx)
-        methods = gather_objects(_weight_gradient_choices(), ctx)
         if outputs is not None:
             state = {**meta, **_training_state(run), "rng": rng, "epoch": epoch}
-            state["weight_gradients"] = methods
             state.update(best=best, metrics=final, history=history)
             outputs.epoch(state, improved)
         if progress:
@@ -421,9 +418,6 @@ def _restore(run: _Run, state: dict[str, Any]) -> None:
         load_ema_state(run.ema, state["ema"])
     ranks = state["rng"]
     _set_rng_state(ranks[run.ctx.rank] if len(ranks) == run.ctx.world_size else ranks[0])
-    ranks = state.get("weight_gradients", [[]])  # absent from checkpoints of older releases
-    own = ranks[run.ctx.rank] if len(ranks) == run.ctx.world_size else ranks[0]
-    track_conv.chosen_weight_gradient.update({tuple(c["geometry"]): c["method"] for c in own})
 
 
 def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
@@ -438,14 +432,6 @@ def _set_rng_state(state: dict[str, torch.Tensor]) -> None:
     torch.set_rng_state(state["cpu"].cpu())
     if "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"].cpu())
-
-
-def _weight_gradient_choices() -> list[dict[str, Any]]:
-    """The weight-gradient method ``"auto"`` kept per layer geometry in this process."""
-    return [
-        {"geometry": list(geometry), "method": method}
-        for geometry, method in track_conv.chosen_weight_gradient.items()
-    ]
 
 
 def _write_text(path: Path, text: str) -> None:

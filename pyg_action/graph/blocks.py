@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import Tensor
 
@@ -25,7 +25,8 @@ class BlockPlan:
         edge_index: ``(2, E_0)`` block-local source and target of block 0's edges.
         edge_type: ``(E_0,)`` their types.
         edge_weight: ``(E_0,)`` their weights, or ``None``.
-        edge_slot: ``(E_0,)`` their slots (learnable-importance index), or ``None``.
+        edge_slot: ``(E_0,)`` their slots (learnable-importance index); ``None`` when edge
+            ``e`` is slot ``e``.
     """
 
     num_blocks: int
@@ -35,6 +36,7 @@ class BlockPlan:
     edge_type: Tensor
     edge_weight: Tensor | None = None
     edge_slot: Tensor | None = None
+    _flat: dict[tuple[int, str], Tensor] = field(default_factory=dict, compare=False, repr=False)
 
     def adjacency(self, weight: Tensor, num_types: int, order: str) -> Tensor:
         """Weighted adjacency of one block from block 0's edge weights ``(E_0,)``.
@@ -46,11 +48,18 @@ class BlockPlan:
                 ``"target"`` gives ``(V, V * K)`` with entry ``[i, j K + k]``.
         """
         v = self.block_size
-        src, dst = self.edge_index
         if order == "target_type":
-            flat, shape = (dst * num_types + self.edge_type) * v + src, (v * num_types, v)
+            shape = (v * num_types, v)
         elif order == "target":
-            flat, shape = (dst * v + src) * num_types + self.edge_type, (v, v * num_types)
+            shape = (v, v * num_types)
         else:
             raise ValueError(f"order must be 'target_type' or 'target', got {order!r}")
+        key = (num_types, order)
+        if key not in self._flat:  # the entry of every edge, once per plan
+            src, dst = self.edge_index
+            if order == "target_type":
+                self._flat[key] = (dst * num_types + self.edge_type) * v + src
+            else:
+                self._flat[key] = (dst * v + src) * num_types + self.edge_type
+        flat = self._flat[key]
         return weight.new_zeros(v * v * num_types).index_add(0, flat, weight).view(shape)

@@ -363,7 +363,6 @@ class SkeletonLevel:
             torch.from_numpy(np.stack([graph.src, graph.dst])).long().to(device),
             torch.from_numpy(graph.edge_type).long().to(device),
             torch.from_numpy(graph.edge_weight).float().to(device),
-            torch.arange(graph.num_edges, device=device),
         )
 
     @property

@@ -125,10 +125,7 @@ class PartitionedGraphConv(TypedMessagePassing):
         if blocks is not None:
             if edge_index is not None:
                 raise ValueError("pass the graph as edges or as blocks, not both")
-            if self.importance is not None and blocks.edge_slot is None:
-                raise ValueError("edge importance is enabled: the block plan needs edge slots")
-            weight = self._scaled(blocks.edge_weight, blocks.edge_slot)
-            return self._forward_blocks(x, blocks, weight)
+            return self._forward_blocks(x, blocks)
         if edge_index is None or edge_type is None:
             raise ValueError("pass edge_index and edge_type, or blocks")
         if self.importance is not None and edge_slot is None:
@@ -148,10 +145,14 @@ class PartitionedGraphConv(TypedMessagePassing):
         scale = self.importance[edge_slot]
         return scale if edge_weight is None else edge_weight * scale
 
-    def _forward_blocks(self, x: Tensor, plan: BlockPlan, weight: Tensor | None) -> Tensor:
-        """Block-diagonal aggregation (see the class notes); ``weight`` ``(E_0,)`` or None."""
+    def _forward_blocks(self, x: Tensor, plan: BlockPlan) -> Tensor:
+        """Block-diagonal aggregation (see the class notes)."""
         blocks, v, k = plan.num_blocks, plan.block_size, self.num_partitions
         c_in, c_out = self.in_channels, self.out_channels
+        weight = plan.edge_weight
+        if self.importance is not None:
+            scale = self.importance if plan.edge_slot is None else self.importance[plan.edge_slot]
+            weight = scale if weight is None else weight * scale
         if weight is None:
             weight = x.new_ones(plan.edges_per_block)
         if c_in < c_out:

@@ -13,9 +13,9 @@ existing edges instead of all ``K * V * V`` joint pairs, and with no padding acr
 different lengths.
 
 The scatter-add runs on torch's ``index_add_`` by default, or on ``torch_scatter.scatter``
-when :attr:`TypedMessagePassing.scatter_backend` is ``"torch_scatter"`` (the package is
-optional). :func:`block_plan` recognises graphs made of identical blocks (every frame of a
-skeleton batch), which layers may aggregate with small dense products instead.
+when the backend's ``scatter`` is ``"torch_scatter"`` (:mod:`pyg_action.nn.backend`; the
+package is optional). :func:`block_plan` recognises graphs made of identical blocks (every
+frame of a skeleton batch), which layers may aggregate with small dense products instead.
 """
 
 from __future__ import annotations
@@ -26,24 +26,17 @@ from torch.utils.weak import WeakIdKeyDictionary
 from torch_geometric.nn import MessagePassing
 
 from ..graph.blocks import BlockPlan
-
-SCATTER_BACKENDS = ("index_add", "torch_scatter")
+from .backend import get_backend
 
 
 class TypedMessagePassing(MessagePassing):
     """Base class: sums ``w_e * h[j, k_e]`` over the edges ``j -> i``.
 
     Subclasses compute ``h`` ``(N_src, K, C)`` and call :meth:`propagate_typed`.
-
-    Attributes:
-        scatter_backend: ``"index_add"`` (torch, default) or ``"torch_scatter"`` (needs the
-            optional ``torch-scatter`` package). Set it on the class or on one layer; both
-            give the same sums up to rounding order.
     """
 
     # Declared so PyG need not parse the caller's source to find propagate's arguments.
     propagate_type = {"x": Tensor, "edge_weight": Tensor | None}
-    scatter_backend: str = "index_add"
 
     def __init__(self) -> None:
         super().__init__(aggr="add", flow="source_to_target")
@@ -89,16 +82,12 @@ class TypedMessagePassing(MessagePassing):
         self, inputs: Tensor, index: Tensor, ptr: Tensor | None = None, dim_size: int | None = None
     ) -> Tensor:
         """Sum into the targets with ``index_add_`` (no ``(E, C)`` expanded index as scatter),
-        or with ``torch_scatter.scatter`` (see :attr:`scatter_backend`)."""
+        or with ``torch_scatter.scatter`` (the backend's ``scatter``)."""
         size = int(index.max()) + 1 if dim_size is None else dim_size
-        if self.scatter_backend == "torch_scatter":
+        if get_backend().scatter == "torch_scatter":
             import torch_scatter
 
             return torch_scatter.scatter(inputs, index, 0, dim_size=size, reduce="sum")
-        if self.scatter_backend != "index_add":
-            raise ValueError(
-                f"scatter_backend must be one of {SCATTER_BACKENDS}, got {self.scatter_backend!r}"
-            )
         return inputs.new_zeros(size, inputs.shape[-1]).index_add_(0, index, inputs)
 
 

@@ -7,7 +7,7 @@ from torch_geometric.loader import DataLoader
 from pyg_action.graph import SkeletonGraphBuilder, batch_to_dense, track_lengths
 from pyg_action.graph.levels import SkeletonLevel, TrackShape
 from pyg_action.layouts import STRATEGIES, adjacency_tensor, get_layout, layout_graph
-from pyg_action.nn import PartitionedGraphConv, TemporalGraphConv, track_conv
+from pyg_action.nn import PartitionedGraphConv, TemporalGraphConv, use_backend
 from pyg_action.nn.dense import DenseGraphConv, DenseTemporalConv
 from pyg_action.testing import assert_close_scaled
 
@@ -153,36 +153,13 @@ def test_temporal_conv_matches_conv2d_per_sample_length(
     for method in ("taps", "onednn"):
         sparse.zero_grad()
         x_fast = batch.x.clone().requires_grad_()
-        monkeypatch.setattr(track_conv, "weight_gradient", method)
-        fast = sparse.forward_tracks(x_fast, SkeletonLevel.from_batch(batch, v))
-        torch.testing.assert_close(fast, out.detach(), **TOL)
-        fast.square().sum().backward()
+        with use_backend(conv_weight_gradient=method):
+            fast = sparse.forward_tracks(x_fast, SkeletonLevel.from_batch(batch, v))
+            torch.testing.assert_close(fast, out.detach(), **TOL)
+            fast.square().sum().backward()
         torch.testing.assert_close(x_fast.grad, x.grad, **TOL)
         torch.testing.assert_close(sparse.lin.weight.grad, dense_weight_grad, **TOL)
         torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
-
-
-def test_auto_weight_gradient_times_both_once_per_geometry_and_keeps_one(monkeypatch):
-    monkeypatch.setattr(track_conv, "chosen_weight_gradient", {})
-    calls = []
-    taps, onednn = track_conv._weight_grad, track_conv._onednn_weight_grad
-    monkeypatch.setattr(track_conv, "_weight_grad", lambda *a: calls.append("taps") or taps(*a))
-    monkeypatch.setattr(
-        track_conv, "_onednn_weight_grad", lambda *a: calls.append("onednn") or onednn(*a)
-    )
-    conv = TemporalGraphConv(4, 6, 5)
-    lengths = SkeletonLevel.structured(TrackShape((7, 7), (2,), 18), "cpu")
-    for _ in range(3):
-        conv.forward_tracks(
-            torch.randn(2 * 7 * 18, 4, requires_grad=True), lengths
-        ).sum().backward()
-    (chosen,) = track_conv.chosen_weight_gradient.values()
-    assert calls == ["taps", "taps", "onednn", "onednn", chosen, chosen]
-    monkeypatch.setattr(track_conv, "weight_gradient", "blas")
-    with pytest.raises(ValueError, match="weight_gradient must"):
-        conv.forward_tracks(
-            torch.randn(2 * 7 * 18, 4, requires_grad=True), lengths
-        ).sum().backward()
 
 
 def test_temporal_fast_path_trains_under_cpu_autocast():
@@ -218,14 +195,3 @@ def test_repr_and_generic_graph():
     with pytest.raises(ValueError, match="edge_slot"):
         PartitionedGraphConv(3, 4, 2, num_edge_slots=4)(x, edge_index, edge_type)
     assert "stride=2" in str(TemporalGraphConv(3, 4, 9, stride=2))
-
-
-@pytest.mark.parametrize("onednn_seconds,expected", [(0.9, "taps"), (0.8, "onednn")])
-def test_auto_weight_gradient_switches_only_by_a_margin(monkeypatch, onednn_seconds, expected):
-    monkeypatch.setattr(track_conv, "chosen_weight_gradient", {})
-    clock = iter([0.0, 1.0, 0.0, onednn_seconds])
-    monkeypatch.setattr(track_conv.time, "perf_counter", lambda: next(clock))
-    methods = {"taps": lambda: torch.zeros(1), "onednn": lambda: torch.ones(1)}
-    result = track_conv._choose(("geometry",), methods)
-    assert track_conv.chosen_weight_gradient == {("geometry",): expected}
-    assert float(result) == (1.0 if expected == "onednn" else 0.0)  # the kept method's result
