@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from torch_geometric.loader import DataLoader
 
 from pyg_action.graph import SkeletonGraphBuilder, strided_lengths
-from pyg_action.graph.levels import SkeletonLevel
+from pyg_action.graph.levels import SkeletonLevel, TrackShape
 from pyg_action.layouts import get_layout
 from pyg_action.nn.dense.shift import (
     DenseMotionExcitation,
@@ -189,17 +189,8 @@ def test_adaptive_shift_tracks_are_independent(lengths, shifts, stride):
     message.load_state_dict(gather.state_dict())
 
     def level_of(track_lengths):
-        nodes = int(track_lengths.sum()) * joints
-        empty = torch.zeros(2, 0, dtype=torch.long)
-        return SkeletonLevel(
-            empty,
-            empty[0],
-            empty[0].float(),
-            empty[0],
-            track_lengths,
-            torch.zeros(nodes, dtype=torch.long),
-            joints,
-        )
+        lengths = tuple(track_lengths.tolist())
+        return SkeletonLevel(TrackShape(lengths, (len(lengths),), joints), torch.device("cpu"))
 
     out = gather(x, level_of(lengths_t))
     torch.testing.assert_close(message(x, level_of(lengths_t)), out, **FWD)
