@@ -139,7 +139,7 @@ def skeleton_inputs(
     samples = [
         torch.randn(channels, t, joints, shape.persons, generator=generator) for t in lengths
     ]
-    builder = SkeletonGraphBuilder(shape.layout)
+    builder = SkeletonGraphBuilder(shape.layout, edges=False)
     batch = Batch.from_data_list([builder(s) for s in samples])
     batch.x = batch.x.to(dtype)
     batch = batch.to(device)
@@ -149,7 +149,7 @@ def skeleton_inputs(
     dense = padded.permute(0, 4, 1, 2, 3).reshape(-1, channels, max(lengths), joints)
     return SkeletonInputs(
         batch,
-        SkeletonLevel.from_batch(batch, joints),
+        SkeletonLevel.from_batch(batch, joints, builder.graph),
         batch.x,
         dense.contiguous().to(device),
         padded.to(device),

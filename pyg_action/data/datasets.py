@@ -175,7 +175,8 @@ class SkeletonDataset(Dataset):
         if isinstance(graph, SkeletonGraphBuilder):
             self.builder = graph
         else:
-            self.builder = SkeletonGraphBuilder(self.layout, **dict(graph or {}))
+            # the models derive every index from the samples' shapes: no edges to collate
+            self.builder = SkeletonGraphBuilder(self.layout, **{"edges": False, **(graph or {})})
         labels = self._labels_all[self.split]
         self._num_classes = num_classes if num_classes is not None else int(labels.max()) + 1
         self.seed = seed

@@ -286,7 +286,7 @@ class _Run:
     train_loader: DataLoader
     test_loader: DataLoader
     num_classes: int
-    use_amp: bool
+    amp_dtype: torch.dtype | None
     grad_clip: float | None
 
 
@@ -305,7 +305,8 @@ def _build_run(
     )
     test_shard = contiguous_shard(len(test_info.dataset), ctx.rank, ctx.world_size)
     optimizer = build_optimizer(net, opts["optimizer"])
-    use_amp = bool(opts.get("amp")) and ctx.device.type == "cuda"
+    amp_dtype = autocast_dtype(opts.get("amp"), ctx.device)
+    pinned = ctx.device.type == "cuda"  # page-locked batches copy to the GPU asynchronously
     ema_decay = float(opts.get("ema_decay") or 0.0)
     return _Run(
         ctx=ctx,
@@ -314,17 +315,20 @@ def _build_run(
         ema=ema_model(net, ema_decay) if ema_decay else None,
         optimizer=optimizer,
         scheduler=build_scheduler(optimizer, opts["scheduler"], int(opts["epochs"]), len(sampler)),
-        scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
+        scaler=torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16),
         criterion=nn.CrossEntropyLoss(
             reduction="sum", label_smoothing=float(opts.get("label_smoothing", 0.0))
         ),
         sampler=sampler,
-        train_loader=DataLoader(train_info.dataset, batch_sampler=sampler),
+        train_loader=DataLoader(train_info.dataset, batch_sampler=sampler, pin_memory=pinned),
         test_loader=DataLoader(
-            test_info.dataset, batch_size=int(opts["eval_batch_size"]), sampler=test_shard
+            test_info.dataset,
+            batch_size=int(opts["eval_batch_size"]),
+            sampler=test_shard,
+            pin_memory=pinned,
         ),
         num_classes=train_info.num_classes,
-        use_amp=use_amp,
+        amp_dtype=amp_dtype,
         grad_clip=float(opts["grad_clip"]) if opts.get("grad_clip") else None,
     )
 
@@ -341,20 +345,51 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     set_dataset_epoch = getattr(run.train_loader.dataset, "set_epoch", None)
     if set_dataset_epoch is not None:
         set_dataset_epoch(epoch)
-    loss_sum, correct, seen = 0.0, 0, 0
+    # the sums stay on the device: the host waits for it once per epoch (and once per
+    # PROGRESS_EVERY steps where a progress bar is shown), never per step
+    loss_sum = torch.zeros((), device=dev)
+    correct = torch.zeros((), dtype=torch.long, device=dev)
+    seen = 0
     bar = tqdm(run.train_loader, desc=desc, disable=None if progress else True, leave=False)
     for step, batch in enumerate(bar):
-        batch = batch.to(dev)
-        with torch.autocast(dev.type, enabled=run.use_amp):
+        batch = batch.to(dev, non_blocking=True)
+        with torch.autocast(dev.type, dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
             logits = run.model(batch)
             summed = run.criterion(logits.float(), batch.y)
         _optimise(run, summed * (run.ctx.world_size / run.sampler.global_batch_size(step)))
-        loss_sum += float(summed.detach())
-        correct += int((logits.argmax(1) == batch.y).sum())
+        loss_sum += summed.detach()
+        correct += (logits.detach().argmax(1) == batch.y).sum()
         seen += int(batch.y.numel())
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
-    total_loss, total_correct, total = all_reduce_sums([loss_sum, correct, seen], run.ctx)
+        if not bar.disable and step % PROGRESS_EVERY == 0:
+            bar.set_postfix(loss=f"{float(loss_sum) / seen:.3f}")
+    total_loss, total_correct, total = all_reduce_sums(
+        [float(loss_sum), int(correct), seen], run.ctx
+    )
     return total_loss / total, 100.0 * total_correct / total
+
+
+#: Steps between two updates of the progress bar's running loss (each one waits for the device).
+PROGRESS_EVERY = 20
+
+#: ``train.amp`` values and the autocast dtype each gives.
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast_dtype(amp: Any, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of ``train.amp`` on ``device`` (``None``: full precision).
+
+    ``true`` is float16 on CUDA (with loss scaling) and full precision elsewhere; ``"bf16"``
+    is bfloat16 on any device; ``"fp16"`` is float16 and needs CUDA.
+    """
+    if amp is None or amp is False:
+        return None
+    if amp is True:
+        return torch.float16 if device.type == "cuda" else None
+    if amp not in AMP_DTYPES:
+        raise ValueError(f"train.amp must be true, false, 'bf16' or 'fp16', got {amp!r}")
+    if amp == "fp16" and device.type != "cuda":
+        raise ValueError("train.amp='fp16' needs a CUDA device; use 'bf16' on the CPU")
+    return AMP_DTYPES[amp]
 
 
 def _optimise(run: _Run, loss: torch.Tensor) -> None:

@@ -133,7 +133,7 @@ class PartitionedGraphConv(TypedMessagePassing):
         if self.block_fast_path and edge_slot is not None:
             plan = block_plan(x.shape[0], edge_index, edge_type, edge_weight, edge_slot)
             if plan is not None:
-                return self._forward_blocks(x, plan, self._scaled(plan.edge_weight, plan.edge_slot))
+                return self._forward_blocks(x, plan)
         edge_weight = self._scaled(edge_weight, edge_slot)
         h = self.lin(x).view(x.shape[0], self.num_partitions, self.out_channels)
         return self.propagate_typed(h, edge_index, edge_type, edge_weight)
