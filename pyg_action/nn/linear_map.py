@@ -64,14 +64,14 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     ``bias`` ``(C_out,)``; returns ``(..., C_out)`` (module notes for the path taken)."""
     if not uses_onednn(x, weight):
         return F.linear(x, weight, bias)
-    rows = x.reshape(-1, x.shape[-1])
+    rows = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
     if torch.is_grad_enabled() and (
         x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
     ):
         out = _OneDNNLinear.apply(rows, weight, bias)
     else:
         out = _product(rows, weight, bias)
-    return out.view(*x.shape[:-1], weight.shape[0])
+    return out if x.dim() == 2 else out.view(*x.shape[:-1], weight.shape[0])
 
 
 def _product(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
 from ..graph.levels import SkeletonLevel
 from ..graph.temporal import strided_lengths, temporal_edges
-from .linear_map import Linear
+from .linear_map import Linear, linear
 from .track_conv import track_conv2d
 from .typed_conv import BlockPlan, TypedMessagePassing, block_plan
 
@@ -223,13 +225,34 @@ class TemporalGraphConv(TypedMessagePassing):
         self.kernel_size = kernel_size
         self.stride = stride
         self.dilation = dilation
-        self.lin = Linear(in_channels, kernel_size * out_channels, bias=False)
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        self.lin.reset_parameters()
+        """Each tap's ``(C_out, C_in)`` map drawn as :class:`torch.nn.Linear` draws its weight
+        (the taps stacked tap-major, so the draws follow the message form's ``(Γ C_out, C_in)``
+        map); zero bias."""
+        stacked = torch.empty(self.kernel_size * self.out_channels, self.in_channels)
+        nn.init.kaiming_uniform_(stacked, a=math.sqrt(5))
+        with torch.no_grad():
+            self.weight.copy_(self._conv_layout(stacked))
         if self.bias is not None:
             nn.init.zeros_(self.bias)
+
+    def _conv_layout(self, stacked: Tensor) -> Tensor:
+        """``(Γ C_out, C_in)`` rows ``k C_out + o`` as ``(C_out, C_in, Γ)``."""
+        return stacked.view(self.kernel_size, self.out_channels, self.in_channels).permute(1, 2, 0)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # files of earlier releases hold the taps as a point-wise map ``lin.weight``
+        stacked = state_dict.pop(prefix + "lin.weight", None)
+        if stacked is not None and prefix + "weight" not in state_dict:
+            expected = (self.kernel_size * self.out_channels, self.in_channels)
+            # a wrong shape goes on as it is, for the usual size-mismatch error
+            fits = tuple(stacked.shape) == expected
+            state_dict[prefix + "weight"] = self._conv_layout(stacked) if fits else stacked
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def build_edges(self, lengths: Tensor, num_joints: int) -> tuple[Tensor, Tensor, Tensor]:
         """Temporal edges of this layer for tracks of ``lengths`` frames.
@@ -245,14 +268,10 @@ class TemporalGraphConv(TypedMessagePassing):
     def forward(
         self, x: Tensor, edge_index: Tensor, edge_type: Tensor, num_targets: int | None = None
     ) -> Tensor:
-        h = self.lin(x).view(x.shape[0], self.kernel_size, self.out_channels)
+        stacked = self.weight.permute(2, 0, 1).reshape(-1, self.in_channels)  # (Γ C_out, C_in)
+        h = linear(x, stacked).view(x.shape[0], self.kernel_size, self.out_channels)
         out = self.propagate_typed(h, edge_index, edge_type, None, num_targets)
         return out if self.bias is None else out + self.bias
-
-    def _taps(self) -> Tensor:
-        """This layer's weights as ``(Γ, C_out, C_in)``, tap ``k`` reading frame offset ``o_k``
-        (a view)."""
-        return self.lin.weight.view(self.kernel_size, self.out_channels, self.in_channels)
 
     def forward_tracks(self, x: Tensor, tracks: SkeletonLevel) -> Tensor:
         r"""Structure-aware fast path: the same result as :meth:`forward` on :meth:`build_edges`.
@@ -282,7 +301,7 @@ class TemporalGraphConv(TypedMessagePassing):
             images = x.view(-1, tracks.shape.lengths[0], num_joints, self.in_channels).permute(
                 0, 3, 1, 2
             )
-            out = track_conv2d(images, self._taps(), self.bias, pad, self.dilation, self.stride)
+            out = track_conv2d(images, self.weight, self.bias, pad, self.dilation, self.stride)
             return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
         position, output, total = tracks.frame_positions(pad, self.stride)
         rows = x.view(-1, num_joints, self.in_channels)
@@ -291,7 +310,7 @@ class TemporalGraphConv(TypedMessagePassing):
         # j is centred on sequence position j * stride + pad
         out = track_conv2d(
             sequence.permute(2, 0, 1).unsqueeze(0),
-            self._taps(),
+            self.weight,
             self.bias,
             dilation=self.dilation,
             stride=self.stride,

@@ -54,7 +54,7 @@ def track_conv2d(
 
     Args:
         x: ``(R, C_in, T, V)``, channels-last (a view of node-major ``(R T V, C_in)``).
-        weight: ``(Γ, C_out, C_in)``, tap ``k`` reading frame ``s t' + kδ - p``.
+        weight: ``(C_out, C_in, Γ)``, tap ``k`` reading frame ``s t' + kδ - p``.
         bias: ``(C_out,)`` or None.
         padding: Zero frames ``p`` at both ends of every track.
         dilation: ``δ``.
@@ -80,9 +80,8 @@ def track_conv2d(
 
 
 def _kernel(weight: Tensor) -> Tensor:
-    """``(Γ, C_out, C_in)`` as a ``(C_out, C_in, Γ, 1)`` kernel: a view (the convolution lays it
-    out for its kernels itself, as it does for any weight)."""
-    return weight.permute(1, 2, 0).unsqueeze(-1)
+    """``(C_out, C_in, Γ)`` as a ``(C_out, C_in, Γ, 1)`` kernel (a view)."""
+    return weight.unsqueeze(-1)
 
 
 def _conv(
@@ -127,7 +126,8 @@ class _TrackConv2d(torch.autograd.Function):
         rows_out = grad.permute(0, 2, 3, 1)
         if ctx.needs_input_grad[1]:
             rows_in = x.permute(0, 2, 3, 1)
-            grad_w = _weight_grad(rows_out, rows_in, kernel.shape[2], padding, dilation, stride)
+            taps = _weight_grad(rows_out, rows_in, kernel.shape[2], padding, dilation, stride)
+            grad_w = taps.permute(1, 2, 0)
         if ctx.needs_input_grad[2]:
             grad_b = rows_out.sum((0, 1, 2))
         return grad_x, grad_w, grad_b, None, None, None

@@ -98,10 +98,7 @@ def test_importance_gradient_matches_dense():
 
 
 def copy_temporal(dense, sparse):
-    out_c, in_c, window, _ = dense.weight.shape
-    sparse.lin.weight.data.copy_(
-        dense.weight[..., 0].permute(2, 0, 1).reshape(window * out_c, in_c)
-    )
+    sparse.weight.data.copy_(dense.weight[..., 0])
     sparse.bias.data.copy_(dense.bias)
 
 
@@ -145,8 +142,8 @@ def test_temporal_conv_matches_conv2d_per_sample_length(
         out_node += m * t_out * v
     assert out_node == out.shape[0]
     # dense.weight.grad holds the sum over the samples, i.e. the batch loss's gradient
-    dense_weight_grad = dense.weight.grad[..., 0].permute(2, 0, 1).reshape(-1, 4)
-    torch.testing.assert_close(sparse.lin.weight.grad, dense_weight_grad, **TOL)
+    dense_weight_grad = dense.weight.grad[..., 0]
+    torch.testing.assert_close(sparse.weight.grad, dense_weight_grad, **TOL)
     torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
     # the structure-aware fast path gives the same outputs and gradients with either CPU
     # weight gradient (see pyg_action.nn.track_conv)
@@ -158,7 +155,7 @@ def test_temporal_conv_matches_conv2d_per_sample_length(
             torch.testing.assert_close(fast, out.detach(), **TOL)
             fast.square().sum().backward()
         torch.testing.assert_close(x_fast.grad, x.grad, **TOL)
-        torch.testing.assert_close(sparse.lin.weight.grad, dense_weight_grad, **TOL)
+        torch.testing.assert_close(sparse.weight.grad, dense_weight_grad, **TOL)
         torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
 
 
@@ -170,14 +167,14 @@ def test_temporal_fast_path_trains_under_cpu_autocast():
     x = torch.randn(2 * 12 * 5, 8)
     lengths = SkeletonLevel.structured(TrackShape((12, 12), (1, 1), 5), "cpu")
     conv.forward_tracks(x, lengths).square().sum().backward()
-    reference = conv.lin.weight.grad.clone()
+    reference = conv.weight.grad.clone()
     conv.zero_grad()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = conv.forward_tracks(x, lengths)
     assert out.dtype == torch.bfloat16
     out.float().square().sum().backward()
-    assert conv.lin.weight.grad.dtype == torch.float32
-    torch.testing.assert_close(conv.lin.weight.grad, reference, atol=0.5, rtol=0.05)
+    assert conv.weight.grad.dtype == torch.float32
+    torch.testing.assert_close(conv.weight.grad, reference, atol=0.5, rtol=0.05)
 
 
 def test_repr_and_generic_graph():
@@ -195,3 +192,23 @@ def test_repr_and_generic_graph():
     with pytest.raises(ValueError, match="edge_slot"):
         PartitionedGraphConv(3, 4, 2, num_edge_slots=4)(x, edge_index, edge_type)
     assert "stride=2" in str(TemporalGraphConv(3, 4, 9, stride=2))
+
+
+def test_temporal_conv_loads_the_point_wise_layout_of_earlier_files():
+    """Checkpoints of earlier releases hold the taps as ``lin.weight`` ``(Γ C_out, C_in)``
+    (rows ``k C_out + o``); they load into the convolution layout with the same outputs."""
+    torch.manual_seed(0)
+    conv = TemporalGraphConv(3, 4, 5)
+    old = {
+        "lin.weight": conv.weight.detach().permute(2, 0, 1).reshape(20, 3).clone(),
+        "bias": torch.randn(4),
+    }
+    loaded = TemporalGraphConv(3, 4, 5)
+    loaded.load_state_dict(old)
+    torch.testing.assert_close(loaded.weight, conv.weight)
+    x = torch.randn(2 * 6 * 5, 3)
+    level = SkeletonLevel.structured(TrackShape((6, 6), (2,), 5), "cpu")
+    index, kind = level.temporal(5)
+    torch.testing.assert_close(loaded(x, index, kind), loaded.forward_tracks(x, level), **TOL)
+    with pytest.raises(RuntimeError, match="lin.weight|weight"):
+        TemporalGraphConv(3, 4, 5).load_state_dict({"lin.weight": torch.zeros(20, 2)})
