@@ -26,10 +26,9 @@ edges (message passing), everything temporal still from the shape.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -38,6 +37,8 @@ from torch import Tensor
 from ..layouts.partitions import LayoutGraph
 from .blocks import BlockPlan
 from .temporal import temporal_edges
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,20 @@ def track_shape_of(batch: Any, num_joints: int) -> TrackShape:
     return TrackShape.of_samples(frames, persons, num_joints)
 
 
+def _memoised(method: Callable[[SkeletonLevel], T]) -> T:
+    """A property computed once per level (a plain dict, so that ``torch.compile`` traces
+    it: ``functools.cached_property`` takes a lock, which breaks the graph)."""
+    name = method.__name__
+
+    def get(self: SkeletonLevel) -> T:
+        if name not in self._memo:
+            self._memo[name] = method(self)
+        return self._memo[name]
+
+    get.__doc__ = method.__doc__
+    return property(get)  # type: ignore[return-value]
+
+
 def _per_frame_partitions(batch: Any) -> bool:
     """Whether the batch's spatial edge labels differ between frames (its samples were built
     with ``center="gravity"``)."""
@@ -179,6 +194,7 @@ class SkeletonLevel:
     _positions: dict[tuple[int, int], tuple[Tensor, Tensor, int]] = field(
         default_factory=dict, repr=False
     )
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     #: Shape-signature cache of structured levels (see :meth:`structured`).
     _CACHE: ClassVar[OrderedDict[tuple[Any, ...], SkeletonLevel]] = OrderedDict()
@@ -244,12 +260,12 @@ class SkeletonLevel:
 
     # -- indices (built once per level, on the device) ----------------------------------------
 
-    @cached_property
+    @_memoised
     def lengths(self) -> Tensor:
         """``(R,)`` frames per track (long)."""
         return torch.tensor(self.shape.lengths, dtype=torch.long, device=self.device)
 
-    @cached_property
+    @_memoised
     def node_sample(self) -> Tensor:
         """``(N,)`` the sample of every node."""
         nodes_per_sample = []
@@ -260,12 +276,12 @@ class SkeletonLevel:
             track += persons
         return _arange_repeated(nodes_per_sample, self.device)
 
-    @cached_property
+    @_memoised
     def frame_track(self) -> Tensor:
         """``(F,)`` the track of every frame."""
         return _arange_repeated(self.shape.lengths, self.device)
 
-    @cached_property
+    @_memoised
     def frame_in_track(self) -> Tensor:
         """``(F,)`` the frame number of every frame within its track."""
         starts = torch.tensor(_offsets(self.shape.lengths), dtype=torch.long, device=self.device)
@@ -337,7 +353,7 @@ class SkeletonLevel:
         batch brought none)."""
         return (self.edges or self._layout_edges).as_kwargs()
 
-    @cached_property
+    @_memoised
     def _layout_edges(self) -> SpatialEdges:
         from .skeleton_graph import spatial_edges  # the builder imports this module
 
@@ -348,7 +364,7 @@ class SkeletonLevel:
             *(edges[f"spatial_edge_{n}"].to(self.device) for n in ("index", "type", "weight", "id"))
         )
 
-    @cached_property
+    @_memoised
     def block_plan(self) -> BlockPlan | None:
         """One frame's spatial graph as a :class:`~pyg_action.graph.blocks.BlockPlan` over the
         ``F`` frames, when every frame has the layout graph's edges; ``None`` otherwise."""

@@ -69,3 +69,14 @@ def test_a_user_batch_without_its_shape_costs_one_read():
         model(batch)
         counts = count_ops(lambda: model(batch))
     assert counts.value_dependent == {"Tensor.tolist": 2}
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
+def test_compiles_as_one_graph_at_a_fixed_shape(train):
+    """``torch.compile`` sees the whole model as one graph: the level's indices are Python-side
+    arithmetic on the batch's host shape, with no data-dependent branch."""
+    model = create_model("stgcn", num_classes=5, channels=[8, 8], strides=[1, 2]).train(train)
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(model)(_batch([9, 6]))
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    assert explanation.graph_count == 1
