@@ -211,6 +211,11 @@ class SkeletonDataset(Dataset):
             return self.source.array(index)
         return self.source[index].data
 
+    def frame_counts(self) -> np.ndarray:
+        """Frames of every sample of the split, before transforms (what batching by length
+        sorts by)."""
+        return np.array([self.array(i).shape[1] for i in range(len(self.split))], dtype=np.int64)
+
     @property
     def names(self) -> list[str]:
         """Sample names of the split, in order."""

@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
         "grad_clip": None,
         "ema_decay": 0.0,
         "weight_gradient": "onednn",
+        "bucket_by_length": False,
     },
 }
 

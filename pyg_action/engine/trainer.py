@@ -302,6 +302,7 @@ def _build_run(
         seed=int(opts["seed"]),
         rank=ctx.rank,
         world_size=ctx.world_size,
+        lengths=_bucket_lengths(train_info.dataset) if opts.get("bucket_by_length") else None,
     )
     test_shard = contiguous_shard(len(test_info.dataset), ctx.rank, ctx.world_size)
     optimizer = build_optimizer(net, opts["optimizer"])
@@ -366,6 +367,16 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
         [float(loss_sum), int(correct), seen], run.ctx
     )
     return total_loss / total, 100.0 * total_correct / total
+
+
+def _bucket_lengths(dataset: Any) -> np.ndarray:
+    """Frame counts to batch by (``train.bucket_by_length``); the dataset must expose them."""
+    counts = getattr(dataset, "frame_counts", None)
+    if counts is None:
+        raise ValueError(
+            f"train.bucket_by_length needs a skeleton dataset, not {type(dataset).__name__}"
+        )
+    return counts()
 
 
 #: Steps between two updates of the progress bar's running loss (each one waits for the device).
