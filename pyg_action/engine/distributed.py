@@ -145,7 +145,7 @@ class ShardedBatchSampler(torch.utils.data.Sampler[list[int]]):
         rank: int = 0,
         world_size: int = 1,
         shuffle: bool = True,
-        lengths: Sequence[int] | None = None,
+        lengths: Sequence[int] | np.ndarray | None = None,
     ) -> None:
         check_batch_split(batch_size, world_size)
         if lengths is not None and len(lengths) != num_samples:
