@@ -163,3 +163,55 @@ def training_step_ops(model: torch.nn.Module, inputs: Any, labels: torch.Tensor)
     counts = count_ops(step)
     model.zero_grad(set_to_none=True)
     return counts
+
+
+def skeleton_step_counts(
+    name: str, lengths: list[int], persons: int = 2, num_classes: int = 60
+) -> dict[str, Any]:
+    """Ops of one training step of skeleton model ``name`` (NTU-25, ``persons`` per sample,
+    samples of ``lengths`` frames) and of its dense reference on the batch padded to the
+    longest sample."""
+    from torch_geometric.data import Batch
+
+    from ..graph import SkeletonGraphBuilder
+    from ..models import create_model
+    from ..models.dense_shiftgcn import DenseShiftGCN
+    from ..models.dense_stgcn import DenseSTGCN
+
+    dense_models = {"stgcn": DenseSTGCN, "shiftgcn": DenseShiftGCN}
+    torch.manual_seed(0)
+    builder = SkeletonGraphBuilder("ntu25", edges=False)
+    samples = [torch.randn(3, t, 25, persons) for t in lengths]
+    batch = Batch.from_data_list([builder(s) for s in samples])
+    padded = torch.zeros(len(lengths), 3, max(lengths), 25, persons)
+    for i, s in enumerate(samples):
+        padded[i, :, : s.shape[1]] = s
+    labels = torch.zeros(len(lengths), dtype=torch.long)
+    sparse = training_step_ops(create_model(name, num_classes=num_classes), batch, labels)
+    dense = training_step_ops(dense_models[name](num_classes), padded, labels)
+    return {
+        "model": name,
+        "lengths": lengths,
+        "sparse_ops": sparse.total,
+        "sparse_value_dependent": sparse.total_value_dependent,
+        "dense_ops": dense.total,
+        "dense_value_dependent": dense.total_value_dependent,
+    }
+
+
+def main() -> None:
+    """Print the op counts of ST-GCN's and Shift-GCN's training steps against their dense
+    references (``python -m pyg_action.bench.opcount``)."""
+    print("model     batch                sparse ops (value-dep.)   dense ops (value-dep.)  ratio")
+    batches = {"4 x 20 frames": [20] * 4, "20/17/13/18 frames": [20, 17, 13, 18]}
+    for name in ("stgcn", "shiftgcn"):
+        for label, lengths in batches.items():
+            row = skeleton_step_counts(name, lengths)
+            sparse = f"{row['sparse_ops']:>10d} ({row['sparse_value_dependent']:>3d})"
+            dense = f"{row['dense_ops']:>10d} ({row['dense_value_dependent']:>3d})"
+            ratio = row["sparse_ops"] / row["dense_ops"]
+            print(f"{name:9s} {label:20s} {sparse}          {dense}         {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
