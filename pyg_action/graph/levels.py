@@ -290,7 +290,25 @@ class SkeletonLevel:
     def kept_frames(self, stride: int) -> Tensor:
         """``(F',)`` the frames (among this level's ``F``) that a stride keeps, in order: frames
         ``0, s, 2s, ...`` of every track; they are the frames of :meth:`coarsen`'s level."""
-        return self.coarsen(stride)._fine_frames(self, stride)
+        key = f"kept_frames/{stride}"
+        if key not in self._memo:
+            self._memo[key] = self.coarsen(stride)._fine_frames(self, stride)
+        return self._memo[key]
+
+    def strided_frames(self, stride: int) -> tuple[Tensor, Tensor, Tensor]:
+        """For every frame of :meth:`coarsen`'s level, as ``(F', 1)`` columns: where its track
+        starts among this level's ``F`` frames, the number ``s t'`` of the frame it keeps
+        within the track, and the track's last frame number ``T - 1`` here."""
+        key = f"strided_frames/{stride}"
+        if key not in self._memo:
+            coarse = self.coarsen(stride)
+            frame = coarse.frame_in_track * stride
+            self._memo[key] = (
+                (self.kept_frames(stride) - frame).unsqueeze(1),
+                frame.unsqueeze(1),
+                (self.lengths.index_select(0, coarse.frame_track) - 1).unsqueeze(1),
+            )
+        return self._memo[key]
 
     def _fine_frames(self, fine: SkeletonLevel, stride: int) -> Tensor:
         starts = torch.tensor(_offsets(fine.shape.lengths), dtype=torch.long, device=self.device)
@@ -298,9 +316,12 @@ class SkeletonLevel:
 
     def keep_index(self, stride: int) -> Tensor:
         """``(N',)`` the nodes of this level that form the next level after ``stride``."""
-        frames = self.kept_frames(stride)
-        joints = torch.arange(self.num_joints, device=self.device)
-        return (frames[:, None] * self.num_joints + joints).view(-1)
+        key = f"keep_index/{stride}"
+        if key not in self._memo:
+            frames = self.kept_frames(stride)
+            joints = torch.arange(self.num_joints, device=self.device)
+            self._memo[key] = (frames[:, None] * self.num_joints + joints).view(-1)
+        return self._memo[key]
 
     def select_kept(self, x: Tensor, stride: int) -> Tensor:
         """Rows of ``x`` ``(N, C)`` at the nodes a stride keeps, ``(N', C)``: a strided view

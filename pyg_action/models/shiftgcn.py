@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+import torch
 from torch import Tensor, nn
 
 from ..graph.levels import SkeletonLevel
@@ -73,11 +74,11 @@ class ShiftGCNBlock(nn.Module):
         g = self.gcn(x)
         h = self.tcn(g, level)
         if self.motion is not None:
-            h = h.add_(level.select_kept(self.motion(g, level), self.stride))
+            h = h + level.select_kept(self.motion(g, level), self.stride)
         h = self.dropout(h)
         if self.residual is not None:
-            h = h.add_(self.residual(level.select_kept(x, self.stride)))
-        return h.relu_(), level.coarsen(self.stride)
+            h = h + self.residual(level.select_kept(x, self.stride))
+        return torch.relu(h), level.coarsen(self.stride)
 
 
 class ShiftGCN(SkeletonClassifier):
