@@ -1,4 +1,4 @@
-"""Helpers shared by the readers: file checks, number parsing, finiteness, layouts by size."""
+"""Helpers shared by the readers: file checks, number parsing, layouts by size."""
 
 from __future__ import annotations
 
@@ -89,21 +89,6 @@ def parse_int(token: str, path: Path, *, line: int, frame: int | None = None, wh
         raise SkeletonDataError(
             f"expected the {what} (an integer), got {token[:40]!r}", path, line=line, frame=frame
         ) from None
-
-
-def first_nonfinite_frame(data: np.ndarray) -> int | None:
-    """Index of the first frame of a ``(C, T, V, M)`` array holding NaN/Inf, else ``None``."""
-    bad = ~np.isfinite(data)
-    if not bad.any():
-        return None
-    return int(np.flatnonzero(bad.any(axis=(0, 2, 3)))[0])
-
-
-def check_finite(data: np.ndarray, path: Path | None, *, sample: str | int | None = None) -> None:
-    """Raise when a ``(C, T, V, M)`` array holds NaN or Inf, naming the first bad frame."""
-    frame = first_nonfinite_frame(data)
-    if frame is not None:
-        raise SkeletonDataError("NaN or infinite value", path, frame=frame, sample=sample)
 
 
 def infer_layout(num_joints: int, path: Path | None, *, sample: str | int | None = None) -> str:

@@ -16,7 +16,8 @@ Sample data, in one of two forms:
 
 Optional keys (both forms):
 
-* ``labels``: int ``(N,)``, 0-based class indices; ``-1`` means unknown;
+* ``labels``: int ``(N,)``, 0-based class indices (below ``len(class_names)`` when
+  ``class_names`` is given); ``-1`` means unknown;
 * ``names``: unicode ``(N,)`` sample names (default ``"<file stem>_<i>"``);
 * ``layout``: 0-d unicode, a built-in layout name (default: ``layout=`` option, else
   inferred from ``V``: 25 ntu25, 18 openpose18, 17 coco17, 20 msr20);
@@ -24,7 +25,8 @@ Optional keys (both forms):
 * ``channels``: unicode ``(C,)`` channel names, e.g. ``["x", "y", "z"]``;
 * ``format_version``: 0-d int, currently ``1``.
 
-Every sample must be finite. Per-sample problems (NaN/Inf, bad length) are reported
+Every sample must pass :func:`~pyg_action.io.validation.validate_sample` (finite, bounded,
+not all zero, a valid label). Per-sample problems (NaN/Inf, bad length, bad label) are reported
 as errors without losing the other samples. :func:`write_npz` writes this schema.
 """
 
@@ -39,8 +41,9 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
-from ._common import first_nonfinite_frame, infer_layout, require_file
+from ._common import infer_layout, require_file
 from .result import ReadResult, SampleOrError
+from .validation import validate_sample
 
 FORMAT_VERSION = 1
 _SAMPLE_KEY = re.compile(r"sample_(\d+)")
@@ -270,15 +273,16 @@ def _one_sample(
         raise SkeletonDataError(f"sample is empty {data.shape}", path, sample=name)
     with np.errstate(over="ignore"):  # values beyond float32 become inf, reported below
         data = np.ascontiguousarray(data, dtype=np.float32)
-    frame = first_nonfinite_frame(data)
-    if frame is not None:
-        raise SkeletonDataError("NaN or infinite value", path, frame=frame, sample=name)
     label = None
-    if labels is not None and labels[index] >= 0:
+    if labels is not None and labels[index] != -1:  # -1: unknown
         label = int(labels[index])
     layout_name = layout or infer_layout(data.shape[2], path, sample=name)
     meta = dict(shared, index=index)
-    return SkeletonSequence(data=data, label=label, layout=layout_name, name=name, meta=meta)
+    sequence = SkeletonSequence(data=data, label=label, layout=layout_name, name=name, meta=meta)
+    class_names = shared.get("class_names")
+    return validate_sample(
+        sequence, path, name=name, num_classes=len(class_names) if class_names else None
+    )
 
 
 def read_npz(path: str | Path, *, layout: str | None = None) -> ReadResult:
