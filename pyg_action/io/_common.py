@@ -1,11 +1,11 @@
-"""Helpers shared by the readers: file checks, number parsing, layouts by size."""
+"""Helpers shared by the readers: file checks, number parsing, ``.npy`` sizes, layouts by size."""
 
 from __future__ import annotations
 
 import math
 import reprlib
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -89,6 +89,34 @@ def parse_int(token: str, path: Path, *, line: int, frame: int | None = None, wh
         raise SkeletonDataError(
             f"expected the {what} (an integer), got {token[:40]!r}", path, line=line, frame=frame
         ) from None
+
+
+def npy_data_nbytes(handle: BinaryIO, path: Path, what: str) -> int:
+    """Bytes of array data an ``.npy`` header (read from ``handle``) declares.
+
+    Lets a reader compare what a header asks numpy to allocate with what the file holds
+    before numpy allocates it.
+
+    Raises:
+        SkeletonDataError: no NumPy header, an unsupported version or a garbled header
+            (``what`` names the array, e.g. ``"key 'data'"``).
+    """
+    from numpy.lib import format as npy_format
+
+    try:
+        version = npy_format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = npy_format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, _, dtype = npy_format.read_array_header_2_0(handle)
+        else:
+            raise ValueError(f".npy format version {version} is not supported")
+    except Exception as exc:  # noqa: BLE001 - a garbled header fails in many ways
+        reason = f"{type(exc).__name__}: {exc}"
+        raise SkeletonDataError(
+            f"{what} is not a readable .npy array: {reason:.200}", path
+        ) from None
+    return math.prod(shape) * dtype.itemsize
 
 
 def infer_layout(num_joints: int, path: Path | None, *, sample: str | int | None = None) -> str:

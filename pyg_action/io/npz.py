@@ -25,6 +25,10 @@ Optional keys (both forms):
 * ``channels``: unicode ``(C,)`` channel names, e.g. ``["x", "y", "z"]``;
 * ``format_version``: 0-d int, currently ``1``.
 
+Memory: an archive whose members unpack to more than :data:`MAX_EXPANSION` (100) times
+its size (and more than 64 MiB), or an array whose header declares more data than its
+member holds, is refused before anything is unpacked.
+
 Every sample must pass :func:`~pyg_action.io.validation.validate_sample` (finite, bounded,
 not all zero, a valid label). Per-sample problems (NaN/Inf, bad length, bad label) are reported
 as errors without losing the other samples. :func:`write_npz` writes this schema.
@@ -33,6 +37,7 @@ as errors without losing the other samples. :func:`write_npz` writes this schema
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,11 +46,15 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
-from ._common import infer_layout, require_file
+from ._common import infer_layout, npy_data_nbytes, require_file
 from .result import ReadResult, SampleOrError
 from .validation import validate_sample
 
 FORMAT_VERSION = 1
+#: An archive may unpack to at most this many times its own size ...
+MAX_EXPANSION = 100
+#: ... or to this many bytes, whichever is larger (64 MiB).
+MIN_UNPACKED = 64 * 2**20
 _SAMPLE_KEY = re.compile(r"sample_(\d+)")
 
 
@@ -110,10 +119,46 @@ def write_npz(
     return path
 
 
+def _check_sizes(path: Path) -> None:
+    """Refuse an archive whose arrays would take more memory than the file can justify:
+    members that unpack to more than ``MAX_EXPANSION`` times the file's size (at least
+    ``MIN_UNPACKED`` bytes), or an array header declaring more data than its member holds
+    (numpy allocates what the header declares before it reads)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            unpacked = sum(info.file_size for info in members)
+            allowed = max(MIN_UNPACKED, MAX_EXPANSION * path.stat().st_size)
+            if unpacked > allowed:
+                raise SkeletonDataError(
+                    f"its members unpack to {unpacked} bytes, more than {allowed} "
+                    f"({MAX_EXPANSION} times the file's size): a zip bomb?",
+                    path,
+                )
+            for info in members:
+                if not info.filename.endswith(".npy"):
+                    continue
+                what = f"key {info.filename.removesuffix('.npy')!r}"
+                with archive.open(info) as member:
+                    declared = npy_data_nbytes(member, path, what)
+                if declared > info.file_size:
+                    raise SkeletonDataError(
+                        f"{what} declares {declared} bytes of data but holds at most "
+                        f"{info.file_size}",
+                        path,
+                    )
+    except SkeletonDataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a corrupt archive fails in many ways
+        reason = f"{type(exc).__name__}: {exc}"
+        raise SkeletonDataError(f"not a readable .npz archive: {reason:.200}", path) from None
+
+
 def _load(path: Path) -> dict[str, np.ndarray]:
     with path.open("rb") as handle:
         if handle.read(4) != b"PK\x03\x04":
             raise SkeletonDataError("not a readable .npz archive (no zip header)", path)
+    _check_sizes(path)
     try:
         archive = np.load(path, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - a corrupt archive fails in many ways

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
-from ._common import brief, infer_layout, require_file
+from ._common import brief, infer_layout, npy_data_nbytes, require_file
 from .result import ReadResult, SampleOrError
 from .safe_pickle import safe_load_pickle
 from .validation import check_label, check_values, validate_sample
@@ -55,8 +55,17 @@ def load_npy(path: str | Path, *, mmap: bool = True) -> np.ndarray:
     path = require_file(path)
     with path.open("rb") as handle:
         magic = handle.read(6)
-    if magic != b"\x93NUMPY":
-        raise SkeletonDataError("not a readable .npy array: no NumPy header", path)
+        if magic != b"\x93NUMPY":
+            raise SkeletonDataError("not a readable .npy array: no NumPy header", path)
+        handle.seek(0)
+        declared = npy_data_nbytes(handle, path, "the file")
+        available = path.stat().st_size - handle.tell()
+    if declared > available:
+        raise SkeletonDataError(
+            f"not a readable .npy array (truncated?): its header declares {declared} bytes "
+            f"of data but the file holds {available}",
+            path,
+        )
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except ValueError as exc:
@@ -199,6 +208,20 @@ def read_stgcn_arrays(
     return ReadResult.collect(iter_stgcn_arrays(data_path, label_path, layout=layout, mmap=mmap))
 
 
+def _image_shape(value: Any, key: str, path: Path, sample: str | int) -> list[int]:
+    """An annotation's ``img_shape`` / ``original_shape``: 2 or 3 non-negative integers."""
+    if (
+        isinstance(value, tuple | list | np.ndarray)
+        and len(value) in (2, 3)
+        and all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in value)
+        and all(0 <= v <= 1_000_000 for v in value)
+    ):
+        return [int(v) for v in value]
+    raise SkeletonDataError(
+        f"{key!r} must be (height, width), got {brief(value)}", path, sample=sample
+    )
+
+
 def _annotation_to_sequence(
     annotation: Any, index: int, path: Path, layout: str | None
 ) -> SkeletonSequence:
@@ -261,7 +284,7 @@ def _annotation_to_sequence(
         meta["channels"] = tuple(channels)
     for key in ("img_shape", "original_shape"):
         if key in annotation:
-            meta[key] = annotation[key]
+            meta[key] = _image_shape(annotation[key], key, path, sample)
     return SkeletonSequence(data=data, label=label, layout=layout_name, name=str(sample), meta=meta)
 
 
