@@ -208,7 +208,7 @@ def read_stgcn_arrays(
     return ReadResult.collect(iter_stgcn_arrays(data_path, label_path, layout=layout, mmap=mmap))
 
 
-def _image_shape(value: Any, key: str, path: Path, sample: str | int) -> list[int]:
+def _image_shape(value: Any, key: str, path: Path, sample: str | int) -> tuple[int, ...]:
     """An annotation's ``img_shape`` / ``original_shape``: 2 or 3 non-negative integers."""
     if (
         isinstance(value, tuple | list | np.ndarray)
@@ -216,7 +216,7 @@ def _image_shape(value: Any, key: str, path: Path, sample: str | int) -> list[in
         and all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in value)
         and all(0 <= v <= 1_000_000 for v in value)
     ):
-        return [int(v) for v in value]
+        return tuple(int(v) for v in value)
     raise SkeletonDataError(
         f"{key!r} must be (height, width), got {brief(value)}", path, sample=sample
     )
