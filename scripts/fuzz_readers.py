@@ -5,7 +5,10 @@ NTU, Kinetics and MSR; files built with the library's writers for npz, ST-GCN ar
 pyskl pickles), applies 1-3 mutations from :mod:`pyg_action.io.fuzzing.mutations` and
 reads it in a child process limited to ``--memory-mb`` of address space and
 ``--timeout`` seconds per case. A reader may accept the case (valid finite samples) or
-reject it with SkeletonDataError; anything else is counted as a failure.
+reject it with SkeletonDataError; anything else is counted as a failure. Every exception
+type seen is counted, including those CPython prints instead of raising; a mutator that
+fails is counted as a ``mutator`` case and the run goes on, and the tables of the readers
+done are printed even when the run is interrupted.
 
 Example::
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +29,10 @@ from tqdm import tqdm
 
 from pyg_action.io.fuzzing.mutations import RandomChoices, mutate_files
 from pyg_action.io.fuzzing.sandbox import Sandbox
-from pyg_action.io.fuzzing.targets import TARGETS, seed_files
+from pyg_action.io.fuzzing.targets import TARGETS, Outcome, seed_files
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-BAD_KINDS = ("failed", "timeout", "crashed")
+BAD_KINDS = ("failed", "timeout", "crashed", "mutator")
 
 
 @dataclass
@@ -37,6 +41,7 @@ class Report:
 
     reader: str
     kinds: Counter[str] = field(default_factory=Counter)
+    exceptions: Counter[str] = field(default_factory=Counter)
     slowest: float = 0.0
     peak_rss_mb: float = 0.0
     examples: list[str] = field(default_factory=list)
@@ -60,8 +65,14 @@ def fuzz_reader(
     with Sandbox(name, memory_mb=args.memory_mb, timeout=args.timeout) as sandbox:
         progress = tqdm(range(args.cases), desc=f"{name:<15}", unit="case", mininterval=1.0)
         for case in progress:
-            outcome = sandbox.run(mutate_files(seeds, choices))
+            try:
+                files = mutate_files(seeds, choices)
+            except Exception:  # noqa: BLE001 - a mutator bug is counted, never ends the run
+                outcome = Outcome("mutator", 0.0, traceback.format_exc(), exceptions=("mutator",))
+            else:
+                outcome = sandbox.run(files)
             report.kinds[outcome.kind] += 1
+            report.exceptions.update(outcome.exceptions)
             report.slowest = max(report.slowest, outcome.seconds)
             if outcome.kind in BAD_KINDS and len(report.examples) < shown:
                 report.examples.append(f"case {case} ({outcome.kind}):\n{outcome.detail}")
@@ -83,13 +94,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     reports = []
-    with tempfile.TemporaryDirectory(prefix="fuzz-seeds-") as scratch:
-        for name in args.readers:
-            seeds = seed_files(name, args.data if args.data.is_dir() else None, Path(scratch))
-            if not seeds:
-                print(f"{name}: no seed files under {args.data}; skipped", file=sys.stderr)
-                continue
-            reports.append(fuzz_reader(name, seeds, args, args.show))
+    try:
+        with tempfile.TemporaryDirectory(prefix="fuzz-seeds-") as scratch:
+            for name in args.readers:
+                seeds = seed_files(name, args.data if args.data.is_dir() else None, Path(scratch))
+                if not seeds:
+                    print(f"{name}: no seed files under {args.data}; skipped", file=sys.stderr)
+                    continue
+                reports.append(fuzz_reader(name, seeds, args, args.show))
+    finally:  # an interrupted run still prints the tables of the readers done
+        _print_tables(reports, args)
+    return 1 if any(r.kinds[k] for r in reports for k in BAD_KINDS) else 0
+
+
+def _print_tables(reports: list[Report], args: argparse.Namespace) -> None:
+    """The result table, the exception types seen and the examples of bad cases."""
 
     print(f"\ncases per reader: {args.cases}, seed {args.seed}, timeout {args.timeout} s, "
           f"memory limit {args.memory_mb} MiB")  # fmt: skip
@@ -99,10 +118,13 @@ def main(argv: list[str] | None = None) -> int:
           "|----------|")  # fmt: skip
     for report in reports:
         print(report.row())
+    print("\nexception types seen (raised, reported per sample or printed), per reader:")
+    for report in reports:
+        seen = ", ".join(f"{name} {count}" for name, count in report.exceptions.most_common())
+        print(f"  {report.reader}: {seen or 'none'}")
     for report in reports:
         for example in report.examples:
             print(f"\n--- {report.reader}, {example}")
-    return 1 if any(r.kinds[k] for r in reports for k in BAD_KINDS) else 0
 
 
 if __name__ == "__main__":
