@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import SkeletonDataError
-from ..io._common import brief
+from ..io._common import brief, read_npy_header
 from ..io.validation import MAX_CLASSES, MAX_FRAMES, check_values, validate_sample
 from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
@@ -573,9 +573,8 @@ class PreparedCache:
                 f"labels outside -1..{MAX_CLASSES - 1} (a tampered cache?)", self.path / _LABELS
             )
         with (self.path / _FRAMES).open("rb") as handle:
-            header = _npy_header(handle, self.path / _FRAMES)
+            shape, dtype = read_npy_header(handle, self.path / _FRAMES, "the file")
             available = (self.path / _FRAMES).stat().st_size - handle.tell()
-        shape, dtype = header
         expected = (int(self.offsets[-1]), self.num_joints, self.num_channels)
         if tuple(shape) != expected or dtype != np.dtype("<f4"):
             raise SkeletonDataError(
@@ -669,30 +668,10 @@ def _field(index: dict[str, Any], key: str, kind: Any, path: Path) -> Any:
     return value
 
 
-def _npy_header(handle: Any, path: Path) -> tuple[tuple[int, ...], np.dtype]:
-    from numpy.lib import format as npy_format
-
-    try:
-        version = npy_format.read_magic(handle)
-        if version not in ((1, 0), (2, 0)):
-            raise ValueError(f"version {version}")
-        read = (
-            npy_format.read_array_header_1_0
-            if version == (1, 0)
-            else npy_format.read_array_header_2_0
-        )
-        shape, _, dtype = read(handle)
-    except Exception as exc:  # noqa: BLE001 - a garbled header fails in many ways
-        raise SkeletonDataError(
-            f"not a readable .npy array ({type(exc).__name__}: {exc})", path
-        ) from None
-    return shape, dtype
-
-
 def _load_vector(path: Path, ndim: int) -> np.ndarray:
     """One of the small integer arrays of a cache, read safely; errors name the file."""
     with path.open("rb") as handle:
-        shape, dtype = _npy_header(handle, path)
+        shape, dtype = read_npy_header(handle, path, "the file")
         available = path.stat().st_size - handle.tell()
     if (
         len(shape) != ndim

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import reprlib
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import numpy as np
 
@@ -91,11 +91,10 @@ def parse_int(token: str, path: Path, *, line: int, frame: int | None = None, wh
         ) from None
 
 
-def npy_data_nbytes(handle: BinaryIO, path: Path, what: str) -> int:
-    """Bytes of array data an ``.npy`` header (read from ``handle``) declares.
-
-    Lets a reader compare what a header asks numpy to allocate with what the file holds
-    before numpy allocates it.
+def read_npy_header(handle: IO[bytes], path: Path, what: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from the ``.npy`` header at ``handle``'s position, which is left at the
+    start of the data: a reader compares what the header asks numpy to allocate with what
+    the file holds before numpy allocates it.
 
     Raises:
         SkeletonDataError: no NumPy header, an unsupported version or a garbled header
@@ -116,6 +115,13 @@ def npy_data_nbytes(handle: BinaryIO, path: Path, what: str) -> int:
         raise SkeletonDataError(
             f"{what} is not a readable .npy array: {reason:.200}", path
         ) from None
+    return tuple(shape), dtype
+
+
+def npy_data_nbytes(handle: IO[bytes], path: Path, what: str) -> int:
+    """Bytes of array data the ``.npy`` header at ``handle`` declares (see
+    :func:`read_npy_header`)."""
+    shape, dtype = read_npy_header(handle, path, what)
     return math.prod(shape) * dtype.itemsize
 
 

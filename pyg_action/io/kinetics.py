@@ -46,7 +46,7 @@ from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
 from ._common import brief, read_text, require_file
 from .ntu import parse_ntu_name
-from .validation import MAX_FRAMES, validate_sample
+from .validation import MAX_CLASSES, MAX_FRAMES, validate_sample
 
 NUM_JOINTS = 18
 
@@ -267,7 +267,9 @@ def read_kinetics_labels(
             if not isinstance(label, str):
                 raise TypeError(f"'label' must be a string, got {label!r:.40}")
             if isinstance(index, bool) or not isinstance(index, int):
-                raise TypeError(f"'label_index' must be an integer, got {index!r:.40}")
+                raise TypeError(f"'label_index' must be an integer, got {brief(index)}")
+            if not -1 <= index < MAX_CLASSES:
+                raise TypeError(f"'label_index' {brief(index)} is outside -1..{MAX_CLASSES - 1}")
             if not isinstance(has_skeleton, bool):
                 raise TypeError(f"'has_skeleton' must be true/false, got {has_skeleton!r:.40}")
         except TypeError as exc:
