@@ -18,10 +18,13 @@ Example::
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
+import time
 import traceback
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,12 +62,19 @@ class Report:
 def fuzz_reader(
     name: str, seeds: list[dict[str, bytes]], args: argparse.Namespace, shown: int
 ) -> Report:
-    """Run ``args.cases`` mutated cases of ``seeds`` through reader ``name``."""
+    """Run ``args.cases`` mutated cases of ``seeds`` through reader ``name`` (or, with
+    ``args.minutes``, as many as fit in the reader's share of that time)."""
     report = Report(name)
     choices = RandomChoices(f"{args.seed}:{name}")
+    cases: Iterable[int] = range(args.cases)
+    if args.minutes is not None:
+        cases = itertools.count()
+        deadline = time.monotonic() + 60 * args.minutes / len(args.readers)
     with Sandbox(name, memory_mb=args.memory_mb, timeout=args.timeout) as sandbox:
-        progress = tqdm(range(args.cases), desc=f"{name:<15}", unit="case", mininterval=1.0)
+        progress = tqdm(cases, desc=f"{name:<15}", unit="case", mininterval=1.0)
         for case in progress:
+            if args.minutes is not None and time.monotonic() > deadline:
+                break
             try:
                 files = mutate_files(seeds, choices)
             except Exception:  # noqa: BLE001 - a mutator bug is counted, never ends the run
@@ -85,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     """Fuzz the chosen readers; exit code 1 when any case failed, hung or crashed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=10_000, help="cases per reader")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="run for this long instead, shared equally by the readers",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the mutations")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds allowed per case")
     parser.add_argument("--memory-mb", type=int, default=1024, help="address-space limit")
@@ -110,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 def _print_tables(reports: list[Report], args: argparse.Namespace) -> None:
     """The result table, the exception types seen and the examples of bad cases."""
 
-    print(f"\ncases per reader: {args.cases}, seed {args.seed}, timeout {args.timeout} s, "
+    cases = f"{args.minutes} minutes in all" if args.minutes is not None else args.cases
+    print(f"\ncases per reader: {cases}, seed {args.seed}, timeout {args.timeout} s, "
           f"memory limit {args.memory_mb} MiB")  # fmt: skip
     print("| reader          |  cases | accepted | rejected | other          | slowest s "
           "| peak MiB |")  # fmt: skip
