@@ -1,8 +1,10 @@
 """Readers for recorded skeleton files, good and bad.
 
 Every reader returns :class:`~pyg_action.sequence.SkeletonSequence` objects with
-``data`` ``(C, T, V, M)`` float32 and raises :class:`~pyg_action.errors.SkeletonDataError`
-(naming the file and, where there is one, the line, frame or sample) for bad input.
+``data`` ``(C, T, V, M)`` float32 that pass the one sample rule of
+:func:`~pyg_action.io.validation.validate_sample` (finite, bounded, not all zero, a valid
+label), and raises :class:`~pyg_action.errors.SkeletonDataError` (naming the file and, where
+there is one, the line, frame or sample) for bad input.
 
 =========  ==========================  ============================================
 format     files                       reader
