@@ -565,11 +565,10 @@ def _pyskl_cases(marker: Path) -> list[HostileCase]:
 NPZ_NAME = "set.npz"
 
 
-def _npz(arrays: dict[str, np.ndarray | bytes], compress: bool = False) -> dict[str, bytes]:
+def _npz(arrays: dict[str, np.ndarray | bytes]) -> dict[str, bytes]:
     """An npz archive of ``.npy`` members (``bytes`` values are stored as they are)."""
     out = io.BytesIO()
-    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    with zipfile.ZipFile(out, "w", method) as archive:
+    with zipfile.ZipFile(out, "w") as archive:
         for key, value in arrays.items():
             archive.writestr(f"{key}.npy", value if isinstance(value, bytes) else _npy(value))
     return {NPZ_NAME: out.getvalue()}
