@@ -94,7 +94,8 @@ class SkeletonDataset(Dataset):
         graph: A :class:`SkeletonGraphBuilder` or its keyword options.
         report: Read report of the source (default: the cache's; all good for a list).
         strict: Raise :class:`SkeletonDataError` when the report lists bad samples.
-        num_classes: Number of classes (default: largest label + 1).
+        num_classes: Number of classes (default: largest label + 1); samples of the split
+            whose label is outside them are left out and listed in the report as bad.
         seed: Seed of the augmentation generator (default: ``torch.initial_seed()``); each
             DataLoader worker derives its own stream from it and the worker seed, until
             :meth:`set_epoch` keys the draws by sample instead.
@@ -141,6 +142,10 @@ class SkeletonDataset(Dataset):
         self.report: dict[str, Any] = dict(report if report is not None else default_report)
         if description is not None:
             self.description = description
+        total = len(self.source)
+        self.split = list(range(total)) if split is None else [int(i) for i in split]
+        if num_classes is not None:
+            self._drop_labels_outside(num_classes)
         if self.report.get("bad") and strict:
             raise SkeletonDataError(
                 f"{self.description} ({split_name}): strict mode and the input had bad samples:\n"
@@ -151,8 +156,6 @@ class SkeletonDataset(Dataset):
             if message not in _PRINTED_REPORTS:  # the other splits of one source say it once
                 _PRINTED_REPORTS.add(message)
                 print(message, file=sys.stderr)
-        total = len(self.source)
-        self.split = list(range(total)) if split is None else [int(i) for i in split]
         if not self.split:
             unread = len(self.report.get("unread_files", []))
             hint = (
@@ -183,6 +186,29 @@ class SkeletonDataset(Dataset):
         self._rng: np.random.Generator | None = None
         self._rng_owner: tuple[int, int | None] | None = None
         self._epoch_key: tuple[int, int] | None = None
+
+    def _drop_labels_outside(self, num_classes: int) -> None:
+        """Take samples whose label is not one of the ``num_classes`` classes (nor -1,
+        unknown) out of the split and list them in the report as bad samples."""
+        labels = self._labels_all
+        outside = [
+            i for i in self.split if 0 <= i < len(labels) and not -1 <= labels[i] < num_classes
+        ]
+        if not outside:
+            return
+        names = (
+            self.source.names
+            if isinstance(self.source, PreparedCache)
+            else [s.name for s in self.source]
+        )
+        bad = [
+            [names[i], f"label {int(labels[i])} is outside the dataset's {num_classes} classes"]
+            for i in outside
+        ]
+        self.report["bad"] = int(self.report.get("bad", 0)) + len(bad)
+        self.report["bad_files"] = [*self.report.get("bad_files", []), *bad]
+        dropped = set(outside)
+        self.split = [i for i in self.split if i not in dropped]
 
     def _resolve_layout(self, layout: LayoutLike | None) -> SkeletonLayout:
         """The layout; ``layout_ref`` keeps the name or file it came from (for models)."""
