@@ -100,8 +100,8 @@ def dense_vig(
     return DenseViG(num_classes, in_channels, **{**VARIANTS[variant], **options})
 
 
-def dense_from_sparse(dense: DenseViG, sparse: ViG) -> DenseViG:
-    """Copy the parameters and buffers of ``sparse`` into ``dense`` (built with the same
-    options) and return ``dense``."""
+def dense_from_sparse(dense: DenseViG, sparse: nn.Module) -> DenseViG:
+    """Copy the parameters and buffers of a sparse :class:`~pyg_action.models.vig.ViG` into
+    ``dense`` (built with the same options) and return ``dense``."""
     load_sparse_state(dense, sparse)
     return dense
