@@ -11,9 +11,15 @@ needs neither. It follows the official ViG ``DenseDilatedKnnGraph``:
 * a node is its own nearest neighbour, so self-loops are part of the graph.
 
 Graphs of a batch may differ in size. Graphs are grouped by size and each group is solved with
-one batched matrix product and ``topk`` (images of equal size form a single group and need no
-gather at all), chunked over graphs and query nodes so that a distance block never exceeds
-``chunk_bytes``. Pairs of nodes from different graphs are never compared.
+one batched matrix product and ``topk`` (:func:`batched_knn`; images of equal size form a single
+group and need no gather at all), chunked over graphs and query nodes so that a distance block
+never exceeds ``chunk_bytes``. Pairs of nodes from different graphs are never compared.
+
+When the graphs are known to be of equal size from the tensor shape (images), call
+:func:`batched_knn` on ``(B, N, C)`` directly: it reads nothing back from the device and its
+output shape depends only on the input shapes; :func:`neighbor_table` and
+:func:`neighbors_to_edge_index` turn its per-graph indices into a global neighbour table or a
+PyG ``edge_index`` by arithmetic.
 
 **Small graphs.** A graph with :math:`m < k \cdot d` candidate nodes clamps the candidate list
 to its :math:`m` nodes and keeps every :math:`d`-th of those, so each of its nodes gets

@@ -383,9 +383,8 @@ def neighbor_conv(conv: nn.Module, x: PairTensor, neighbors: Tensor) -> Tensor:
     having exactly :math:`k` neighbours, the neighbour features are one gather into a
     :math:`(N, k, C)` tensor and every aggregation a reduction over its middle axis: no
     scatter, no edge list, no host synchronisation. The result equals ``conv(x,
-    neighbors_to_edge_index(neighbors))``; gradients too, except that a max over tied
-    neighbours sends the whole gradient to the first of them (as the official dense code),
-    where PyG's scatter max splits it evenly.
+    neighbors_to_edge_index(neighbors))``, and so do the gradients except at tied maxima
+    (see :func:`_neighbor_max`).
 
     Args:
         conv: A :class:`MaxRelativeConv`, :class:`~torch_geometric.nn.conv.EdgeConv`,
@@ -401,16 +400,28 @@ def neighbor_conv(conv: nn.Module, x: PairTensor, neighbors: Tensor) -> Tensor:
     source, target = x
     gathered = source.index_select(0, neighbors.reshape(-1)).view(*neighbors.shape, -1)
     if isinstance(conv, MaxRelativeConv):
-        relative = gathered.max(dim=1).values - target
+        relative = _neighbor_max(gathered) - target
         return conv.nn(torch.stack([target, relative], dim=-1).flatten(-2))
     if isinstance(conv, EdgeConv):
         centers = target.unsqueeze(1).expand_as(gathered)
         edges = torch.cat([centers, gathered - centers], dim=-1).flatten(0, 1)
-        return conv.nn(edges).view(*neighbors.shape, -1).max(dim=1).values
+        return _neighbor_max(conv.nn(edges).view(*neighbors.shape, -1))
     if isinstance(conv, GINConv):
         return conv.nn((1 + conv.eps) * target + gathered.sum(dim=1))
     messages = conv.nn1(gathered.flatten(0, 1)).view(*neighbors.shape, -1)
-    return conv.nn2(torch.cat([target, messages.max(dim=1).values], dim=-1))
+    return conv.nn2(torch.cat([target, _neighbor_max(messages)], dim=-1))
+
+
+def _neighbor_max(messages: Tensor) -> Tensor:
+    """Max over the neighbour axis of ``(N, k, C)``.
+
+    With a gradient to compute, ``max`` with its argmax: the backward is one scatter and the
+    gradient at tied maxima goes to one of them (as in the official dense code; PyG's scatter
+    max splits it). Without, ``amax``, several times faster on CPU than ``max`` with indices.
+    """
+    if torch.is_grad_enabled() and messages.requires_grad:
+        return messages.max(dim=1).values
+    return messages.amax(dim=1)
 
 
 class DropPath(nn.Module):
