@@ -3,9 +3,9 @@
 # soon as it is measured, so a run cut short keeps the finished ones.
 #   1. tests/test_cuda.py: every operator and model on CUDA against CPU, training on CUDA;
 #   2. the models at the sizes people train with (NTU-25 two persons B=16 T=100 and B=64 T=300,
-#      64 samples at MSR Action3D lengths, ViG-Ti 224x224 B=64), sparse against the dense
-#      references (padded to the batch maximum, and to 300 frames for the real lengths),
-#      inference and forward+backward, fp32 and bf16 autocast;
+#      64 samples at MSR Action3D lengths, ViG-Ti 224x224 B=64 as whole models), sparse against
+#      the dense references (padded to the batch maximum, and to 300 frames for the real
+#      lengths), inference and forward+backward, fp32 and bf16 autocast;
 #   3. the share of wall time the GPU is busy during `pyg-action train` (MSR Action3D config);
 #   4. Shift-GCN against ST-GCN on one input, eager and traced.
 # Run from the repository root on a machine where torch sees a CUDA device:
@@ -38,14 +38,12 @@ step "models float32" pyg-action benchmark --device cuda --operators none \
   --models stgcn,shiftgcn --shape ntu25-B16-T100 --shape ntu25-B64-T300 --shape msr20-real-B64 \
   --msr-root "$msr_root" --dtype float32 --repeats 10 --out benchmarks/cuda_models_float32.json \
   --plot docs/img/bench_cuda_models_float32.png
-step "vig float32" pyg-action benchmark --device cuda --operators none --models vig \
-  --shape vig-ti-B64 --dtype float32 --repeats 10 --out benchmarks/cuda_vig_float32.json
 step "models bfloat16" pyg-action benchmark --device cuda --operators none \
   --models stgcn,shiftgcn --shape ntu25-B16-T100 --shape ntu25-B64-T300 --shape msr20-real-B64 \
   --msr-root "$msr_root" --dtype bfloat16 --repeats 10 --out benchmarks/cuda_models_bfloat16.json \
   --plot docs/img/bench_cuda_models_bfloat16.png
-step "vig bfloat16" pyg-action benchmark --device cuda --operators none --models vig \
-  --shape vig-ti-B64 --dtype bfloat16 --repeats 10 --out benchmarks/cuda_vig_bfloat16.json
+step "vig" python3 -m pyg_action.bench.vig --model ti --img-size 224 --batch-size 64 \
+  --device cuda --dtype float32 --dtype bfloat16 --repeats 20 --out benchmarks/cuda_vig.json
 step "busy stgcn" python3 -m pyg_action.bench.busy --config configs/msr_stgcn.yaml \
   --data "$msr_root" --epochs 2 --out benchmarks/cuda_busy_msr_stgcn.json
 step "busy shiftgcn" python3 -m pyg_action.bench.busy --config configs/msr_shiftgcn.yaml \

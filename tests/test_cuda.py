@@ -210,3 +210,22 @@ def test_stgcn_training_step_on_cuda_never_waits_on_the_device() -> None:
     labels = torch.zeros(len(lengths), dtype=torch.long, device="cuda")
     counts = training_step_ops(net, inputs.batch, labels)
     assert counts.total_value_dependent == 0, counts.summary()
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+def test_vig_under_cuda_autocast(dtype: torch.dtype) -> None:
+    from pyg_action.models import create_model
+
+    net = create_model("vig", num_classes=5, in_channels=3, depth=2, channels=48).cuda()
+    images = torch.randn(4, 3, 64, 64, device="cuda")
+    net.eval()
+    with torch.no_grad():
+        reference = net(images)
+        with torch.autocast("cuda", dtype=dtype):
+            low = net(images)
+    scale = float(reference.abs().max())
+    assert float((low.float() - reference).abs().max()) <= 0.1 * scale + 0.05
+    net.train()
+    with torch.autocast("cuda", dtype=dtype):
+        net(images).float().logsumexp(1).sum().backward()
+    assert all(bool(torch.isfinite(p.grad).all()) for p in net.parameters() if p.grad is not None)

@@ -177,6 +177,7 @@ def skeleton_step_counts(
     from ..models import create_model
     from ..models.dense_shiftgcn import DenseShiftGCN
     from ..models.dense_stgcn import DenseSTGCN
+    from ..nn.backend import use_backend
 
     dense_models = {"stgcn": DenseSTGCN, "shiftgcn": DenseShiftGCN}
     torch.manual_seed(0)
@@ -187,7 +188,8 @@ def skeleton_step_counts(
     for i, s in enumerate(samples):
         padded[i, :, : s.shape[1]] = s
     labels = torch.zeros(len(lengths), dtype=torch.long)
-    sparse = training_step_ops(create_model(name, num_classes=num_classes), batch, labels)
+    with use_backend(temporal_shift="gather"):  # the device path (the CPU default reads)
+        sparse = training_step_ops(create_model(name, num_classes=num_classes), batch, labels)
     dense = training_step_ops(dense_models[name](num_classes), padded, labels)
     return {
         "model": name,

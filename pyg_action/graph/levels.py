@@ -287,6 +287,14 @@ class SkeletonLevel:
         starts = torch.tensor(_offsets(self.shape.lengths), dtype=torch.long, device=self.device)
         return torch.arange(self.shape.num_frames, device=self.device) - starts[self.frame_track]
 
+    @_memoised
+    def node_frames(self) -> tuple[Tensor, Tensor]:
+        """``(N,)`` each: every node's frame number in its track, and the track's length."""
+        joints = self.num_joints
+        frame = self.frame_in_track.repeat_interleave(joints)
+        length = self.lengths.index_select(0, self.frame_track).repeat_interleave(joints)
+        return frame, length
+
     def kept_frames(self, stride: int) -> Tensor:
         """``(F',)`` the frames (among this level's ``F``) that a stride keeps, in order: frames
         ``0, s, 2s, ...`` of every track; they are the frames of :meth:`coarsen`'s level."""

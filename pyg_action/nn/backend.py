@@ -19,6 +19,10 @@ field                     choices          what it selects
 ``scatter``               ``index_add``,   the sum of typed messages (:mod:`.typed_conv`):
                           ``torch_scatter`` torch's ``index_add_`` or the optional
                                            ``torch_scatter`` package.
+``temporal_shift``        ``rows``,        Shift-GCN's stride-1 temporal shifts on CPU: row
+                          ``gather``       slices (:mod:`.shift_rows`, several times faster
+                                           there; reads the offsets) or the gathers every other
+                                           device runs (:mod:`.shift_taps`, no host read).
 ========================  ===============  ==================================================
 
 CUDA and autocast always take torch's own kernels (cuBLAS, cuDNN): the CPU choices do not apply
@@ -49,12 +53,14 @@ class Backend:
     linear: str = "onednn"
     conv_weight_gradient: str = "onednn"
     scatter: str = "index_add"
+    temporal_shift: str = "rows"
 
     #: The allowed values of every field.
     CHOICES = {
         "linear": ("onednn", "torch"),
         "conv_weight_gradient": ("onednn", "taps"),
         "scatter": ("index_add", "torch_scatter"),
+        "temporal_shift": ("rows", "gather"),
     }
 
     def __post_init__(self) -> None:

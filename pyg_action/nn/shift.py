@@ -35,8 +35,10 @@ from torch_geometric.nn import MessagePassing
 
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, get_layout
+from .backend import get_backend
 from .choices import check_choice
 from .linear_map import Linear, linear
+from .shift_rows import shift_rows
 from .shift_taps import ones_response, shift_frames
 
 IMPLS = ("message", "gather")
@@ -280,7 +282,11 @@ class TemporalShift(ChannelShiftPassing):
     * **gather form:** one ``gather`` along the frames per tap, each channel at its own
       offset, weighted and zeroed outside the track
       (:func:`~pyg_action.nn.shift_taps.shift_frames`); its shapes never depend on the
-      offsets' values, so an adaptive shift needs no host synchronisation.
+      offsets' values, so an adaptive shift needs no host synchronisation. On CPU the
+      stride-1 shift runs as shifted row slices instead
+      (:func:`~pyg_action.nn.shift_rows.shift_rows`, several times faster there; it reads
+      the offsets, which costs a CPU nothing; the backend's ``temporal_shift="gather"``
+      selects the gathers there too).
 
     Subclasses define :meth:`taps`.
 
@@ -325,6 +331,12 @@ class TemporalShift(ChannelShiftPassing):
             table = F.pad(table, (0, 0, radius + first, radius - first - table.shape[0] + 1))
             num_targets = level.coarsen(self.stride).num_nodes
             return self.propagate_channels(x, edge_index, edge_type, table, num_targets)
+        if self.stride == 1 and x.device.type == "cpu" and get_backend().temporal_shift == "rows":
+            first, table = self.tap_table(x.dtype)
+            if scale is not None:
+                table = table * scale
+            frame, length = level.node_frames
+            return shift_rows(x, first, table, frame, length, level.num_joints)
         return shift_frames(x, level, self.stride, self._scaled_taps(x.dtype, scale))
 
     def _scaled_taps(self, dtype: torch.dtype, scale: Tensor | None) -> list[tuple[Tensor, Tensor]]:

@@ -225,10 +225,7 @@ class TemporalGraphConv(TypedMessagePassing):
         self.kernel_size = kernel_size
         self.stride = stride
         self.dilation = dilation
-        # (C_out, C_in, Γ) laid out (C_out, Γ, C_in): the strides of the channels-last kernel
-        # gradient the convolution returns, so that no step copies it into another layout
-        taps = torch.empty(out_channels, kernel_size, in_channels).permute(0, 2, 1)
-        self.weight = nn.Parameter(taps)
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.reset_parameters()
 
