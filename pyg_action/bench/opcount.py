@@ -201,9 +201,34 @@ def skeleton_step_counts(
     }
 
 
+def vig_step_counts(
+    variant: str = "ti", batch_size: int = 2, img_size: int = 224
+) -> dict[str, Any]:
+    """Ops of one training step of the sparse ViG preset ``variant`` and of the dense official
+    formulation on the same images."""
+    from ..models import create_model
+    from ..models.dense_vig import dense_vig
+
+    torch.manual_seed(0)
+    images = torch.randn(batch_size, 3, img_size, img_size)
+    labels = torch.zeros(batch_size, dtype=torch.long)
+    sparse_model = create_model(
+        "vig", num_classes=10, in_channels=3, variant=variant, img_size=img_size
+    )
+    sparse = training_step_ops(sparse_model, images, labels)
+    dense = training_step_ops(dense_vig(10, 3, variant, img_size=img_size), images, labels)
+    return {
+        "model": f"vig-{variant}",
+        "sparse_ops": sparse.total,
+        "sparse_value_dependent": sparse.total_value_dependent,
+        "dense_ops": dense.total,
+        "dense_value_dependent": dense.total_value_dependent,
+    }
+
+
 def main() -> None:
-    """Print the op counts of ST-GCN's and Shift-GCN's training steps against their dense
-    references (``python -m pyg_action.bench.opcount``)."""
+    """Print the op counts of the skeleton models' and ViG-Ti's training steps against their
+    dense references (``python -m pyg_action.bench.opcount``)."""
     print("model     batch                sparse ops (value-dep.)   dense ops (value-dep.)  ratio")
     batches = {"4 x 20 frames": [20] * 4, "20/17/13/18 frames": [20, 17, 13, 18]}
     for name in ("stgcn", "shiftgcn"):
@@ -213,6 +238,11 @@ def main() -> None:
             dense = f"{row['dense_ops']:>10d} ({row['dense_value_dependent']:>3d})"
             ratio = row["sparse_ops"] / row["dense_ops"]
             print(f"{name:9s} {label:20s} {sparse}          {dense}         {ratio:.2f}")
+    row = vig_step_counts()
+    sparse = f"{row['sparse_ops']:>10d} ({row['sparse_value_dependent']:>3d})"
+    dense = f"{row['dense_ops']:>10d} ({row['dense_value_dependent']:>3d})"
+    ratio = row["sparse_ops"] / row["dense_ops"]
+    print(f"{'vig-ti':9s} {'2 x 224 x 224':20s} {sparse}          {dense}         {ratio:.2f}")
 
 
 if __name__ == "__main__":

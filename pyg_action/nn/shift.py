@@ -334,7 +334,7 @@ class TemporalShift(ChannelShiftPassing):
         if self.stride == 1 and x.device.type == "cpu" and get_backend().temporal_shift == "rows":
             first, table = self.tap_table(x.dtype)
             if scale is not None:
-                table = table * scale
+                table = (table * scale).to(x.dtype)
             frame, length = level.node_frames
             return shift_rows(x, first, table, frame, length, level.num_joints)
         return shift_frames(x, level, self.stride, self._scaled_taps(x.dtype, scale))
@@ -592,8 +592,8 @@ class ShiftTemporalConv(nn.Module):
         ones = self.shift_in.ones_response(level, x.dtype)  # (F, C_in)
         weight = self.lin.weight
         h = linear(self.shift_in(x, level), weight * scale_in, self.lin.bias)
-        frames = h.view(ones.shape[0], level.num_joints, -1)
-        frames.add_(((ones * shift_in) @ weight.t()).unsqueeze(1))
+        offset = ((ones * shift_in) @ weight.t()).unsqueeze(1)  # (F, 1, C_out), per frame
+        h = (h.view(ones.shape[0], level.num_joints, -1) + offset).view(h.shape)
         return self.shift_out(h.relu_(), level, scale_out).add_(shift_out)
 
 
