@@ -36,7 +36,8 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 
-from ..nn.vig_conv import FFN, Grapher, RowLinear, activation, pointwise
+from ..nn.linear_map import Linear
+from ..nn.vig_conv import FFN, Grapher, activation, pointwise
 from .registry import register_model
 
 #: Preset options of ``--model vig``; explicit options override them.
@@ -119,12 +120,12 @@ def classifier(
     training batch of one sample works.
     """
     if not hidden:
-        return nn.Sequential(nn.Dropout(dropout), RowLinear(in_channels, num_classes))
+        return nn.Sequential(nn.Dropout(dropout), Linear(in_channels, num_classes))
     return nn.Sequential(
-        RowLinear(in_channels, hidden),
+        Linear(in_channels, hidden),
         activation(act),
         nn.Dropout(dropout),
-        RowLinear(hidden, num_classes),
+        Linear(hidden, num_classes),
     )
 
 

@@ -52,25 +52,38 @@ def uses_onednn(x: Tensor, weight: Tensor) -> bool:
         and x.dtype == torch.float32
         and weight.dtype == torch.float32
         and x.numel() * weight.shape[0] >= MIN_MACS
-        and not torch.is_autocast_enabled("cpu")
-        and not torch.jit.is_tracing()
-        and not torch.jit.is_scripting()
-        and not torch.compiler.is_compiling()
+        and _plain_autograd(x)
+    )
+
+
+def _plain_autograd(x: Tensor) -> bool:
+    """No autocast (whose casts ``F.linear`` makes) and no tracing, scripting or compiling
+    (whose programs hold portable operators)."""
+    return not (
+        torch.is_autocast_enabled(x.device.type)
+        or torch.jit.is_tracing()
+        or torch.jit.is_scripting()
+        or torch.compiler.is_compiling()
     )
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``F.linear(x, weight, bias)``: ``x`` ``(..., C_in)``, ``weight`` ``(C_out, C_in)``,
-    ``bias`` ``(C_out,)``; returns ``(..., C_out)`` (module notes for the path taken)."""
-    if not uses_onednn(x, weight):
+    ``bias`` ``(C_out,)``; returns ``(..., C_out)`` (module notes for the path taken).
+
+    With gradients wanted, the backward is three products or sums,
+    :math:`\\mathbf{G}\\mathbf{W}`, :math:`\\mathbf{G}^\top\\mathbf{X}` and
+    :math:`\\sum_n \\mathbf{g}_n`, with none of the transposes and views that autograd's graph
+    of ``F.linear`` dispatches around them (on every device; under autocast and tracing it is
+    ``F.linear``'s own)."""
+    onednn = uses_onednn(x, weight)
+    wants_grad = torch.is_grad_enabled() and (
+        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+    )
+    if not onednn and not (wants_grad and _plain_autograd(x)):
         return F.linear(x, weight, bias)
     rows = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
-    if torch.is_grad_enabled() and (
-        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
-    ):
-        out = _OneDNNLinear.apply(rows, weight, bias)
-    else:
-        out = _product(rows, weight, bias)
+    out = _Linear.apply(rows, weight, bias, onednn) if wants_grad else _product(rows, weight, bias)
     return out if x.dim() == 2 else out.view(*x.shape[:-1], weight.shape[0])
 
 
@@ -79,30 +92,33 @@ def _product(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight, bias, "none", [], "")
 
 
-class _OneDNNLinear(torch.autograd.Function):
-    """Forward and input gradient through oneDNN, weight and bias gradients through torch."""
+class _Linear(torch.autograd.Function):
+    """Rows times a weight, forward and input gradient through oneDNN (``onednn``) or torch,
+    weight and bias gradients through torch, each one call."""
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None
+        ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, onednn: bool
     ) -> Tensor:
         ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        return _product(x, weight, bias)
+        ctx.has_bias, ctx.onednn = bias is not None, onednn
+        return _product(x, weight, bias) if onednn else F.linear(x, weight, bias)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         x, weight = ctx.saved_tensors
-        grad = grad.contiguous()
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_x = _product(grad, weight.t().contiguous(), None)
+            if ctx.onednn:
+                grad_x = _product(grad.contiguous(), weight.t().contiguous(), None)
+            else:
+                grad_x = grad.mm(weight)
         if ctx.needs_input_grad[1]:
             grad_w = grad.t().mm(x)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_b = grad.sum(0)
-        return grad_x, grad_w, grad_b
+        return grad_x, grad_w, grad_b, None
 
 
 class Linear(nn.Linear):

@@ -16,12 +16,10 @@ the official dense code).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
 from torch_geometric.nn import EdgeConv, GINConv, MessagePassing
 from torch_geometric.nn.aggr import MaxAggregation
 from torch_geometric.nn.inits import reset
@@ -55,59 +53,6 @@ def activation(name: str | None) -> nn.Module:
     if name.lower() not in _ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; choose from {sorted(_ACTIVATIONS)}")
     return _ACTIVATIONS[name.lower()]()
-
-
-def _lean_autograd(x: Tensor) -> bool:
-    """Whether :class:`_RowLinear` applies: gradients wanted, no autocast (whose casts it
-    leaves to ``F.linear``) and no tracing, scripting or compiling (which see portable ops)."""
-    return (
-        torch.is_grad_enabled()
-        and not torch.is_autocast_enabled(x.device.type)
-        and not torch.jit.is_tracing()
-        and not torch.jit.is_scripting()
-        and not torch.compiler.is_compiling()
-    )
-
-
-class _RowLinear(torch.autograd.Function):
-    r""":math:`\mathbf{Y} = \mathbf{X}\mathbf{W}^\top + \mathbf{b}` on rows with a
-    backward of three products-or-sums: :math:`\mathbf{G}\mathbf{W}`,
-    :math:`\mathbf{G}^\top\mathbf{X}`, :math:`\sum_n \mathbf{g}_n` (autograd's own graph of
-    ``linear`` adds transposes and views around them). The forward is
-    :func:`~pyg_action.nn.linear_map.linear`."""
-
-    @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None
-    ) -> Tensor:
-        ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        return linear(x, weight, bias)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        x, weight = ctx.saved_tensors
-        grad_x = grad.mm(weight) if ctx.needs_input_grad[0] else None
-        grad_w = grad.t().mm(x) if ctx.needs_input_grad[1] else None
-        grad_b = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
-        return grad_x, grad_w, grad_b
-
-
-def row_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """:func:`~pyg_action.nn.linear_map.linear` (same values), with the lean backward of
-    :class:`_RowLinear` for rows ``(N, C_in)`` when it applies (:func:`_lean_autograd`)."""
-    if x.dim() == 2 and _lean_autograd(x):
-        return _RowLinear.apply(x, weight, bias)
-    return linear(x, weight, bias)
-
-
-class RowLinear(nn.Linear):
-    """:class:`torch.nn.Linear` (same parameters, initialisation and state dict) computed by
-    :func:`row_linear`."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return row_linear(x, self.weight, self.bias)
 
 
 class GroupedLinear(nn.Module):
@@ -154,7 +99,7 @@ class GroupedLinear(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.groups == 1:
-            return row_linear(x, self.weight, self.bias)
+            return linear(x, self.weight, self.bias)
         g, c_in, c_out = (
             self.groups,
             self.in_channels // self.groups,

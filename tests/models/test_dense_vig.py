@@ -79,7 +79,7 @@ def test_dense_model_is_built_from_dense_layers():
     model = dense_vig(10, 1)
     kinds = {type(m).__name__ for m in model.modules()}
     assert {"DenseGrapher", "DenseFFN", "Conv2d"} <= kinds
-    assert not kinds & {"Grapher", "FFN", "GroupedLinear", "RowLinear"}
+    assert not kinds & {"Grapher", "FFN", "GroupedLinear", "Linear"}
     with pytest.raises(ValueError, match="variant"):
         dense_vig(10, 1, variant="xl")
 
