@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,3 +70,35 @@ def test_predict_json_lists_every_sample_and_error(checkpoint, tmp_path):
     assert error["file"].endswith("msr.npz") and "20 joints" in error["error"]
     both = CliRunner().invoke(cli, [*args, "--stream", str(tmp_path / "three.npz")])
     assert both.exit_code == 2 and "--stream" in both.output
+
+
+def test_a_rerun_never_overwrites_a_run_folder(tmp_path, monkeypatch):
+    """The default folder is numbered and says so; a named --out holding a run is refused
+    (its files untouched); --resume continues it."""
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--model", "stgcn", "--epochs", "1", "--quiet", *TINY]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    finished = tmp_path / "runs" / "stgcn-synthetic"
+    result_before = (finished / "result.json").read_bytes()
+    second = CliRunner().invoke(cli, args)
+    assert second.exit_code == 0, second.output
+    numbered = Path("runs") / "stgcn-synthetic-2"
+    assert f"holds a finished run; this run is written to {numbered}" in second.output
+    assert (tmp_path / numbered / "result.json").is_file()
+    named = CliRunner().invoke(cli, [*args, "--out", str(finished)])
+    assert named.exit_code == 1
+    assert "holds a finished run" in named.output and "--resume" in named.output
+    assert (finished / "result.json").read_bytes() == result_before
+    resumed = CliRunner().invoke(cli, [*args, "--out", str(finished), "--resume"])
+    assert resumed.exit_code == 0 and "written to" not in resumed.output
+
+
+def test_quiet_hides_the_progress_bar_but_keeps_the_epoch_lines(tmp_path, monkeypatch):
+    """--quiet turns the bars off even on a terminal; the per-epoch lines stay."""
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    args = ["train", "--model", "stgcn", "--epochs", "2", "--out", str(tmp_path), *TINY]
+    result = CliRunner().invoke(cli, [*args, "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "epoch 1/2  loss" in result.output and "epoch 2/2  loss" in result.output
+    assert "it/s" not in result.output
