@@ -250,14 +250,16 @@ def stgcn_arrays_dataset(
     """ST-GCN ``*_data.npy`` + ``*_label.pkl`` pairs, one per split.
 
     ``root``: the folder of ``train_data.npy`` / ``train_label.pkl`` and ``val_data.npy`` /
-    ``val_label.pkl``; ``train`` / ``test`` override a pair (a ``*_data.npy`` path or
-    ``{data, label}``). ``val`` reads the test pair. ``cache``: a folder holding one
-    prepared cache per split (``<cache>/train``, ``<cache>/test``). Class names: a list or
-    a named set (``ntu60``, ``ntu120``); default ``class_<i>`` up to the highest label of
-    both label files.
+    ``val_label.pkl`` (or one of its files); ``train`` / ``test`` override a pair (a
+    ``*_data.npy`` path or ``{data, label}``). ``val`` reads the test pair. ``cache``: a
+    folder holding one prepared cache per split (``<cache>/train``, ``<cache>/test``).
+    Class names: a list or a named set (``ntu60``, ``ntu120``); default ``class_<i>`` up to
+    the highest label of both label files.
     """
     if split not in ("train", "test", "val"):
         raise ValueError(f"unknown split {split!r}; use train, test or val")
+    if root is not None and Path(root).is_file():  # e.g. --data .../train_data.npy
+        root = Path(root).parent
     pairs = {}
     for key, entry in (("train", train), ("test", test)):
         if entry is not None:

@@ -477,6 +477,22 @@ def _synthetic_samples(num_samples: int, seed: int, options: tuple) -> tuple[Ske
     return tuple(make_synthetic(num_samples, seed, **dict(options)))
 
 
+def _dataset_hint(root: str | Path) -> str:
+    """Which ``data.name`` reads ``root``, judged from its name."""
+    name = Path(root).name
+    if name.endswith((".pkl", ".pickle")):
+        return "a pyskl pickle trains with --set data.name=pyskl --set data.benchmark=xsub"
+    if name.endswith("_data.npy"):
+        return (
+            "ST-GCN arrays train with --set data.name=stgcn_arrays (the folder of the train_ "
+            "and val_ data/label pairs)"
+        )
+    return (
+        "set data.name to msr_action3d, ntu, kinetics, npz, pyskl (a pyskl .pkl) or "
+        "stgcn_arrays (ST-GCN *_data.npy + *_label.pkl) to read data"
+    )
+
+
 @register_dataset("synthetic")
 def synthetic_dataset(
     split: str = "train",
@@ -500,7 +516,7 @@ def synthetic_dataset(
     if root is not None:
         raise ValueError(
             f"the synthetic dataset is generated and reads no files (got root={str(root)!r}); "
-            "set data.name to msr_action3d, ntu, kinetics or npz to read data"
+            f"{_dataset_hint(root)}"
         )
     options = (("max_frames", max_frames), ("min_frames", min_frames), ("noise", noise))
     samples = list(_synthetic_samples(num_samples, seed, options))

@@ -136,6 +136,19 @@ def test_stgcn_arrays_with_a_cache_per_split(stgcn_folder, tmp_path):
     assert len(train.dataset) == 6 and len(test.dataset) == 6
 
 
+def test_data_options_point_at_the_files_a_user_holds(stgcn_folder, tmp_path):
+    """``--data train_data.npy`` names the dataset that reads it, and stgcn_arrays takes a
+    file of the folder as its root."""
+    base = ["train", "--model", "stgcn", "--epochs", "1", "--out", str(tmp_path / "r"), *TINY]
+    result = CliRunner().invoke(cli, [*base, "--data", str(stgcn_folder / "train_data.npy")])
+    assert result.exit_code == 1 and "--set data.name=stgcn_arrays" in result.output
+    pickle_path = write_pyskl(tmp_path / "ntu60_3danno.pkl")
+    result = CliRunner().invoke(cli, [*base, "--data", str(pickle_path)])
+    assert result.exit_code == 1 and "--set data.name=pyskl" in result.output
+    info = build_dataset("stgcn_arrays", "train", root=stgcn_folder / "train_data.npy")
+    assert info.dataset.names == TRAIN_NAMES
+
+
 def test_stgcn_arrays_missing_files_are_named(tmp_path):
     with pytest.raises(SkeletonDataError, match="no train_data.npy"):
         build_dataset("stgcn_arrays", "train", root=tmp_path)
