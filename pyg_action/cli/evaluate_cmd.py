@@ -24,9 +24,17 @@ from .options import clips_option
 )
 @clips_option()
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-def evaluate(checkpoint, data_path, split, out_dir, clips, device):
+@click.option(
+    "--dump",
+    "dump_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write per-sample logits, labels and names to this .npz (for ensembles and "
+    "other tools).",
+)
+def evaluate(checkpoint, data_path, split, out_dir, clips, device, dump_path):
     """Evaluate CHECKPOINT on a split of its dataset (or of --data)."""
-    from ..engine.inference import evaluate_checkpoint, write_per_class_csv
+    from ..engine.inference import evaluate_checkpoint, write_per_class_csv, write_scores
     from ..engine.plots import plot_confusion
 
     try:
@@ -44,3 +52,6 @@ def evaluate(checkpoint, data_path, split, out_dir, clips, device):
         + (f"  ({clips} clips)" if clips > 1 else "")
     )
     click.echo(f"wrote {out / 'confusion.png'} and {out / 'per_class.csv'}")
+    if dump_path is not None:
+        write_scores(metrics, dump_path)
+        click.echo(f"wrote per-sample scores of {metrics['num_samples']} samples to {dump_path}")

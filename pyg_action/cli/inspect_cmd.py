@@ -86,7 +86,11 @@ def skeleton_figure(sample: SkeletonSequence, num_frames: int = 4) -> tuple[Any,
     shown = xy[:, picks][:, present[picks]]
     low, high = shown.min(axis=1), shown.max(axis=1)
     pad = 0.05 * float(max(high - low)) or 0.1
-    fig, axes = plt.subplots(1, len(picks), figsize=(3.2 * len(picks), 4.2), squeeze=False)
+    span = np.maximum(high - low, 1e-9)
+    panel = 3.6 * float(np.clip(span[0] / span[1], 0.35, 2.5))  # the skeleton's aspect
+    fig, axes = plt.subplots(
+        1, len(picks), figsize=(panel * len(picks), 4.2), squeeze=False, layout="constrained"
+    )
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, t in zip(axes[0], picks, strict=True):
         for m in range(sample.num_persons):
@@ -105,7 +109,6 @@ def skeleton_figure(sample: SkeletonSequence, num_frames: int = 4) -> tuple[Any,
         ax.set_title(f"frame {t}")
         ax.tick_params(labelsize=7)
     fig.suptitle(f"{sample.name} ({sample.layout}, {sample.num_persons} person(s))", fontsize=10)
-    fig.tight_layout()
     return fig, [int(t) for t in picks]
 
 

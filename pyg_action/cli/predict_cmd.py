@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 STDIN = "-"
@@ -44,7 +46,13 @@ STDIN = "-"
     show_default=True,
     help="Numbers per joint on stdin.",
 )
-def predict(checkpoint, model_file, files, top, device, stream, window, hop, channels):
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the predictions of the files as one JSON document (not with --stream).",
+)
+def predict(checkpoint, model_file, files, top, device, stream, window, hop, channels, as_json):
     """Predict the action in each FILE (any supported format).
 
     With --model-file, each sequence is fitted to the exported input after the test-time
@@ -59,6 +67,10 @@ def predict(checkpoint, model_file, files, top, device, stream, window, hop, cha
     stream stops between hops. FILE `-` reads frames from stdin as they arrive: one frame
     per line, M x V x C numbers (person by person, joint by joint, --channels numbers per
     joint) separated by spaces or commas; a blank line or end of input ends the stream.
+
+    With --json, stdout holds one JSON document: ``{"predictions": [{"file", "sample",
+    "top": [{"class", "probability"}, ...]}, ...], "errors": [{"file", "error"}, ...]}``;
+    the errors are also written to stderr.
     """
     from ..engine.streaming import latency_summary
 
@@ -66,6 +78,8 @@ def predict(checkpoint, model_file, files, top, device, stream, window, hop, cha
         raise click.UsageError("give exactly one of --checkpoint and --model-file")
     if STDIN in files and not stream:
         raise click.UsageError("reading stdin ('-') needs --stream")
+    if as_json and stream:
+        raise click.UsageError("--json prints file predictions; it does not combine with --stream")
     try:
         classify, layout = _load_classifier(checkpoint, model_file, device, top)
     except (ValueError, RuntimeError) as exc:
@@ -82,7 +96,14 @@ def predict(checkpoint, model_file, files, top, device, stream, window, hop, cha
         else:
             click.echo("no window classified")
     else:
-        failed = _predict_files(files, classify)
+        records: list[dict] = []
+        errors: list[dict] = []
+        _predict_files(files, classify, records, errors)
+        failed = bool(errors)
+        if as_json:
+            click.echo(json.dumps({"predictions": records, "errors": errors}, indent=2))
+        else:
+            _print_predictions(records)
     if failed:
         raise SystemExit(1)
 
@@ -104,31 +125,36 @@ def _load_classifier(checkpoint, model_file, device, top):
     return lambda sequences: predict_sequences(model, state, sequences, top), layout
 
 
-def _predict_files(files, classify) -> bool:
-    """Print the top classes of every sample of every file; ``True`` if any failed."""
+def _predict_files(files, classify, records: list[dict], errors: list[dict]) -> None:
+    """Append the top classes of every sample of every file to ``records``, and what could
+    not be read or classified to ``errors`` (also printed to stderr)."""
     from ..errors import SkeletonDataError
     from ..io import read_samples
 
-    failed = False
     for path in files:
         try:
             result = read_samples(path)
             for error in result.errors:
                 click.echo(f"{path}: skipped: {error}", err=True)
-                failed = True
+                errors.append({"file": str(path), "error": str(error)})
             if not result.samples:
                 continue
             ranked = classify(result.samples)
         except (SkeletonDataError, ValueError) as exc:
             click.echo(f"error: {exc}", err=True)
-            failed = True
+            errors.append({"file": str(path), "error": str(exc)})
             continue
         for seq, classes in zip(result.samples, ranked, strict=True):
-            label, prob = classes[0]
-            click.echo(f"{seq.name}: {label} ({prob:.3f})")
-            for name, p in classes[1:]:
-                click.echo(f"    {name}: {p:.3f}")
-    return failed
+            top = [{"class": name, "probability": round(p, 6)} for name, p in classes]
+            records.append({"file": str(path), "sample": seq.name, "top": top})
+
+
+def _print_predictions(records: list[dict]) -> None:
+    for record in records:
+        best, *rest = record["top"]
+        click.echo(f"{record['sample']}: {best['class']} ({best['probability']:.3f})")
+        for entry in rest:
+            click.echo(f"    {entry['class']}: {entry['probability']:.3f}")
 
 
 def _stream_sources(path, layout, channels):

@@ -23,7 +23,12 @@ import click
     default=None,
     help="Output folder (default: runs/<model>-<data>).",
 )
-@click.option("--resume", is_flag=True, help="Continue from OUT/last.pt.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue from OUT/last.pt. Without it a folder holding a run is never overwritten: "
+    "the default folder is numbered (-2, -3, ...), a named --out is refused.",
+)
 @click.option(
     "--set",
     "overrides",
@@ -31,7 +36,9 @@ import click
     metavar="KEY=VALUE",
     help="Dotted config override, e.g. --set train.optimizer.lr=0.05 (repeatable).",
 )
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--quiet", is_flag=True, help="No progress bars (the one line per epoch is still printed)."
+)
 @click.option(
     "--nproc",
     type=click.IntRange(min=1),
@@ -69,6 +76,7 @@ def train(
         launched_world_size,
         spawn,
     )
+    from ..engine.run_folder import choose_run_folder
     from ..engine.trainer import read_result
     from ..engine.trainer import train as run_training
 
@@ -98,15 +106,23 @@ def train(
         raise click.ClickException("--nproc inside a torchrun launch: use one or the other")
     name = config["model"]["name"]
     out = Path(out_dir) if out_dir else Path("runs") / f"{name}-{config['data']['name']}"
+    try:
+        out, decided = choose_run_folder(out, named=out_dir is not None, resume=resume)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     main = is_main_process()
     if main:
+        if decided:
+            click.echo(decided)
         click.echo(f"model {name} on data {config['data']['name']} -> {out}")
     try:
         if nproc > 1:
-            spawn(run_training, nproc, (config, out, device, resume, not quiet))
+            spawn(run_training, nproc, (config, out, device, resume, not quiet, True))
             result = read_result(out)
         else:
-            result = run_training(config, out, device=device, resume=resume, progress=not quiet)
+            result = run_training(
+                config, out, device=device, resume=resume, progress=not quiet, epoch_lines=True
+            )
     except (ValueError, FileNotFoundError, ProcessException) as exc:
         raise click.ClickException(str(exc)) from exc
     if not main:

@@ -25,7 +25,8 @@ import click
 )
 @click.option("--frames", type=int, default=8, show_default=True, help="Frames in a PNG strip.")
 def visualize(file, out, checkpoint, frames):
-    """Draw the first sample of FILE; with --checkpoint, what the model learned and looks at."""
+    """Draw the first sample of FILE; with --checkpoint, its predicted class (in the GIF or
+    strip), what the model learned and what it looks at."""
     from ..engine.plots import plot_on_skeleton, plot_sequence
     from ..errors import SkeletonDataError
     from ..io import read_samples
@@ -41,9 +42,9 @@ def visualize(file, out, checkpoint, frames):
     sample = result.samples[0]
     layout = get_layout(sample.layout)
     image = sample.layout in IMAGE_LAYOUTS
-    plot_sequence(sample.data, layout.bones, out, image, frames, title=sample.name)
-    click.echo(f"wrote {out}")
     if checkpoint is None:
+        plot_sequence(sample.data, layout.bones, out, image, frames, title=sample.name)
+        click.echo(f"wrote {out}")
         return
     import numpy as np
     import torch
@@ -52,6 +53,14 @@ def visualize(file, out, checkpoint, frames):
     from ..engine.inference import load_trained, predict_sequences, sample_batch
 
     model, state = load_trained(checkpoint)
+    try:
+        label, prob = predict_sequences(model, state, [sample], top=1)[0][0]
+        batch = sample_batch(state, [sample])
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    caption = f"predicted: {label} (p={prob:.2f})"
+    plot_sequence(sample.data, layout.bones, out, image, frames, sample.name, caption)
+    click.echo(f"wrote {out}")
     graph = state["config"]["graph"]
     pose = np.array(sample.data[:2, 0, :, 0], dtype=np.float64)
     if image:
@@ -69,8 +78,9 @@ def visualize(file, out, checkpoint, frames):
             pose,
             layout.bones,
             f"{stem}_importance.png",
-            "learned edge importance (mean over blocks)",
+            f"{sample.name}: learned edge importance (mean over blocks)",
             bone_values=values,
+            value_label="edge importance",
         )
         click.echo(f"wrote {stem}_importance.png")
     except ValueError as exc:
@@ -78,11 +88,6 @@ def visualize(file, out, checkpoint, frames):
     if not hasattr(model, "joint_responses"):
         click.echo("this model does not expose per-joint responses")
         return
-    try:
-        label, prob = predict_sequences(model, state, [sample], top=1)[0][0]
-        batch = sample_batch(state, [sample])
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
     with torch.no_grad():
         responses = model.joint_responses(batch)[0]
     target = state["class_names"].index(label)
@@ -90,7 +95,8 @@ def visualize(file, out, checkpoint, frames):
         pose,
         layout.bones,
         f"{stem}_response.png",
-        f"per-joint response for '{label}' (p={prob:.2f})",
+        f"{sample.name}: per-joint response for '{label}' (p={prob:.2f})",
         joint_values=responses[:, target].cpu().numpy(),
+        value_label=f"response to '{label}'",
     )
     click.echo(f"wrote {stem}_response.png (prediction: {label}, p={prob:.3f})")

@@ -5,8 +5,11 @@
 * :mod:`~pyg_action.data.prepared`: :func:`prepare` raw files into a memory-mapped cache
 * :mod:`~pyg_action.data.datasets`: :class:`SkeletonDataset` and the registered builders
 * :mod:`~pyg_action.data.splits`: MSR / NTU / Kinetics / npz train-test splits
+* :mod:`~pyg_action.data.containers`: ``pyskl`` pickles and ``stgcn_arrays`` (ST-GCN
+  ``*_data.npy`` + ``*_label.pkl``), split by the files' own lists
 * :mod:`~pyg_action.data.registry`: :func:`build_dataset` by name (``synthetic``,
-  ``msr_action3d``, ``ntu``, ``kinetics``, ``npz``)
+  ``msr_action3d``, ``ntu``, ``kinetics``, ``npz``, ``pyskl``, ``stgcn_arrays``, ...) and
+  :func:`~pyg_action.data.registry.dataset_options` (the config keys each one takes)
 """
 
 from .datasets import (

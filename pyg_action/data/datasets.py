@@ -45,7 +45,7 @@ from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
 from .prepared import PreparedCache, is_prepared, open_prepared, prepare, read_folder
 from .registry import DatasetInfo, register_dataset
-from .splits import kinetics_split, npz_split_key, ratio_split, split_indices
+from .splits import kinetics_split, npz_split_key, ratio_split, sample_facts, split_indices
 from .synthetic import SYNTHETIC_CLASSES, SYNTHETIC_LAYOUT, make_synthetic, synthetic_split
 from .transforms import Compose, build_transforms
 
@@ -73,8 +73,10 @@ def format_report(report: Mapping[str, Any], limit: int | None = 20) -> str:
         lines.extend(f"  {line}" for line in (kind[:limit] if limit is not None else kind))
         if limit is not None and len(kind) > limit:
             lines.append(f"  ... and {len(kind) - limit} more (see the report)")
+    for reason, count in (report.get("filtered") or {}).items():
+        lines.append(f"  left out: {count} sample(s): {reason}")
     for key, value in report.items():
-        if key in ("good", "bad", "bad_files", "unread_files", "source", "format"):
+        if key in ("good", "bad", "bad_files", "unread_files", "source", "format", "filtered"):
             continue
         count = len(value) if isinstance(value, list | tuple | dict) else value
         lines.append(f"  {key}: {count}")
@@ -151,7 +153,8 @@ class SkeletonDataset(Dataset):
                 f"{self.description} ({split_name}): strict mode and the input had bad samples:\n"
                 + format_report(self.report)
             )
-        if (self.report.get("bad") or self.report.get("unread_files")) and verbose:
+        noteworthy = ("bad", "unread_files", "filtered")
+        if any(self.report.get(key) for key in noteworthy) and verbose:
             message = f"[pyg_action] {self.description}: {format_report(self.report)}"
             if message not in _PRINTED_REPORTS:  # the other splits of one source say it once
                 _PRINTED_REPORTS.add(message)
@@ -163,9 +166,13 @@ class SkeletonDataset(Dataset):
                 if unread and not total
                 else ""
             )
+            left_out = "".join(
+                f"; {count} left out: {reason}"
+                for reason, count in (self.report.get("filtered") or {}).items()
+            )
             raise SkeletonDataError(
                 f"split {split_name!r} of {self.description} is empty: no sample belongs to it "
-                f"({total} samples in the source{hint})"
+                f"({total} samples in the source{hint}{left_out})"
             )
         outside = [i for i in self.split if not 0 <= i < total]
         if outside:
@@ -387,6 +394,8 @@ DEFAULT_TRANSFORMS: dict[str, dict[str, list]] = {
         extra=[{"name": "centre", "joint": "neck", "per_frame": False, "coords": 2}],
     ),
     "npz": {"train": [], "test": []},
+    "pyskl": _steps(100, prenorm=True),
+    "stgcn_arrays": _steps(100, prenorm=True),
 }
 
 
@@ -494,6 +503,22 @@ def _synthetic_samples(num_samples: int, seed: int, options: tuple) -> tuple[Ske
     return tuple(make_synthetic(num_samples, seed, **dict(options)))
 
 
+def _dataset_hint(root: str | Path) -> str:
+    """Which ``data.name`` reads ``root``, judged from its name."""
+    name = Path(root).name
+    if name.endswith((".pkl", ".pickle")):
+        return "a pyskl pickle trains with --set data.name=pyskl --set data.benchmark=xsub"
+    if name.endswith("_data.npy"):
+        return (
+            "ST-GCN arrays train with --set data.name=stgcn_arrays (the folder of the train_ "
+            "and val_ data/label pairs)"
+        )
+    return (
+        "set data.name to msr_action3d, ntu, kinetics, npz, pyskl (a pyskl .pkl) or "
+        "stgcn_arrays (ST-GCN *_data.npy + *_label.pkl) to read data"
+    )
+
+
 @register_dataset("synthetic")
 def synthetic_dataset(
     split: str = "train",
@@ -517,7 +542,7 @@ def synthetic_dataset(
     if root is not None:
         raise ValueError(
             f"the synthetic dataset is generated and reads no files (got root={str(root)!r}); "
-            "set data.name to msr_action3d, ntu, kinetics or npz to read data"
+            f"{_dataset_hint(root)}"
         )
     options = (("max_frames", max_frames), ("min_frames", min_frames), ("noise", noise))
     samples = list(_synthetic_samples(num_samples, seed, options))
@@ -614,18 +639,25 @@ def ntu_dataset(
     candidates = set(split_indices(protocol, split, names, metas))
     excluded: list[list[str]] = []
     keep = []
+    not_ntu60 = 0
     for i, (name, meta) in enumerate(zip(names, metas, strict=True)):
         if i not in candidates:
             continue
-        action, setup = meta.get("action"), meta.get("setup")
-        ntu60 = isinstance(action, int) and action <= 60 and isinstance(setup, int) and setup <= 17
+        facts = sample_facts(name, meta)
+        action, setup = facts.get("action"), facts.get("setup")
+        ntu60 = action is not None and action <= 60 and setup is not None and setup <= 17
         if num_classes == 60 and not ntu60:
-            continue  # an NTU-120 sample: not part of the NTU-60 benchmarks
+            not_ntu60 += 1  # an NTU-120 sample: not part of the NTU-60 benchmarks
+            continue
         if drop_missing and meta.get("listed_missing"):
             excluded.append([name, "listed by the NTU authors as having missing skeletons"])
             continue
         keep.append(i)
-    report = dict(report, excluded=excluded, benchmark=benchmark)
+    filtered = {}
+    if not_ntu60:
+        reason = f"not NTU-60 (action > 60, setup > 17, or neither known) for {benchmark!r}"
+        filtered[reason] = not_ntu60
+    report = dict(report, excluded=excluded, benchmark=benchmark, filtered=filtered)
     return _info(
         source,
         keep,

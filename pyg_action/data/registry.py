@@ -6,6 +6,7 @@ config and returns a :class:`DatasetInfo`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,11 +56,26 @@ def list_datasets() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_dataset(name: str, split: str, **kwargs: Any) -> DatasetInfo:
+def build_dataset(name: str, split: str, /, **kwargs: Any) -> DatasetInfo:
     _import_builtin_datasets()
     if name not in _REGISTRY:
         raise ValueError(f"unknown dataset {name!r}; registered: {sorted(_REGISTRY)}")
+    if "split" in kwargs:
+        raise ValueError(
+            f"dataset {name!r}: 'split' is not a data option (the engine picks train/test); "
+            "a file's own split lists are named with benchmark: (e.g. benchmark: xsub)"
+        )
     return _REGISTRY[name](split=split, **kwargs)
+
+
+def dataset_options(name: str) -> list[str]:
+    """The config keys dataset ``name`` takes (its builder's keyword options)."""
+    _import_builtin_datasets()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown dataset {name!r}; registered: {sorted(_REGISTRY)}")
+    parameters = inspect.signature(_REGISTRY[name]).parameters.values()
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in parameters if p.kind in keyword and p.name != "split"]
 
 
 def _import_builtin_datasets() -> None:

@@ -104,6 +104,31 @@ def read_config_file(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[st
     return merge(read_config_file(path.parent / base, (*_chain, path)), loaded)
 
 
+def _quick_model_options(
+    model: dict[str, Any], quick_model: Mapping[str, Any], overrides: Iterable[str]
+) -> dict[str, Any]:
+    """The model section with the quick recipe's options only while its variant is kept.
+
+    A quick recipe's model options size one preset (e.g. ViG's ``tiny`` for 8x8 digits);
+    when ``--set model.variant=...`` names another preset they would override it, so they
+    are dropped and the named variant builds exactly as defined. The user's own
+    ``--set model.<key>=...`` options stay.
+    """
+    variant = model.get("variant")
+    if variant is None or variant == quick_model.get("variant"):
+        return model
+    explicit = set()
+    for assignment in overrides:
+        parts = assignment.split("=", 1)[0].strip().split(".")
+        if len(parts) > 1 and parts[0] == "model":
+            explicit.add(parts[1])
+    return {
+        key: value
+        for key, value in model.items()
+        if key in ("name", "variant") or key in explicit or key not in quick_model
+    }
+
+
 def load_config(
     path: str | Path | None = None,
     overrides: Iterable[str] = (),
@@ -113,21 +138,27 @@ def load_config(
 
     Without a config file, the model's quick recipe (its embedded dataset and a CPU-sized
     schedule, see :func:`~pyg_action.models.quick_config`) is merged in first; its data
-    options apply only while the data stays the model's embedded dataset.
+    options apply only while the data stays the model's embedded dataset, and its model
+    options only while ``model.variant`` stays the recipe's.
     """
     config = copy.deepcopy(DEFAULTS)
+    quick_model: dict[str, Any] | None = None
     if path is None:
         name = model or config["model"]["name"]
         config = merge(config, {"model": {"name": name}})
         quick = quick_config(name)
+        quick_model = quick.get("model", {})
         config = merge(config, {k: v for k, v in quick.items() if k != "data"})
         config["data"] = {}
     else:
         config = merge(config, read_config_file(path))
     if model is not None and model != config["model"]["name"]:
         config["model"] = {"name": model}
+    overrides = list(overrides)
     for assignment in overrides:
         apply_override(config, assignment)
+    if quick_model is not None:
+        config["model"] = _quick_model_options(config["model"], quick_model, overrides)
     data = config.get("data") or {}
     default = quick_config(config["model"]["name"])["data"]
     if data.get("name", default["name"]) == default["name"]:

@@ -118,11 +118,37 @@ def evaluate_checkpoint(
     """Top-1, top-5, mean-class accuracy, per-class accuracy and confusion on a split
     (``clips``: see :func:`checkpoint_logits`)."""
     logits, labels, state, info = checkpoint_logits(path, data_root, split, device, clips)
-    metrics = classification_metrics(logits, labels)
+    metrics: dict[str, Any] = dict(classification_metrics(logits, labels))
     metrics["class_names"] = state["class_names"]
     metrics["synthetic"] = info.synthetic
     metrics["num_samples"] = int(labels.numel())
+    metrics["logits"] = logits
+    metrics["labels"] = labels
+    metrics["names"] = sample_names(info)
     return metrics
+
+
+def sample_names(info: DatasetInfo) -> list[str]:
+    """Names of the split's samples in loader order (their indices where it has none)."""
+    names = getattr(info.dataset, "names", None)
+    if names is None:
+        return [str(i) for i in range(len(info.dataset))]
+    return [str(name) for name in names]
+
+
+def write_scores(metrics: dict[str, Any], path: str | Path) -> None:
+    """Per-sample scores of an evaluation as ``.npz``, readable with ``allow_pickle=False``.
+
+    Keys: ``logits`` float32 ``(N, K)``, ``labels`` int64 ``(N,)``, ``names`` str ``(N,)``,
+    ``class_names`` str ``(K,)``.
+    """
+    np.savez(
+        path,
+        logits=metrics["logits"].float().cpu().numpy(),
+        labels=metrics["labels"].cpu().numpy().astype(np.int64),
+        names=np.array(metrics["names"], dtype=str),
+        class_names=np.array(metrics["class_names"], dtype=str),
+    )
 
 
 def write_per_class_csv(metrics: dict[str, Any], path: str | Path) -> None:

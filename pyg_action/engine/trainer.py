@@ -142,28 +142,40 @@ def train(
     device: str = "cpu",
     resume: bool = False,
     progress: bool = True,
+    epoch_lines: bool | None = None,
 ) -> TrainResult:
     """Train ``config`` and write logs and checkpoints into ``out_dir``.
 
     Under ``torchrun`` (or :func:`~pyg_action.engine.distributed.spawn`) every process calls
     this; they train one model data-parallel and return the same result, and only rank 0
-    writes files. With ``progress`` rank 0 prints one summary line per epoch, and a progress
-    bar over the epoch's batches when stderr is a terminal (none in a redirected log).
+    writes files. With ``progress`` rank 0 shows a progress bar over the epoch's batches when
+    stderr is a terminal (none in a redirected log); with ``epoch_lines`` (default: as
+    ``progress``) it prints one summary line per epoch.
     """
+    lines = progress if epoch_lines is None else epoch_lines
     with process_group(device) as ctx:
-        return _train(config, Path(out_dir), ctx, resume, progress and ctx.is_main)
+        shown = _Shown(bars=progress and ctx.is_main, lines=lines and ctx.is_main)
+        return _train(config, Path(out_dir), ctx, resume, shown)
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """What rank 0 prints while training: progress bars, per-epoch lines."""
+
+    bars: bool
+    lines: bool
 
 
 def _train(
-    config: dict[str, Any], out_dir: Path, ctx: Context, resume: bool, progress: bool
+    config: dict[str, Any], out_dir: Path, ctx: Context, resume: bool, shown: _Shown
 ) -> TrainResult:
     opts = config["train"]
     with use_backend(conv_weight_gradient=str(opts["weight_gradient"])):
-        return _train_with_methods(config, out_dir, ctx, resume, progress)
+        return _train_with_methods(config, out_dir, ctx, resume, shown)
 
 
 def _train_with_methods(
-    config: dict[str, Any], out_dir: Path, ctx: Context, resume: bool, progress: bool
+    config: dict[str, Any], out_dir: Path, ctx: Context, resume: bool, shown: _Shown
 ) -> TrainResult:
     opts = config["train"]
     seed_everything(int(opts["seed"]))
@@ -198,7 +210,8 @@ def _train_with_methods(
     outputs = _Outputs(out_dir, config, history) if ctx.is_main else None
     for epoch in range(start_epoch, epochs):
         started = time.perf_counter()
-        train_loss, train_top1 = _train_epoch(run, epoch, f"epoch {epoch + 1}/{epochs}", progress)
+        desc = f"epoch {epoch + 1}/{epochs}"
+        train_loss, train_top1 = _train_epoch(run, epoch, desc, shown.bars)
         final = _evaluate(run)
         history.append(
             {
@@ -218,7 +231,7 @@ def _train_with_methods(
             state = {**meta, **_training_state(run), "rng": rng, "epoch": epoch}
             state.update(best=best, metrics=final, history=history)
             outputs.epoch(state, improved)
-        if progress:
+        if shown.lines:
             tqdm.write(
                 f"epoch {epoch + 1}/{epochs}  loss {train_loss:.3f}  "
                 f"train {train_top1:.1f}%  test top-1 {final['top1']:.2f}%"

@@ -268,6 +268,24 @@ class TemporalGraphConv(TypedMessagePassing):
     def forward(
         self, x: Tensor, edge_index: Tensor, edge_type: Tensor, num_targets: int | None = None
     ) -> Tensor:
+        """Message-passing form: the temporal convolution over explicit temporal edges.
+
+        Every input node is mapped by all Γ taps at once (``(N_in, Γ, C_out)``),
+        and each edge of type ``k`` carries tap ``k`` of its source to its target, where the
+        messages are summed. Any edges with types in ``0..Γ-1`` work; for skeleton tracks
+        :meth:`build_edges` or :meth:`~pyg_action.graph.levels.SkeletonLevel.temporal` gives
+        them, and :meth:`forward_tracks` computes the same result faster without edges.
+
+        Args:
+            x: ``(N_in, C_in)`` node features.
+            edge_index: ``(2, E)`` sources (input nodes) and targets (output nodes).
+            edge_type: ``(E,)`` tap of every edge, in ``0..Γ-1``.
+            num_targets: Output nodes ``N_out`` (default: ``N_in``; with stride ``s > 1`` pass
+                the coarser graph's node count, e.g. ``level.coarsen(s).num_nodes``).
+
+        Returns:
+            ``(N_out, C_out)``; a target without incoming edges gets only the bias.
+        """
         stacked = self.weight.permute(2, 0, 1).reshape(-1, self.in_channels)  # (Γ C_out, C_in)
         h = linear(x, stacked).view(x.shape[0], self.kernel_size, self.out_channels)
         out = self.propagate_typed(h, edge_index, edge_type, None, num_targets)

@@ -133,7 +133,9 @@ def test_pick_transforms():
 
 def test_registered_datasets():
     assert {"synthetic", "msr_action3d", "ntu", "kinetics", "npz"} <= set(list_datasets())
-    assert set(DEFAULT_TRANSFORMS) == {"synthetic", "msr_action3d", "ntu", "kinetics", "npz"}
+    assert set(DEFAULT_TRANSFORMS) == {
+        *("synthetic", "msr_action3d", "ntu", "kinetics", "npz", "pyskl", "stgcn_arrays")
+    }
     assert len(MSR_ACTIONS) == 20 and len(NTU_ACTIONS) == 120
     assert NTU_ACTIONS[57] == "handshaking"
 

@@ -13,7 +13,13 @@ from pyg_action.models import create_model
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SPECS = sorted(p for p in CONFIGS.glob("*.yaml") if p.stem.endswith("_ensemble"))
 TRAINING = sorted(p for p in CONFIGS.glob("*.yaml") if p not in SPECS)
-LAYOUTS = {"msr_action3d": "msr20", "ntu": "ntu25", "kinetics": "openpose18"}
+LAYOUTS = {
+    "msr_action3d": "msr20",
+    "ntu": "ntu25",
+    "pyskl": "ntu25",
+    "stgcn_arrays": "ntu25",
+    "kinetics": "openpose18",
+}
 
 
 @pytest.mark.parametrize("path", TRAINING, ids=lambda p: p.stem)
