@@ -220,14 +220,19 @@ class SkeletonLevel:
 
     @classmethod
     def from_batch(
-        cls, batch: Any, num_joints: int, graph: LayoutGraph | None = None
+        cls,
+        batch: Any,
+        num_joints: int,
+        graph: LayoutGraph | None = None,
+        spatial: bool = True,
     ) -> SkeletonLevel:
         """Level 0 of a skeleton batch.
 
         Spatial edges that come with the batch are used as given when their labels differ
         between frames (gravity-centre partitions: ``batch.partitions`` is ``"gravity"``) or
         when no ``graph`` is passed; otherwise the structured level of the batch's shape is
-        returned, whose spatial edges are ``graph``'s in every frame.
+        returned, whose spatial edges are ``graph``'s in every frame. ``spatial=False`` (a
+        model without a spatial graph convolution) never reads the batch's edges.
         """
         shape = track_shape_of(batch, num_joints)
         num_nodes = batch.x.shape[0]
@@ -237,7 +242,7 @@ class SkeletonLevel:
                 f"joints give {shape.num_nodes}: does the layout match the data?"
             )
         device = batch.x.device
-        has_edges = getattr(batch, "spatial_edge_index", None) is not None
+        has_edges = spatial and getattr(batch, "spatial_edge_index", None) is not None
         if has_edges and (graph is None or _per_frame_partitions(batch)):
             edges = SpatialEdges(
                 batch.spatial_edge_index,

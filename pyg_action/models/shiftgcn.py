@@ -144,6 +144,7 @@ class ShiftGCN(SkeletonClassifier):
             )
 
         super().__init__(num_classes, in_channels, layout, channels, strides, make_block, data_norm)
+        self.uses_spatial_edges = False  # shifts within each frame, no spatial edge
         nn.init.normal_(self.classifier.weight, 0.0, (2.0 / num_classes) ** 0.5)
 
 

@@ -88,10 +88,15 @@ class SkeletonClassifier(nn.Module):
         self.classifier = Linear(widths[-1], num_classes)
         #: The spatial graph of every frame, for models with a spatial graph convolution.
         self.layout_graph: LayoutGraph | None = None
+        #: Whether the blocks convolve over spatial edges (a batch's own edges are then used
+        #: where their labels differ per frame); models that shift instead never read them.
+        self.uses_spatial_edges = True
 
     def forward_nodes(self, batch: Any) -> tuple[Tensor, SkeletonLevel]:
         """Node features after the last block ``(N', C)`` and their graph level."""
-        level = SkeletonLevel.from_batch(batch, self.layout.num_joints, self.layout_graph)
+        level = SkeletonLevel.from_batch(
+            batch, self.layout.num_joints, self.layout_graph, spatial=self.uses_spatial_edges
+        )
         x = batch.x if self.data_norm is None else self.data_norm(batch.x)
         for block in self.blocks:
             x, level = block(x, level)

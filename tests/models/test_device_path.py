@@ -93,3 +93,14 @@ def test_compiles_as_one_graph_at_a_fixed_shape(name, train):
         explanation = torch._dynamo.explain(model)(_batch([9, 6]))
     assert explanation.graph_break_count == 0, explanation.break_reasons
     assert explanation.graph_count == 1
+
+
+def test_shift_gcn_ignores_the_batch_edges():
+    """Shift-GCN convolves over no spatial edge: a batch that carries them (the builder's
+    default) takes the same cached level, and the same ops, as one without."""
+    labels = torch.zeros(2, dtype=torch.long)
+    model = create_model("shiftgcn", num_classes=5, channels=[8, 8], strides=[1, 2])
+    with use_backend(temporal_shift="gather"):
+        with_edges = training_step_ops(model, _batch([9, 6], edges=True), labels)
+        without = training_step_ops(model, _batch([9, 6], edges=False), labels)
+    assert with_edges.total == without.total and with_edges.total_value_dependent == 0
