@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import clips_option
+from .options import clips_option, dataset_class_option
 
 
 @click.command()
@@ -24,13 +24,16 @@ from .options import clips_option
 )
 @clips_option()
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-def evaluate(checkpoint, data_path, split, out_dir, clips, device):
+@dataset_class_option()
+def evaluate(checkpoint, data_path, split, out_dir, clips, device, dataset_class):
     """Evaluate CHECKPOINT on a split of its dataset (or of --data)."""
+    from ..data.registry import allow_dataset_class
     from ..engine.inference import evaluate_checkpoint, write_per_class_csv
     from ..engine.plots import plot_confusion
 
     try:
-        metrics = evaluate_checkpoint(checkpoint, data_path, split, device, clips)
+        with allow_dataset_class(dataset_class):
+            metrics = evaluate_checkpoint(checkpoint, data_path, split, device, clips)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     out = Path(out_dir) if out_dir else Path(checkpoint).parent

@@ -63,7 +63,10 @@ def checkpoint_logits(
     config = copy.deepcopy(state["config"])
     if data_root is not None:
         config["data"]["root"] = str(data_root)
-    info = load_split(config, split)
+    try:
+        info = load_split(config, split)
+    except ValueError as exc:
+        raise ValueError(f"{path}: its data section: {exc}") from exc
     batch_size = int(config["train"]["eval_batch_size"])
     logits, labels = predict_logits(
         model, DataLoader(info.dataset, batch_size=batch_size), torch.device(device)

@@ -24,6 +24,7 @@ import json
 import os
 import random
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from torch.optim.swa_utils import AveragedModel
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
-from ..data.registry import DatasetInfo, build_dataset
+from ..data.registry import DatasetInfo, allow_dataset_class, build_dataset
 from ..models import create_model
 from ..nn import track_conv
 from .averaging import averaged_module, ema_model, ema_state, load_ema_state
@@ -143,6 +144,7 @@ def train(
     device: str = "cpu",
     resume: bool = False,
     progress: bool = True,
+    dataset_class: str | None = None,
 ) -> TrainResult:
     """Train ``config`` and write logs and checkpoints into ``out_dir``.
 
@@ -150,8 +152,11 @@ def train(
     this; they train one model data-parallel and return the same result, and only rank 0
     writes files. With ``progress`` rank 0 prints one summary line per epoch, and a progress
     bar over the epoch's batches when stderr is a terminal (none in a redirected log).
+    ``dataset_class`` is the class the command line let ``pyg_dataset`` import
+    (:func:`~pyg_action.data.registry.allow_dataset_class`).
     """
-    with process_group(device) as ctx:
+    trusted = allow_dataset_class(dataset_class) if dataset_class is not None else nullcontext()
+    with trusted, process_group(device) as ctx:
         return _train(config, Path(out_dir), ctx, resume, progress and ctx.is_main)
 
 
