@@ -57,6 +57,14 @@ def list_datasets() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def dataset_builder(name: str) -> DatasetBuilder:
+    """The builder of dataset ``name``; its keyword parameters are the ``data`` options."""
+    _import_builtin_datasets()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown dataset {name!r}; registered: {sorted(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
 def build_dataset(name: str, split: str, **kwargs: Any) -> DatasetInfo:
     _import_builtin_datasets()
     if name not in _REGISTRY:

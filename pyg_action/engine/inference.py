@@ -16,14 +16,20 @@ from ..data.registry import DatasetInfo
 from ..graph import SkeletonGraphBuilder
 from ..layouts import SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, load_weights
 from .metrics import classification_metrics
+from .schema import validate_config
 from .trainer import build_model_for, load_split, predict_logits
 
 
 def load_trained(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """The model of a checkpoint (eval mode) and the checkpoint's metadata."""
+    """The model of a checkpoint (eval mode) and the checkpoint's metadata.
+
+    The embedded config is checked against the schema first, and a model that does not take
+    the stored weights is an error naming the checkpoint and the mismatching key.
+    """
     state = load_checkpoint(path, map_location=device)
+    validate_config(state.get("config") or {}, f"checkpoint {path}: its config")
     info = DatasetInfo(
         dataset=[],
         num_classes=int(state["num_classes"]),
@@ -31,9 +37,12 @@ def load_trained(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict
         class_names=list(state["class_names"]),
         layout=state["layout"],
     )
-    model = build_model_for(state["config"], info).to(device)
-    # a run with train.ema_decay is evaluated (and so selected) with its averaged weights
-    model.load_state_dict(state["ema"]["weights"] if "ema" in state else state["model"])
+    try:
+        model = build_model_for(state["config"], info).to(device)
+        # a run with train.ema_decay is evaluated (and so selected) with its averaged weights
+        load_weights(model, state["ema"]["weights"] if "ema" in state else state["model"], path)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"checkpoint {path}: not a complete pyg_action checkpoint: {exc}") from exc
     model.eval()
     return model, state
 

@@ -13,9 +13,9 @@ torch random state of every rank, the weight-gradient methods each rank's ``"aut
 kept (:mod:`pyg_action.nn.track_conv`) and the log's records, and the batch order and
 augmentation are keyed by (seed, epoch), so a run killed at any moment and resumed ends with the
 weights and metrics of an uninterrupted one; ``log.jsonl`` is rewritten from the checkpoint on
-resume. Two separate runs of one config agree to the last bit only with a fixed
-``train.weight_gradient`` (``"taps"`` or ``"onednn"``): under ``"auto"`` each run times the
-methods and may keep others, which round differently.
+resume. Two separate runs of one config agree to the last bit with a fixed
+``train.weight_gradient`` (``"taps"``, the default, or ``"onednn"``): only under ``"auto"``,
+when asked for, each run times the methods and may keep others, which round differently.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from ..data.registry import DatasetInfo, allow_dataset_class, build_dataset
 from ..models import create_model
 from ..nn import track_conv
 from .averaging import averaged_module, ema_model, ema_state, load_ema_state
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, load_weights, save_checkpoint
 from .distributed import (
     Context,
     ShardedBatchSampler,
@@ -186,7 +186,7 @@ def _train_with_methods(
                 f"{out_dir / 'last.pt'} cannot be resumed: it lacks {missing} (written by an "
                 "older pyg_action?); train into another folder instead"
             )
-        _restore(run, state)
+        _restore(run, state, out_dir / "last.pt")
         start_epoch, best = int(state["epoch"]) + 1, dict(state["best"])
         history, final = list(state["history"]), dict(state["metrics"])
     if ctx.distributed:
@@ -411,9 +411,9 @@ def _training_state(run: _Run) -> dict[str, Any]:
     return state
 
 
-def _restore(run: _Run, state: dict[str, Any]) -> None:
-    """Load :func:`_training_state` and this rank's random state from a checkpoint."""
-    run.net.load_state_dict(state["model"])
+def _restore(run: _Run, state: dict[str, Any], path: Path) -> None:
+    """Load :func:`_training_state` and this rank's random state from checkpoint ``path``."""
+    load_weights(run.net, state["model"], path)
     run.optimizer.load_state_dict(state["optimizer"])
     run.scheduler.load_state_dict(state["scheduler"])
     run.scaler.load_state_dict(state["scaler"])
