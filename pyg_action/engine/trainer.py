@@ -3,10 +3,12 @@
 One function, :func:`train`, runs a config: builds the datasets and the model from the
 registries, trains with progress bars, evaluates every epoch, writes a JSON-lines log
 (``log.jsonl``; TensorBoard too when installed), atomic checkpoints (``last.pt`` every epoch,
-``best.pt`` on improvement) and resumes from ``last.pt``; one process or data-parallel over
-several (see :mod:`pyg_action.engine.distributed`). With ``train.ema_decay`` set, an
-exponential moving average of the weights (:mod:`pyg_action.engine.averaging`) is what is
-evaluated every epoch and what inference loads from the checkpoints.
+``best.pt`` on improvement) and resumes from ``last.pt``; the first non-finite training loss
+stops the run with an error naming the batch's samples, and the logs are strict JSON; one
+process or data-parallel over several (see :mod:`pyg_action.engine.distributed`). With
+``train.ema_decay`` set, an exponential moving average of the weights
+(:mod:`pyg_action.engine.averaging`) is what is evaluated every epoch and what inference
+loads from the checkpoints.
 
 Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
 torch random state of every rank, the weight-gradient methods each rank's ``"auto"`` choice
@@ -21,6 +23,7 @@ when asked for, each run times the methods and may keep others, which round diff
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import time
@@ -248,7 +251,7 @@ class _Outputs:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.out_dir = out_dir
         _write_text(out_dir / "config.json", json.dumps(config, indent=2))
-        _write_text(out_dir / "log.jsonl", "".join(json.dumps(r) + "\n" for r in history))
+        _write_text(out_dir / "log.jsonl", "".join(strict_json(r) + "\n" for r in history))
         self.writer = _tensorboard(out_dir)
 
     def epoch(self, state: dict[str, Any], improved: bool) -> None:
@@ -258,7 +261,7 @@ class _Outputs:
         save_checkpoint(self.out_dir / "last.pt", state)
         record = state["history"][-1]
         with open(self.out_dir / "log.jsonl", "a", encoding="utf-8") as log:
-            log.write(json.dumps(record) + "\n")
+            log.write(strict_json(record) + "\n")
         if self.writer is not None:
             for key, value in record.items():
                 self.writer.add_scalar(key, value, record["epoch"])
@@ -267,7 +270,7 @@ class _Outputs:
         """Write ``result.json``."""
         if self.writer is not None:
             self.writer.close()
-        _write_text(self.out_dir / "result.json", json.dumps(summary, indent=2))
+        _write_text(self.out_dir / "result.json", strict_json(summary, indent=2))
 
 
 def read_result(out_dir: str | Path) -> TrainResult:
@@ -356,13 +359,49 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
         with torch.autocast(dev.type, enabled=run.use_amp):
             logits = run.model(batch)
             summed = run.criterion(logits.float(), batch.y)
+        loss = float(summed.detach())
+        if not math.isfinite(loss):
+            raise ValueError(
+                f"non-finite training loss ({loss}) in epoch {epoch + 1}, batch {step + 1}, "
+                f"samples {_batch_samples(batch, run.train_loader.dataset)}: training stopped "
+                "before this batch changed the weights; check these samples for non-finite or "
+                "absurd values (or lower the learning rate)"
+            )
         _optimise(run, summed * (run.ctx.world_size / run.sampler.global_batch_size(step)))
-        loss_sum += float(summed.detach())
+        loss_sum += loss
         correct += int((logits.argmax(1) == batch.y).sum())
         seen += int(batch.y.numel())
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
     total_loss, total_correct, total = all_reduce_sums([loss_sum, correct, seen], run.ctx)
     return total_loss / total, 100.0 * total_correct / total
+
+
+def _batch_samples(batch: Any, dataset: Any) -> list[str]:
+    """Names of the samples in ``batch`` (their indices when the dataset has no names)."""
+    ids = getattr(batch, "sample_id", None)
+    if ids is None:
+        return [f"#{i}" for i in range(int(batch.y.numel()))]
+    source = getattr(dataset, "source", None)
+    names = getattr(source, "names", None)
+    if names is None and isinstance(source, list):
+        names = [getattr(item, "name", None) for item in source]
+    return [str(names[i]) if names is not None else f"#{i}" for i in ids.view(-1).tolist()]
+
+
+def strict_json(record: dict[str, Any], indent: int | None = None) -> str:
+    """``record`` as one line of strict JSON: a non-finite number, which JSON cannot hold, is
+    written as the string ``"nan"``, ``"inf"`` or ``"-inf"``."""
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        if isinstance(value, dict):
+            return {k: encode(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [encode(v) for v in value]
+        return value
+
+    return json.dumps(encode(record), allow_nan=False, indent=indent)
 
 
 def _optimise(run: _Run, loss: torch.Tensor) -> None:

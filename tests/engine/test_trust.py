@@ -100,3 +100,24 @@ def test_a_command_line_class_must_be_a_dataset(tmp_path):
     result = invoke(args)
     assert not marker.exists()
     assert "not a torch_geometric.data.Dataset subclass" in result.output
+
+
+def test_a_non_finite_loss_stops_training_naming_the_samples(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--model", "stgcn", "--epochs", "2", "--out", str(out), "--quiet", *TINY,
+            "--set", "train.optimizer.lr=1e30",
+            "--set", "train.scheduler.warmup_epochs=0"]  # fmt: skip
+    result = invoke(args)
+    assert "non-finite training loss" in result.output and "samples [" in result.output
+    assert "synthetic" in result.output.split("samples [", 1)[1]
+    for line in (
+        (out / "log.jsonl").read_text().splitlines() if (out / "log.jsonl").exists() else []
+    ):
+        json.loads(line, parse_constant=lambda name: pytest.fail(f"bare {name} in log.jsonl"))
+
+
+def test_logs_are_strict_json():
+    from pyg_action.engine.trainer import strict_json
+
+    line = strict_json({"train_loss": float("nan"), "lr": float("inf"), "top1": 1.5})
+    assert json.loads(line) == {"train_loss": "nan", "lr": "inf", "top1": 1.5}
