@@ -41,6 +41,20 @@ def visualize(file, out, checkpoint, frames):
     sample = result.samples[0]
     layout = get_layout(sample.layout)
     image = sample.layout in IMAGE_LAYOUTS
+    if checkpoint is not None:  # checked before anything is written
+        from ..engine.inference import load_trained
+
+        try:
+            model, state = load_trained(checkpoint)
+        except (ValueError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        trained = get_layout(state["layout"])
+        if trained.num_joints != layout.num_joints:
+            raise click.ClickException(
+                f"checkpoint {checkpoint} was trained on layout {trained.name!r} "
+                f"({trained.num_joints} joints), but {file} has {sample.layout!r} "
+                f"({layout.num_joints} joints)"
+            )
     plot_sequence(sample.data, layout.bones, out, image, frames, title=sample.name)
     click.echo(f"wrote {out}")
     if checkpoint is None:
@@ -49,9 +63,8 @@ def visualize(file, out, checkpoint, frames):
     import torch
 
     from ..engine.explain import bone_importance
-    from ..engine.inference import load_trained, predict_sequences, sample_batch
+    from ..engine.inference import predict_sequences, sample_batch
 
-    model, state = load_trained(checkpoint)
     graph = state["config"]["graph"]
     pose = np.array(sample.data[:2, 0, :, 0], dtype=np.float64)
     if image:

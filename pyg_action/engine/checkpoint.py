@@ -54,7 +54,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(state, dict) or "model" not in state:
         raise ValueError(f"{path}: not a pyg_action checkpoint (no model weights)")
     if isinstance(state.get("config"), str):
-        state["config"] = json.loads(state["config"])
+        try:
+            state["config"] = json.loads(state["config"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: its config is not JSON: {exc}") from exc
     return state
 
 

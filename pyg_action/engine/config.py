@@ -89,7 +89,10 @@ def read_config_file(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[st
         return loaded
     if not isinstance(base, str):
         raise ValueError(f"config {path}: base must be a file path, got {base!r}")
-    return merge(read_config_file(path.parent / base, (*_chain, path)), loaded)
+    base_path = path.parent / base
+    if not base_path.is_file():
+        raise ValueError(f"config {path}: its base file {base_path} does not exist")
+    return merge(read_config_file(base_path, (*_chain, path)), loaded)
 
 
 def load_config(

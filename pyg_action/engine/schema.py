@@ -150,12 +150,14 @@ def config_model(config: Mapping[str, Any]) -> type[BaseModel]:
     )
 
 
-def validate_config(config: Mapping[str, Any], source: str = "config") -> None:
+def validate_config(config: Any, source: str = "config") -> None:
     """Check ``config`` against the schema; raise :class:`ConfigError` naming every problem.
 
     Unknown keys are named with the nearest valid key (``trian.epochs``: did you mean
     ``train.epochs``?), wrong values with their dotted key and what was expected.
     """
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{source}: must be a mapping of sections, got {type(config).__name__}")
     try:
         schema = config_model(config)
     except ConfigError as exc:
