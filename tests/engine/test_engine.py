@@ -36,7 +36,7 @@ def test_config_layers_and_overrides(tmp_path):
     assert from_file["train"]["epochs"] == 3
     assert from_file["data"] == {**from_file["data"], "name": "synthetic", "num_samples": 10}
     path.write_text("modle: {name: stgcn}\n")
-    with pytest.raises(ValueError, match="unknown sections"):
+    with pytest.raises(ValueError, match="modle.name: unknown key; did you mean 'model.name'"):
         load_config(path)
     with pytest.raises(ValueError, match="key=value"):
         load_config(None, ["train.epochs"])
@@ -123,7 +123,8 @@ def test_weight_gradient_option_and_its_choices_survive_a_resume(tmp_path, monke
         return real_choose(key, methods)
 
     monkeypatch.setattr(track_conv, "_choose", spy)
-    train(load_config(None, TINY, model="stgcn"), tmp_path, progress=False)
+    auto = [*TINY, "train.weight_gradient=auto"]  # timing-based choice only when asked for
+    train(load_config(None, auto, model="stgcn"), tmp_path, progress=False)
     assert set(seen) == {"auto"} and track_conv.weight_gradient == "auto"
     chosen = dict(track_conv.chosen_weight_gradient)
     assert chosen  # every temporal layer's geometry was timed
@@ -134,17 +135,28 @@ def test_weight_gradient_option_and_its_choices_survive_a_resume(tmp_path, monke
     monkeypatch.setattr(
         track_conv, "chosen_weight_gradient", {key: flipped[m] for key, m in chosen.items()}
     )
-    longer = load_config(None, [*TINY, "train.epochs=3"], model="stgcn")
+    longer = load_config(None, [*auto, "train.epochs=3"], model="stgcn")
     train(longer, tmp_path, resume=True, progress=False)
     assert track_conv.chosen_weight_gradient == chosen
     # a fixed method holds for the run only, and a wrong name is refused
     seen.clear()
-    fixed = load_config(None, [*TINY, "train.weight_gradient=taps"], model="stgcn")
-    train(fixed, tmp_path / "fixed", progress=False)
-    assert set(seen) == {"taps"} and track_conv.weight_gradient == "auto"
-    wrong = load_config(None, [*TINY, "train.weight_gradient=blas"], model="stgcn")
-    with pytest.raises(ValueError, match="weight_gradient must be one of"):
-        train(wrong, tmp_path / "wrong", progress=False)
+    train(load_config(None, TINY, model="stgcn"), tmp_path / "fixed", progress=False)
+    assert set(seen) == {"taps"} and track_conv.weight_gradient == "auto"  # the default
+    with pytest.raises(ValueError, match="train.weight_gradient"):
+        load_config(None, [*TINY, "train.weight_gradient=blas"], model="stgcn")
+
+
+def test_two_default_runs_give_identical_logs(tmp_path):
+    """Same command, seed and machine: the same numbers, with no timing-based choice."""
+    config = load_config(None, [*TINY, "train.epochs=3"], model="stgcn")
+    logs = []
+    for run in ("a", "b"):
+        train(config, tmp_path / run, progress=False)
+        records = [json.loads(line) for line in (tmp_path / run / "log.jsonl").open()]
+        logs.append([{k: v for k, v in r.items() if k != "seconds"} for r in records])
+    assert logs[0] == logs[1]
+    weights = [load_checkpoint(tmp_path / run / "last.pt")["model"] for run in ("a", "b")]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
 def test_bad_file_is_reported_and_empty_split_fails(shared_data, tmp_path, capsys):
