@@ -172,3 +172,60 @@ def test_shift_benchmark_on_cuda() -> None:
     assert result["device"] == torch.cuda.get_device_name()
     assert result["shiftgcn_ms"] > 0 and result["shiftgcn_traced_ms"] > 0
     assert result["max_abs_diff"] < 1e-3
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+@pytest.mark.parametrize("model", ["stgcn", "shiftgcn"])
+def test_skeleton_models_under_cuda_autocast(model: str, dtype: torch.dtype) -> None:
+    """Inference and a training step under autocast: finite, close to fp32, fp32 gradients."""
+    from pyg_action.models import create_model
+
+    shape, lengths = SKELETON_CASES["msr20 variable"]
+    inputs = skeleton_inputs(shape, 3, lengths, device="cuda")
+    net = create_model(
+        model, num_classes=6, layout=inputs.layout, channels=[16, 32], strides=[1, 2]
+    )
+    net = net.cuda().eval()
+    with torch.no_grad():
+        reference = net(inputs.batch)
+        with torch.autocast("cuda", dtype=dtype):
+            low = net(inputs.batch)
+    assert (
+        float((low.float() - reference).abs().max()) <= 0.05 * float(reference.abs().max()) + 0.05
+    )
+    net.train()
+    with torch.autocast("cuda", dtype=dtype):
+        loss = net(inputs.batch).float().logsumexp(1).sum()
+    loss.backward()
+    assert all(bool(torch.isfinite(p.grad).all()) for p in net.parameters() if p.grad is not None)
+
+
+def test_stgcn_training_step_on_cuda_never_waits_on_the_device() -> None:
+    from pyg_action.bench.opcount import training_step_ops
+    from pyg_action.models import create_model
+
+    shape, lengths = SKELETON_CASES["msr20 variable"]
+    inputs = skeleton_inputs(shape, 3, lengths, device="cuda")
+    net = create_model("stgcn", num_classes=6, layout=inputs.layout).cuda()
+    labels = torch.zeros(len(lengths), dtype=torch.long, device="cuda")
+    counts = training_step_ops(net, inputs.batch, labels)
+    assert counts.total_value_dependent == 0, counts.summary()
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+def test_vig_under_cuda_autocast(dtype: torch.dtype) -> None:
+    from pyg_action.models import create_model
+
+    net = create_model("vig", num_classes=5, in_channels=3, depth=2, channels=48).cuda()
+    images = torch.randn(4, 3, 64, 64, device="cuda")
+    net.eval()
+    with torch.no_grad():
+        reference = net(images)
+        with torch.autocast("cuda", dtype=dtype):
+            low = net(images)
+    scale = float(reference.abs().max())
+    assert float((low.float() - reference).abs().max()) <= 0.1 * scale + 0.05
+    net.train()
+    with torch.autocast("cuda", dtype=dtype):
+        net(images).float().logsumexp(1).sum().backward()
+    assert all(bool(torch.isfinite(p.grad).all()) for p in net.parameters() if p.grad is not None)

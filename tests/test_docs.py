@@ -19,6 +19,7 @@ def test_pyg_pipeline_example_runs():
     frames = 20 + 29 + 32  # ceil(T / 2) for T = 40, 57, 63
     assert scope["out"].shape == scope["same"].shape == (frames * 25, 64)
     assert (scope["out"] - scope["same"]).abs().max() < 1e-4
+    assert (scope["h"] - scope["h_blocks"]).abs().max() < 1e-4
 
 
 def _pyg_action_commands(text: str) -> list[list[str]]:

@@ -11,7 +11,6 @@ operators are those of one ViG Grapher (``k = 9``).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from functools import partial
 
@@ -20,6 +19,7 @@ from torch import Tensor, nn
 
 from ..layouts import adjacency_tensor, get_layout, layout_graph
 from ..nn import PartitionedGraphConv, TemporalGraphConv
+from ..nn.backend import use_backend
 from ..nn.dense import DenseGraphConv, DenseTemporalConv
 from ..nn.dense.shift import DenseMotionExcitation, dense_graph_shift, dense_temporal_shift
 from ..nn.dense.vig import DenseDilatedKnnGraph, DenseGrapher, dense_graph_conv, dense_knn
@@ -57,10 +57,12 @@ def _partitioned(s: SkeletonInputs, in_channels: int, out_channels: int, name: s
         "message": lambda: message(x, **s.level.spatial),
     }
     if _has_torch_scatter():
-        scatter = copy.deepcopy(message)
-        scatter.scatter_backend = "torch_scatter"
-        variants["message+torch_scatter"] = lambda: scatter(x, **s.level.spatial)
-        modules.append(scatter)
+
+        def scatter() -> Tensor:
+            with use_backend(scatter="torch_scatter"):
+                return message(x, **s.level.spatial)
+
+        variants["message+torch_scatter"] = scatter
     return Comparison(
         name,
         variants,
@@ -94,12 +96,11 @@ def temporal_conv(s: SkeletonInputs, channels: int) -> Comparison:
     sparse = TemporalGraphConv(channels, channels, 9).to(s.nodes)
     dense = DenseTemporalConv(channels, channels, 9).to(s.nodes)
     edge_index, edge_type = s.level.temporal(9)
-    lengths, joints = s.level.lengths, s.level.num_joints
     x, xd = _leaf(s.nodes), _leaf(s.dense)
     return Comparison(
         "temporal_conv",
         {
-            "tracks": lambda: sparse.forward_tracks(x, lengths, joints),
+            "tracks": lambda: sparse.forward_tracks(x, s.level),
             "message": lambda: sparse(x, edge_index, edge_type),
         },
         {"dense": lambda: dense(xd)},

@@ -30,7 +30,10 @@ from .shapes import (
 
 OPERATORS = (*SKELETON_OPERATORS, *IMAGE_OPERATORS)
 MODELS = (*SKELETON_MODELS, *IMAGE_MODELS)
+#: ``--dtype`` choices: the inputs' dtype, or (``bfloat16``, ``float16``) fp32 inputs and
+#: parameters under autocast to that dtype, which is how people train in mixed precision.
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+AUTOCAST = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 FAMILY_DEFAULTS = {"skeleton": "ntu25-T100", "image": "vig-14x14"}
 
 
@@ -43,7 +46,7 @@ class Settings:
         models: Model names (see :data:`MODELS`).
         shapes: Preset names (see :data:`~pyg_action.bench.shapes.PRESETS`).
         quick: Shrink every shape and model (:func:`~pyg_action.bench.shapes.quick`).
-        dtype: ``"float32"`` or ``"float64"``.
+        dtype: ``"float32"``, ``"float64"``, or ``"bfloat16"`` / ``"float16"`` autocast.
         device: ``"cpu"`` or ``"cuda"``.
         warmup: Untimed rounds.
         repeats: Timed rounds.
@@ -89,7 +92,9 @@ def _measured(
 ) -> list[dict[str, Any]]:
     comparison = build(*args)
     device = torch.device(settings.device)
-    rows = measure(comparison, settings.warmup, settings.repeats, device, settings.memory)
+    low = AUTOCAST.get(settings.dtype)
+    with torch.autocast(device.type, dtype=low or torch.float32, enabled=low is not None):
+        rows = measure(comparison, settings.warmup, settings.repeats, device, settings.memory)
     del comparison
     gc.collect()
     return [{**row, **info, "dtype": settings.dtype, "device": settings.device} for row in rows]
@@ -97,7 +102,7 @@ def _measured(
 
 def run(settings: Settings) -> list[dict[str, Any]]:
     """Rows of every selected operator and model on every applicable shape."""
-    dtype, device = DTYPES[settings.dtype], settings.device
+    dtype, device = DTYPES.get(settings.dtype, torch.float32), settings.device
     rows: list[dict[str, Any]] = []
     skeleton_ops = [n for n in settings.operators if n in SKELETON_OPERATORS]
     skeleton_models = [n for n in settings.models if n in SKELETON_MODELS]

@@ -57,13 +57,21 @@ class Shape:
 PRESETS: dict[str, Shape] = {
     shape.name: shape
     for shape in (
+        # small batches, for operator rows and CPU runs in minutes
         Shape("ntu25-T300", "skeleton", "ntu25", 300, 2, 2),
         Shape("ntu25-T100", "skeleton", "ntu25", 100, 2, 4),
         Shape("openpose18-T150", "skeleton", "openpose18", 150, 2, 4),
         Shape("msr20-real", "skeleton", "msr20", MAX_FRAMES, 1, 16, real_lengths=True),
         Shape("vig-14x14", "image", batch_size=8, channels=192, grid=14),
+        # the batches people train with (two persons, NTU-25; ViG-Ti at 224 x 224)
+        Shape("ntu25-B16-T100", "skeleton", "ntu25", 100, 2, 16),
+        Shape("ntu25-B64-T300", "skeleton", "ntu25", 300, 2, 64),
+        Shape("msr20-real-B64", "skeleton", "msr20", MAX_FRAMES, 1, 64, real_lengths=True),
+        Shape("vig-ti-B64", "image", batch_size=64, channels=192, grid=14),
     )
 }
+#: The training-size presets (what ``scripts/gpu_benchmarks.sh`` measures).
+TRAINING_SHAPES = ("ntu25-B16-T100", "ntu25-B64-T300", "msr20-real-B64", "vig-ti-B64")
 
 #: Shapes used when a run names none.
 DEFAULT_SHAPES = ("ntu25-T100", "vig-14x14")
@@ -139,7 +147,7 @@ def skeleton_inputs(
     samples = [
         torch.randn(channels, t, joints, shape.persons, generator=generator) for t in lengths
     ]
-    builder = SkeletonGraphBuilder(shape.layout)
+    builder = SkeletonGraphBuilder(shape.layout, edges=False)
     batch = Batch.from_data_list([builder(s) for s in samples])
     batch.x = batch.x.to(dtype)
     batch = batch.to(device)
@@ -149,7 +157,7 @@ def skeleton_inputs(
     dense = padded.permute(0, 4, 1, 2, 3).reshape(-1, channels, max(lengths), joints)
     return SkeletonInputs(
         batch,
-        SkeletonLevel.from_batch(batch, joints),
+        SkeletonLevel.from_batch(batch, joints, builder.graph),
         batch.x,
         dense.contiguous().to(device),
         padded.to(device),

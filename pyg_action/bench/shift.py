@@ -41,7 +41,7 @@ from ..layouts import get_layout
 from ..models import create_model
 from ..models.shiftgcn import ShiftGCNBlock
 from ..models.skeleton_classifier import SkeletonClassifier
-from ..nn.linear_map import BACKENDS, linear_backend
+from ..nn.backend import Backend, use_backend
 from ..nn.motion import MotionExcitation
 from ..nn.shift import GraphShift, TemporalShift
 from .timing import interleaved_times, synchronize
@@ -97,7 +97,7 @@ def _gflops(model: nn.Module, batch: Any) -> float:
     formula for oneDNN's ``_linear_pointwise`` (it would count those products as zero), and
     a product has the same FLOPs whichever library runs it."""
     counter = FlopCounterMode(display=False)
-    with linear_backend("torch"), counter:
+    with use_backend(linear="torch"), counter:
         model(batch)
     return counter.get_total_flops() / 1e9
 
@@ -139,7 +139,7 @@ def benchmark_shiftgcn(
     message_repeats: int = 3,
     seed: int = 0,
     threads: int | None = None,
-    linear: str = "auto",
+    linear: str = "onednn",
     device: str = "cpu",
 ) -> dict[str, Any]:
     """Median forward times of ST-GCN and Shift-GCN (gather and message shifts).
@@ -161,8 +161,8 @@ def benchmark_shiftgcn(
         repeats: Timed rounds.
         seed: Seed of weights and inputs.
         threads: ``torch.set_num_threads`` for the run (``None``: leave as is).
-        linear: Point-wise maps through :func:`~pyg_action.nn.linear` (``"auto"``: oneDNN on
-            CPU) or always through ``F.linear`` (``"torch"``).
+        linear: Point-wise maps through :func:`~pyg_action.nn.linear` (``"onednn"``: oneDNN
+            on CPU where it applies) or always through ``F.linear`` (``"torch"``).
         device: ``"cpu"`` or ``"cuda"`` (the timings wait for the device at both ends of
             every call).
 
@@ -184,7 +184,7 @@ def benchmark_shiftgcn(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        with linear_backend(linear):
+        with use_backend(linear=linear):
             torch.manual_seed(seed)
             joints = get_layout(layout).num_joints
             builder = SkeletonGraphBuilder(layout)
@@ -289,7 +289,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--message-repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--linear", choices=BACKENDS, default="auto", help="point-wise maps")
+    parser.add_argument(
+        "--linear", choices=Backend.CHOICES["linear"], default="onednn", help="point-wise maps"
+    )
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args(argv)
     print(json.dumps(benchmark_shiftgcn(**vars(args)), indent=2))

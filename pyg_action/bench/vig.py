@@ -1,14 +1,21 @@
-"""Time the sparse ViG Grapher (own kNN + PyG message passing) against the dense official one.
+"""Time sparse ViG against the dense official formulation: one Grapher block, or whole models.
 
-Both blocks get the same weights and the same ``B`` images of ``grid × grid`` patches; each
-repeat runs forward and backward in training mode, sparse and dense interleaved so that
-machine load hits both alike, after ``warmup`` untimed rounds. The kNN alone (on the
-Grapher's ``fc1`` output, no gradient) is timed in the same rounds to give its share of the
-sparse time. Medians are reported.
+:func:`benchmark_grapher`: the sparse Grapher (own kNN + PyG message passing) against the dense
+one. Both blocks get the same weights and the same ``B`` images of ``grid × grid`` patches; each
+repeat runs forward and backward in training mode, sparse and dense interleaved so that machine
+load hits both alike, after ``warmup`` untimed rounds. The kNN alone (on the Grapher's ``fc1``
+output, no gradient) is timed in the same rounds to give its share of the sparse time.
 
-Command line::
+:func:`benchmark_models`: a whole :class:`~pyg_action.models.vig.ViG` preset against
+:class:`~pyg_action.models.dense_vig.DenseViG` with the same weights, on one device, for
+inference (evaluation mode, no gradient) and a training step (forward, cross-entropy,
+backward), in fp32 and under autocast.
+
+Medians are reported. Command line::
 
     python -m pyg_action.bench.vig --batch-size 8 --channels 192 --grid 14 --repeats 30
+    python -m pyg_action.bench.vig --model ti --img-size 224 --batch-size 64 --device cuda \
+        --dtype float32 --dtype bfloat16 --repeats 20 --out benchmarks/cuda_vig.json
 """
 
 from __future__ import annotations
@@ -16,13 +23,23 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
+from ..models.dense_vig import dense_from_sparse, dense_vig
+from ..models.vig import build_vig
 from ..nn.dense.vig import DenseGrapher, load_sparse_state
 from ..nn.vig_conv import Grapher
 from .timing import interleaved_times
+
+#: Autocast dtypes by name (``float32``: no autocast).
+DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+MODES = ("inference", "train")
 
 
 def benchmark_grapher(
@@ -110,9 +127,129 @@ def benchmark_grapher(
     }
 
 
+def benchmark_models(
+    variant: str = "ti",
+    img_size: int = 224,
+    batch_size: int = 64,
+    num_classes: int = 1000,
+    device: str = "cpu",
+    dtypes: Sequence[str] = ("float32", "bfloat16"),
+    modes: Sequence[str] = MODES,
+    warmup: int = 3,
+    repeats: int = 20,
+    seed: int = 0,
+    **options: Any,
+) -> dict[str, Any]:
+    """Median times of the sparse and dense ViG, per mode and dtype, on one device.
+
+    Args:
+        variant: :data:`~pyg_action.models.vig.VARIANTS` preset (``ti``: ViG-Ti).
+        img_size: Image side (the position embedding is made for it).
+        batch_size: Images per batch.
+        num_classes: Classifier outputs.
+        device: Torch device, e.g. ``cuda``.
+        dtypes: ``float32`` and/or autocast dtypes ``bfloat16``, ``float16``.
+        modes: ``inference`` (evaluation mode, no gradient) and/or ``train`` (forward,
+            cross-entropy, backward).
+        warmup: Untimed rounds first.
+        repeats: Timed rounds (sparse and dense interleaved).
+        seed: Seed of weights and inputs.
+        **options: More :class:`~pyg_action.models.vig.ViG` options (over the preset).
+
+    Returns:
+        The settings and ``rows``: per mode and dtype, ``sparse_ms``, ``dense_ms`` and
+        ``speedup`` (dense / sparse); ``max_abs_diff`` of the fp32 evaluation logits.
+    """
+    for name in dtypes:
+        if name not in DTYPES:
+            raise ValueError(f"unknown dtype {name!r}; choose from {sorted(DTYPES)}")
+    for mode in modes:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose from {MODES}")
+    dev = torch.device(device)
+    torch.manual_seed(seed)
+    options = {"img_size": img_size, **options}
+    sparse = build_vig(num_classes, 3, variant=variant, **options)
+    dense = dense_from_sparse(dense_vig(num_classes, 3, variant=variant, **options), sparse)
+    sparse.to(dev)
+    dense.to(dev)
+    images = torch.randn(batch_size, 3, img_size, img_size, device=dev)
+    labels = torch.randint(0, num_classes, (batch_size,), device=dev)
+    with torch.no_grad():
+        max_abs_diff = float((sparse.eval()(images) - dense.eval()(images)).abs().max())
+    rows = []
+    for mode in modes:
+        for dtype_name in dtypes:
+            runs = {
+                name: _step(model, images, labels, mode, DTYPES[dtype_name])
+                for name, model in (("sparse", sparse), ("dense", dense))
+            }
+            times = interleaved_times(runs, warmup, repeats, dev)
+            sparse_ms, dense_ms = (1e3 * statistics.median(times[n]) for n in runs)
+            rows.append(
+                {
+                    "mode": mode,
+                    "dtype": dtype_name,
+                    "sparse_ms": sparse_ms,
+                    "dense_ms": dense_ms,
+                    "speedup": dense_ms / sparse_ms,
+                }
+            )
+    return {
+        "variant": variant,
+        "img_size": img_size,
+        "batch_size": batch_size,
+        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else str(dev),
+        "torch": torch.__version__,
+        "repeats": repeats,
+        "threads": torch.get_num_threads(),
+        "max_abs_diff": max_abs_diff,
+        "rows": rows,
+    }
+
+
+def _step(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    mode: str,
+    dtype: torch.dtype | None,
+) -> Callable[[], None]:
+    """One inference or training step of ``model``, under autocast to ``dtype`` if given."""
+
+    def autocast() -> Any:
+        if dtype is None:
+            return nullcontext()
+        return torch.autocast(images.device.type, dtype=dtype)
+
+    def infer() -> None:
+        model.eval()
+        with torch.no_grad(), autocast():
+            model(images)
+
+    def train() -> None:
+        model.train()
+        with autocast():
+            loss = F.cross_entropy(model(images).float(), labels)
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    return infer if mode == "inference" else train
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--model", default=None, help="time a whole ViG preset (e.g. ti) instead of a Grapher"
+    )
+    parser.add_argument("--img-size", type=int, default=224, help="with --model")
+    parser.add_argument("--device", default="cpu", help="with --model")
+    parser.add_argument(
+        "--dtype", action="append", choices=sorted(DTYPES), help="with --model (repeatable)"
+    )
+    parser.add_argument("--mode", action="append", choices=MODES, help="with --model")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--channels", type=int, default=192)
     parser.add_argument("--grid", type=int, default=14)
     parser.add_argument("--k", type=int, default=9)
@@ -122,7 +259,37 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
-    print(json.dumps(benchmark_grapher(**vars(args)), indent=2))
+    if args.threads is not None and args.model is not None:
+        torch.set_num_threads(args.threads)
+    if args.model is not None:
+        result = benchmark_models(
+            args.model,
+            args.img_size,
+            args.batch_size or 64,
+            device=args.device,
+            dtypes=args.dtype or ("float32", "bfloat16"),
+            modes=args.mode or MODES,
+            warmup=args.warmup,
+            repeats=args.repeats,
+            conv=args.conv,
+        )
+    else:
+        result = benchmark_grapher(
+            args.batch_size or 8,
+            args.channels,
+            args.grid,
+            args.k,
+            args.dilation,
+            args.conv,
+            args.warmup,
+            args.repeats,
+            threads=args.threads,
+        )
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from ..bench.run import DTYPES, MODELS, OPERATORS
+from ..bench.run import AUTOCAST, DTYPES, MODELS, OPERATORS
 from ..bench.shapes import PRESETS
 from ..bench.sweep import SWEEPS
-from ..nn.linear_map import BACKENDS, linear_backend
+from ..nn.backend import Backend, use_backend
 
 
 def _names(value: str | None, known: tuple[str, ...], what: str) -> list[str]:
@@ -80,7 +80,13 @@ def _environment(device: str, threads: int) -> dict[str, Any]:
     help="Input shape preset (repeatable; default ntu25-T100 and vig-14x14).",
 )
 @click.option("--quick", is_flag=True, help="Small shapes and widths: under a minute on a CPU.")
-@click.option("--dtype", type=click.Choice(list(DTYPES)), default="float32", show_default=True)
+@click.option(
+    "--dtype",
+    type=click.Choice([*DTYPES, *AUTOCAST]),
+    default="float32",
+    show_default=True,
+    help="Input dtype; bfloat16 and float16 keep fp32 inputs and run under autocast.",
+)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--repeats", type=int, default=None, help="Timed rounds [3 with --quick, else 5].")
 @click.option("--warmup", type=int, default=1, show_default=True, help="Untimed rounds.")
@@ -88,8 +94,8 @@ def _environment(device: str, threads: int) -> dict[str, Any]:
 @click.option("--no-memory", is_flag=True, help="Skip the peak-memory measurements.")
 @click.option(
     "--linear",
-    type=click.Choice(list(BACKENDS)),
-    default="auto",
+    type=click.Choice(list(Backend.CHOICES["linear"])),
+    default="onednn",
     show_default=True,
     help="Point-wise maps of the sparse layers: oneDNN on CPU where it applies, or always "
     "torch's F.linear.",
@@ -153,10 +159,12 @@ def benchmark(
         "warmup": warmup,
         "linear": linear,
     }
-    with linear_backend(linear):
+    with use_backend(linear=linear):
         if sweep is not None:
             from ..bench.sweep import plot_sweep, sweep_table
 
+            if dtype not in DTYPES:
+                raise click.UsageError(f"--sweep runs in {' or '.join(DTYPES)}, not {dtype}")
             points = SWEEPS[sweep](
                 quick=quick, device=device, dtype=dtype, repeats=repeats, max_nodes=max_nodes
             )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -29,7 +31,8 @@ def prepare(
     """Read every sample under SOURCE (a folder or one file) into the cache folder OUT.
 
     Keeps only the coordinates (one float32 array plus offsets, shapes, labels, names and
-    meta as JSON) and writes report.json listing every bad file with its reason.
+    meta as JSON) and writes report.json listing every bad file with its reason. Fails
+    (exit status 1, report.json still written) when no good sample was found.
     """
     from ..data.prepared import cache_nbytes
     from ..data.prepared import prepare as prepare_cache
@@ -37,7 +40,23 @@ def prepare(
     try:
         report = prepare_cache(source, out, format_, layout, progress=not quiet)
     except (SkeletonDataError, ValueError, FileNotFoundError) as exc:
+        written = out / "report.json"
+        if isinstance(exc, SkeletonDataError) and written.is_file():  # nothing good was read
+            _print_report(json.loads(written.read_text(encoding="utf-8")), source, format_)
         raise click.ClickException(str(exc)) from exc
+    _print_report(report, source, format_)
+    sizes = cache_nbytes(out)
+    click.echo(
+        f"cache:  {out} ({sizes['total'] / 1e6:.1f} MB; "
+        f"{sizes['coordinates_per_sample'] / 1e3:.1f} kB coordinates per sample)"
+    )
+    if strict and report["bad"]:
+        click.echo(f"--strict: {report['bad']} bad file(s) or sample(s)", err=True)
+        raise SystemExit(1)
+
+
+def _print_report(report: dict[str, Any], source: Path, format_: str | None) -> None:
+    """The report's counts, its bad entries with their reasons and the unread files."""
     click.echo(f"source: {source}")
     click.echo(f"good:   {report['good']} samples")
     click.echo(f"bad:    {report['bad']}")
@@ -54,11 +73,3 @@ def prepare(
                 "  (ST-GCN .npy and pyskl .pkl containers are read when named: "
                 "pyg-action prepare FILE OUT)"
             )
-    sizes = cache_nbytes(out)
-    click.echo(
-        f"cache:  {out} ({sizes['total'] / 1e6:.1f} MB; "
-        f"{sizes['coordinates_per_sample'] / 1e3:.1f} kB coordinates per sample)"
-    )
-    if strict and report["bad"]:
-        click.echo(f"--strict: {report['bad']} bad file(s) or sample(s)", err=True)
-        raise SystemExit(1)

@@ -96,7 +96,8 @@ class SkeletonDataset(Dataset):
         graph: A :class:`SkeletonGraphBuilder` or its keyword options.
         report: Read report of the source (default: the cache's; all good for a list).
         strict: Raise :class:`SkeletonDataError` when the report lists bad samples.
-        num_classes: Number of classes (default: largest label + 1).
+        num_classes: Number of classes (default: largest label + 1); samples of the split
+            whose label is outside them are left out and listed in the report as bad.
         seed: Seed of the augmentation generator (default: ``torch.initial_seed()``); each
             DataLoader worker derives its own stream from it and the worker seed, until
             :meth:`set_epoch` keys the draws by sample instead.
@@ -143,6 +144,10 @@ class SkeletonDataset(Dataset):
         self.report: dict[str, Any] = dict(report if report is not None else default_report)
         if description is not None:
             self.description = description
+        total = len(self.source)
+        self.split = list(range(total)) if split is None else [int(i) for i in split]
+        if num_classes is not None:
+            self._drop_labels_outside(num_classes)
         if self.report.get("bad") and strict:
             raise SkeletonDataError(
                 f"{self.description} ({split_name}): strict mode and the input had bad samples:\n"
@@ -153,8 +158,6 @@ class SkeletonDataset(Dataset):
             if message not in _PRINTED_REPORTS:  # the other splits of one source say it once
                 _PRINTED_REPORTS.add(message)
                 print(message, file=sys.stderr)
-        total = len(self.source)
-        self.split = list(range(total)) if split is None else [int(i) for i in split]
         if not self.split:
             unread = len(self.report.get("unread_files", []))
             hint = (
@@ -177,13 +180,37 @@ class SkeletonDataset(Dataset):
         if isinstance(graph, SkeletonGraphBuilder):
             self.builder = graph
         else:
-            self.builder = SkeletonGraphBuilder(self.layout, **dict(graph or {}))
+            # the models derive every index from the samples' shapes: no edges to collate
+            self.builder = SkeletonGraphBuilder(self.layout, **{"edges": False, **(graph or {})})
         labels = self._labels_all[self.split]
         self._num_classes = num_classes if num_classes is not None else int(labels.max()) + 1
         self.seed = seed
         self._rng: np.random.Generator | None = None
         self._rng_owner: tuple[int, int | None] | None = None
         self._epoch_key: tuple[int, int] | None = None
+
+    def _drop_labels_outside(self, num_classes: int) -> None:
+        """Take samples whose label is not one of the ``num_classes`` classes (nor -1,
+        unknown) out of the split and list them in the report as bad samples."""
+        labels = self._labels_all
+        outside = [
+            i for i in self.split if 0 <= i < len(labels) and not -1 <= labels[i] < num_classes
+        ]
+        if not outside:
+            return
+        names = (
+            self.source.names
+            if isinstance(self.source, PreparedCache)
+            else [s.name for s in self.source]
+        )
+        bad = [
+            [names[i], f"label {int(labels[i])} is outside the dataset's {num_classes} classes"]
+            for i in outside
+        ]
+        self.report["bad"] = int(self.report.get("bad", 0)) + len(bad)
+        self.report["bad_files"] = [*self.report.get("bad_files", []), *bad]
+        dropped = set(outside)
+        self.split = [i for i in self.split if i not in dropped]
 
     def _resolve_layout(self, layout: LayoutLike | None) -> SkeletonLayout:
         """The layout; ``layout_ref`` keeps the name or file it came from (for models)."""
@@ -211,6 +238,11 @@ class SkeletonDataset(Dataset):
         if isinstance(self.source, PreparedCache):
             return self.source.array(index)
         return self.source[index].data
+
+    def frame_counts(self) -> np.ndarray:
+        """Frames of every sample of the split, before transforms (what batching by length
+        sorts by)."""
+        return np.array([self.array(i).shape[1] for i in range(len(self.split))], dtype=np.int64)
 
     @property
     def names(self) -> list[str]:

@@ -38,6 +38,8 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import SkeletonDataError
+from ..io._common import brief, read_npy_header
+from ..io.validation import MAX_CLASSES, MAX_FRAMES, check_values, validate_sample
 from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
 from .fingerprint import source_fingerprint, write_fingerprint
@@ -125,8 +127,10 @@ def _jsonable(value: Any) -> Any:
 
 
 class SampleChecker:
-    """The checks every sample passes before it is used: shape, finite, not all zero, and the
-    same layout, joint count and channel count as the first good sample (or the given layout).
+    """The checks every sample passes before it is used: the readers' rule
+    (:func:`~pyg_action.io.validation.validate_sample`: finite, bounded, not all zero, a valid
+    label), and the same layout, joint count and channel count as the first good sample (or
+    the given layout).
     """
 
     def __init__(self, layout: LayoutLike | None = None) -> None:
@@ -143,14 +147,12 @@ class SampleChecker:
 
     def __call__(self, sample: SkeletonSequence) -> str | None:
         """``None`` when the sample is good, else the reason it is not."""
+        try:
+            validate_sample(sample)
+        except SkeletonDataError as exc:
+            return describe_error(exc)
         data = sample.data
         channels, frames, joints, persons = data.shape
-        if min(data.shape) == 0:
-            return f"empty sample of shape {data.shape}"
-        if not np.all(np.isfinite(data)):
-            return "NaN or infinite coordinates"
-        if not np.any(data != 0):
-            return "all coordinates are zero"
         if (
             not self.layout_given
             and self.layout_name
@@ -188,6 +190,8 @@ class CacheWriter:
         layout: Layout name or file the samples follow (default: the first sample's).
         source: Recorded in ``index.json`` and the report.
         format: Recorded likewise.
+        allow_empty: Finish a cache without samples; when ``False``, :meth:`close` writes
+            only ``report.json`` and raises :class:`SkeletonDataError`.
     """
 
     def __init__(
@@ -196,7 +200,10 @@ class CacheWriter:
         layout: LayoutLike | None = None,
         source: str | None = None,
         format: str | None = None,
+        *,
+        allow_empty: bool = True,
     ) -> None:
+        self.allow_empty = allow_empty
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for name in (_INDEX, _REPORT):  # an interrupted run must not look finished
@@ -225,6 +232,11 @@ class CacheWriter:
     def add(self, sample: SkeletonSequence) -> str | None:
         """Append a sample; returns the reason when it is rejected (and records it)."""
         reason = self.checker(sample)
+        if reason is None:
+            try:
+                meta = json.loads(json.dumps(_jsonable(sample.meta)))
+            except (ValueError, RecursionError) as exc:
+                reason = f"its meta data cannot be stored: {type(exc).__name__}: {exc}"
         if reason is not None:
             self.reject(_where(sample), reason)
             return reason
@@ -235,8 +247,8 @@ class CacheWriter:
         self.offsets.append(self.offsets[-1] + persons * frames)
         self.shapes.append((frames, persons, channels))
         self.labels.append(-1 if sample.label is None else int(sample.label))
-        self.names.append(sample.name)
-        self.meta.append(_jsonable(sample.meta))
+        self.names.append(str(sample.name))
+        self.meta.append(meta)
         return None
 
     @property
@@ -256,8 +268,23 @@ class CacheWriter:
         return report
 
     def close(self) -> dict[str, Any]:
-        """Write ``frames.npy``, the index and the report; returns the report."""
+        """Write the report, ``frames.npy`` and the index (last: it marks the cache finished);
+        returns the report.
+
+        Raises:
+            SkeletonDataError: no good sample and ``allow_empty`` is ``False`` (the report is
+                written all the same).
+        """
         self._tmp.close()
+        report = self.report()
+        (self.out_dir / _REPORT).write_text(json.dumps(report, indent=1), encoding="utf-8")
+        if not self.good and not self.allow_empty:
+            self._tmp_path.unlink(missing_ok=True)
+            listed = f"{len(self.bad)} bad and {len(self.unread)} unread entries"
+            raise SkeletonDataError(
+                f"no good sample to prepare ({listed}; see {self.out_dir / _REPORT})",
+                self.source,
+            )
         joints = self.checker.num_joints or 0
         channels = self.checker.channels or 0
         rows = self.offsets[-1]
@@ -274,8 +301,6 @@ class CacheWriter:
         np.save(self.out_dir / _OFFSETS, np.asarray(self.offsets, dtype=np.int64))
         np.save(self.out_dir / _SHAPES, np.asarray(self.shapes, dtype=np.int64).reshape(-1, 3))
         np.save(self.out_dir / _LABELS, np.asarray(self.labels, dtype=np.int64))
-        report = self.report()
-        (self.out_dir / _REPORT).write_text(json.dumps(report, indent=1), encoding="utf-8")
         index = {
             "version": CACHE_VERSION,
             "layout": self.checker.layout_name,
@@ -331,18 +356,27 @@ def iter_source(
 ) -> Iterator[tuple[Path, SkeletonSequence | SkeletonDataError]]:
     """Read a folder or file with :mod:`pyg_action.io`; yields ``(file, sample or error)``.
 
-    Whole-file problems (and ``OSError`` / ``ValueError`` from a reader) are yielded as a
-    :class:`SkeletonDataError` for that file, so one bad file never stops the others.
+    Whole-file problems (and any other exception of a reader) are yielded as a
+    :class:`SkeletonDataError` for that file, so one bad file never stops the others; so are
+    the folder's entries that are neither files nor folders (dangling or looping links,
+    fifos: see :func:`pyg_action.io.entry_problem`), which are never opened.
     """
     from tqdm.auto import tqdm
 
-    from ..io import find_sample_files, iter_samples
+    from ..io import entry_problem, iter_samples, scan_folder
 
     source = Path(source)
-    if not source.exists():
+    if not source.exists() and not source.is_symlink():
         raise SkeletonDataError("source does not exist", source)
-    files = find_sample_files(source, format, recursive=recursive) if source.is_dir() else [source]
-    if not files:
+    if source.is_dir():
+        scan = scan_folder(source, format, recursive=recursive)
+        files, unusable = scan.samples, scan.unusable
+    else:
+        problem = entry_problem(source)
+        files, unusable = ([], [(source, problem)]) if problem else ([source], [])
+    for path, problem in unusable:
+        yield path, SkeletonDataError(problem, path)
+    if not files and not unusable:
         yield source, SkeletonDataError(f"no sample files found (format={format or 'any'})", source)
         return
     bar = tqdm(files, desc=f"read {source.name}", unit="file", disable=None if progress else True)
@@ -354,6 +388,9 @@ def iter_source(
             yield path, exc
         except (OSError, ValueError) as exc:
             yield path, SkeletonDataError(f"{type(exc).__name__}: {exc}", path)
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not lose the other files
+            reason = f"internal reader error, please report it: {type(exc).__name__}: {exc}"
+            yield path, SkeletonDataError(f"{reason:.300}", path)
 
 
 def _reader_options(
@@ -437,7 +474,12 @@ def prepare(
     Returns:
         The report ``{good, bad, bad_files: [[file, reason], ...], source, format}``, also
         written to ``out_dir/report.json``; for a folder with files in no sample format (see
-        :func:`pyg_action.io.unread_files`) also ``unread_files: [file, ...]``.
+        :func:`pyg_action.io.unread_files`) also ``unread_files: [file, ...]``. Entries that
+        are neither files nor folders (dangling or looping links, fifos) are bad files.
+
+    Raises:
+        SkeletonDataError: ``source`` does not exist, or no good sample was found (an empty
+            folder, only bad files); ``report.json`` is written all the same, but no cache.
     """
     from ..io import unread_files
 
@@ -445,7 +487,9 @@ def prepare(
     source = Path(source).resolve()  # one spelling of every file, as the dataset reader reports
     fingerprint = source_fingerprint(source, out_dir)  # before reading: a later change shows
     items = iter_source(source, format, progress=progress, recursive=recursive, **options)
-    with CacheWriter(out_dir, layout=layout, source=str(source), format=format) as writer:
+    with CacheWriter(
+        out_dir, layout=layout, source=str(source), format=format, allow_empty=False
+    ) as writer:
         if source.is_dir():
             out = Path(out_dir).resolve()
             unread = unread_files(source, format, recursive=recursive)
@@ -477,31 +521,76 @@ class PreparedCache:
         self.path = Path(path)
         if not is_prepared(self.path):
             raise SkeletonDataError("not a prepared cache (no index.json / frames.npy)", self.path)
-        index = json.loads((self.path / _INDEX).read_text(encoding="utf-8"))
+        index = _read_json(self.path / _INDEX)
+        if not isinstance(index, dict):
+            raise SkeletonDataError("the index is not a JSON object", self.path / _INDEX)
         if index.get("version") != CACHE_VERSION:
             raise SkeletonDataError(
                 f"cache version {index.get('version')} is not {CACHE_VERSION}; prepare it again",
                 self.path,
             )
         self.mmap = mmap
-        self.layout: str | None = index.get("layout")
-        self.layout_spec: dict[str, Any] | None = index.get("layout_spec")
-        self.names: list[str] = index["names"]
-        self.meta: list[dict[str, Any]] = index["meta"]
-        self.source: str | None = index.get("source")
-        self.format: str | None = index.get("format")
-        self.num_joints: int = index["num_joints"]
-        self.num_channels: int = index["num_channels"]
-        self.offsets = np.load(self.path / _OFFSETS)
-        self.shapes = np.load(self.path / _SHAPES)
-        self.labels = np.load(self.path / _LABELS)
-        report_path = self.path / _REPORT
-        self.report: dict[str, Any] = (
-            json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
+        self.layout: str | None = _field(index, "layout", str | None, self.path)
+        self.layout_spec: dict[str, Any] | None = _field(
+            index, "layout_spec", dict | None, self.path
         )
+        self.names: list[str] = _field(index, "names", list, self.path)
+        self.meta: list[dict[str, Any]] = _field(index, "meta", list, self.path)
+        self.source: str | None = _field(index, "source", str | None, self.path)
+        self.format: str | None = _field(index, "format", str | None, self.path)
+        self.num_joints: int = _field(index, "num_joints", int, self.path)
+        self.num_channels: int = _field(index, "num_channels", int, self.path)
+        if not all(isinstance(n, str) for n in self.names) or not all(
+            isinstance(m, dict) for m in self.meta
+        ):
+            raise SkeletonDataError("names must be strings and meta objects", self.path / _INDEX)
+        self.offsets = _load_vector(self.path / _OFFSETS, 1)
+        self.shapes = _load_vector(self.path / _SHAPES, 2)
+        self.labels = _load_vector(self.path / _LABELS, 1)
+        report_path = self.path / _REPORT
+        self.report: dict[str, Any] = _read_json(report_path) if report_path.is_file() else {}
+        if not isinstance(self.report, dict):
+            raise SkeletonDataError("the report is not a JSON object", report_path)
         if not len(self.names) == len(self.labels) == len(self.shapes) == len(self.offsets) - 1:
             raise SkeletonDataError("cache files disagree on the number of samples", self.path)
+        self._check_layout_of_rows()
         self._frames: np.ndarray | None = None
+
+    def _check_layout_of_rows(self) -> None:
+        """Offsets, shapes, labels and ``frames.npy``'s header must describe the same rows
+        (a tampered or mixed-up cache is reported here, naming the file that disagrees)."""
+        if len(self.meta) != len(self.names):
+            raise SkeletonDataError("index.json lists more or fewer meta than names", self.path)
+        rows = np.diff(self.offsets)
+        if (
+            self.shapes.shape[1:] != (3,)
+            or self.offsets[0] != 0
+            or (self.shapes <= 0).any()
+            or (self.shapes[:, 0] > MAX_FRAMES).any()
+            or (self.shapes[:, 2] != self.num_channels).any()
+            or (rows != self.shapes[:, 0] * self.shapes[:, 1]).any()
+        ):
+            raise SkeletonDataError(
+                "sample shapes and offsets disagree (a tampered cache?); prepare it again",
+                self.path / _SHAPES,
+            )
+        if ((self.labels < -1) | (self.labels >= MAX_CLASSES)).any():
+            raise SkeletonDataError(
+                f"labels outside -1..{MAX_CLASSES - 1} (a tampered cache?)", self.path / _LABELS
+            )
+        with (self.path / _FRAMES).open("rb") as handle:
+            shape, dtype = read_npy_header(handle, self.path / _FRAMES, "the file")
+            available = (self.path / _FRAMES).stat().st_size - handle.tell()
+        expected = (int(self.offsets[-1]), self.num_joints, self.num_channels)
+        if tuple(shape) != expected or dtype != np.dtype("<f4"):
+            raise SkeletonDataError(
+                f"holds {dtype} {tuple(shape)}, the index describes float32 {expected}",
+                self.path / _FRAMES,
+            )
+        if math.prod(shape) * 4 > available:
+            raise SkeletonDataError(
+                "is truncated: it holds fewer rows than its header", self.path / _FRAMES
+            )
 
     @property
     def frames(self) -> np.ndarray:
@@ -532,10 +621,18 @@ class PreparedCache:
         return len(self.names)
 
     def array(self, index: int) -> np.ndarray:
-        """Sample ``index`` as a read-only ``(C, T, V, M)`` view."""
+        """Sample ``index`` as a read-only ``(C, T, V, M)`` view.
+
+        Raises:
+            SkeletonDataError: its values break the readers' rule (NaN, infinite or absurd
+                values, all zero: the cache was changed after it was written), naming
+                ``frames.npy`` and the sample.
+        """
         frames, persons, channels = (int(v) for v in self.shapes[index])
         rows = self.frames[self.offsets[index] : self.offsets[index + 1]]
-        return rows.reshape(persons, frames, self.num_joints, channels).transpose(3, 1, 2, 0)
+        view = rows.reshape(persons, frames, self.num_joints, channels).transpose(3, 1, 2, 0)
+        check_values(view, self.path / _FRAMES, sample=self.names[index])
+        return view
 
     def label(self, index: int) -> int | None:
         label = int(self.labels[index])
@@ -559,6 +656,44 @@ class PreparedCache:
 
     def __repr__(self) -> str:
         return f"PreparedCache({str(self.path)!r}, {len(self)} samples, layout={self.layout!r})"
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file of the cache; a garbled one is reported naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise SkeletonDataError(f"not valid JSON ({type(exc).__name__}: {exc})", path) from None
+
+
+def _field(index: dict[str, Any], key: str, kind: Any, path: Path) -> Any:
+    """``index[key]`` when it has type ``kind``, else an error naming the index file."""
+    value = index.get(key)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise SkeletonDataError(f"{key!r} is {brief(value)}, not {kind}", path / _INDEX)
+    return value
+
+
+def _load_vector(path: Path, ndim: int) -> np.ndarray:
+    """One of the small integer arrays of a cache, read safely; errors name the file."""
+    with path.open("rb") as handle:
+        shape, dtype = read_npy_header(handle, path, "the file")
+        available = path.stat().st_size - handle.tell()
+    if (
+        len(shape) != ndim
+        or dtype.kind not in "iu"
+        or math.prod(shape) * dtype.itemsize > available
+    ):
+        raise SkeletonDataError(
+            f"holds {dtype} {tuple(shape)} in {available} bytes: not the cache's {ndim}-d integers",
+            path,
+        )
+    try:
+        return np.load(path, allow_pickle=False).astype(np.int64)
+    except Exception as exc:  # noqa: BLE001 - a garbled array fails in many ways
+        raise SkeletonDataError(
+            f"not a readable .npy array ({type(exc).__name__}: {exc})", path
+        ) from None
 
 
 def open_prepared(path: str | Path, mmap: bool = True) -> PreparedCache:

@@ -124,12 +124,17 @@ class ShardedBatchSampler(torch.utils.data.Sampler[list[int]]):
     near-equal pieces (no padding, no sample twice). A last global batch smaller than ``W``
     would leave a rank without samples and is dropped when ``W > 1``.
 
+    With ``lengths`` (one frame count per sample) batches are made of samples of similar
+    length (:func:`bucketed_order`): a batch's tracks then differ little, and variable-length
+    data shows few distinct batch shapes (what CUDA graphs and compiled models key on).
+
     Args:
         num_samples: Dataset length.
         batch_size: Global batch size ``B`` (a multiple of ``W``).
         seed: Shuffling seed.
         rank, world_size: This process's rank and the number of processes ``W``.
         shuffle: Shuffle (training) or keep the dataset order.
+        lengths: Frames of every sample, to batch by length; ``None`` for plain shuffling.
     """
 
     def __init__(
@@ -140,8 +145,12 @@ class ShardedBatchSampler(torch.utils.data.Sampler[list[int]]):
         rank: int = 0,
         world_size: int = 1,
         shuffle: bool = True,
+        lengths: Sequence[int] | np.ndarray | None = None,
     ) -> None:
         check_batch_split(batch_size, world_size)
+        if lengths is not None and len(lengths) != num_samples:
+            raise ValueError(f"{len(lengths)} lengths for {num_samples} samples")
+        self.lengths = None if lengths is None else np.asarray(lengths)
         self.num_samples = num_samples
         self.batch_size = batch_size
         self.seed = seed
@@ -158,7 +167,11 @@ class ShardedBatchSampler(torch.utils.data.Sampler[list[int]]):
         """The epoch's sample order (identical on every rank)."""
         if not self.shuffle:
             return np.arange(self.num_samples)
-        return np.random.default_rng([self.seed, self.epoch]).permutation(self.num_samples)
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(self.num_samples)
+        if self.lengths is None:
+            return order
+        return bucketed_order(order, self.lengths, self.batch_size, rng)
 
     def global_batch_size(self, step: int) -> int:
         """Samples in global batch ``step`` (summed over ranks)."""
@@ -173,6 +186,32 @@ class ShardedBatchSampler(torch.utils.data.Sampler[list[int]]):
         for step in range(len(self)):
             batch = order[step * self.batch_size : (step + 1) * self.batch_size]
             yield np.array_split(batch, self.world_size)[self.rank].tolist()
+
+
+#: Batches whose samples :func:`bucketed_order` sorts together.
+BUCKET_BATCHES = 32
+
+
+def bucketed_order(
+    order: np.ndarray,
+    lengths: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator,
+    pool: int = BUCKET_BATCHES,
+) -> np.ndarray:
+    """A shuffled ``order`` rearranged so that every run of ``batch_size`` has similar lengths.
+
+    The order is cut into pools of ``pool * batch_size`` samples; each pool is sorted by
+    length (stably, so ties keep their shuffled order) and cut into batches; the full batches
+    of all pools are then shuffled, and a last, smaller batch stays last. Every sample keeps
+    exactly one place, and the result depends only on ``order``, ``lengths`` and ``rng``.
+    """
+    span = pool * batch_size
+    pools = [order[i : i + span] for i in range(0, len(order), span)]
+    ranked = np.concatenate([p[np.argsort(lengths[p], kind="stable")] for p in pools])
+    full = len(ranked) // batch_size * batch_size
+    batches = ranked[:full].reshape(-1, batch_size)
+    return np.concatenate([batches[rng.permutation(len(batches))].reshape(-1), ranked[full:]])
 
 
 def contiguous_shard(num_samples: int, rank: int, world_size: int) -> range:

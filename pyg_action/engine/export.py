@@ -166,6 +166,7 @@ class FixedSizeClassifier(nn.Module):
         for name in _GRAPH_ATTRIBUTES:
             self.register_buffer(name, graph[name])
         self.register_buffer("node_sample", graph.batch)
+        self.track_shape = [(frames, persons)] * batch
 
     def forward(self, x: Tensor) -> Tensor:
         batch, persons = x.shape[0], x.shape[4]
@@ -173,6 +174,7 @@ class FixedSizeClassifier(nn.Module):
         graph = Data(
             x=nodes,
             batch=self.node_sample,
+            track_shape=self.track_shape,
             **{name: getattr(self, name) for name in _GRAPH_ATTRIBUTES},
         )
         features, _ = self.model.forward_nodes(graph)

@@ -213,7 +213,7 @@ def sample_batch(state: dict[str, Any], sequences: list[SkeletonSequence]):
     """
     config = state["config"]
     layout = get_layout(state["layout"])
-    builder = SkeletonGraphBuilder(layout, **config["graph"])
+    builder = SkeletonGraphBuilder(layout, **{"edges": False, **config["graph"]})
     arrays = prepared_arrays(config, layout, int(state["in_channels"]), sequences)
     graphs = [builder(array) for array in arrays]
     return next(iter(DataLoader(graphs, batch_size=len(graphs))))

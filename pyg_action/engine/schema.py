@@ -67,10 +67,11 @@ class TrainSection(_Section):
     optimizer: OptimizerSection = OptimizerSection()
     scheduler: SchedulerSection = SchedulerSection()
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
-    amp: bool = True
+    amp: bool | Literal["bf16", "fp16"] = True
     grad_clip: float | None = Field(default=None, gt=0)
     ema_decay: float = Field(default=0.0, ge=0, lt=1)
-    weight_gradient: Literal["taps", "onednn", "auto"] = "taps"
+    weight_gradient: Literal["onednn", "taps"] = "onednn"
+    bucket_by_length: bool = False
 
 
 class GraphSection(_Section):

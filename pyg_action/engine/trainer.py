@@ -11,13 +11,12 @@ process or data-parallel over several (see :mod:`pyg_action.engine.distributed`)
 loads from the checkpoints.
 
 Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
-torch random state of every rank, the weight-gradient methods each rank's ``"auto"`` choice
-kept (:mod:`pyg_action.nn.track_conv`) and the log's records, and the batch order and
-augmentation are keyed by (seed, epoch), so a run killed at any moment and resumed ends with the
-weights and metrics of an uninterrupted one; ``log.jsonl`` is rewritten from the checkpoint on
-resume. Two separate runs of one config agree to the last bit with a fixed
-``train.weight_gradient`` (``"taps"``, the default, or ``"onednn"``): only under ``"auto"``,
-when asked for, each run times the methods and may keep others, which round differently.
+torch random state of every rank and the log's records, and the batch order and augmentation
+are keyed by (seed, epoch), so a run killed at any moment and resumed ends with the weights and
+metrics of an uninterrupted one; ``log.jsonl`` is rewritten from the checkpoint on resume. The
+execution choices (:mod:`pyg_action.nn.backend`; ``train.weight_gradient`` sets the CPU
+temporal convolution's weight gradient) are fixed by the config, never timed, so two separate
+runs of one config on one machine agree to the last bit.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from tqdm.auto import tqdm
 
 from ..data.registry import DatasetInfo, allow_dataset_class, build_dataset
 from ..models import create_model
-from ..nn import track_conv
+from ..nn.backend import use_backend
 from .averaging import averaged_module, ema_model, ema_state, load_ema_state
 from .checkpoint import load_checkpoint, load_weights, save_checkpoint
 from .distributed import (
@@ -167,7 +166,7 @@ def _train(
     config: dict[str, Any], out_dir: Path, ctx: Context, resume: bool, progress: bool
 ) -> TrainResult:
     opts = config["train"]
-    with track_conv.weight_gradient_method(str(opts["weight_gradient"])):
+    with use_backend(conv_weight_gradient=str(opts["weight_gradient"])):
         return _train_with_methods(config, out_dir, ctx, resume, progress)
 
 
@@ -223,10 +222,8 @@ def _train_with_methods(
         if improved:
             best = {**final, "epoch": epoch + 1}
         rng = gather_objects(_rng_state(ctx.device), ctx)
-        methods = gather_objects(_weight_gradient_choices(), ctx)
         if outputs is not None:
             state = {**meta, **_training_state(run), "rng": rng, "epoch": epoch}
-            state["weight_gradients"] = methods
             state.update(best=best, metrics=final, history=history)
             outputs.epoch(state, improved)
         if progress:
@@ -297,7 +294,7 @@ class _Run:
     train_loader: DataLoader
     test_loader: DataLoader
     num_classes: int
-    use_amp: bool
+    amp_dtype: torch.dtype | None
     grad_clip: float | None
 
 
@@ -313,10 +310,12 @@ def _build_run(
         seed=int(opts["seed"]),
         rank=ctx.rank,
         world_size=ctx.world_size,
+        lengths=_bucket_lengths(train_info.dataset) if opts.get("bucket_by_length") else None,
     )
     test_shard = contiguous_shard(len(test_info.dataset), ctx.rank, ctx.world_size)
     optimizer = build_optimizer(net, opts["optimizer"])
-    use_amp = bool(opts.get("amp")) and ctx.device.type == "cuda"
+    amp_dtype = autocast_dtype(opts.get("amp"), ctx.device)
+    pinned = ctx.device.type == "cuda"  # page-locked batches copy to the GPU asynchronously
     ema_decay = float(opts.get("ema_decay") or 0.0)
     return _Run(
         ctx=ctx,
@@ -325,17 +324,20 @@ def _build_run(
         ema=ema_model(net, ema_decay) if ema_decay else None,
         optimizer=optimizer,
         scheduler=build_scheduler(optimizer, opts["scheduler"], int(opts["epochs"]), len(sampler)),
-        scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
+        scaler=torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16),
         criterion=nn.CrossEntropyLoss(
             reduction="sum", label_smoothing=float(opts.get("label_smoothing", 0.0))
         ),
         sampler=sampler,
-        train_loader=DataLoader(train_info.dataset, batch_sampler=sampler),
+        train_loader=DataLoader(train_info.dataset, batch_sampler=sampler, pin_memory=pinned),
         test_loader=DataLoader(
-            test_info.dataset, batch_size=int(opts["eval_batch_size"]), sampler=test_shard
+            test_info.dataset,
+            batch_size=int(opts["eval_batch_size"]),
+            sampler=test_shard,
+            pin_memory=pinned,
         ),
         num_classes=train_info.num_classes,
-        use_amp=use_amp,
+        amp_dtype=amp_dtype,
         grad_clip=float(opts["grad_clip"]) if opts.get("grad_clip") else None,
     )
 
@@ -352,13 +354,18 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     set_dataset_epoch = getattr(run.train_loader.dataset, "set_epoch", None)
     if set_dataset_epoch is not None:
         set_dataset_epoch(epoch)
-    loss_sum, correct, seen = 0.0, 0, 0
+    # the sums stay on the device: the host waits for it once per epoch (and once per
+    # PROGRESS_EVERY steps where a progress bar is shown), never per step
+    loss_sum = torch.zeros((), device=dev)
+    correct = torch.zeros((), dtype=torch.long, device=dev)
+    seen = 0
     bar = tqdm(run.train_loader, desc=desc, disable=None if progress else True, leave=False)
     for step, batch in enumerate(bar):
-        batch = batch.to(dev)
-        with torch.autocast(dev.type, enabled=run.use_amp):
+        batch = batch.to(dev, non_blocking=True)
+        with torch.autocast(dev.type, dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
             logits = run.model(batch)
             summed = run.criterion(logits.float(), batch.y)
+        # one host wait per step: the first non-finite loss stops the run before it updates
         loss = float(summed.detach())
         if not math.isfinite(loss):
             raise ValueError(
@@ -368,11 +375,14 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
                 "absurd values (or lower the learning rate)"
             )
         _optimise(run, summed * (run.ctx.world_size / run.sampler.global_batch_size(step)))
-        loss_sum += loss
-        correct += int((logits.argmax(1) == batch.y).sum())
+        loss_sum += summed.detach()
+        correct += (logits.detach().argmax(1) == batch.y).sum()
         seen += int(batch.y.numel())
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
-    total_loss, total_correct, total = all_reduce_sums([loss_sum, correct, seen], run.ctx)
+        if not bar.disable and step % PROGRESS_EVERY == 0:
+            bar.set_postfix(loss=f"{float(loss_sum) / seen:.3f}")
+    total_loss, total_correct, total = all_reduce_sums(
+        [float(loss_sum), int(correct), seen], run.ctx
+    )
     return total_loss / total, 100.0 * total_correct / total
 
 
@@ -402,6 +412,40 @@ def strict_json(record: dict[str, Any], indent: int | None = None) -> str:
         return value
 
     return json.dumps(encode(record), allow_nan=False, indent=indent)
+
+
+def _bucket_lengths(dataset: Any) -> np.ndarray:
+    """Frame counts to batch by (``train.bucket_by_length``); the dataset must expose them."""
+    counts = getattr(dataset, "frame_counts", None)
+    if counts is None:
+        raise ValueError(
+            f"train.bucket_by_length needs a skeleton dataset, not {type(dataset).__name__}"
+        )
+    return counts()
+
+
+#: Steps between two updates of the progress bar's running loss (each one waits for the device).
+PROGRESS_EVERY = 20
+
+#: ``train.amp`` values and the autocast dtype each gives.
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast_dtype(amp: Any, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of ``train.amp`` on ``device`` (``None``: full precision).
+
+    ``true`` is float16 on CUDA (with loss scaling) and full precision elsewhere; ``"bf16"``
+    is bfloat16 on any device; ``"fp16"`` is float16 and needs CUDA.
+    """
+    if amp is None or amp is False:
+        return None
+    if amp is True:
+        return torch.float16 if device.type == "cuda" else None
+    if amp not in AMP_DTYPES:
+        raise ValueError(f"train.amp must be true, false, 'bf16' or 'fp16', got {amp!r}")
+    if amp == "fp16" and device.type != "cuda":
+        raise ValueError("train.amp='fp16' needs a CUDA device; use 'bf16' on the CPU")
+    return AMP_DTYPES[amp]
 
 
 def _optimise(run: _Run, loss: torch.Tensor) -> None:
@@ -465,9 +509,6 @@ def _restore(run: _Run, state: dict[str, Any], path: Path) -> None:
         load_ema_state(run.ema, state["ema"])
     ranks = state["rng"]
     _set_rng_state(ranks[run.ctx.rank] if len(ranks) == run.ctx.world_size else ranks[0])
-    ranks = state.get("weight_gradients", [[]])  # absent from checkpoints of older releases
-    own = ranks[run.ctx.rank] if len(ranks) == run.ctx.world_size else ranks[0]
-    track_conv.chosen_weight_gradient.update({tuple(c["geometry"]): c["method"] for c in own})
 
 
 def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
@@ -482,14 +523,6 @@ def _set_rng_state(state: dict[str, torch.Tensor]) -> None:
     torch.set_rng_state(state["cpu"].cpu())
     if "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"].cpu())
-
-
-def _weight_gradient_choices() -> list[dict[str, Any]]:
-    """The weight-gradient method ``"auto"`` kept per layer geometry in this process."""
-    return [
-        {"geometry": list(geometry), "method": method}
-        for geometry, method in track_conv.chosen_weight_gradient.items()
-    ]
 
 
 def _write_text(path: Path, text: str) -> None:

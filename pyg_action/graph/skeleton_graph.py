@@ -12,18 +12,25 @@ A sample ``(C, T, V, M)`` becomes ``N = M * T * V`` nodes ordered ``(person, fra
   with ``temporal_edge_type`` = frame offset label (see :mod:`pyg_action.graph.temporal`),
 * ``num_frames``, ``num_persons`` ``(1,)``: enough to map nodes back to (person, frame, joint)
   and to a dense tensor,
+* ``track_shape`` the host-side pair ``(T, M)`` (a list of pairs after batching), from which
+  the models derive every index without reading the device
+  (:class:`~pyg_action.graph.levels.TrackShape`),
 * ``y`` ``(1,)`` the label (``-1`` when unknown).
 
 Every sample keeps its own ``T`` and ``M``; PyG's ``DataLoader`` batches them into one
 disconnected graph and offsets every ``*_index`` attribute. Edges are never stored on disk:
 :class:`SkeletonGraphBuilder` derives them from the layout and ``(T, M)`` and caches them per
-shape, so a dataset holds only the coordinates.
+shape, so a dataset holds only the coordinates. The models need none of them (they derive
+what they use from ``track_shape``): ``SkeletonGraphBuilder(..., edges=False)`` leaves them
+out, which makes batching several times cheaper; they are kept whatever ``edges`` says when
+the partition labels vary per frame (``center="gravity"``, marked ``partitions="gravity"``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch
@@ -66,6 +73,8 @@ class SkeletonGraphBuilder:
             ``gravity_coords`` channels; see
             :func:`~pyg_action.layouts.gravity_partition_labels`).
         gravity_coords: Coordinate channels used for the centre of gravity.
+        edges: Attach the spatial and temporal edges (PyG graphs for any layer); without
+            them a sample holds its features, label and shape only (what the models need).
     """
 
     def __init__(
@@ -78,7 +87,9 @@ class SkeletonGraphBuilder:
         cache_size: int = 512,
         center: str | int | None = None,
         gravity_coords: int = 3,
+        edges: bool = True,
     ) -> None:
+        self.edges = edges
         self.layout = get_layout(layout)
         self.gravity = center == "gravity"
         if self.gravity and not strategy.startswith("spatial"):
@@ -110,16 +121,20 @@ class SkeletonGraphBuilder:
                 f"{self.layout.num_joints}"
             )
         features = x.permute(3, 1, 2, 0).reshape(persons * frames * joints, channels)
-        edges = self._edges(frames, persons)
+        edges: dict[str, Any] = {}
+        if self.edges or self.gravity:
+            edges = self._edges(frames, persons)
         if self.gravity:
             positions = features[:, : self.gravity_coords].reshape(-1, joints, self.gravity_coords)
             labels = gravity_partition_labels(self.graph, positions.double().numpy())
             edges = {**edges, "spatial_edge_type": torch.from_numpy(labels.reshape(-1))}
+            edges["partitions"] = "gravity"
         return Data(
             x=features,
             y=torch.tensor([-1 if label is None else int(label)]),
             num_frames=torch.tensor([frames]),
             num_persons=torch.tensor([persons]),
+            track_shape=(frames, persons),
             num_nodes=features.shape[0],
             **edges,
         )

@@ -42,10 +42,13 @@ def temporal_edges(
     window: int,
     dilation: int = 1,
     stride: int = 1,
+    num_targets: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Temporal ``edge_index`` ``(2, E)`` and ``edge_type`` ``(E,)`` for tracks of ``lengths``.
 
-    Edges are sorted by target node. See the module docstring for the rule.
+    Edges are sorted by target node. See the module docstring for the rule. ``num_targets``
+    (``sum_r ceil(T_r / s) V``) is read from ``lengths`` when not given. The edges that fall
+    outside a track are dropped, so the edge count depends on the lengths' values.
     """
     if window < 1 or window % 2 == 0:
         raise ValueError(f"temporal window must be odd and positive, got {window}")
@@ -56,10 +59,10 @@ def temporal_edges(
     out_lengths = strided_lengths(lengths, stride)
     in_offset = _exclusive_cumsum(lengths * num_joints)
     out_offset = _exclusive_cumsum(out_lengths * num_joints)
-    num_out = int((out_lengths * num_joints).sum())
+    num_out = int((out_lengths * num_joints).sum()) if num_targets is None else num_targets
     target = torch.arange(num_out, device=device)
     track = torch.repeat_interleave(
-        torch.arange(lengths.numel(), device=device), out_lengths * num_joints
+        torch.arange(lengths.numel(), device=device), out_lengths * num_joints, output_size=num_out
     )
     local = target - out_offset[track]
     frame = torch.div(local, num_joints, rounding_mode="floor") * stride
@@ -88,19 +91,3 @@ def strided_node_mask(lengths: Tensor, num_joints: int, stride: int) -> Tensor:
     lengths = lengths.to(torch.long)
     _, frame = _frames_of_tracks(lengths)
     return (frame % stride == 0).repeat_interleave(num_joints)
-
-
-def padded_frame_positions(lengths: Tensor, pad: int, stride: int = 1) -> tuple[Tensor, int]:
-    """Tracks laid end to end with at least ``pad`` zero frames before, between and after them.
-
-    Returns the position of every frame (in track order) in that sequence and its length.
-    A temporal convolution over the sequence then sees each track's own zero padding only.
-    With ``stride > 1`` every track starts at a position ``≡ pad (mod stride)`` (its gap is
-    ``pad`` rounded up): a convolution of that stride without padding, whose output ``j`` is
-    centred on position ``j * stride + pad``, then computes frames ``0, s, 2s, ...`` of every
-    track, plus at most a few gap frames.
-    """
-    lengths = lengths.to(torch.long)
-    track, frame = _frames_of_tracks(lengths)
-    slots = (lengths + pad + stride - 1) // stride * stride
-    return frame + pad + _exclusive_cumsum(slots)[track], int(slots.sum()) + pad

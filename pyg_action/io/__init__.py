@@ -1,8 +1,10 @@
 """Readers for recorded skeleton files, good and bad.
 
 Every reader returns :class:`~pyg_action.sequence.SkeletonSequence` objects with
-``data`` ``(C, T, V, M)`` float32 and raises :class:`~pyg_action.errors.SkeletonDataError`
-(naming the file and, where there is one, the line, frame or sample) for bad input.
+``data`` ``(C, T, V, M)`` float32 that pass the one sample rule of
+:func:`~pyg_action.io.validation.validate_sample` (finite, bounded, not all zero, a valid
+label), and raises :class:`~pyg_action.errors.SkeletonDataError` (naming the file and, where
+there is one, the line, frame or sample) for bad input.
 
 =========  ==========================  ============================================
 format     files                       reader
@@ -23,7 +25,10 @@ samples are still returned. See ``docs/data-formats.md``.
 
 from __future__ import annotations
 
+import errno
+import stat
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -165,24 +170,73 @@ def folder_suffixes(format: str | None = None) -> tuple[str, ...]:
     )
 
 
-def _scan_folder(
-    folder: str | Path, format: str | None, recursive: bool
-) -> tuple[list[Path], list[Path]]:
-    """One walk of ``folder``: its sample files and its unread files, each sorted by path
-    (see :func:`find_sample_files` and :func:`unread_files`)."""
+def entry_problem(path: Path) -> str | None:
+    """Why ``path`` (found in a folder) can be neither read as a file nor searched as a
+    folder: a dangling link, a link loop, a named pipe, a socket or a device; ``None`` for
+    a regular file or a folder."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if path.is_symlink():
+            if exc.errno == errno.ELOOP:
+                return "symbolic link loop: it never reaches a file"
+            return "dangling symbolic link: its target does not exist"
+        return f"cannot be read: {exc.strerror or exc}"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (fifo), not a regular file: not read"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a regular file: not read"
+    return "a device or other special file, not a regular file: not read"
+
+
+@dataclass
+class FolderScan:
+    """What one walk of a folder found (each list sorted by path).
+
+    Attributes:
+        samples: Files in a format the walk searched for.
+        unread: Regular files of other suffixes (see :func:`unread_files`).
+        unusable: Entries that are neither a regular file nor a folder (dangling or looping
+            links, fifos, sockets, devices), with the reason (see :func:`entry_problem`).
+    """
+
+    samples: list[Path] = field(default_factory=list)
+    unread: list[Path] = field(default_factory=list)
+    unusable: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def scan_folder(
+    folder: str | Path, format: str | None = None, *, recursive: bool = True
+) -> FolderScan:
+    """One walk of ``folder``: its sample files, unread files and unusable entries.
+
+    Hidden entries (a name starting with ``.``) and the Kinetics label files that live
+    beside the samples are left out of every list.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise SkeletonDataError("not a folder", folder)
     wanted = folder_suffixes(format)
-    samples, unread = [], []
+    scan = FolderScan()
     for path in folder.glob("**/*" if recursive else "*"):
+        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+        problem = entry_problem(path)
+        if problem is not None:
+            if not hidden:
+                scan.unusable.append((path, problem))
+            continue
         if not path.is_file() or _is_label_file(path):
             continue
         if path.suffix.lower() in wanted:
-            samples.append(path)
-        elif not any(part.startswith(".") for part in path.relative_to(folder).parts):
-            unread.append(path)
-    return sorted(samples), sorted(unread)
+            scan.samples.append(path)
+        elif not hidden:
+            scan.unread.append(path)
+    scan.samples.sort()
+    scan.unread.sort()
+    scan.unusable.sort()
+    return scan
 
 
 def find_sample_files(
@@ -197,7 +251,7 @@ def find_sample_files(
             ST-GCN ``.npy`` and pyskl ``.pkl`` containers are listed only when named.
         recursive: Also search sub-folders.
     """
-    return _scan_folder(folder, format, recursive)[0]
+    return scan_folder(folder, format, recursive=recursive).samples
 
 
 def unread_files(
@@ -207,12 +261,13 @@ def unread_files(
     other suffixes, and the ST-GCN ``.npy`` / pyskl ``.pkl`` containers that are read only
     when named. Hidden files (a name starting with ``.``) and the Kinetics label files that
     live beside the samples are not listed."""
-    return _scan_folder(folder, format, recursive)[1]
+    return scan_folder(folder, format, recursive=recursive).unread
 
 
 __all__ = [
     "FORMAT_OPTIONS",
     "FORMAT_SUFFIXES",
+    "FolderScan",
     "KineticsLabel",
     "KineticsLabels",
     "ReadResult",
@@ -221,6 +276,7 @@ __all__ = [
     "SkeletonDataError",
     "allowed_globals",
     "detect_format",
+    "entry_problem",
     "find_sample_files",
     "folder_suffixes",
     "unread_files",
@@ -242,5 +298,6 @@ __all__ = [
     "read_stgcn_labels",
     "safe_load_pickle",
     "safe_loads",
+    "scan_folder",
     "write_npz",
 ]

@@ -1,11 +1,11 @@
-"""Helpers shared by the readers: file checks, number parsing, finiteness, layouts by size."""
+"""Helpers shared by the readers: file checks, number parsing, ``.npy`` sizes, layouts by size."""
 
 from __future__ import annotations
 
 import math
 import reprlib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -91,19 +91,38 @@ def parse_int(token: str, path: Path, *, line: int, frame: int | None = None, wh
         ) from None
 
 
-def first_nonfinite_frame(data: np.ndarray) -> int | None:
-    """Index of the first frame of a ``(C, T, V, M)`` array holding NaN/Inf, else ``None``."""
-    bad = ~np.isfinite(data)
-    if not bad.any():
-        return None
-    return int(np.flatnonzero(bad.any(axis=(0, 2, 3)))[0])
+def read_npy_header(handle: IO[bytes], path: Path, what: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from the ``.npy`` header at ``handle``'s position, which is left at the
+    start of the data: a reader compares what the header asks numpy to allocate with what
+    the file holds before numpy allocates it.
+
+    Raises:
+        SkeletonDataError: no NumPy header, an unsupported version or a garbled header
+            (``what`` names the array, e.g. ``"key 'data'"``).
+    """
+    from numpy.lib import format as npy_format
+
+    try:
+        version = npy_format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = npy_format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, _, dtype = npy_format.read_array_header_2_0(handle)
+        else:
+            raise ValueError(f".npy format version {version} is not supported")
+    except Exception as exc:  # noqa: BLE001 - a garbled header fails in many ways
+        reason = f"{type(exc).__name__}: {exc}"
+        raise SkeletonDataError(
+            f"{what} is not a readable .npy array: {reason:.200}", path
+        ) from None
+    return tuple(shape), dtype
 
 
-def check_finite(data: np.ndarray, path: Path | None, *, sample: str | int | None = None) -> None:
-    """Raise when a ``(C, T, V, M)`` array holds NaN or Inf, naming the first bad frame."""
-    frame = first_nonfinite_frame(data)
-    if frame is not None:
-        raise SkeletonDataError("NaN or infinite value", path, frame=frame, sample=sample)
+def npy_data_nbytes(handle: IO[bytes], path: Path, what: str) -> int:
+    """Bytes of array data the ``.npy`` header at ``handle`` declares (see
+    :func:`read_npy_header`)."""
+    shape, dtype = read_npy_header(handle, path, what)
+    return math.prod(shape) * dtype.itemsize
 
 
 def infer_layout(num_joints: int, path: Path | None, *, sample: str | int | None = None) -> str:

@@ -44,12 +44,11 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
-from ._common import check_finite, read_text, require_file
+from ._common import brief, read_text, require_file
 from .ntu import parse_ntu_name
+from .validation import MAX_CLASSES, MAX_FRAMES, validate_sample
 
 NUM_JOINTS = 18
-#: Largest ``frame_index`` accepted by default (about an hour of video at 30 fps).
-MAX_FRAMES = 100_000
 
 
 def _load_json(path: Path) -> Any:
@@ -177,9 +176,12 @@ def read_kinetics_json(
             for m, (_, values) in enumerate(ranked):
                 data[:, index - offset, :, m] = values
 
-    check_finite(data, path)  # values beyond the float32 range
     label_index = content.get("label_index")
-    label = label_index if isinstance(label_index, int) and label_index >= 0 else None
+    if label_index is not None and (
+        isinstance(label_index, bool) or not isinstance(label_index, int)
+    ):
+        raise SkeletonDataError(f"label_index {brief(label_index)} is not an integer", path)
+    label = label_index if label_index is not None and label_index >= 0 else None
     name = path.stem
     meta: dict[str, Any] = {
         "source": str(path),
@@ -193,7 +195,8 @@ def read_kinetics_json(
     ntu = parse_ntu_name(name)
     if ntu:
         meta.update(ntu)
-    return SkeletonSequence(data=data, label=label, layout="openpose18", name=name, meta=meta)
+    sequence = SkeletonSequence(data=data, label=label, layout="openpose18", name=name, meta=meta)
+    return validate_sample(sequence, path)
 
 
 def _is_file(path: Path) -> bool:
@@ -264,7 +267,9 @@ def read_kinetics_labels(
             if not isinstance(label, str):
                 raise TypeError(f"'label' must be a string, got {label!r:.40}")
             if isinstance(index, bool) or not isinstance(index, int):
-                raise TypeError(f"'label_index' must be an integer, got {index!r:.40}")
+                raise TypeError(f"'label_index' must be an integer, got {brief(index)}")
+            if not -1 <= index < MAX_CLASSES:
+                raise TypeError(f"'label_index' {brief(index)} is outside -1..{MAX_CLASSES - 1}")
             if not isinstance(has_skeleton, bool):
                 raise TypeError(f"'has_skeleton' must be true/false, got {has_skeleton!r:.40}")
         except TypeError as exc:

@@ -22,9 +22,12 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
-from ._common import check_finite, parse_floats, read_text, require_file
+from ._common import parse_floats, read_text, require_file
+from .validation import MAX_FRAMES, validate_sample
 
 NUM_JOINTS = 20
+#: Actions of MSR Action3D (``a01`` .. ``a20`` in the file names).
+NUM_ACTIONS = 20
 MSR_NAME = re.compile(r"a(\d+)_s(\d+)_e(\d+)", re.IGNORECASE)
 
 
@@ -69,7 +72,22 @@ def read_msr_action3d(path: str | Path, *, with_confidence: bool = False) -> Ske
             (the incomplete frame's first line is named); all coordinates zero.
     """
     path = require_file(path)
-    lines = read_text(path).splitlines()
+    name = path.name.removesuffix(".txt")
+    parts = parse_msr_name(name)
+    if parts and not 1 <= parts["action"] <= NUM_ACTIONS:
+        raise SkeletonDataError(
+            f"action a{parts['action']:02d} of the file name is not one of MSR Action3D's "
+            f"a01..a{NUM_ACTIONS:02d}",
+            path,
+        )
+    text = read_text(path)
+    if text.count("\n") > MAX_FRAMES * NUM_JOINTS:
+        raise SkeletonDataError(
+            f"more than {MAX_FRAMES * NUM_JOINTS} lines: beyond the {MAX_FRAMES} frames "
+            "a sample may have",
+            path,
+        )
+    lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     for number, line in enumerate(lines, start=1):
@@ -99,9 +117,6 @@ def read_msr_action3d(path: str | Path, *, with_confidence: bool = False) -> Ske
         data = np.ascontiguousarray(
             frames[..., :channels].transpose(2, 0, 1)[..., None], np.float32
         )
-    check_finite(data, path)  # values beyond the float32 range
-    name = path.name.removesuffix(".txt")
-    parts = parse_msr_name(name)
     meta: dict[str, object] = dict(parts or {})
     meta.update(
         source=str(path),
@@ -110,4 +125,5 @@ def read_msr_action3d(path: str | Path, *, with_confidence: bool = False) -> Ske
         lost_frames=int((~frames[..., :3].any(axis=(1, 2))).sum()),
     )
     label = parts["action"] - 1 if parts else None
-    return SkeletonSequence(data=data, label=label, layout="msr20", name=name, meta=meta)
+    sequence = SkeletonSequence(data=data, label=label, layout="msr20", name=name, meta=meta)
+    return validate_sample(sequence, path, num_classes=NUM_ACTIONS)

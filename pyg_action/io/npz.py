@@ -16,7 +16,8 @@ Sample data, in one of two forms:
 
 Optional keys (both forms):
 
-* ``labels``: int ``(N,)``, 0-based class indices; ``-1`` means unknown;
+* ``labels``: int ``(N,)``, 0-based class indices (below ``len(class_names)`` when
+  ``class_names`` is given); ``-1`` means unknown;
 * ``names``: unicode ``(N,)`` sample names (default ``"<file stem>_<i>"``);
 * ``layout``: 0-d unicode, a built-in layout name (default: ``layout=`` option, else
   inferred from ``V``: 25 ntu25, 18 openpose18, 17 coco17, 20 msr20);
@@ -24,13 +25,19 @@ Optional keys (both forms):
 * ``channels``: unicode ``(C,)`` channel names, e.g. ``["x", "y", "z"]``;
 * ``format_version``: 0-d int, currently ``1``.
 
-Every sample must be finite. Per-sample problems (NaN/Inf, bad length) are reported
+Memory: an archive whose members unpack to more than :data:`MAX_EXPANSION` (100) times
+its size (and more than 64 MiB), or an array whose header declares more data than its
+member holds, is refused before anything is unpacked.
+
+Every sample must pass :func:`~pyg_action.io.validation.validate_sample` (finite, bounded,
+not all zero, a valid label). Per-sample problems (NaN/Inf, bad length, bad label) are reported
 as errors without losing the other samples. :func:`write_npz` writes this schema.
 """
 
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,10 +46,15 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
-from ._common import first_nonfinite_frame, infer_layout, require_file
+from ._common import infer_layout, npy_data_nbytes, require_file
 from .result import ReadResult, SampleOrError
+from .validation import validate_sample
 
 FORMAT_VERSION = 1
+#: An archive may unpack to at most this many times its own size ...
+MAX_EXPANSION = 100
+#: ... or to this many bytes, whichever is larger (64 MiB).
+MIN_UNPACKED = 64 * 2**20
 _SAMPLE_KEY = re.compile(r"sample_(\d+)")
 
 
@@ -107,10 +119,46 @@ def write_npz(
     return path
 
 
+def _check_sizes(path: Path) -> None:
+    """Refuse an archive whose arrays would take more memory than the file can justify:
+    members that unpack to more than ``MAX_EXPANSION`` times the file's size (at least
+    ``MIN_UNPACKED`` bytes), or an array header declaring more data than its member holds
+    (numpy allocates what the header declares before it reads)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            unpacked = sum(info.file_size for info in members)
+            allowed = max(MIN_UNPACKED, MAX_EXPANSION * path.stat().st_size)
+            if unpacked > allowed:
+                raise SkeletonDataError(
+                    f"its members unpack to {unpacked} bytes, more than {allowed} "
+                    f"({MAX_EXPANSION} times the file's size): a zip bomb?",
+                    path,
+                )
+            for info in members:
+                if not info.filename.endswith(".npy"):
+                    continue
+                what = f"key {info.filename.removesuffix('.npy')!r}"
+                with archive.open(info) as member:
+                    declared = npy_data_nbytes(member, path, what)
+                if declared > info.file_size:
+                    raise SkeletonDataError(
+                        f"{what} declares {declared} bytes of data but holds at most "
+                        f"{info.file_size}",
+                        path,
+                    )
+    except SkeletonDataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a corrupt archive fails in many ways
+        reason = f"{type(exc).__name__}: {exc}"
+        raise SkeletonDataError(f"not a readable .npz archive: {reason:.200}", path) from None
+
+
 def _load(path: Path) -> dict[str, np.ndarray]:
     with path.open("rb") as handle:
         if handle.read(4) != b"PK\x03\x04":
             raise SkeletonDataError("not a readable .npz archive (no zip header)", path)
+    _check_sizes(path)
     try:
         archive = np.load(path, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - a corrupt archive fails in many ways
@@ -270,15 +318,16 @@ def _one_sample(
         raise SkeletonDataError(f"sample is empty {data.shape}", path, sample=name)
     with np.errstate(over="ignore"):  # values beyond float32 become inf, reported below
         data = np.ascontiguousarray(data, dtype=np.float32)
-    frame = first_nonfinite_frame(data)
-    if frame is not None:
-        raise SkeletonDataError("NaN or infinite value", path, frame=frame, sample=name)
     label = None
-    if labels is not None and labels[index] >= 0:
+    if labels is not None and labels[index] != -1:  # -1: unknown
         label = int(labels[index])
     layout_name = layout or infer_layout(data.shape[2], path, sample=name)
     meta = dict(shared, index=index)
-    return SkeletonSequence(data=data, label=label, layout=layout_name, name=name, meta=meta)
+    sequence = SkeletonSequence(data=data, label=label, layout=layout_name, name=name, meta=meta)
+    class_names = shared.get("class_names")
+    return validate_sample(
+        sequence, path, name=name, num_classes=len(class_names) if class_names else None
+    )
 
 
 def read_npz(path: str | Path, *, layout: str | None = None) -> ReadResult:

@@ -50,12 +50,15 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
-from ._common import check_finite, parse_floats, parse_int, read_text, require_file
+from ._common import parse_floats, parse_int, read_text, require_file
+from .validation import MAX_FRAMES, validate_sample
 
 NTU_NAME = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 NUM_JOINTS = 25
 BODY_INFO_VALUES = 10
 JOINT_VALUES = 12
+#: Actions of NTU RGB+D 120 (``A001`` .. ``A120``; NTU RGB+D 60 has the first 60).
+NUM_ACTIONS = 120
 
 _MISSING_FILES = {
     "ntu60": "ntu_samples_with_missing_skeletons.txt",
@@ -128,8 +131,13 @@ class _Lines:
 
 def _parse_frames(
     path: Path, text: str, max_gathered: int, slots: str
-) -> tuple[np.ndarray, list[str | None], int]:
-    """Parse the file into ``(max_gathered, T, 25, 3)`` float64 slots, their bodyIDs, dropped."""
+) -> tuple[int, list[dict[int, np.ndarray]], list[str | None], int]:
+    """Parse the file: its frame count, each body slot's ``{frame: (25, 3) xyz}``, the slots'
+    bodyIDs and the number of bodies beyond the slots.
+
+    Only frames that hold a body are stored, so memory follows the file's content; the frame
+    count itself is capped at :data:`~pyg_action.io.validation.MAX_FRAMES`.
+    """
     cursor = _Lines(text.splitlines(), path)
     tokens = cursor.next("frame count", None)
     if len(tokens) != 1:
@@ -139,8 +147,13 @@ def _parse_frames(
     num_frames = parse_int(tokens[0], path, line=1, what="frame count")
     if num_frames <= 0:
         raise SkeletonDataError(f"frame count is {num_frames}: no frames", path, line=1)
-    # filled lazily: a garbled huge frame count must not allocate memory before the
-    # file runs out of lines
+    if num_frames > MAX_FRAMES:
+        raise SkeletonDataError(
+            f"frame count {num_frames} is beyond the {MAX_FRAMES} frames a sample may have "
+            "(garbled header?)",
+            path,
+            line=1,
+        )
     slot_frames: list[dict[int, np.ndarray]] = [{} for _ in range(max_gathered)]
     body_ids: list[str | None] = [None] * max_gathered
     dropped = 0
@@ -199,11 +212,7 @@ def _parse_frames(
             path,
             line=rest[0] + 1,
         )
-    gathered = np.zeros((max_gathered, num_frames, NUM_JOINTS, 3))
-    for slot, frames in enumerate(slot_frames):
-        for frame, joints in frames.items():
-            gathered[slot, frame] = joints
-    return gathered, body_ids, dropped
+    return num_frames, slot_frames, body_ids, dropped
 
 
 def _slot_for(
@@ -231,6 +240,11 @@ def body_activity(body: np.ndarray) -> float:
         return 0.0
     frames = body[valid]
     return float(sum(frames[..., c].std() for c in range(frames.shape[-1])))
+
+
+def _present_frames(frames: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """The frames of one slot in which its body has a non-zero joint."""
+    return {t: joints for t, joints in frames.items() if joints.any()}
 
 
 def read_ntu_skeleton(
@@ -262,17 +276,28 @@ def read_ntu_skeleton(
     if max_bodies < 1 or max_gathered < max_bodies:
         raise ValueError("need 1 <= max_bodies <= max_gathered")
     path = require_file(path)
-    gathered, body_ids, dropped = _parse_frames(path, read_text(path), max_gathered, slots)
-    present = [m for m in range(max_gathered) if (gathered[m] != 0).any()]
-    if not present:
-        raise SkeletonDataError("no body in any frame (a sample with missing skeletons)", path)
-    activity = {m: body_activity(gathered[m]) for m in present}
-    chosen = sorted(present, key=lambda m: -activity[m])[:max_bodies]
-    with np.errstate(over="ignore"):  # beyond float32: inf, reported below
-        data = np.ascontiguousarray(gathered[chosen].transpose(3, 1, 2, 0), dtype=np.float32)
-    check_finite(data, path)  # values beyond the float32 range
+    num_frames, slot_frames, body_ids, dropped = _parse_frames(
+        path, read_text(path), max_gathered, slots
+    )
     name = path.name.split(".")[0]
     parts = parse_ntu_name(name)
+    if parts and not 1 <= parts["action"] <= NUM_ACTIONS:
+        raise SkeletonDataError(
+            f"action A{parts['action']:03d} of the file name is not one of NTU's "
+            f"A001..A{NUM_ACTIONS:03d}",
+            path,
+        )
+    bodies = {m: _present_frames(frames) for m, frames in enumerate(slot_frames)}
+    present = [m for m in range(max_gathered) if bodies[m]]
+    if not present:
+        raise SkeletonDataError("no body in any frame (a sample with missing skeletons)", path)
+    activity = {m: body_activity(np.stack(list(bodies[m].values()))) for m in present}
+    chosen = sorted(present, key=lambda m: -activity[m])[:max_bodies]
+    data = np.zeros((3, num_frames, NUM_JOINTS, len(chosen)), dtype=np.float32)
+    with np.errstate(over="ignore"):  # beyond float32: inf, reported below
+        for m, slot in enumerate(chosen):
+            for frame, joints in bodies[slot].items():
+                data[:, frame, :, m] = joints.T
     meta: dict[str, object] = dict(parts or {})
     meta.update(
         source=str(path),
@@ -285,4 +310,5 @@ def read_ntu_skeleton(
         listed_missing=name in ntu_missing_samples("ntu120"),
     )
     label = parts["action"] - 1 if parts else None
-    return SkeletonSequence(data=data, label=label, layout="ntu25", name=name, meta=meta)
+    sequence = SkeletonSequence(data=data, label=label, layout="ntu25", name=name, meta=meta)
+    return validate_sample(sequence, path, num_classes=NUM_ACTIONS)

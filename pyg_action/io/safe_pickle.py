@@ -18,7 +18,16 @@ The allowed callables accept only the arguments real pickles give them, so a tin
 cannot make them allocate or loop without bound: ``set``/``frozenset``/``bytes``/
 ``bytearray``/``OrderedDict`` only take items that are already in the pickle (never a
 count or a ``range``), ``_reconstruct`` only builds the empty array that the pickled
-state then fills, and ``_codecs.encode`` only encodes to ``latin1``.
+state then fills (whose size numpy checks against the bytes the file holds),
+``numpy.ndarray`` is never called directly (real pickles only name it as the class to
+rebuild), ``numpy.dtype`` refuses object dtypes (an object array's size is not checked
+against the file before numpy allocates it) and ``_codecs.encode`` only encodes to
+``latin1``.
+
+Before anything is unpickled, the opcodes are walked once (:mod:`pickletools`): every
+counted string, bytes or bytearray must fit in the file and memo indices must come in
+sequence, so neither a huge declared length nor a huge memo index makes the unpickler
+allocate memory the file does not hold.
 A refused global raises :class:`~pyg_action.errors.SkeletonDataError` naming the file
 and the global, e.g. ``refused global 'os.system'``. Any other unpickling failure
 (truncated or garbled file) is reported the same way.
@@ -34,6 +43,7 @@ import importlib
 import io
 import math
 import pickle
+import pickletools
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -41,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SkeletonDataError
-from ._common import require_file
+from ._common import brief, require_file
 
 
 def _numpy_attr(submodule: str, name: str) -> Any:
@@ -83,11 +93,32 @@ def _empty_reconstruct(reconstruct: Any) -> Any:
     """numpy's ``_reconstruct`` limited to the empty array that the pickled state fills."""
 
     def build(cls: Any, shape: Any, dtype: Any) -> Any:
-        if not isinstance(shape, tuple) or math.prod(shape) != 0:
+        cls = getattr(cls, "wrapped", cls)
+        if cls is not np.ndarray or not isinstance(shape, tuple) or math.prod(shape) != 0:
             raise _refuse("_reconstruct", (cls, shape, dtype))
         return reconstruct(cls, shape, dtype)
 
     return build
+
+
+def _never_called(cls: Any) -> Any:
+    """A class that pickles may name (as ``_reconstruct``'s argument) but not call."""
+
+    def build(*args: Any) -> Any:
+        raise _refuse(f"{cls.__module__}.{cls.__name__}", args)
+
+    build.wrapped = cls  # type: ignore[attr-defined]
+    return build
+
+
+def _plain_dtype(*args: Any) -> np.dtype:
+    """``numpy.dtype`` without object fields (their arrays are sized before they are read)."""
+    dtype = np.dtype(*args)
+    if dtype.hasobject:
+        raise SkeletonDataError(
+            "refused object dtype: only numeric and string arrays are read from pickles"
+        )
+    return dtype
 
 
 def _latin1_encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") -> Any:
@@ -107,8 +138,8 @@ def _allowed_table() -> dict[tuple[str, str], Any]:
             table[(module, container.__name__)] = _materialised_only(container)
     table[("collections", "OrderedDict")] = _materialised_only(collections.OrderedDict)
     table[("_codecs", "encode")] = _latin1_encode
-    table[("numpy", "ndarray")] = np.ndarray
-    table[("numpy", "dtype")] = np.dtype
+    table[("numpy", "ndarray")] = _never_called(np.ndarray)
+    table[("numpy", "dtype")] = _plain_dtype
     for package in ("numpy.core", "numpy._core"):
         reconstruct = _numpy_attr("multiarray", "_reconstruct")
         table[(f"{package}.multiarray", "_reconstruct")] = _empty_reconstruct(reconstruct)
@@ -157,8 +188,40 @@ class RestrictedUnpickler(pickle.Unpickler):
             raise
 
 
+_MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
+
+
+def check_opcodes(data: bytes, *, path: str | Path | None = None) -> None:
+    """Walk the opcodes of a pickle without building anything.
+
+    Raises:
+        SkeletonDataError: an opcode is unknown or its argument runs past the end of the
+            data (a counted string, bytes or bytearray longer than the file), or a memo
+            index is out of sequence (the unpickler would grow its memo table to it).
+    """
+    memo = 0
+    try:
+        for opcode, arg, position in pickletools.genops(data):
+            if opcode.name == "MEMOIZE":
+                memo += 1
+            elif opcode.name in _MEMO_PUTS:
+                if not isinstance(arg, int) or not 0 <= arg <= memo:
+                    raise SkeletonDataError(
+                        f"cannot unpickle: memo index {brief(arg)} at byte {position} is out "
+                        f"of sequence (expected at most {memo})",
+                        path,
+                    )
+                memo += arg == memo
+    except SkeletonDataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pickletools reports a bad stream in many ways
+        reason = f"{type(exc).__name__}: {exc}"
+        raise SkeletonDataError(f"cannot unpickle (corrupt file?): {reason:.200}", path) from None
+
+
 def safe_loads(data: bytes, *, path: str | Path | None = None) -> Any:
     """Unpickle ``data`` with :class:`RestrictedUnpickler`; every failure is a SkeletonDataError."""
+    check_opcodes(data, path=path)
     try:
         return RestrictedUnpickler(io.BytesIO(data), path=path).load()
     except SkeletonDataError:

@@ -10,7 +10,9 @@ ST-GCN arrays (written by ST-GCN / 2s-AGCN ``*_gendata.py``):
 
 Each sample is cut back to its real extent: its length is the last frame holding any
 non-zero value, plus one, and persons that are all zero are dropped. A sample that is
-entirely zero, or holds NaN/Inf, is reported as an error and the others are kept.
+entirely zero, holds NaN/Inf or absurd values or a bad label (see
+:func:`~pyg_action.io.validation.validate_sample`) is reported as an error and the others
+are kept.
 
 pyskl annotation pickles: a dict ``{"split": {name: [frame_dir, ...]}, "annotations":
 [...]}`` whose annotations are dicts with
@@ -36,9 +38,10 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
-from ._common import brief, first_nonfinite_frame, infer_layout, require_file
+from ._common import brief, infer_layout, npy_data_nbytes, require_file
 from .result import ReadResult, SampleOrError
 from .safe_pickle import safe_load_pickle
+from .validation import check_label, check_values, validate_sample
 
 
 def _is_real(array: np.ndarray) -> bool:
@@ -52,8 +55,17 @@ def load_npy(path: str | Path, *, mmap: bool = True) -> np.ndarray:
     path = require_file(path)
     with path.open("rb") as handle:
         magic = handle.read(6)
-    if magic != b"\x93NUMPY":
-        raise SkeletonDataError("not a readable .npy array: no NumPy header", path)
+        if magic != b"\x93NUMPY":
+            raise SkeletonDataError("not a readable .npy array: no NumPy header", path)
+        handle.seek(0)
+        declared = npy_data_nbytes(handle, path, "the file")
+        available = path.stat().st_size - handle.tell()
+    if declared > available:
+        raise SkeletonDataError(
+            f"not a readable .npy array (truncated?): its header declares {declared} bytes "
+            f"of data but the file holds {available}",
+            path,
+        )
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except ValueError as exc:
@@ -103,17 +115,14 @@ def trim_sample(
     Returns the float32 copy and ``{"padded_frames", "padded_persons"}`` (how many were cut).
 
     Raises:
-        SkeletonDataError: the sample holds NaN/Inf or nothing but zeros.
+        SkeletonDataError: the sample fails :func:`~pyg_action.io.validation.check_values`
+            (NaN/Inf, absurd values, nothing but zeros).
     """
     with np.errstate(over="ignore"):  # values beyond float32 become inf, reported below
         data = np.asarray(data, dtype=np.float32)
-    frame = first_nonfinite_frame(data)
-    if frame is not None:
-        raise SkeletonDataError("NaN or infinite value", path, frame=frame, sample=sample)
+    check_values(data, path, sample=sample)
     nonzero = data != 0
     persons = nonzero.any(axis=(0, 1, 2))
-    if not persons.any():
-        raise SkeletonDataError("sample is entirely zero", path, sample=sample)
     frames = nonzero[..., persons].any(axis=(0, 2, 3))
     length = int(np.flatnonzero(frames)[-1]) + 1
     trimmed = np.ascontiguousarray(data[:, :length][..., persons])
@@ -179,7 +188,13 @@ def _iter_arrays(
         meta: dict[str, Any] = {"source": str(path), "format": "stgcn", "index": index, **cut}
         if label_path is not None:
             meta["label_source"] = str(label_path)
-        yield SkeletonSequence(data=data, label=labels[index], layout=layout, name=name, meta=meta)
+        sequence = SkeletonSequence(
+            data=data, label=labels[index], layout=layout, name=name, meta=meta
+        )
+        try:
+            yield validate_sample(sequence, path, name=name)
+        except SkeletonDataError as exc:
+            yield exc
 
 
 def read_stgcn_arrays(
@@ -191,6 +206,20 @@ def read_stgcn_arrays(
 ) -> ReadResult:
     """Read all samples of ST-GCN arrays (see :func:`iter_stgcn_arrays`)."""
     return ReadResult.collect(iter_stgcn_arrays(data_path, label_path, layout=layout, mmap=mmap))
+
+
+def _image_shape(value: Any, key: str, path: Path, sample: str | int) -> tuple[int, ...]:
+    """An annotation's ``img_shape`` / ``original_shape``: 2 or 3 non-negative integers."""
+    if (
+        isinstance(value, tuple | list | np.ndarray)
+        and len(value) in (2, 3)
+        and all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in value)
+        and all(0 <= v <= 1_000_000 for v in value)
+    ):
+        return tuple(int(v) for v in value)
+    raise SkeletonDataError(
+        f"{key!r} must be (height, width), got {brief(value)}", path, sample=sample
+    )
 
 
 def _annotation_to_sequence(
@@ -245,25 +274,17 @@ def _annotation_to_sequence(
             path,
             sample=sample,
         )
-    frame = first_nonfinite_frame(data)
-    if frame is not None:
-        raise SkeletonDataError("NaN or infinite value", path, frame=frame, sample=sample)
+    check_values(data, path, sample=sample)
     present = (data != 0).any(axis=(0, 1, 2))
-    if not present.any():
-        raise SkeletonDataError("sample is entirely zero", path, sample=sample)
     data = np.ascontiguousarray(data[..., present])
-    label = annotation.get("label")
-    if label is not None:
-        if isinstance(label, bool) or not isinstance(label, int | np.integer):
-            raise SkeletonDataError(f"label {brief(label)} is not an integer", path, sample=sample)
-        label = int(label)
+    label = check_label(annotation.get("label"), path, sample=sample)
     layout_name = layout or infer_layout(joints, path, sample=sample)
     meta: dict[str, Any] = {"source": str(path), "format": "pyskl", "index": index}
     if channels:
         meta["channels"] = tuple(channels)
     for key in ("img_shape", "original_shape"):
         if key in annotation:
-            meta[key] = annotation[key]
+            meta[key] = _image_shape(annotation[key], key, path, sample)
     return SkeletonSequence(data=data, label=label, layout=layout_name, name=str(sample), meta=meta)
 
 

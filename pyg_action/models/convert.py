@@ -12,7 +12,7 @@ def sparse_from_dense(dense_state: dict[str, Tensor], graph: LayoutGraph) -> dic
     """Map a dense / official ST-GCN ``state_dict`` to :class:`~pyg_action.models.STGCN`'s.
 
     * ``gcn.conv`` ``(K*C, C_in, 1, 1)`` -> ``gcn.lin`` ``(K*C, C_in)`` (same k-major order);
-    * ``tcn.2`` ``(C, C, Γ, 1)`` -> ``tcn.lin`` ``(Γ*C, C)`` with rows ``k*C + c_out``;
+    * ``tcn.2`` ``(C, C, Γ, 1)`` -> ``tcn.weight`` ``(C, C, Γ)``;
     * ``edge_importance.i`` ``(K, V, V)`` -> ``gcn.importance`` at each layout edge
       ``(type, src, dst)`` of ``graph``;
     * BatchNorms, residual and classifier are reshaped where needed.
@@ -45,14 +45,7 @@ def _block_entry(prefix: str, parts: list[str], value: Tensor) -> dict[str, Tens
     if module == "tcn.0":
         return {f"{prefix}.norm_gcn.{leaf}": value}
     if module == "tcn.2":
-        if leaf == "weight":
-            out_c, in_c, window, _ = value.shape
-            return {
-                f"{prefix}.tcn.lin.weight": value[..., 0]
-                .permute(2, 0, 1)
-                .reshape(window * out_c, in_c)
-            }
-        return {f"{prefix}.tcn.bias": value}
+        return {f"{prefix}.tcn.{leaf}": value[..., 0] if leaf == "weight" else value}
     if module == "tcn.3":
         return {f"{prefix}.norm_tcn.{leaf}": value}
     if module == "residual.0":

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+import torch
 from torch import Tensor, nn
 
 from ..graph.levels import SkeletonLevel
@@ -70,16 +71,14 @@ class ShiftGCNBlock(nn.Module):
             nn.init.zeros_(linear.bias)
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> tuple[Tensor, SkeletonLevel]:
-        keep = None if self.stride == 1 else level.keep_mask(self.stride)
         g = self.gcn(x)
         h = self.tcn(g, level)
         if self.motion is not None:
-            excited = self.motion(g, level)
-            h = h.add_(excited if keep is None else excited[keep])
+            h = h + level.select_kept(self.motion(g, level), self.stride)
         h = self.dropout(h)
         if self.residual is not None:
-            h = h.add_(self.residual(x if keep is None else x[keep]))
-        return h.relu_(), level.coarsen(self.stride)
+            h = h + self.residual(level.select_kept(x, self.stride))
+        return torch.relu(h), level.coarsen(self.stride)
 
 
 class ShiftGCN(SkeletonClassifier):

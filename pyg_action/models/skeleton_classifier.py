@@ -12,6 +12,7 @@ from torch_geometric.nn import global_mean_pool
 
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, get_layout
+from ..layouts.partitions import LayoutGraph
 from ..nn.linear_map import Linear
 
 #: ``make_block(index, in_channels, out_channels, stride)``; the block maps ``(x, level)`` to
@@ -85,10 +86,12 @@ class SkeletonClassifier(nn.Module):
             make_block(i, widths[i], widths[i + 1], strides[i]) for i in range(len(channels))
         )
         self.classifier = Linear(widths[-1], num_classes)
+        #: The spatial graph of every frame, for models with a spatial graph convolution.
+        self.layout_graph: LayoutGraph | None = None
 
     def forward_nodes(self, batch: Any) -> tuple[Tensor, SkeletonLevel]:
         """Node features after the last block ``(N', C)`` and their graph level."""
-        level = SkeletonLevel.from_batch(batch, self.layout.num_joints)
+        level = SkeletonLevel.from_batch(batch, self.layout.num_joints, self.layout_graph)
         x = batch.x if self.data_norm is None else self.data_norm(batch.x)
         for block in self.blocks:
             x, level = block(x, level)
@@ -97,7 +100,7 @@ class SkeletonClassifier(nn.Module):
     def forward_features(self, batch: Any) -> Tensor:
         """Pooled features ``(B, C)``: mean over frames, joints and persons."""
         x, level = self.forward_nodes(batch)
-        return global_mean_pool(x, level.node_sample, size=int(batch.num_frames.numel()))
+        return global_mean_pool(x, level.node_sample, size=level.shape.num_samples)
 
     def forward_head(self, features: Tensor) -> Tensor:
         return self.classifier(features)
@@ -115,6 +118,6 @@ class SkeletonClassifier(nn.Module):
         x, level = self.forward_nodes(batch)
         joint = torch.arange(level.num_nodes, device=x.device) % self.layout.num_joints
         group = level.node_sample * self.layout.num_joints + joint
-        num_samples = int(batch.num_frames.numel())
+        num_samples = level.shape.num_samples
         pooled = global_mean_pool(x, group, size=num_samples * self.layout.num_joints)
         return self.classifier(pooled).view(num_samples, self.layout.num_joints, -1)

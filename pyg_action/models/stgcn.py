@@ -69,21 +69,23 @@ class STGCNBlock(nn.Module):
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> tuple[Tensor, SkeletonLevel]:
         out_level = level.coarsen(self.stride)
-        g = torch.relu(self.norm_gcn(self.gcn(x, **level.spatial)))
+        if level.block_plan is not None:
+            g = self.gcn(x, blocks=level.block_plan)
+        else:
+            g = self.gcn(x, **level.spatial)
+        g = torch.relu(self.norm_gcn(g))
         if self.temporal_impl == "tracks":
-            h = self.tcn.forward_tracks(g, level.lengths, level.num_joints)
+            h = self.tcn.forward_tracks(g, level)
         else:
             edge_index, edge_type = level.temporal(
                 self.tcn.kernel_size, self.tcn.dilation, self.stride
             )
             h = self.tcn(g, edge_index, edge_type, out_level.num_nodes)
         h = self.dropout(self.norm_tcn(h))
-        keep = None if self.stride == 1 else level.keep_mask(self.stride)
         if self.motion is not None:
-            excited = self.motion(g, level)
-            h = h + (excited if keep is None else excited[keep])
+            h = h + level.select_kept(self.motion(g, level), self.stride)
         if self.residual is not None:
-            h = h + self.residual(x if keep is None else x[keep])
+            h = h + self.residual(level.select_kept(x, self.stride))
         return torch.relu(h), out_level
 
 
@@ -147,6 +149,7 @@ class STGCN(SkeletonClassifier):
             )
 
         super().__init__(num_classes, in_channels, layout, channels, strides, make_block, data_norm)
+        self.layout_graph = graph
         self.num_partitions = graph.num_types
         self.num_edge_slots = graph.num_edges
 

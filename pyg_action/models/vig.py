@@ -36,8 +36,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 
-from ..nn.linear_map import Linear
-from ..nn.vig_conv import FFN, Grapher, activation, pointwise
+from ..nn.vig_conv import FFN, Grapher, RowLinear, activation, pointwise
 from .registry import register_model
 
 #: Preset options of ``--model vig``; explicit options override them.
@@ -105,7 +104,10 @@ class ViGBlock(nn.Module):
         edge_index: Tensor | None = None,
         grid: tuple[int, int] | None = None,
     ) -> Tensor:
-        return self.ffn(self.grapher(x, batch, edge_index, grid), batch)
+        x = self.grapher(x, batch, edge_index, grid)
+        if grid is not None:  # images of one size: the drop-path groups come from the shape
+            return self.ffn(x, num_graphs=x.size(0) // (grid[0] * grid[1]))
+        return self.ffn(x, batch)
 
 
 def classifier(
@@ -117,12 +119,12 @@ def classifier(
     training batch of one sample works.
     """
     if not hidden:
-        return nn.Sequential(nn.Dropout(dropout), Linear(in_channels, num_classes))
+        return nn.Sequential(nn.Dropout(dropout), RowLinear(in_channels, num_classes))
     return nn.Sequential(
-        Linear(in_channels, hidden),
+        RowLinear(in_channels, hidden),
         activation(act),
         nn.Dropout(dropout),
-        Linear(hidden, num_classes),
+        RowLinear(hidden, num_classes),
     )
 
 
@@ -186,6 +188,10 @@ class ViG(nn.Module):
         - **output:** logits :math:`(B, \text{num_classes})`
     """
 
+    #: The block of every stage; :class:`~pyg_action.models.dense_vig.DenseViG` swaps in the
+    #: dense one (same constructor, same parameter names).
+    block: type[nn.Module] = ViGBlock
+
     def __init__(
         self,
         num_classes: int,
@@ -238,7 +244,7 @@ class ViG(nn.Module):
             first = sum(depths[:s])
             self.stages.append(
                 nn.ModuleList(
-                    ViGBlock(
+                    self.block(
                         c,
                         ffn_ratio,
                         k=schedule[i][0],
@@ -257,29 +263,43 @@ class ViG(nn.Module):
                     for i in range(first, first + n)
                 )
             )
-        self.head = classifier(widths[-1], num_classes, head_channels, act, dropout)
+        self.head = self.make_head(widths[-1], num_classes, head_channels, act, dropout)
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    def forward_features(self, batch: Data | Tensor) -> Tensor:
-        """Pooled features :math:`(B, C_{last})`."""
+    @staticmethod
+    def make_head(
+        in_channels: int, num_classes: int, hidden: int | None, act: str, dropout: float
+    ) -> nn.Module:
+        """The classifier on pooled features (:func:`classifier`)."""
+        return classifier(in_channels, num_classes, hidden, act, dropout)
+
+    def embed(self, batch: Data | Tensor) -> Tensor:
+        """Stem and position embedding: the first stage's grid :math:`(B, C, H/p, W/p)`."""
         x = self.stem(batch if isinstance(batch, Tensor) else batch.image)
         pos: Tensor = self.pos_embed
         if pos.shape[-2:] != x.shape[-2:]:
             pos = F.interpolate(pos, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        x = x + pos
-        for downsample, blocks in zip(self.downsamples, self.stages, strict=True):
+        return x + pos
+
+    def forward_features(self, batch: Data | Tensor) -> Tensor:
+        """Pooled features :math:`(B, C_{last})`."""
+        x = self.embed(batch)
+        last = len(self.stages) - 1
+        for stage, (downsample, blocks) in enumerate(
+            zip(self.downsamples, self.stages, strict=True)
+        ):
             x = downsample(x)
             b, c, h, w = x.shape
             nodes = x.permute(0, 2, 3, 1).reshape(-1, c)
-            node_batch = torch.arange(b, device=x.device).repeat_interleave(h * w)
             for block in blocks:  # type: ignore[attr-defined]
-                nodes = block(nodes, node_batch, grid=(h, w))
-            x = nodes.view(b, h, w, c).permute(0, 3, 1, 2)
-        return x.mean(dim=(2, 3))
+                nodes = block(nodes, grid=(h, w))
+            if stage < last:  # back to an image grid for the next strided convolution
+                x = nodes.view(b, h, w, c).permute(0, 3, 1, 2)
+        return nodes.view(b, h * w, c).mean(dim=1)
 
     def forward(self, batch: Data | Tensor) -> Tensor:
         return self.head(self.forward_features(batch))

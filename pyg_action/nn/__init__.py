@@ -7,12 +7,13 @@
 * :class:`MotionExcitation` (frame-difference channel gate, for either model);
 * ViG: :func:`knn_graph` / :class:`DilatedKnnGraph` (no compiled extension needed),
   :class:`MaxRelativeConv`, :class:`Grapher`, :class:`FFN`;
-* :class:`Linear` / :func:`linear`: the point-wise maps of all of them, through oneDNN on CPU
-  (:func:`linear_backend` switches that off).
+* :class:`Linear` / :func:`linear`: the point-wise maps of all of them, through oneDNN on CPU;
+* :func:`use_backend` / :func:`set_backend`: every execution choice (:mod:`.backend`).
 """
 
+from .backend import Backend, get_backend, set_backend, use_backend
 from .knn import DilatedKnnGraph, knn, knn_graph
-from .linear_map import Linear, linear, linear_backend
+from .linear_map import Linear, linear
 from .motion import MotionExcitation
 from .shift import (
     AdaptiveTemporalShift,
@@ -28,6 +29,7 @@ from .vig_conv import FFN, Grapher, MaxRelativeConv
 
 __all__ = [
     "FFN",
+    "Backend",
     "AdaptiveTemporalShift",
     "DilatedKnnGraph",
     "FixedTemporalShift",
@@ -42,8 +44,10 @@ __all__ = [
     "ShiftTemporalConv",
     "TemporalGraphConv",
     "TypedMessagePassing",
+    "get_backend",
     "knn",
     "knn_graph",
     "linear",
-    "linear_backend",
+    "set_backend",
+    "use_backend",
 ]

@@ -11,9 +11,15 @@ needs neither. It follows the official ViG ``DenseDilatedKnnGraph``:
 * a node is its own nearest neighbour, so self-loops are part of the graph.
 
 Graphs of a batch may differ in size. Graphs are grouped by size and each group is solved with
-one batched matrix product and ``topk`` (images of equal size form a single group and need no
-gather at all), chunked over graphs and query nodes so that a distance block never exceeds
-``chunk_bytes``. Pairs of nodes from different graphs are never compared.
+one batched matrix product and ``topk`` (:func:`batched_knn`; images of equal size form a single
+group and need no gather at all), chunked over graphs and query nodes so that a distance block
+never exceeds ``chunk_bytes``. Pairs of nodes from different graphs are never compared.
+
+When the graphs are known to be of equal size from the tensor shape (images), call
+:func:`batched_knn` on ``(B, N, C)`` directly: it reads nothing back from the device and its
+output shape depends only on the input shapes; :func:`neighbor_table` and
+:func:`neighbors_to_edge_index` turn its per-graph indices into a global neighbour table or a
+PyG ``edge_index`` by arithmetic.
 
 **Small graphs.** A graph with :math:`m < k \cdot d` candidate nodes clamps the candidate list
 to its :math:`m` nodes and keeps every :math:`d`-th of those, so each of its nodes gets
@@ -108,15 +114,79 @@ def knn(
             else:
                 xq = x[ptr_x[graphs].view(-1, 1) + torch.arange(n, device=x.device)]
                 yk = y[ptr_y[graphs].view(-1, 1) + torch.arange(m, device=y.device)]
-            nearest = _nearest(xq, yk, min(k * dilation, m), bias, chunk_bytes)
-            if random_dilation:
-                nearest = nearest[..., torch.randperm(nearest.size(-1), device=x.device)[:kk]]
-            else:
-                nearest = nearest[..., ::dilation]
+            nearest = batched_knn(
+                xq,
+                yk,
+                k,
+                dilation=dilation,
+                random_dilation=random_dilation,
+                normalize=False,
+                bias=bias,
+                chunk_bytes=chunk_bytes,
+            )
             targets = ptr_x[graphs].view(-1, 1) + torch.arange(n, device=x.device)
             rows.append(targets.reshape(-1))
             cols.append((nearest + ptr_y[graphs].view(-1, 1, 1)).reshape(-1, kk))
         return _edge_index(rows, cols, x.size(0), x.device)
+
+
+def batched_knn(
+    x: Tensor,
+    y: Tensor | None,
+    k: int,
+    *,
+    dilation: int = 1,
+    random_dilation: bool = False,
+    normalize: bool = True,
+    bias: Tensor | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> Tensor:
+    r"""Dilated :math:`k` nearest neighbours within each of :math:`B` equal-size graphs.
+
+    The fixed-shape core of :func:`knn`: one batched matrix product and ``topk`` (chunked by
+    ``chunk_bytes``), no host synchronisation and no value-dependent shapes, so image batches
+    (whose sizes are known from the tensor shape) never need a batch vector.
+
+    Args:
+        x: Query features :math:`(B, N, C)`.
+        y: Candidate features :math:`(B, M, C)`; ``None``: ``x``.
+        k, dilation, random_dilation, normalize, bias, chunk_bytes: As in :func:`knn`
+            (``bias`` :math:`(N, M)`).
+
+    Returns:
+        Neighbour indices :math:`(B, N, k')` into the :math:`M` candidates of the same graph,
+        nearest first, with :math:`k' =` :func:`num_neighbors` ``(M, k, dilation)``.
+    """
+    if k < 1 or dilation < 1:
+        raise ValueError(f"k and dilation must be positive, got k={k}, dilation={dilation}")
+    with torch.no_grad():
+        if normalize:
+            x = F.normalize(x, p=2.0, dim=-1)
+            y = None if y is None else F.normalize(y, p=2.0, dim=-1)
+        y = x if y is None else y
+        count = min(k * dilation, y.size(1))
+        nearest = _nearest(x, y, count, bias, chunk_bytes)
+        if random_dilation:
+            keep = torch.randperm(count, device=x.device)[: num_neighbors(count, k, dilation)]
+            return nearest[..., keep]
+        return nearest if dilation == 1 else nearest[..., ::dilation]
+
+
+def neighbor_table(local: Tensor, num_candidates: int) -> Tensor:
+    r"""Global neighbour table :math:`(B N, k)` from per-graph indices :math:`(B, N, k)` of
+    :func:`batched_knn`: graph :math:`b`'s candidates are rows :math:`b M \ldots (b+1) M - 1`
+    of the stacked candidates, :math:`M` = ``num_candidates``."""
+    batch_size, _, kk = local.shape
+    offsets = torch.arange(0, batch_size * num_candidates, num_candidates, device=local.device)
+    return (local + offsets.view(-1, 1, 1)).view(-1, kk)
+
+
+def neighbors_to_edge_index(neighbors: Tensor) -> Tensor:
+    r"""``edge_index`` :math:`(2, N k)` (neighbour, centre; sorted by centre) of a neighbour
+    table :math:`(N, k)`: the same graph as a PyG edge list, built by arithmetic."""
+    num_nodes, kk = neighbors.shape
+    centers = torch.arange(num_nodes, device=neighbors.device).view(-1, 1).expand(-1, kk)
+    return torch.stack([neighbors.reshape(-1), centers.reshape(-1)])
 
 
 def knn_graph(
@@ -196,7 +266,7 @@ class DilatedKnnGraph(nn.Module):
         batch_y: Tensor | None = None,
         bias: Tensor | None = None,
     ) -> Tensor:
-        random = self.stochastic and self.training and bool(torch.rand(()) < self.epsilon)
+        random = self._random_dilation()
         if y is None:
             y, batch_y = x, batch
         return knn(
@@ -211,6 +281,25 @@ class DilatedKnnGraph(nn.Module):
             bias=bias,
             chunk_bytes=self.chunk_bytes,
         )
+
+    def batched(self, x: Tensor, y: Tensor | None = None, bias: Tensor | None = None) -> Tensor:
+        r"""Neighbours within equal-size graphs: features :math:`(B, N, C)`, candidates
+        :math:`(B, M, C)` (default: ``x``), bias :math:`(N, M)`; returns per-graph indices
+        :math:`(B, N, k')` (:func:`batched_knn`)."""
+        return batched_knn(
+            x,
+            y,
+            self.k,
+            dilation=self.dilation,
+            random_dilation=self._random_dilation(),
+            normalize=self.normalize,
+            bias=bias,
+            chunk_bytes=self.chunk_bytes,
+        )
+
+    def _random_dilation(self) -> bool:
+        """Whether this call draws a random dilation (``stochastic``, training, ``epsilon``)."""
+        return self.stochastic and self.training and bool(torch.rand(()) < self.epsilon)
 
     def extra_repr(self) -> str:
         return (
@@ -292,7 +381,12 @@ def _nearest(xq: Tensor, yk: Tensor, count: int, bias: Tensor | None, chunk_byte
     rows_per_chunk = max(1, min(n, chunk_bytes // per_row))
     graphs_per_chunk = max(1, chunk_bytes // (rows_per_chunk * per_row))
     sq_x = xq.pow(2).sum(-1, keepdim=True)
-    sq_y = yk.pow(2).sum(-1).unsqueeze(1)
+    sq_y = sq_x.transpose(1, 2) if yk is xq else yk.pow(2).sum(-1).unsqueeze(1)
+    if rows_per_chunk == n and graphs_per_chunk >= num_graphs:  # one block: no copies
+        dist = torch.baddbmm(sq_y, xq, yk.transpose(1, 2), alpha=-2.0).add_(sq_x)
+        if bias is not None:
+            dist += bias
+        return dist.topk(count, dim=-1, largest=False).indices
     out = torch.empty(num_graphs, n, count, dtype=torch.long, device=xq.device)
     for g in range(0, num_graphs, graphs_per_chunk):
         gs = slice(g, g + graphs_per_chunk)

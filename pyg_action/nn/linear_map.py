@@ -18,14 +18,13 @@ state dict) and :func:`linear` therefore send large fp32 CPU products to oneDNN'
 Everything else is plain ``F.linear``: small products (fewer than :data:`MIN_MACS`
 multiply-adds, where oneDNN's ~10 µs call overhead costs more than it saves), other devices
 and dtypes, CPU autocast, and tracing, scripting or compiling (so exported TorchScript and
-ONNX files hold portable operators). ``linear_backend("torch")`` turns the oneDNN path off,
-for comparisons. Both paths give the same values up to fp32 summation order.
+ONNX files hold portable operators). ``use_backend(linear="torch")``
+(:mod:`pyg_action.nn.backend`) turns the oneDNN path off, for comparisons. Both paths give the
+same values up to fp32 summation order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -33,37 +32,21 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from .choices import check_choice
+from .backend import get_backend
 
 #: Products with fewer multiply-adds than this stay on ``F.linear``.
 MIN_MACS = 1 << 20
 
-BACKENDS = ("auto", "torch")
-
 _ONEDNN_AVAILABLE = torch.backends.mkldnn.is_available() and hasattr(
     torch.ops.mkldnn, "_linear_pointwise"
 )
-_backend = "auto"
-
-
-@contextmanager
-def linear_backend(name: str) -> Iterator[None]:
-    """Within the block, ``"auto"`` (oneDNN where it applies) or ``"torch"`` (always
-    ``F.linear``)."""
-    global _backend
-    check_choice("linear backend", name, BACKENDS)
-    previous, _backend = _backend, name
-    try:
-        yield
-    finally:
-        _backend = previous
 
 
 def uses_onednn(x: Tensor, weight: Tensor) -> bool:
     """Whether :func:`linear` of ``x`` ``(..., C_in)`` with ``weight`` ``(C_out, C_in)`` takes
     the oneDNN path."""
     return (
-        _backend == "auto"
+        get_backend().linear == "onednn"
         and _ONEDNN_AVAILABLE
         and x.device.type == "cpu"
         and x.dtype == torch.float32
@@ -81,14 +64,14 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     ``bias`` ``(C_out,)``; returns ``(..., C_out)`` (module notes for the path taken)."""
     if not uses_onednn(x, weight):
         return F.linear(x, weight, bias)
-    rows = x.reshape(-1, x.shape[-1])
+    rows = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
     if torch.is_grad_enabled() and (
         x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
     ):
         out = _OneDNNLinear.apply(rows, weight, bias)
     else:
         out = _product(rows, weight, bias)
-    return out.view(*x.shape[:-1], weight.shape[0])
+    return out if x.dim() == 2 else out.view(*x.shape[:-1], weight.shape[0])
 
 
 def _product(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:

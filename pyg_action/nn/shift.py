@@ -26,7 +26,6 @@ all tracks together, and temporal shifts stop at each track's own first and last
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import cast
 
 import torch
@@ -35,11 +34,12 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
 from ..graph.levels import SkeletonLevel
-from ..graph.temporal import strided_lengths
 from ..layouts import LayoutLike, get_layout
+from .backend import get_backend
 from .choices import check_choice
 from .linear_map import Linear, linear
-from .shift_taps import boundary_rows, gather_taps, shift_rows
+from .shift_rows import shift_rows
+from .shift_taps import ones_response, shift_frames
 
 IMPLS = ("message", "gather")
 SPATIAL_SHIFTS = ("nonlocal", "local")
@@ -263,28 +263,6 @@ def graph_shift(
     return NonLocalGraphShift(channels, get_layout(layout).num_joints, transpose, impl)
 
 
-@lru_cache(maxsize=2)
-def _strided_targets(
-    lengths: Tensor, num_joints: int, stride: int
-) -> tuple[Tensor, Tensor, Tensor]:
-    """For each node ``(r, t', v)`` of the strided graph: node ``(r, s t', v)``, ``s t'``, ``T_r``.
-
-    Memoised on the identity of ``lengths`` (tensors hash by ``id``; the cache keeps them
-    alive), so the consecutive blocks of one :class:`SkeletonLevel` share the result; two
-    entries cover a strided block (its input level at stride 1 and at stride ``s``).
-    """
-    out_lengths = strided_lengths(lengths, stride)
-    out_nodes = out_lengths * num_joints
-    device = lengths.device
-    track = torch.repeat_interleave(torch.arange(lengths.numel(), device=device), out_nodes)
-    first_out = torch.cumsum(out_nodes, 0) - out_nodes
-    local = torch.arange(track.numel(), device=device) - first_out[track]
-    frame = torch.div(local, num_joints, rounding_mode="floor") * stride
-    in_nodes = lengths * num_joints
-    base = (torch.cumsum(in_nodes, 0) - in_nodes)[track] + frame * num_joints + local % num_joints
-    return base, frame, lengths[track]
-
-
 class TemporalShift(ChannelShiftPassing):
     r"""Base class of temporal shifts: per-channel frame offsets with weights ("taps").
 
@@ -301,10 +279,14 @@ class TemporalShift(ChannelShiftPassing):
     * **message form:** the temporal edges of window :math:`2R+1`
       (:meth:`SkeletonLevel.temporal`, :math:`R = \max |o|`) with the ``(2R+1, C)`` table
       holding each tap's weight at row :math:`o_c + R`;
-    * **gather form:** at stride 1, multiply-adds of the node rows shifted by :math:`o V`
-      (``out[n] += W[o] * x[n + oV]``, slices of ``x``, nothing gathered), then the rows whose
-      window crosses a track boundary recomputed exactly; at stride ``s``, one ``index_select``
-      of the source rows per offset (rows outside the track zeroed), accumulated likewise.
+    * **gather form:** one ``gather`` along the frames per tap, each channel at its own
+      offset, weighted and zeroed outside the track
+      (:func:`~pyg_action.nn.shift_taps.shift_frames`); its shapes never depend on the
+      offsets' values, so an adaptive shift needs no host synchronisation. On CPU the
+      stride-1 shift runs as shifted row slices instead
+      (:func:`~pyg_action.nn.shift_rows.shift_rows`, several times faster there; it reads
+      the offsets, which costs a CPU nothing; the backend's ``temporal_shift="gather"``
+      selects the gathers there too).
 
     Subclasses define :meth:`taps`.
 
@@ -340,40 +322,32 @@ class TemporalShift(ChannelShiftPassing):
 
         ``scale`` ``(C,)`` multiplies every tap weight (the shift of ``x`` times a per-channel
         factor, at no extra pass)."""
-        first, table = self.tap_table(x.dtype)
-        if scale is not None:
-            table = table * scale
-        num_joints = level.num_joints
         if self.impl == "message":
+            first, table = self.tap_table(x.dtype)
+            if scale is not None:
+                table = table * scale
             radius = max(-first, first + table.shape[0] - 1)
             edge_index, edge_type = level.temporal(2 * radius + 1, 1, self.stride)
             table = F.pad(table, (0, 0, radius + first, radius - first - table.shape[0] + 1))
-            num_targets = int(strided_lengths(level.lengths, self.stride).sum()) * num_joints
+            num_targets = level.coarsen(self.stride).num_nodes
             return self.propagate_channels(x, edge_index, edge_type, table, num_targets)
-        base, frame, length = _strided_targets(level.lengths, num_joints, self.stride)
-        if self.stride > 1:
-            return gather_taps(x, base, frame, length, first, table, num_joints)
-        return shift_rows(x, first, table, frame, length, num_joints)
+        if self.stride == 1 and x.device.type == "cpu" and get_backend().temporal_shift == "rows":
+            first, table = self.tap_table(x.dtype)
+            if scale is not None:
+                table = (table * scale).to(x.dtype)
+            frame, length = level.node_frames
+            return shift_rows(x, first, table, frame, length, level.num_joints)
+        return shift_frames(x, level, self.stride, self._scaled_taps(x.dtype, scale))
 
-    def constant_response(
-        self, level: SkeletonLevel, dtype: torch.dtype
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        r"""The shift of a feature that is 1 everywhere.
+    def _scaled_taps(self, dtype: torch.dtype, scale: Tensor | None) -> list[tuple[Tensor, Tensor]]:
+        taps = [(offset, weight.to(dtype)) for offset, weight in self.taps()]
+        return taps if scale is None else [(offset, weight * scale) for offset, weight in taps]
 
-        It is :math:`\sum_k \mathbf{W}_k` (the tap weights' sum per channel) at every output
-        node whose taps all stay in its track, and the sum over the taps that do elsewhere.
-
-        Returns:
-            ``inside`` ``(C,)``, the value away from the track ends; ``edge`` ``(E,)``, the
-            output nodes whose window leaves their track; ``at_edge`` ``(E, C)``, the value
-            at those nodes.
-        """
-        first, table = self.tap_table(dtype)
-        _, frame, length = _strided_targets(level.lengths, level.num_joints, self.stride)
-        edge = boundary_rows(frame, length, first, first + table.shape[0] - 1)
-        target = frame[edge].unsqueeze(1) + first + torch.arange(table.shape[0], device=edge.device)
-        within = (target >= 0) & (target < length[edge].unsqueeze(1))  # (E, K)
-        return table.sum(0), edge, within.to(dtype) @ table
+    def ones_response(self, level: SkeletonLevel, dtype: torch.dtype) -> Tensor:
+        r"""The shift of a feature that is 1 everywhere: ``(F', C)`` per output frame (the
+        same for all its joints), :math:`\sum_k \mathbf{w}_k` over the taps that stay in
+        the track."""
+        return ones_response(level, self.stride, self._scaled_taps(dtype, None))
 
     def __repr__(self) -> str:
         return (
@@ -542,10 +516,11 @@ class ShiftGraphConv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         frames = x.shape[0] // self.num_joints
-        h = self.shift_in(x).view(frames, self.num_joints, -1).mul_(torch.tanh(self.mask) + 1)
-        h = self.shift_out(self.lin(h).view(-1, self.out_channels))
+        # out of place: an in-place update of a view costs autograd a copy of the whole base
+        h = self.shift_in(x).view(frames, self.num_joints, -1) * (torch.tanh(self.mask) + 1)
+        h = self.shift_out(self.lin(h.view(-1, self.in_channels)))
         h = self.norm(h.view(frames, -1)).view(-1, self.out_channels)
-        return h.add_(x if self.down is None else self.down(x)).relu_()
+        return torch.relu(h + (x if self.down is None else self.down(x)))
 
     def __repr__(self) -> str:
         return (
@@ -569,14 +544,13 @@ class ShiftTemporalConv(nn.Module):
     \mathbf{b}` per channel, and a shift is linear per channel, so
     :math:`\tau_{in}(\mathbf{a} \odot \mathbf{x} + \mathbf{b}) = \mathbf{a} \odot
     \tau_{in}(\mathbf{x}) + \mathbf{b} \odot \tau_{in}(\mathbf{1})`, where
-    :math:`\tau_{in}(\mathbf{1}) = \sum_k \mathbf{w}_k` (the tap weights' sum) wherever the
-    window stays inside the track. The point-wise map then takes the weight
-    :math:`\mathbf{W} \operatorname{diag}(\mathbf{a})` and the bias
-    :math:`\mathbf{W}(\mathbf{b} \odot \sum_k \mathbf{w}_k) + \boldsymbol{\beta}`, and the
-    rows near a track's ends get :math:`\mathbf{W}(\mathbf{b} \odot (\tau_{in}(\mathbf{1})_n
-    - \sum_k \mathbf{w}_k))` added (:meth:`TemporalShift.constant_response`); the second
-    batch-norm's scale multiplies :math:`\tau_{out}`'s tap weights and its shift is added. The
-    values are those of the unfolded unit up to fp32 rounding.
+    :math:`\tau_{in}(\mathbf{1})_f` is the sum of the tap weights that stay inside the track at
+    frame ``f`` (:meth:`TemporalShift.ones_response`). The point-wise map then takes the
+    weight :math:`\mathbf{W} \operatorname{diag}(\mathbf{a})`, and every frame gets
+    :math:`\mathbf{W}(\mathbf{b} \odot \tau_{in}(\mathbf{1})_f)` added (one ``(F, C)``
+    product, the same for all joints of the frame); the second batch-norm's scale multiplies
+    :math:`\tau_{out}`'s tap weights and its shift is added. The values are those of the
+    unfolded unit up to fp32 rounding.
 
     Args:
         in_channels: ``C_in``.
@@ -615,11 +589,11 @@ class ShiftTemporalConv(nn.Module):
             h = self.lin(self.shift_in(self.norm_in(x), level)).relu_()
             return self.norm_out(self.shift_out(h, level))
         (scale_in, shift_in), (scale_out, shift_out) = folded
-        inside, edge, at_edge = self.shift_in.constant_response(level, x.dtype)
-        weight, bias = self.lin.weight, self.lin.bias
-        folded_bias = weight @ (shift_in * inside) + (0.0 if bias is None else bias)
-        h = linear(self.shift_in(x, level), weight * scale_in, folded_bias)
-        h.index_add_(0, edge, ((at_edge - inside) * shift_in) @ weight.t())
+        ones = self.shift_in.ones_response(level, x.dtype)  # (F, C_in)
+        weight = self.lin.weight
+        h = linear(self.shift_in(x, level), weight * scale_in, self.lin.bias)
+        offset = ((ones * shift_in) @ weight.t()).unsqueeze(1)  # (F, 1, C_out), per frame
+        h = (h.view(ones.shape[0], level.num_joints, -1) + offset).view(h.shape)
         return self.shift_out(h.relu_(), level, scale_out).add_(shift_out)
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
-from ..graph.temporal import (
-    padded_frame_positions,
-    strided_lengths,
-    strided_node_mask,
-    temporal_edges,
-)
-from .linear_map import Linear
+from ..graph.levels import SkeletonLevel
+from ..graph.temporal import strided_lengths, temporal_edges
+from .linear_map import Linear, linear
 from .track_conv import track_conv2d
 from .typed_conv import BlockPlan, TypedMessagePassing, block_plan
 
@@ -114,19 +112,30 @@ class PartitionedGraphConv(TypedMessagePassing):
     def forward(
         self,
         x: Tensor,
-        edge_index: Tensor,
-        edge_type: Tensor,
+        edge_index: Tensor | None = None,
+        edge_type: Tensor | None = None,
         edge_weight: Tensor | None = None,
         edge_slot: Tensor | None = None,
+        *,
+        blocks: BlockPlan | None = None,
     ) -> Tensor:
+        """Convolve ``x`` over a graph given either as its edges or, when it is made of
+        identical blocks (every frame of a skeleton batch), as their
+        :class:`~pyg_action.nn.typed_conv.BlockPlan` (``blocks``, e.g.
+        :attr:`SkeletonLevel.block_plan <pyg_action.graph.levels.SkeletonLevel.block_plan>`),
+        which needs no per-edge tensor at all."""
+        if blocks is not None:
+            if edge_index is not None:
+                raise ValueError("pass the graph as edges or as blocks, not both")
+            return self._forward_blocks(x, blocks)
+        if edge_index is None or edge_type is None:
+            raise ValueError("pass edge_index and edge_type, or blocks")
         if self.importance is not None and edge_slot is None:
             raise ValueError("edge importance is enabled: pass edge_slot")
         if self.block_fast_path and edge_slot is not None:
             plan = block_plan(x.shape[0], edge_index, edge_type, edge_weight, edge_slot)
             if plan is not None:
-                first = slice(0, plan.edges_per_block)
-                weight = None if edge_weight is None else edge_weight[first]
-                return self._forward_blocks(x, plan, self._scaled(weight, edge_slot[first]))
+                return self._forward_blocks(x, plan)
         edge_weight = self._scaled(edge_weight, edge_slot)
         h = self.lin(x).view(x.shape[0], self.num_partitions, self.out_channels)
         return self.propagate_typed(h, edge_index, edge_type, edge_weight)
@@ -138,10 +147,14 @@ class PartitionedGraphConv(TypedMessagePassing):
         scale = self.importance[edge_slot]
         return scale if edge_weight is None else edge_weight * scale
 
-    def _forward_blocks(self, x: Tensor, plan: BlockPlan, weight: Tensor | None) -> Tensor:
-        """Block-diagonal aggregation (see the class notes); ``weight`` ``(E_0,)`` or None."""
+    def _forward_blocks(self, x: Tensor, plan: BlockPlan) -> Tensor:
+        """Block-diagonal aggregation (see the class notes)."""
         blocks, v, k = plan.num_blocks, plan.block_size, self.num_partitions
         c_in, c_out = self.in_channels, self.out_channels
+        weight = plan.edge_weight
+        if self.importance is not None:
+            scale = self.importance if plan.edge_slot is None else self.importance[plan.edge_slot]
+            weight = scale if weight is None else weight * scale
         if weight is None:
             weight = x.new_ones(plan.edges_per_block)
         if c_in < c_out:
@@ -212,13 +225,34 @@ class TemporalGraphConv(TypedMessagePassing):
         self.kernel_size = kernel_size
         self.stride = stride
         self.dilation = dilation
-        self.lin = Linear(in_channels, kernel_size * out_channels, bias=False)
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        self.lin.reset_parameters()
+        """Each tap's ``(C_out, C_in)`` map drawn as :class:`torch.nn.Linear` draws its weight
+        (the taps stacked tap-major, so the draws follow the message form's ``(Γ C_out, C_in)``
+        map); zero bias."""
+        stacked = torch.empty(self.kernel_size * self.out_channels, self.in_channels)
+        nn.init.kaiming_uniform_(stacked, a=math.sqrt(5))
+        with torch.no_grad():
+            self.weight.copy_(self._conv_layout(stacked))
         if self.bias is not None:
             nn.init.zeros_(self.bias)
+
+    def _conv_layout(self, stacked: Tensor) -> Tensor:
+        """``(Γ C_out, C_in)`` rows ``k C_out + o`` as ``(C_out, C_in, Γ)``."""
+        return stacked.view(self.kernel_size, self.out_channels, self.in_channels).permute(1, 2, 0)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # files of earlier releases hold the taps as a point-wise map ``lin.weight``
+        stacked = state_dict.pop(prefix + "lin.weight", None)
+        if stacked is not None and prefix + "weight" not in state_dict:
+            expected = (self.kernel_size * self.out_channels, self.in_channels)
+            # a wrong shape goes on as it is, for the usual size-mismatch error
+            fits = tuple(stacked.shape) == expected
+            state_dict[prefix + "weight"] = self._conv_layout(stacked) if fits else stacked
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def build_edges(self, lengths: Tensor, num_joints: int) -> tuple[Tensor, Tensor, Tensor]:
         """Temporal edges of this layer for tracks of ``lengths`` frames.
@@ -234,73 +268,57 @@ class TemporalGraphConv(TypedMessagePassing):
     def forward(
         self, x: Tensor, edge_index: Tensor, edge_type: Tensor, num_targets: int | None = None
     ) -> Tensor:
-        h = self.lin(x).view(x.shape[0], self.kernel_size, self.out_channels)
+        stacked = self.weight.permute(2, 0, 1).reshape(-1, self.in_channels)  # (Γ C_out, C_in)
+        h = linear(x, stacked).view(x.shape[0], self.kernel_size, self.out_channels)
         out = self.propagate_typed(h, edge_index, edge_type, None, num_targets)
         return out if self.bias is None else out + self.bias
 
-    def _taps(self) -> Tensor:
-        """This layer's weights as ``(Γ, C_out, C_in)``, tap ``k`` reading frame offset ``o_k``
-        (a view)."""
-        return self.lin.weight.view(self.kernel_size, self.out_channels, self.in_channels)
-
-    def forward_tracks(self, x: Tensor, lengths: Tensor, num_joints: int) -> Tensor:
+    def forward_tracks(self, x: Tensor, tracks: SkeletonLevel) -> Tensor:
         r"""Structure-aware fast path: the same result as :meth:`forward` on :meth:`build_edges`.
 
         When the temporal edges are exactly those of :meth:`build_edges` (the skeleton case),
-        the message sum is a convolution along each track. All tracks are laid end to end with
-        at least :math:`(\Gamma-1)\delta/2` zero frames between them (not padded to a common
-        length; with stride ``s`` each track starts on the stride's grid, see
-        :func:`~pyg_action.graph.temporal.padded_frame_positions`) and one ``conv2d`` of
-        stride ``s`` runs over the sequence (:func:`~pyg_action.nn.track_conv.track_conv2d`);
-        the output frames of the tracks are then picked out. This avoids materialising the
-        ``Γ * N`` messages and computes only the frames the stride keeps (and a few gap
-        frames).
+        the message sum is a convolution along each track. When every track has the same
+        length the node-major features are a channels-last batch ``(R, C_in, T, V)`` (a view)
+        and one strided ``conv2d`` with zero padding gives exactly the ``ceil(T / s)`` kept
+        frames of each track. Otherwise all tracks are laid end to end with at least
+        :math:`(\Gamma-1)\delta/2` zero frames between them (not padded to a common length; with
+        stride ``s`` each track starts on the stride's grid, see
+        :meth:`~pyg_action.graph.levels.SkeletonLevel.frame_positions`), one ``conv2d`` of
+        stride ``s`` runs over that sequence and the output frames of the tracks are picked
+        out. Either way no ``Γ N`` messages are materialised, only the kept frames (and a few
+        gap frames) are computed, and every index comes from the tracks' host-side shape.
 
         Args:
             x: ``(N, C_in)`` node features ordered ``(track, frame, joint)``.
-            lengths: ``(R,)`` frames per track.
-            num_joints: ``V``.
+            tracks: The tracks' :class:`~pyg_action.graph.levels.SkeletonLevel`.
 
         Returns:
             ``(N_out, C_out)`` for tracks of ``ceil(T / stride)`` frames.
         """
+        num_joints = tracks.num_joints
         pad = (self.kernel_size - 1) * self.dilation // 2
-        if lengths.numel() and bool((lengths == lengths[0]).all()):
-            return self._forward_equal_tracks(x, int(lengths[0]), num_joints, pad)
-        position, total = padded_frame_positions(lengths, pad, self.stride)
-        frames = x.view(-1, num_joints, self.in_channels)
-        sequence = frames.new_zeros(total, num_joints, self.in_channels).index_copy(
-            0, position, frames
-        )
+        if tracks.shape.equal_lengths:
+            images = x.view(-1, tracks.shape.lengths[0], num_joints, self.in_channels).permute(
+                0, 3, 1, 2
+            )
+            out = track_conv2d(images, self.weight, self.bias, pad, self.dilation, self.stride)
+            return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
+        position, output, total = tracks.frame_positions(pad, self.stride)
+        rows = x.view(-1, num_joints, self.in_channels)
+        sequence = rows.new_zeros(total, num_joints, self.in_channels).index_copy(0, position, rows)
         # the one long (1, C_in, frames, V) image is channels-last (see track_conv2d); output
         # j is centred on sequence position j * stride + pad
         out = track_conv2d(
             sequence.permute(2, 0, 1).unsqueeze(0),
-            self._taps(),
+            self.weight,
             self.bias,
             dilation=self.dilation,
             stride=self.stride,
         )
-        if self.stride > 1:
-            position = position[strided_node_mask(lengths, 1, self.stride)]
         # (1, C_out, frames, V) channels-last -> (frames, V, C_out) as a view; selecting the
         # batch entry instead (out[0]) would make its gradient a zero-filled NCHW copy
         out = out.permute(0, 2, 3, 1).reshape(-1, num_joints, self.out_channels)
-        out = out.index_select(0, (position - pad) // self.stride)
-        return out.reshape(-1, self.out_channels)
-
-    def _forward_equal_tracks(self, x: Tensor, frames: int, num_joints: int, pad: int) -> Tensor:
-        """:meth:`forward_tracks` when every track has ``frames`` frames (fixed-length batches).
-
-        The tracks are then a batch ``(R, C_in, T, V)``: one strided ``conv2d`` with zero
-        padding ``pad`` yields exactly the ``ceil(T / stride)`` kept frames of each track
-        (frames ``0, s, 2s, ...``), so nothing is computed and then dropped. The node-major
-        ``(N, C)`` features are that batch in channels-last memory order, so the input and
-        output are views: no copy either way.
-        """
-        tracks = x.view(-1, frames, num_joints, self.in_channels).permute(0, 3, 1, 2)
-        out = track_conv2d(tracks, self._taps(), self.bias, pad, self.dilation, self.stride)
-        return out.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
+        return out.index_select(0, output).reshape(-1, self.out_channels)
 
     def __repr__(self) -> str:
         return (

@@ -24,20 +24,14 @@ the tracks.
 
 Which of the two is faster depends on the processor: on a 2-core AMD EPYC machine with
 AVX-512 oneDNN's weight gradient is the faster one (8 tracks × 100 frames × 25 joints, C = 64:
-10.4 against 17.3 ms for the per-tap products). With :data:`weight_gradient` ``"auto"`` (the
-default) the first backward of every layer geometry (channels, window, stride, dilation,
-padding, one track or several) times both, twice each, and keeps the faster for that geometry
-in this process (oneDNN's only when it is at least 15 % faster, so near-ties stay put);
-``"taps"`` or ``"onednn"`` fix the choice (e.g. for bit-identical reruns; ``pyg-action train``
-sets it from ``train.weight_gradient``, and its checkpoints keep the choices ``"auto"`` made, so
-that a resumed run goes on with them).
+10.4 against 17.3 ms for the per-tap products), so it is the default; the backend's
+``conv_weight_gradient="taps"`` (:mod:`pyg_action.nn.backend`, ``train.weight_gradient`` in a
+config) selects the per-tap products. The choice is fixed for a run, so two runs of one
+config agree to the last bit.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -45,28 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .choices import check_choice
-
-#: CPU weight gradient of the fast path: ``"auto"``, ``"taps"`` or ``"onednn"`` (module notes).
-weight_gradient = "auto"
-WEIGHT_GRADIENTS = ("auto", "taps", "onednn")
-#: ``"auto"`` takes oneDNN's only when it needs less than this share of the per-tap time, so
-#: that geometries where both are about as fast keep one method from run to run.
-SWITCH_MARGIN = 0.85
-#: The method ``"auto"`` picked per layer geometry.
-chosen_weight_gradient: dict[tuple[int, ...], str] = {}
-
-
-@contextmanager
-def weight_gradient_method(name: str) -> Iterator[None]:
-    """Within the block, :data:`weight_gradient` is ``name`` (one of :data:`WEIGHT_GRADIENTS`)."""
-    global weight_gradient
-    check_choice("weight_gradient", name, WEIGHT_GRADIENTS)
-    previous, weight_gradient = weight_gradient, name
-    try:
-        yield
-    finally:
-        weight_gradient = previous
+from .backend import get_backend
 
 
 def track_conv2d(
@@ -81,7 +54,7 @@ def track_conv2d(
 
     Args:
         x: ``(R, C_in, T, V)``, channels-last (a view of node-major ``(R T V, C_in)``).
-        weight: ``(Γ, C_out, C_in)``, tap ``k`` reading frame ``s t' + kδ - p``.
+        weight: ``(C_out, C_in, Γ)``, tap ``k`` reading frame ``s t' + kδ - p``.
         bias: ``(C_out,)`` or None.
         padding: Zero frames ``p`` at both ends of every track.
         dilation: ``δ``.
@@ -90,22 +63,25 @@ def track_conv2d(
     Returns:
         ``(R, C_out, floor((T + 2p - (Γ-1)δ - 1) / s) + 1, V)``, channels-last.
 
-    On CPU with gradients needed, the weight gradient comes from the per-tap products of the
-    module notes or from oneDNN, as :data:`weight_gradient` says; otherwise (no gradient,
-    CPU autocast, or CUDA, where cuDNN's own kernels are kept since they were not measured
-    against these) this is plain ``F.conv2d``. All give the same values up to floating-point
-    summation order.
+    On CPU with gradients needed and the backend's ``conv_weight_gradient`` set to ``"taps"``,
+    the weight gradient comes from the per-tap products of the module notes; otherwise (the
+    default, no gradient, CPU autocast, or CUDA, where cuDNN's own kernels are kept) this is
+    plain ``F.conv2d``. Both give the same values up to floating-point summation order.
     """
     needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
-    if needs_grad and x.device.type == "cpu" and not torch.is_autocast_enabled("cpu"):
+    if (
+        needs_grad
+        and x.device.type == "cpu"
+        and not torch.is_autocast_enabled("cpu")
+        and get_backend().conv_weight_gradient == "taps"
+    ):
         return _TrackConv2d.apply(x, weight, bias, padding, dilation, stride)
     return _conv(x, _kernel(weight), bias, padding, dilation, stride)
 
 
 def _kernel(weight: Tensor) -> Tensor:
-    """``(Γ, C_out, C_in)`` as a channels-last ``(C_out, C_in, Γ, 1)`` kernel (the image's
-    memory order, so ``conv2d`` converts neither)."""
-    return weight.permute(1, 2, 0).unsqueeze(-1).contiguous(memory_format=torch.channels_last)
+    """``(C_out, C_in, Γ)`` as a ``(C_out, C_in, Γ, 1)`` kernel (a view)."""
+    return weight.unsqueeze(-1)
 
 
 def _conv(
@@ -150,48 +126,11 @@ class _TrackConv2d(torch.autograd.Function):
         rows_out = grad.permute(0, 2, 3, 1)
         if ctx.needs_input_grad[1]:
             rows_in = x.permute(0, 2, 3, 1)
-            methods = {
-                "taps": lambda: _weight_grad(
-                    rows_out, rows_in, kernel.shape[2], padding, dilation, stride
-                ),
-                "onednn": lambda: _onednn_weight_grad(grad, x, kernel, padding, dilation, stride),
-            }
-            key = (*kernel.shape[:3], padding, dilation, stride, int(x.shape[0] == 1))
-            grad_w = _choose(key, methods)
+            taps = _weight_grad(rows_out, rows_in, kernel.shape[2], padding, dilation, stride)
+            grad_w = taps.permute(1, 2, 0)
         if ctx.needs_input_grad[2]:
             grad_b = rows_out.sum((0, 1, 2))
         return grad_x, grad_w, grad_b, None, None, None
-
-
-def _choose(key: tuple[int, ...], methods: dict[str, Callable[[], Tensor]]) -> Tensor:
-    """Run the configured weight-gradient method; under ``"auto"`` time both methods (twice
-    each, the second call counting) the first time ``key`` is seen and keep oneDNN's if it
-    is faster by :data:`SWITCH_MARGIN`, else the per-tap products; the result is always the
-    kept method's."""
-    check_choice("weight_gradient", weight_gradient, WEIGHT_GRADIENTS)
-    name = chosen_weight_gradient.get(key) if weight_gradient == "auto" else weight_gradient
-    if name is not None:
-        return methods[name]()
-    seconds, results = {}, {}
-    for candidate, method in methods.items():
-        method()
-        start = time.perf_counter()
-        results[candidate] = method()
-        seconds[candidate] = time.perf_counter() - start
-    name = "onednn" if seconds["onednn"] < SWITCH_MARGIN * seconds["taps"] else "taps"
-    chosen_weight_gradient[key] = name
-    return results[name]
-
-
-def _onednn_weight_grad(
-    grad: Tensor, x: Tensor, kernel: Tensor, padding: int, dilation: int, stride: int
-) -> Tensor:
-    """oneDNN's weight gradient of the convolution, as ``(Γ, C_out, C_in)``."""
-    (_, grad_kernel, _) = torch.ops.aten.convolution_backward(
-        grad, x, kernel, None, (stride, 1), (padding, 0), (dilation, 1), False,
-        (0, 0), 1, (False, True, False),
-    )  # fmt: skip
-    return grad_kernel[..., 0].permute(2, 0, 1)
 
 
 def _weight_grad(

@@ -13,37 +13,30 @@ existing edges instead of all ``K * V * V`` joint pairs, and with no padding acr
 different lengths.
 
 The scatter-add runs on torch's ``index_add_`` by default, or on ``torch_scatter.scatter``
-when :attr:`TypedMessagePassing.scatter_backend` is ``"torch_scatter"`` (the package is
-optional). :func:`block_plan` recognises graphs made of identical blocks (every frame of a
-skeleton batch), which layers may aggregate with small dense products instead.
+when the backend's ``scatter`` is ``"torch_scatter"`` (:mod:`pyg_action.nn.backend`; the
+package is optional). :func:`block_plan` recognises graphs made of identical blocks (every
+frame of a skeleton batch), which layers may aggregate with small dense products instead.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 from torch_geometric.nn import MessagePassing
 
-SCATTER_BACKENDS = ("index_add", "torch_scatter")
+from ..graph.blocks import BlockPlan
+from .backend import get_backend
 
 
 class TypedMessagePassing(MessagePassing):
     """Base class: sums ``w_e * h[j, k_e]`` over the edges ``j -> i``.
 
     Subclasses compute ``h`` ``(N_src, K, C)`` and call :meth:`propagate_typed`.
-
-    Attributes:
-        scatter_backend: ``"index_add"`` (torch, default) or ``"torch_scatter"`` (needs the
-            optional ``torch-scatter`` package). Set it on the class or on one layer; both
-            give the same sums up to rounding order.
     """
 
     # Declared so PyG need not parse the caller's source to find propagate's arguments.
     propagate_type = {"x": Tensor, "edge_weight": Tensor | None}
-    scatter_backend: str = "index_add"
 
     def __init__(self) -> None:
         super().__init__(aggr="add", flow="source_to_target")
@@ -89,60 +82,13 @@ class TypedMessagePassing(MessagePassing):
         self, inputs: Tensor, index: Tensor, ptr: Tensor | None = None, dim_size: int | None = None
     ) -> Tensor:
         """Sum into the targets with ``index_add_`` (no ``(E, C)`` expanded index as scatter),
-        or with ``torch_scatter.scatter`` (see :attr:`scatter_backend`)."""
+        or with ``torch_scatter.scatter`` (the backend's ``scatter``)."""
         size = int(index.max()) + 1 if dim_size is None else dim_size
-        if self.scatter_backend == "torch_scatter":
+        if get_backend().scatter == "torch_scatter":
             import torch_scatter
 
             return torch_scatter.scatter(inputs, index, 0, dim_size=size, reduce="sum")
-        if self.scatter_backend != "index_add":
-            raise ValueError(
-                f"scatter_backend must be one of {SCATTER_BACKENDS}, got {self.scatter_backend!r}"
-            )
         return inputs.new_zeros(size, inputs.shape[-1]).index_add_(0, index, inputs)
-
-
-@dataclass(frozen=True)
-class BlockPlan:
-    r"""A typed graph made of ``F`` identical blocks of ``V`` consecutive nodes.
-
-    Edge ``b * E_0 + e`` of the graph is edge ``e`` of block 0 shifted by ``b * V`` nodes, with
-    the same type, weight and slot. The aggregation is then block diagonal: with the
-    ``(K, V, V)`` weighted adjacency ``A`` of one block, :math:`\mathbf{x}'_{b,i} = \sum_{k,j}
-    A_{k,i,j} \mathbf{W}_k \mathbf{x}_{b,j}` for every block ``b``.
-
-    Attributes:
-        num_blocks: ``F``.
-        block_size: ``V``.
-        edges_per_block: ``E_0``.
-        edge_index: ``(2, E_0)`` block-local source and target of block 0's edges.
-        edge_type: ``(E_0,)`` their types.
-    """
-
-    num_blocks: int
-    block_size: int
-    edges_per_block: int
-    edge_index: Tensor
-    edge_type: Tensor
-
-    def adjacency(self, weight: Tensor, num_types: int, order: str) -> Tensor:
-        """Weighted adjacency of one block from block 0's edge weights ``(E_0,)``.
-
-        Args:
-            weight: ``(E_0,)`` weight of each edge (differentiable).
-            num_types: ``K``.
-            order: ``"target_type"`` gives ``(V * K, V)`` with entry ``[i K + k, j]``;
-                ``"target"`` gives ``(V, V * K)`` with entry ``[i, j K + k]``.
-        """
-        v = self.block_size
-        src, dst = self.edge_index
-        if order == "target_type":
-            flat, shape = (dst * num_types + self.edge_type) * v + src, (v * num_types, v)
-        elif order == "target":
-            flat, shape = (dst * v + src) * num_types + self.edge_type, (v, v * num_types)
-        else:
-            raise ValueError(f"order must be 'target_type' or 'target', got {order!r}")
-        return weight.new_zeros(v * v * num_types).index_add(0, flat, weight).view(shape)
 
 
 def _periodic(values: Tensor, blocks: int) -> bool:
@@ -179,7 +125,15 @@ def _detect_blocks(
         if values is not None and not _periodic(values, blocks):
             return None
     # copies: a view would keep ``edge_index`` (the cache's weak key) alive
-    return BlockPlan(blocks, size, per_block, local.clone(), edge_type[:per_block].clone())
+    return BlockPlan(
+        blocks,
+        size,
+        per_block,
+        local.clone(),
+        edge_type[:per_block].clone(),
+        None if edge_weight is None else edge_weight[:per_block].clone(),
+        edge_slot[:per_block].clone(),
+    )
 
 
 #: ``edge_index`` -> (the other tensors and versions it was checked with, its plan). Keys are

@@ -16,17 +16,24 @@ the official dense code).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 from torch_geometric.nn import EdgeConv, GINConv, MessagePassing
 from torch_geometric.nn.aggr import MaxAggregation
 from torch_geometric.nn.inits import reset
 from torch_geometric.typing import Adj, PairTensor
 from torch_geometric.utils import degree
 
-from .knn import DEFAULT_CHUNK_BYTES, DilatedKnnGraph, grid_relative_position_bias
+from .knn import (
+    DEFAULT_CHUNK_BYTES,
+    DilatedKnnGraph,
+    grid_relative_position_bias,
+    neighbor_table,
+)
 from .linear_map import linear
 
 CONVS = ("mr", "edge", "gin", "sage")
@@ -50,6 +57,59 @@ def activation(name: str | None) -> nn.Module:
     return _ACTIVATIONS[name.lower()]()
 
 
+def _lean_autograd(x: Tensor) -> bool:
+    """Whether :class:`_RowLinear` applies: gradients wanted, no autocast (whose casts it
+    leaves to ``F.linear``) and no tracing, scripting or compiling (which see portable ops)."""
+    return (
+        torch.is_grad_enabled()
+        and not torch.is_autocast_enabled(x.device.type)
+        and not torch.jit.is_tracing()
+        and not torch.jit.is_scripting()
+        and not torch.compiler.is_compiling()
+    )
+
+
+class _RowLinear(torch.autograd.Function):
+    r""":math:`\mathbf{Y} = \mathbf{X}\mathbf{W}^\top + \mathbf{b}` on rows with a
+    backward of three products-or-sums: :math:`\mathbf{G}\mathbf{W}`,
+    :math:`\mathbf{G}^\top\mathbf{X}`, :math:`\sum_n \mathbf{g}_n` (autograd's own graph of
+    ``linear`` adds transposes and views around them). The forward is
+    :func:`~pyg_action.nn.linear_map.linear`."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None
+    ) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        return linear(x, weight, bias)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        x, weight = ctx.saved_tensors
+        grad_x = grad.mm(weight) if ctx.needs_input_grad[0] else None
+        grad_w = grad.t().mm(x) if ctx.needs_input_grad[1] else None
+        grad_b = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return grad_x, grad_w, grad_b
+
+
+def row_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """:func:`~pyg_action.nn.linear_map.linear` (same values), with the lean backward of
+    :class:`_RowLinear` for rows ``(N, C_in)`` when it applies (:func:`_lean_autograd`)."""
+    if x.dim() == 2 and _lean_autograd(x):
+        return _RowLinear.apply(x, weight, bias)
+    return linear(x, weight, bias)
+
+
+class RowLinear(nn.Linear):
+    """:class:`torch.nn.Linear` (same parameters, initialisation and state dict) computed by
+    :func:`row_linear`."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return row_linear(x, self.weight, self.bias)
+
+
 class GroupedLinear(nn.Module):
     r"""Linear map with channel groups: a 1×1 convolution with ``groups`` on rows.
 
@@ -59,7 +119,8 @@ class GroupedLinear(nn.Module):
     where :math:`\mathbf{x}^{(g)}` is the :math:`g`-th of ``groups`` equal slices of the
     input channels. ``weight`` has the shape of a ``Conv2d`` weight without its ``1×1``
     kernel, :math:`(C_{out}, C_{in} / G)`, and is initialised as the official ViG
-    (Kaiming normal, zero bias).
+    (Kaiming normal, zero bias). With groups, the product is one batched ``baddbmm`` over
+    the groups.
 
     Args:
         in_channels: :math:`C_{in}`.
@@ -93,12 +154,19 @@ class GroupedLinear(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.groups == 1:
-            return linear(x, self.weight, self.bias)
-        g = self.groups
-        weight = self.weight.view(g, self.out_channels // g, self.in_channels // g)
-        out = torch.einsum("ngi,goi->ngo", x.reshape(-1, g, self.in_channels // g), weight)
-        out = out.reshape(*x.shape[:-1], self.out_channels)
-        return out if self.bias is None else out + self.bias
+            return row_linear(x, self.weight, self.bias)
+        g, c_in, c_out = (
+            self.groups,
+            self.in_channels // self.groups,
+            self.out_channels // self.groups,
+        )
+        groups = x.reshape(-1, g, c_in).transpose(0, 1)  # (G, rows, C_in / G)
+        weight = self.weight.view(g, c_out, c_in).transpose(1, 2)
+        if self.bias is None:
+            out = torch.bmm(groups, weight)
+        else:
+            out = torch.baddbmm(self.bias.view(g, 1, c_out), groups, weight)
+        return out.transpose(0, 1).reshape(*x.shape[:-1], self.out_channels)
 
     def extra_repr(self) -> str:
         return (
@@ -307,6 +375,55 @@ def graph_conv(
     raise ValueError(f"unknown graph convolution {conv!r}; choose from {CONVS}")
 
 
+def neighbor_conv(conv: nn.Module, x: PairTensor, neighbors: Tensor) -> Tensor:
+    r"""Run a :func:`graph_conv` operator on a fixed-degree graph given as a neighbour table.
+
+    ``neighbors[i]`` lists the :math:`k` source rows (of ``x[0]``) of target :math:`i` (of
+    ``x[1]``), as :func:`~pyg_action.nn.knn.batched_knn` builds it for images. Every target
+    having exactly :math:`k` neighbours, the neighbour features are one gather into a
+    :math:`(N, k, C)` tensor and every aggregation a reduction over its middle axis: no
+    scatter, no edge list, no host synchronisation. The result equals ``conv(x,
+    neighbors_to_edge_index(neighbors))``, and so do the gradients except at tied maxima
+    (see :func:`_neighbor_max`).
+
+    Args:
+        conv: A :class:`MaxRelativeConv`, :class:`~torch_geometric.nn.conv.EdgeConv`,
+            :class:`~torch_geometric.nn.conv.GINConv` or :class:`MaxPoolSAGEConv`.
+        x: Source and target node features :math:`((M, C), (N, C))`.
+        neighbors: Source rows :math:`(N, k)`.
+
+    Returns:
+        Target features :math:`(N, C_{out})`.
+    """
+    if not isinstance(conv, (MaxRelativeConv, EdgeConv, GINConv, MaxPoolSAGEConv)):
+        raise TypeError(f"no neighbour-table path for {type(conv).__name__}")
+    source, target = x
+    gathered = source.index_select(0, neighbors.reshape(-1)).view(*neighbors.shape, -1)
+    if isinstance(conv, MaxRelativeConv):
+        relative = _neighbor_max(gathered) - target
+        return conv.nn(torch.stack([target, relative], dim=-1).flatten(-2))
+    if isinstance(conv, EdgeConv):
+        centers = target.unsqueeze(1).expand_as(gathered)
+        edges = torch.cat([centers, gathered - centers], dim=-1).flatten(0, 1)
+        return _neighbor_max(conv.nn(edges).view(*neighbors.shape, -1))
+    if isinstance(conv, GINConv):
+        return conv.nn((1 + conv.eps) * target + gathered.sum(dim=1))
+    messages = conv.nn1(gathered.flatten(0, 1)).view(*neighbors.shape, -1)
+    return conv.nn2(torch.cat([target, _neighbor_max(messages)], dim=-1))
+
+
+def _neighbor_max(messages: Tensor) -> Tensor:
+    """Max over the neighbour axis of ``(N, k, C)``.
+
+    With a gradient to compute, ``max`` with its argmax: the backward is one scatter and the
+    gradient at tied maxima goes to one of them (as in the official dense code; PyG's scatter
+    max splits it). Without, ``amax``, several times faster on CPU than ``max`` with indices.
+    """
+    if torch.is_grad_enabled() and messages.requires_grad:
+        return messages.max(dim=1).values
+    return messages.amax(dim=1)
+
+
 class DropPath(nn.Module):
     r"""Stochastic depth per graph: in training, zeroes a residual branch for a whole graph
     with probability :math:`p` and scales the kept graphs by :math:`1 / (1 - p)`.
@@ -314,8 +431,13 @@ class DropPath(nn.Module):
     Args:
         p: Drop probability.
 
+    The graphs are given by ``batch``, or, without it, as ``num_graphs`` equal blocks of
+    consecutive rows (images of one size; no batch vector and no host read needed).
+    ``num_graphs`` with ``batch`` saves reading the count from the device.
+
     Shapes:
-        - **input:** node features :math:`(N, C)`, batch :math:`(N,)` (optional)
+        - **input:** node features :math:`(N, C)`, batch :math:`(N,)` (optional),
+          ``num_graphs`` (optional; default: one graph, or ``batch.max() + 1``)
         - **output:** :math:`(N, C)`
     """
 
@@ -323,13 +445,17 @@ class DropPath(nn.Module):
         super().__init__()
         self.p = p
 
-    def forward(self, x: Tensor, batch: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, batch: Tensor | None = None, num_graphs: int | None = None
+    ) -> Tensor:
         if not self.training or self.p == 0.0:
             return x
-        num_graphs = 1 if batch is None else int(batch.max()) + 1
+        if num_graphs is None:
+            num_graphs = 1 if batch is None else int(batch.max()) + 1
         keep = x.new_empty(num_graphs).bernoulli_(1.0 - self.p).div_(1.0 - self.p)
-        scale = keep if batch is None else keep[batch]
-        return x * scale.view(-1, 1)
+        if batch is not None:
+            return x * keep[batch].view(-1, 1)
+        return (x.view(num_graphs, -1, x.size(-1)) * keep.view(-1, 1, 1)).view_as(x)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -353,7 +479,11 @@ class Grapher(nn.Module):
     ``grid=(H, W)`` enables the two image options of the official pyramid ViG: neighbours
     drawn from the :math:`r \times r` average-pooled grid (``reduce_ratio`` :math:`r > 1`,
     a bipartite graph), and the relative-position distance bias
-    (:func:`~pyg_action.nn.knn.grid_relative_position_bias`).
+    (:func:`~pyg_action.nn.knn.grid_relative_position_bias`). On images the number of
+    images and nodes per image come from the shapes: the kNN is one batched ``topk``
+    (:func:`~pyg_action.nn.knn.batched_knn`), the convolution runs on the neighbour table
+    (:func:`neighbor_conv`) and ``batch`` is not needed (it is ignored), so a step dispatches
+    no value-dependent operator.
 
     Args:
         channels: Node feature width :math:`C`.
@@ -415,38 +545,40 @@ class Grapher(nn.Module):
     ) -> Tensor:
         shortcut = x
         x = self.fc1(x)
+        if edge_index is None and grid is not None:
+            out, num_images = self._grid_conv(x, grid)
+            return self.drop_path(self.fc2(out), num_graphs=num_images) + shortcut
         if edge_index is not None:
             out = self.conv(x, edge_index)
-        elif grid is None:
+        else:
             if self.reduce_ratio > 1 or self.relative_pos:
                 raise ValueError("reduce_ratio > 1 and relative_pos need grid=(H, W)")
             out = self.conv(x, self.knn(x, batch))
-        else:
-            batch, y, batch_y, bias = self._grid_candidates(x, grid)
-            out = self.conv((y, x), self.knn(x, batch, y, batch_y, bias))
         return self.drop_path(self.fc2(out), batch) + shortcut
 
-    def _grid_candidates(
-        self, x: Tensor, grid: tuple[int, int]
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-        """Batch vector of the patches, candidates (pooled patches), their batch vector
-        and the distance bias."""
+    def _grid_conv(self, x: Tensor, grid: tuple[int, int]) -> tuple[Tensor, int]:
+        """The graph convolution on images of ``grid`` patches (rows in row-major order):
+        batched kNN on the known shapes and a neighbour table (:func:`neighbor_conv`).
+        Returns the output rows and the number of images."""
         height, width = grid
+        if x.size(0) % (height * width):
+            raise ValueError(f"{x.size(0)} rows are not a whole number of {height}x{width} grids")
+        num_images = x.size(0) // (height * width)
         ratio = max(1, min(self.reduce_ratio, height, width))
-        images = torch.arange(x.size(0) // (height * width), device=x.device)
         y = x
         if ratio > 1:
-            y = x.view(images.numel(), height, width, -1).permute(0, 3, 1, 2)
+            y = x.view(num_images, height, width, -1).permute(0, 3, 1, 2)
             y = F.avg_pool2d(y, ratio, ratio).permute(0, 2, 3, 1).reshape(-1, x.size(-1))
         bias = None
         if self.relative_pos:
             bias = grid_relative_position_bias(self.channels, grid, ratio).to(x.device)
-        return (
-            images.repeat_interleave(height * width),
-            y,
-            images.repeat_interleave(y.size(0) // images.numel()),
+        num_candidates = y.size(0) // num_images
+        local = self.knn.batched(
+            x.view(num_images, height * width, -1),
+            None if y is x else y.view(num_images, num_candidates, -1),
             bias,
         )
+        return neighbor_conv(self.conv, (y, x), neighbor_table(local, num_candidates)), num_images
 
 
 class FFN(nn.Module):
@@ -466,7 +598,8 @@ class FFN(nn.Module):
         drop_path: Stochastic depth probability of the residual branch.
 
     Shapes:
-        - **input:** node features :math:`(N, C)`, batch :math:`(N,)` (optional)
+        - **input:** node features :math:`(N, C)`, batch :math:`(N,)` (optional),
+          ``num_graphs`` (optional, see :class:`DropPath`)
         - **output:** :math:`(N, C)`
     """
 
@@ -484,5 +617,7 @@ class FFN(nn.Module):
         self.fc2 = pointwise(hidden_channels, channels, 1, norm, None)
         self.drop_path = DropPath(drop_path)
 
-    def forward(self, x: Tensor, batch: Tensor | None = None) -> Tensor:
-        return self.drop_path(self.fc2(self.fc1(x)), batch) + x
+    def forward(
+        self, x: Tensor, batch: Tensor | None = None, num_graphs: int | None = None
+    ) -> Tensor:
+        return self.drop_path(self.fc2(self.fc1(x)), batch, num_graphs) + x

@@ -118,16 +118,16 @@ def test_sweep_memory_counts_each_sides_graph_storage():
 
 def test_linear_backend_applies_during_the_run_and_is_recorded(tmp_path, monkeypatch):
     import pyg_action.bench.run as bench_run
-    import pyg_action.nn.linear_map as linear_module
+    from pyg_action.nn import get_backend
 
     seen = []
 
     def fake_run(settings):
-        seen.append(linear_module._backend)
+        seen.append(get_backend().linear)
         return []
 
     monkeypatch.setattr(bench_run, "run", fake_run)
     out = tmp_path / "r.json"
     invoke("--operators", "none", "--models", "none", "--linear", "torch", "--out", str(out))
-    assert seen == ["torch"] and linear_module._backend == "auto"
+    assert seen == ["torch"] and get_backend().linear == "onednn"
     assert json.loads(out.read_text())["linear"] == "torch"

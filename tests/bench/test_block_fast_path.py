@@ -6,7 +6,8 @@ import torch
 from pyg_action.bench.shapes import Shape, skeleton_inputs
 from pyg_action.layouts import get_layout, layout_graph
 from pyg_action.nn import PartitionedGraphConv
-from pyg_action.nn.typed_conv import TypedMessagePassing, block_plan
+from pyg_action.nn.backend import get_backend, set_backend, use_backend
+from pyg_action.nn.typed_conv import block_plan
 
 
 def pair(c_in, c_out, layout, bias=True):
@@ -100,13 +101,11 @@ def test_torch_scatter_backend_equals_index_add():
     fast, slow = pair(2, 5, "ntu25")
     x = torch.randn(nodes, 2)
     reference = slow(x, **sp)
-    slow.scatter_backend = "torch_scatter"
-    torch.testing.assert_close(slow(x, **sp), reference)
+    with use_backend(scatter="torch_scatter"):
+        torch.testing.assert_close(slow(x, **sp), reference)
 
 
 def test_unknown_scatter_backend_is_an_error():
-    conv = PartitionedGraphConv(2, 2, 1)
-    conv.scatter_backend = "nope"
-    with pytest.raises(ValueError, match="scatter_backend"):
-        conv(torch.randn(2, 2), torch.tensor([[0], [1]]), torch.tensor([0]))
-    assert TypedMessagePassing.scatter_backend == "index_add"
+    with pytest.raises(ValueError, match="scatter must be one of"):
+        set_backend(scatter="nope")
+    assert get_backend().scatter == "index_add"

@@ -73,6 +73,31 @@ def test_predict_real_ntu_file_and_layout_mismatch(trained, shared_data):
     assert "20 joints" in result.output and "'ntu25'" in result.output
 
 
+def test_inspect_predict_and_prepare_judge_an_all_zero_sample_alike(trained, tmp_path):
+    """One rule for every command: the all-zero sample of an npz is a bad sample, named, and
+    the good one beside it is used (inspect used to traceback, predict to classify it)."""
+    import numpy as np
+
+    from pyg_action.io import write_npz
+    from pyg_action.sequence import SkeletonSequence
+
+    rng = np.random.default_rng(0)
+    good = SkeletonSequence(rng.normal(size=(3, 12, 25, 1)).astype(np.float32), 0, "ntu25", "g")
+    zero = SkeletonSequence(np.zeros((3, 12, 25, 1), np.float32), 0, "ntu25", "z")
+    path = write_npz(tmp_path / "two.npz", [good, zero])
+    expected = f"{path}, sample z: all coordinates are zero"
+    runner = CliRunner()
+    inspected = runner.invoke(cli, ["inspect", str(path)])
+    assert inspected.exception is None or isinstance(inspected.exception, SystemExit)
+    assert expected in inspected.output and "1 good sample(s), 1 bad sample(s)" in inspected.output
+    out, _ = trained
+    predicted = runner.invoke(cli, ["predict", "--checkpoint", str(out / "best.pt"), str(path)])
+    assert predicted.exit_code == 1 and expected in predicted.output
+    assert predicted.output.count("g: synthetic_") == 1 and "z: synthetic_" not in predicted.output
+    prepared = runner.invoke(cli, ["prepare", str(path), str(tmp_path / "cache"), "-q"])
+    assert prepared.exit_code == 0 and "sample z: all coordinates are zero" in prepared.output
+
+
 def test_visualize_sequence_importance_and_response(trained, shared_data, tmp_path):
     out, _ = trained
     ntu = shared_data / "ntu_samples" / "S001C003P008R002A058.skeleton"

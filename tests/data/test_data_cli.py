@@ -32,7 +32,7 @@ def test_strict_exits_with_1_on_bad_input(tmp_path):
     assert relaxed.exit_code == 0 and "bad:    1" in relaxed.output
     strict = runner.invoke(cli, [*args, "-q", "--strict"])
     assert strict.exit_code == 1
-    assert "[zero]: all coordinates are zero" in strict.output
+    assert "data.npz: sample zero: all coordinates are zero" in strict.output
 
 
 def test_layout_option_and_errors(tmp_path):

@@ -85,7 +85,7 @@ def test_bad_samples_are_reported_never_dropped_silently(tmp_path):
     assert reasons == {
         "broken.txt": "line 3: not a number",
         "zero": "all coordinates are zero",
-        "nan": "NaN or infinite coordinates",
+        "nan": "frame 2: NaN or infinite value",
         "wrong_joints": "25 joints, but the layout has 20",
     }
     assert json.loads((tmp_path / "report.json").read_text())["bad"] == 4
@@ -127,14 +127,16 @@ def test_not_a_cache_and_empty_cache(tmp_path):
 
 def test_prepare_npz_container_reports_bad_samples(tmp_path):
     samples = [seq(f"s{i}", 4 + i, label=i % 2, seed=i) for i in range(4)]
-    samples[2].data[:] = 0  # the npz reader accepts it; the cache check rejects it
+    samples[2].data[:] = 0  # rejected by the one sample rule
     write_npz(tmp_path / "set.npz", samples, layout="msr20")
     (tmp_path / "junk.npz").write_bytes(b"not a zip archive")
     report = prepare(tmp_path, tmp_path / "cache", format="npz", progress=False)
     assert report["good"] == 3 and report["bad"] == 2
     files = [file for file, _ in report["bad_files"]]
     assert any(f.endswith("junk.npz") for f in files)
-    assert any(f.endswith("set.npz [s2]") for f in files)
+    assert ["sample s2: all coordinates are zero"] == [
+        r for f, r in report["bad_files"] if f.endswith("set.npz")
+    ]
     cache = open_prepared(tmp_path / "cache")
     assert cache.names == ["s0", "s1", "s3"]
     np.testing.assert_array_equal(cache[2].data, samples[3].data)
@@ -159,8 +161,11 @@ def test_prepare_and_dataset_reader_name_a_linked_folder_alike(tmp_path):
 def test_prepare_missing_source(tmp_path):
     with pytest.raises(SkeletonDataError, match="does not exist"):
         prepare(tmp_path / "nope", tmp_path / "out", progress=False)
-    report = prepare(tmp_path, tmp_path / "out", format="msr", progress=False)
+    with pytest.raises(SkeletonDataError, match="no good sample to prepare"):
+        prepare(tmp_path, tmp_path / "out", format="msr", progress=False)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["good"] == 0 and "no sample files" in report["bad_files"][0][1]
+    assert not is_prepared(tmp_path / "out")
 
 
 def test_prepare_real_msr_action3d(msr_cli_cache, msr_raw):

@@ -12,7 +12,6 @@ from pyg_action.engine.metrics import classification_metrics
 from pyg_action.engine.schedule import lr_factor
 from pyg_action.engine.trainer import load_split, train
 from pyg_action.errors import SkeletonDataError
-from pyg_action.nn import track_conv
 
 TINY = [
     "model.channels=[8, 8]",
@@ -113,50 +112,32 @@ def test_train_resume_and_result(tmp_path):
         train(longer, tmp_path, resume=True, progress=False)
 
 
-def test_weight_gradient_option_and_its_choices_survive_a_resume(tmp_path, monkeypatch):
-    monkeypatch.setattr(track_conv, "chosen_weight_gradient", {})
+def test_weight_gradient_option_holds_for_the_run_and_two_runs_agree(tmp_path, monkeypatch):
+    """The CPU weight-gradient method comes from the config, not from timing: two runs of one
+    config give the same log to the last digit, and the choice is undone after the run."""
+    from pyg_action.nn import get_backend, track_conv
+
     seen = []
-    real_choose = track_conv._choose
+    real = track_conv._weight_grad
 
-    def spy(key, methods):
-        seen.append(track_conv.weight_gradient)
-        return real_choose(key, methods)
+    def spy(*args):
+        seen.append(get_backend().conv_weight_gradient)
+        return real(*args)
 
-    monkeypatch.setattr(track_conv, "_choose", spy)
-    auto = [*TINY, "train.weight_gradient=auto"]  # timing-based choice only when asked for
-    train(load_config(None, auto, model="stgcn"), tmp_path, progress=False)
-    assert set(seen) == {"auto"} and track_conv.weight_gradient == "auto"
-    chosen = dict(track_conv.chosen_weight_gradient)
-    assert chosen  # every temporal layer's geometry was timed
-    (saved,) = load_checkpoint(tmp_path / "last.pt")["weight_gradients"]  # one rank
-    assert {tuple(c["geometry"]): c["method"] for c in saved} == chosen
-    # a resumed run goes on with what the checkpoint kept, whatever this process measured
-    flipped = {"taps": "onednn", "onednn": "taps"}
-    monkeypatch.setattr(
-        track_conv, "chosen_weight_gradient", {key: flipped[m] for key, m in chosen.items()}
-    )
-    longer = load_config(None, [*auto, "train.epochs=3"], model="stgcn")
-    train(longer, tmp_path, resume=True, progress=False)
-    assert track_conv.chosen_weight_gradient == chosen
-    # a fixed method holds for the run only, and a wrong name is refused
-    seen.clear()
-    train(load_config(None, TINY, model="stgcn"), tmp_path / "fixed", progress=False)
-    assert set(seen) == {"taps"} and track_conv.weight_gradient == "auto"  # the default
-    with pytest.raises(ValueError, match="train.weight_gradient"):
+    monkeypatch.setattr(track_conv, "_weight_grad", spy)
+    config = load_config(None, TINY, model="stgcn")
+    train(config, tmp_path / "a", progress=False)
+    train(config, tmp_path / "b", progress=False)
+    assert seen == []  # the default, oneDNN's own backward, never takes the per-tap products
+    logs = [(tmp_path / run / "log.jsonl").read_text() for run in ("a", "b")]
+    strip = [[{k: v for k, v in json.loads(line).items() if k != "seconds"}
+              for line in log.splitlines()] for log in logs]  # fmt: skip
+    assert strip[0] == strip[1]
+    fixed = load_config(None, [*TINY, "train.weight_gradient=taps"], model="stgcn")
+    train(fixed, tmp_path / "fixed", progress=False)
+    assert seen and set(seen) == {"taps"} and get_backend().conv_weight_gradient == "onednn"
+    with pytest.raises(ValueError, match="train.weight_gradient"):  # refused by the schema
         load_config(None, [*TINY, "train.weight_gradient=blas"], model="stgcn")
-
-
-def test_two_default_runs_give_identical_logs(tmp_path):
-    """Same command, seed and machine: the same numbers, with no timing-based choice."""
-    config = load_config(None, [*TINY, "train.epochs=3"], model="stgcn")
-    logs = []
-    for run in ("a", "b"):
-        train(config, tmp_path / run, progress=False)
-        records = [json.loads(line) for line in (tmp_path / run / "log.jsonl").open()]
-        logs.append([{k: v for k, v in r.items() if k != "seconds"} for r in records])
-    assert logs[0] == logs[1]
-    weights = [load_checkpoint(tmp_path / run / "last.pt")["model"] for run in ("a", "b")]
-    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
 def test_bad_file_is_reported_and_empty_split_fails(shared_data, tmp_path, capsys):

@@ -57,7 +57,7 @@ def test_defaults_and_quick_configs_validate():
 
 
 def test_the_default_weight_gradient_is_a_fixed_method():
-    assert load_config(None, model="stgcn")["train"]["weight_gradient"] == "taps"
+    assert load_config(None, model="stgcn")["train"]["weight_gradient"] == "onednn"
 
 
 def test_the_documented_schema_is_current():

@@ -9,6 +9,7 @@ from pyg_action.graph import (
     node_positions,
     strided_node_mask,
     temporal_edges,
+    track_lengths,
 )
 from pyg_action.graph.levels import SkeletonLevel
 from pyg_action.layouts import layout_graph
@@ -87,12 +88,43 @@ def test_level_coarsening_keeps_within_frame_edges(samples):
     assert torch.equal(coarse.lengths, expected_lengths)
     frames = int(expected_lengths.sum())
     assert coarse.num_nodes == frames * 25
-    assert coarse.spatial_edge_index.shape[1] == frames * 73
+    edges = coarse.spatial
+    assert edges["edge_index"].shape[1] == frames * 73
     graph = layout_graph(builder.layout)
-    first = coarse.spatial_edge_index[:, :73]
+    first = edges["edge_index"][:, :73]
     assert torch.equal(
         first, torch.stack([torch.from_numpy(graph.src), torch.from_numpy(graph.dst)])
     )
+    # the structured level of the same batch (no edges read) builds the same edges
+    structured = SkeletonLevel.from_batch(batch, 25, graph).coarsen(2)
+    assert structured.edges is None and structured.block_plan.num_blocks == frames
+    for key, value in structured.spatial.items():
+        assert torch.equal(value, edges[key]), key
+
+
+def test_level_indices_follow_the_host_shape(samples):
+    """Kept nodes, frame positions and node samples from the shape match the mask-based rule."""
+    builder = SkeletonGraphBuilder("ntu25", edges=False)
+    batch = next(iter(DataLoader([builder(x) for x in samples], batch_size=4)))
+    assert not hasattr(batch, "spatial_edge_index")
+    level = SkeletonLevel.from_batch(batch, 25)
+    lengths = track_lengths(batch.num_frames, batch.num_persons)
+    assert level.shape.lengths == tuple(lengths.tolist())
+    for stride in (1, 2, 3):
+        mask = strided_node_mask(lengths, 25, stride)
+        assert torch.equal(level.keep_index(stride), mask.nonzero().view(-1))
+        x = torch.randn(level.num_nodes, 2)
+        assert torch.equal(level.select_kept(x, stride), x[mask])
+        position, output, total = level.frame_positions(4, stride)
+        # gaps of at least 4 zero frames around every track, tracks on the stride's grid
+        starts = position[torch.cumsum(lengths, 0) - lengths]
+        assert int(starts[0]) >= 4 and bool((starts % stride == 4 % stride).all())
+        ends = position[torch.cumsum(lengths, 0) - 1]
+        assert bool((starts[1:] - ends[:-1] > 4).all()) and total - int(ends[-1]) > 4
+        assert torch.equal(output * stride + 4, position[mask[::25]])
+    assert torch.equal(level.node_sample, batch.batch)
+    # the same shape on the same device is one cached level
+    assert SkeletonLevel.from_batch(batch, 25) is level
 
 
 def test_builder_rejects_wrong_joint_count():

@@ -7,9 +7,11 @@ is ``scripts/fuzz_readers.py``; these are its CI-sized, derandomized counterpart
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -129,3 +131,66 @@ def test_sandbox_reports_a_timeout_and_recovers(tmp_path):
         assert box.run(seed).kind == "timeout"  # starting the process alone takes longer
         box.timeout = 60.0
         assert box.run(seed).kind == "accepted"
+
+
+@pytest.mark.parametrize("name", BUILT_TARGETS)
+def test_mutators_never_raise_on_a_sweep_of_seeds(name, tmp_path):
+    seeds = seed_files(name, None, tmp_path)
+    for seed in range(60):
+        choices = RandomChoices(f"{seed}:{name}")
+        for _ in range(25):
+            mutate_files(seeds, choices)
+
+
+def test_the_long_run_of_seed_77_mutates_pyskl_past_its_old_crash(tmp_path):
+    # `fuzz_readers.py --seed 77` crashed in _mutate_array at pyskl case 3265 (a string
+    # array cast to a complex dtype) and lost the tables of the readers already done
+    seeds = seed_files("pyskl", None, tmp_path)
+    choices = RandomChoices("77:pyskl")  # the stream the long run draws for pyskl
+    for _ in range(3300):
+        mutate_files(seeds, choices)
+
+
+def test_mutated_string_arrays_stay_mutable():
+    from pyg_action.io.fuzzing.mutations import _mutate_array
+
+    for seed in range(40):
+        out = _mutate_array(np.array(["x", "yz"]), RandomChoices(seed))
+        assert isinstance(out, np.ndarray)
+
+
+def _prints_system_error(path: Path) -> tuple[list, list]:
+    print("SystemError: deallocated bytearray object has exported buffers", file=sys.stderr)
+    return [], []
+
+
+def test_run_case_counts_exceptions_printed_instead_of_raised(tmp_path):
+    outcome = run_case(Target("t", _prints_system_error), {"a.txt": b"x"}, tmp_path)
+    assert outcome.kind == "failed" and outcome.exceptions == ("SystemError",)
+    named = SkeletonDataError("bad", tmp_path / "a.txt")
+    assert run_case(Target("t", _raises(named)), {"a.txt": b"x"}, tmp_path).exceptions == (
+        "SkeletonDataError",
+    )
+
+
+def test_long_run_counts_exception_types_and_survives_a_failing_mutator(monkeypatch, capsys):
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "fuzz_readers.py"
+    spec = importlib.util.spec_from_file_location("fuzz_readers", script)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "fuzz_readers", module)
+    spec.loader.exec_module(module)
+    calls = iter(range(10**6))
+
+    def flaky(seeds, choices):
+        if next(calls) % 2:
+            raise ValueError("could not convert string to float")
+        return mutate_files(seeds, choices)
+
+    monkeypatch.setattr(module, "mutate_files", flaky)
+    code = module.main(["--cases", "6", "--readers", "npz", "pyskl", "--seed", "77"])
+    out = capsys.readouterr().out
+    assert code == 1  # the failing mutator is reported
+    assert "| npz " in out and "| pyskl " in out  # both tables, the run went on
+    assert out.count("mutator 3") == 2  # counted per reader among the exception types

@@ -97,13 +97,15 @@ def test_label_file_with_bad_entries_and_data_dir(tmp_path):
                 "b": {"label": "y", "label_index": 1, "has_skeleton": False},
                 "c": {"label": 3, "label_index": 1, "has_skeleton": True},
                 "d": "nonsense",
+                "e": {"label": "z", "label_index": 10**30, "has_skeleton": True},
             }
         )
     )
     labels = read_kinetics_labels(labels_path, tmp_path / "videos")
     assert list(labels.entries) == ["a", "b"]
     assert labels.missing == ["b"]
-    assert [e.sample for e in labels.errors] == ["c", "d"]
+    assert [e.sample for e in labels.errors] == ["c", "d", "e"]
+    assert "outside -1..9999" in labels.errors[2].reason
     assert all(str(labels_path) in str(e) for e in labels.errors)
     assert read_kinetics_labels(labels_path, check_files=False).missing == []
 

@@ -333,4 +333,11 @@ def test_garbled_huge_frame_count_is_not_allocated(tmp_path):
     body = moving_body(2, 0.1, seed=0)
     text = ntu_text([[(7, body[t])] for t in range(2)]).replace("2", "2000000000", 1)
     error = _error(_write(tmp_path, text))
+    assert "beyond the 100000 frames" in error.reason and error.line == 1
+
+
+def test_frame_count_within_the_cap_but_beyond_the_file_is_truncation(tmp_path):
+    body = moving_body(2, 0.1, seed=0)
+    text = ntu_text([[(7, body[t])] for t in range(2)]).replace("2", "90000", 1)
+    error = _error(_write(tmp_path, text))
     assert "truncated" in error.reason and error.frame == 2

@@ -27,7 +27,6 @@ PLAIN = {
     "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
     "ints": np.arange(5, dtype=np.int64),
     "text_array": np.array(["a", "bc"]),
-    "object_array": np.array(["a", 1], dtype=object),
     "scalar": np.int64(7),
     "float_scalar": np.float32(0.5),
     "empty": np.zeros((0, 3)),
@@ -164,6 +163,8 @@ def _hostile_calls():
         _Calls(bytes, range(10**12)),
         _Calls(collections.OrderedDict, range(10**12)),
         _Calls(_reconstruct, np.ndarray, (10**10,), b"b"),
+        _Calls(np.ndarray, (1, 10000, 25, 3000)),
+        _Calls(np.ndarray, (10**9,), "f8", b"12345678", 0, (0,)),
         _Calls(__import__("codecs").encode, "x" * 1000, "punycode"),
     ]
 
@@ -175,3 +176,46 @@ def test_allowed_globals_with_unbounded_arguments_are_refused(call, protocol):
     with pytest.raises(SkeletonDataError, match="refused (call|global)") as info:
         safe_loads(data, path="bomb.pkl")
     assert str(info.value.path) == "bomb.pkl"
+
+
+def test_object_arrays_are_refused_before_numpy_sizes_them():
+    # an object array's state is sized from its shape before its items are read: a
+    # shape of 10**9 with one item would allocate 8 GB
+    from numpy._core.multiarray import _reconstruct
+
+    class _HugeObjectArray:
+        def __reduce__(self):
+            return (_reconstruct, (np.ndarray, (0,), b"b"),
+                    (1, (10**9,), np.dtype(object), False, [1]))  # fmt: skip
+
+    for value in (np.array(["a", 1], dtype=object), _HugeObjectArray()):
+        with pytest.raises(SkeletonDataError, match="refused object dtype") as info:
+            safe_loads(pickle.dumps({"x": value}, protocol=4), path="objects.pkl")
+        assert str(info.value.path) == "objects.pkl"
+
+
+def _bytearray8(declared: int, payload: bytes) -> bytes:
+    """A protocol-5 pickle of one bytearray whose BYTEARRAY8 opcode declares ``declared``
+    bytes but holds ``payload``."""
+    return b"\x80\x05\x96" + declared.to_bytes(8, "little") + payload + b"."
+
+
+@pytest.mark.parametrize("declared", [2**62, 900_000_000, 64])
+def test_counted_lengths_beyond_the_file_are_refused_before_allocation(declared, capfd):
+    # CPython's unpickler allocates a BYTEARRAY8 before reading it: a 20-byte file could
+    # ask for 4 EiB (and a failed allocation printed "SystemError: deallocated bytearray
+    # object has exported buffers"); the opcodes are checked against the file first
+    with pytest.raises(SkeletonDataError, match="bytearray8") as info:
+        safe_loads(_bytearray8(declared, b"abc"), path="lie.pkl")
+    assert str(info.value.path) == "lie.pkl"
+    assert "SystemError" not in capfd.readouterr().err
+    assert safe_loads(_bytearray8(3, b"abc")) == bytearray(b"abc")
+
+
+@pytest.mark.parametrize("index", [2**31 - 1, 5])
+def test_memo_indices_out_of_sequence_are_refused(index):
+    # LONG_BINPUT 2**31-1 would make the unpickler grow its memo table to 16 GiB
+    data = b"\x80\x04K\x01r" + index.to_bytes(4, "little") + b"."
+    with pytest.raises(SkeletonDataError, match="memo index"):
+        safe_loads(data, path="memo.pkl")
+    assert safe_loads(b"\x80\x04K\x01r" + (0).to_bytes(4, "little") + b".") == 1

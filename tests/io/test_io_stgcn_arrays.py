@@ -58,7 +58,7 @@ def test_samples_are_trimmed_and_bad_ones_reported(stgcn_files):
         "S001C001P001R001A003.skeleton",
         "S001C001P001R001A004.skeleton",
     ]
-    assert "entirely zero" in result.errors[0].reason
+    assert "all coordinates are zero" in result.errors[0].reason
     assert "NaN" in result.errors[1].reason and result.errors[1].frame == 7
     assert all(e.path == data_path for e in result.errors)
 
@@ -238,7 +238,7 @@ def test_pyskl_bad_annotations_are_reported_and_the_rest_kept(tmp_path):
     assert "keypoint" in reasons["nokp"]
     assert "(M, T, V, C)" in reasons["flat"]
     assert "keypoint_score" in reasons["score"]
-    assert "entirely zero" in reasons["zero"]
+    assert "all coordinates are zero" in reasons["zero"]
     assert "layout" in reasons["odd"]
     assert "not an integer" in reasons["label"]
     assert "not a dict" in reasons[9]

@@ -10,10 +10,19 @@ from pyg_action.models import create_model
 from pyg_action.models.dense_shiftgcn import DenseShiftGCN, sparse_state_from_dense
 from pyg_action.models.shiftgcn import ShiftGCN
 from pyg_action.models.stgcn import STGCN
+from pyg_action.nn import use_backend
 
 SMALL = dict(channels=(16, 16, 32, 32, 32), strides=(1, 2, 1, 2, 1))
 TOL = dict(atol=1e-4, rtol=1e-4)
 MIXED = [(14, 1), (6, 2), (1, 1), (9, 2), (3, 1)]
+
+
+@pytest.fixture(autouse=True, params=["rows", "gather"])
+def temporal_shift_form(request):
+    """Every test runs with both CPU forms of the stride-1 temporal shift: the row slices
+    (the CPU default) and the gathers every other device runs."""
+    with use_backend(temporal_shift=request.param):
+        yield request.param
 
 
 def paired_models(layout="ntu25", **kwargs):

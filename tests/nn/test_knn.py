@@ -6,7 +6,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pyg_action.nn.knn import DilatedKnnGraph, grid_relative_position_bias, knn, knn_graph
+from pyg_action.bench.opcount import count_ops
+from pyg_action.nn.knn import (
+    DilatedKnnGraph,
+    batched_knn,
+    grid_relative_position_bias,
+    knn,
+    knn_graph,
+    neighbor_table,
+    neighbors_to_edge_index,
+)
 
 
 def make_batch(sizes, channels=8, seed=0):
@@ -166,3 +175,50 @@ def test_grid_relative_position_bias():
     assert pooled.shape == (24, 6)
     # the pooled cell centred between pixels (0,0),(0,1),(1,0),(1,1) is nearest to them
     assert set(pooled.argmin(dim=1)[[0, 1, 6, 7]].tolist()) == {0}
+
+
+@pytest.mark.parametrize("dilation", [1, 2])
+@pytest.mark.parametrize("chunk_bytes", [2**26, 256])
+def test_batched_knn_as_a_table_equals_knn_graph(dilation, chunk_bytes):
+    """Equal-size graphs from the shape alone: the same graph as knn_graph with a batch."""
+    x, batch = make_batch([10, 10, 10], seed=5)
+    local = batched_knn(x.view(3, 10, -1), None, 3, dilation=dilation, chunk_bytes=chunk_bytes)
+    assert local.shape == (3, 10, 3)
+    table = neighbor_table(local, 10)
+    expected = knn_graph(x, 3, batch, dilation=dilation)
+    assert torch.equal(neighbors_to_edge_index(table), expected)
+
+
+def test_batched_bipartite_knn_with_bias_equals_knn():
+    x, batch_x = make_batch([6, 6], seed=6)
+    y, batch_y = make_batch([4, 4], seed=7)
+    bias = torch.randn(6, 4)
+    local = batched_knn(x.view(2, 6, -1), y.view(2, 4, -1), 2, bias=bias)
+    table = neighbor_table(local, 4)
+    expected = knn(x, y, 2, batch_x, batch_y, bias=bias)
+    assert torch.equal(neighbors_to_edge_index(table), expected)
+
+
+def test_batched_knn_clamps_to_the_candidates_and_reads_nothing_back():
+    x = torch.randn(2, 5, 4)
+    counts = count_ops(lambda: batched_knn(x, None, 4, dilation=2))
+    assert counts.total_value_dependent == 0
+    assert batched_knn(x, None, 4, dilation=2).shape == (2, 5, 3)  # ceil(5 / 2)
+
+
+def test_module_batched_random_dilation_draws_k_of_the_k_d_nearest():
+    torch.manual_seed(8)
+    x = torch.randn(2, 12, 4)
+    graph = DilatedKnnGraph(3, 2, stochastic=True, epsilon=1.0).train()
+    nearest = batched_knn(x, None, 6)
+    picked = graph.batched(x)
+    assert picked.shape == (2, 12, 3)
+    for b in range(2):
+        for i in range(12):
+            assert set(picked[b, i].tolist()) <= set(nearest[b, i].tolist())
+    assert torch.equal(graph.eval().batched(x), nearest[..., ::2])
+
+
+def test_neighbors_to_edge_index_layout():
+    table = torch.tensor([[0, 2], [1, 0], [2, 1]])
+    assert neighbors_to_edge_index(table).tolist() == [[0, 2, 1, 0, 2, 1], [0, 0, 1, 1, 2, 2]]

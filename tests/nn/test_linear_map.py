@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from pyg_action.nn import Linear, linear, linear_backend
+from pyg_action.nn import Linear, linear, use_backend
 from pyg_action.nn.linear_map import MIN_MACS, uses_onednn
 
 needs_onednn = pytest.mark.skipif(
@@ -60,7 +60,7 @@ def test_only_large_fp32_cpu_products_outside_tracing_take_the_onednn_path():
     assert uses_onednn(large, weight)
     assert not uses_onednn(large[:-1], weight)  # one row short of MIN_MACS
     assert not uses_onednn(large.double(), weight.double())
-    with linear_backend("torch"):
+    with use_backend(linear="torch"):
         assert not uses_onednn(large, weight)
     assert uses_onednn(large, weight)  # restored
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -76,10 +76,17 @@ def test_traced_programs_hold_portable_operators():
     torch.testing.assert_close(traced(x), linear(x, ours.weight, ours.bias), rtol=1e-5, atol=1e-5)
 
 
-def test_unknown_backend_is_refused():
-    with pytest.raises(ValueError, match="linear backend must be one of"):
-        with linear_backend("blas"):
+def test_unknown_backend_choice_is_refused_and_nothing_changes():
+    from pyg_action.nn import get_backend
+
+    before = get_backend()
+    with pytest.raises(ValueError, match="linear must be one of"):
+        with use_backend(linear="blas"):
             pass
+    with pytest.raises(TypeError):
+        with use_backend(linaer="torch"):
+            pass
+    assert get_backend() is before
 
 
 @needs_onednn
@@ -98,15 +105,15 @@ def test_models_give_the_same_logits_and_gradients_on_both_backends(name):
     )
     model.train()
     results = {}
-    for backend in ("auto", "torch"):
+    for backend in ("onednn", "torch"):
         model.zero_grad()
         torch.manual_seed(1)  # the same dropout masks
-        with linear_backend(backend):
+        with use_backend(linear=backend):
             logits = model(batch)
         logits.square().sum().backward()
         grads = [p.grad.clone() for p in model.parameters() if p.grad is not None]
         results[backend] = logits.detach(), grads
-    (logits, grads), (expected, expected_grads) = results["auto"], results["torch"]
+    (logits, grads), (expected, expected_grads) = results["onednn"], results["torch"]
     torch.testing.assert_close(logits, expected, rtol=1e-4, atol=1e-5)
     for grad, expected_grad in zip(grads, expected_grads, strict=True):
         scale = expected_grad.abs().max().clamp_min(1e-6)

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from torch_geometric.loader import DataLoader
 
 from pyg_action.graph import SkeletonGraphBuilder, strided_lengths
-from pyg_action.graph.levels import SkeletonLevel
+from pyg_action.graph.levels import SkeletonLevel, TrackShape
 from pyg_action.layouts import get_layout
+from pyg_action.nn import use_backend
 from pyg_action.nn.dense.shift import (
     DenseMotionExcitation,
     DenseShiftGraphConv,
@@ -38,6 +39,14 @@ LAYOUTS = ["ntu25", "openpose18", "msr20"]
 MIXED = [(13, 1), (4, 2), (1, 1), (9, 2)]  # (frames, persons) per sample
 FWD = dict(atol=1e-6, rtol=1e-6)
 GRAD = dict(atol=1e-5, rtol=1e-5)
+
+
+@pytest.fixture(autouse=True, params=["rows", "gather"])
+def temporal_shift_form(request):
+    """Every test runs with both CPU forms of the stride-1 temporal shift: the row slices
+    (the CPU default) and the gathers every other device runs."""
+    with use_backend(temporal_shift=request.param):
+        yield request.param
 
 
 def mixed_batch(layout, channels, shapes=MIXED, seed=0):
@@ -189,17 +198,8 @@ def test_adaptive_shift_tracks_are_independent(lengths, shifts, stride):
     message.load_state_dict(gather.state_dict())
 
     def level_of(track_lengths):
-        nodes = int(track_lengths.sum()) * joints
-        empty = torch.zeros(2, 0, dtype=torch.long)
-        return SkeletonLevel(
-            empty,
-            empty[0],
-            empty[0].float(),
-            empty[0],
-            track_lengths,
-            torch.zeros(nodes, dtype=torch.long),
-            joints,
-        )
+        lengths = tuple(track_lengths.tolist())
+        return SkeletonLevel(TrackShape(lengths, (len(lengths),), joints), torch.device("cpu"))
 
     out = gather(x, level_of(lengths_t))
     torch.testing.assert_close(message(x, level_of(lengths_t)), out, **FWD)

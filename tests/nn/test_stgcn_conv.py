@@ -5,8 +5,9 @@ import torch
 from torch_geometric.loader import DataLoader
 
 from pyg_action.graph import SkeletonGraphBuilder, batch_to_dense, track_lengths
+from pyg_action.graph.levels import SkeletonLevel, TrackShape
 from pyg_action.layouts import STRATEGIES, adjacency_tensor, get_layout, layout_graph
-from pyg_action.nn import PartitionedGraphConv, TemporalGraphConv, track_conv
+from pyg_action.nn import PartitionedGraphConv, TemporalGraphConv, use_backend
 from pyg_action.nn.dense import DenseGraphConv, DenseTemporalConv
 from pyg_action.testing import assert_close_scaled
 
@@ -97,10 +98,7 @@ def test_importance_gradient_matches_dense():
 
 
 def copy_temporal(dense, sparse):
-    out_c, in_c, window, _ = dense.weight.shape
-    sparse.lin.weight.data.copy_(
-        dense.weight[..., 0].permute(2, 0, 1).reshape(window * out_c, in_c)
-    )
+    sparse.weight.data.copy_(dense.weight[..., 0])
     sparse.bias.data.copy_(dense.bias)
 
 
@@ -144,44 +142,21 @@ def test_temporal_conv_matches_conv2d_per_sample_length(
         out_node += m * t_out * v
     assert out_node == out.shape[0]
     # dense.weight.grad holds the sum over the samples, i.e. the batch loss's gradient
-    dense_weight_grad = dense.weight.grad[..., 0].permute(2, 0, 1).reshape(-1, 4)
-    torch.testing.assert_close(sparse.lin.weight.grad, dense_weight_grad, **TOL)
+    dense_weight_grad = dense.weight.grad[..., 0]
+    torch.testing.assert_close(sparse.weight.grad, dense_weight_grad, **TOL)
     torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
     # the structure-aware fast path gives the same outputs and gradients with either CPU
     # weight gradient (see pyg_action.nn.track_conv)
     for method in ("taps", "onednn"):
         sparse.zero_grad()
         x_fast = batch.x.clone().requires_grad_()
-        monkeypatch.setattr(track_conv, "weight_gradient", method)
-        fast = sparse.forward_tracks(x_fast, lengths, v)
-        torch.testing.assert_close(fast, out.detach(), **TOL)
-        fast.square().sum().backward()
+        with use_backend(conv_weight_gradient=method):
+            fast = sparse.forward_tracks(x_fast, SkeletonLevel.from_batch(batch, v))
+            torch.testing.assert_close(fast, out.detach(), **TOL)
+            fast.square().sum().backward()
         torch.testing.assert_close(x_fast.grad, x.grad, **TOL)
-        torch.testing.assert_close(sparse.lin.weight.grad, dense_weight_grad, **TOL)
+        torch.testing.assert_close(sparse.weight.grad, dense_weight_grad, **TOL)
         torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, **TOL)
-
-
-def test_auto_weight_gradient_times_both_once_per_geometry_and_keeps_one(monkeypatch):
-    monkeypatch.setattr(track_conv, "chosen_weight_gradient", {})
-    calls = []
-    taps, onednn = track_conv._weight_grad, track_conv._onednn_weight_grad
-    monkeypatch.setattr(track_conv, "_weight_grad", lambda *a: calls.append("taps") or taps(*a))
-    monkeypatch.setattr(
-        track_conv, "_onednn_weight_grad", lambda *a: calls.append("onednn") or onednn(*a)
-    )
-    conv = TemporalGraphConv(4, 6, 5)
-    lengths = torch.tensor([7, 7])
-    for _ in range(3):
-        conv.forward_tracks(
-            torch.randn(2 * 7 * 18, 4, requires_grad=True), lengths, 18
-        ).sum().backward()
-    (chosen,) = track_conv.chosen_weight_gradient.values()
-    assert calls == ["taps", "taps", "onednn", "onednn", chosen, chosen]
-    monkeypatch.setattr(track_conv, "weight_gradient", "blas")
-    with pytest.raises(ValueError, match="weight_gradient must"):
-        conv.forward_tracks(
-            torch.randn(2 * 7 * 18, 4, requires_grad=True), lengths, 18
-        ).sum().backward()
 
 
 def test_temporal_fast_path_trains_under_cpu_autocast():
@@ -190,16 +165,16 @@ def test_temporal_fast_path_trains_under_cpu_autocast():
     torch.manual_seed(3)
     conv = TemporalGraphConv(8, 8, 9)
     x = torch.randn(2 * 12 * 5, 8)
-    lengths = torch.tensor([12, 12])
-    conv.forward_tracks(x, lengths, 5).square().sum().backward()
-    reference = conv.lin.weight.grad.clone()
+    lengths = SkeletonLevel.structured(TrackShape((12, 12), (1, 1), 5), "cpu")
+    conv.forward_tracks(x, lengths).square().sum().backward()
+    reference = conv.weight.grad.clone()
     conv.zero_grad()
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        out = conv.forward_tracks(x, lengths, 5)
+        out = conv.forward_tracks(x, lengths)
     assert out.dtype == torch.bfloat16
     out.float().square().sum().backward()
-    assert conv.lin.weight.grad.dtype == torch.float32
-    torch.testing.assert_close(conv.lin.weight.grad, reference, atol=0.5, rtol=0.05)
+    assert conv.weight.grad.dtype == torch.float32
+    torch.testing.assert_close(conv.weight.grad, reference, atol=0.5, rtol=0.05)
 
 
 def test_repr_and_generic_graph():
@@ -219,12 +194,21 @@ def test_repr_and_generic_graph():
     assert "stride=2" in str(TemporalGraphConv(3, 4, 9, stride=2))
 
 
-@pytest.mark.parametrize("onednn_seconds,expected", [(0.9, "taps"), (0.8, "onednn")])
-def test_auto_weight_gradient_switches_only_by_a_margin(monkeypatch, onednn_seconds, expected):
-    monkeypatch.setattr(track_conv, "chosen_weight_gradient", {})
-    clock = iter([0.0, 1.0, 0.0, onednn_seconds])
-    monkeypatch.setattr(track_conv.time, "perf_counter", lambda: next(clock))
-    methods = {"taps": lambda: torch.zeros(1), "onednn": lambda: torch.ones(1)}
-    result = track_conv._choose(("geometry",), methods)
-    assert track_conv.chosen_weight_gradient == {("geometry",): expected}
-    assert float(result) == (1.0 if expected == "onednn" else 0.0)  # the kept method's result
+def test_temporal_conv_loads_the_point_wise_layout_of_earlier_files():
+    """Checkpoints of earlier releases hold the taps as ``lin.weight`` ``(Γ C_out, C_in)``
+    (rows ``k C_out + o``); they load into the convolution layout with the same outputs."""
+    torch.manual_seed(0)
+    conv = TemporalGraphConv(3, 4, 5)
+    old = {
+        "lin.weight": conv.weight.detach().permute(2, 0, 1).reshape(20, 3).clone(),
+        "bias": torch.randn(4),
+    }
+    loaded = TemporalGraphConv(3, 4, 5)
+    loaded.load_state_dict(old)
+    torch.testing.assert_close(loaded.weight, conv.weight)
+    x = torch.randn(2 * 6 * 5, 3)
+    level = SkeletonLevel.structured(TrackShape((6, 6), (2,), 5), "cpu")
+    index, kind = level.temporal(5)
+    torch.testing.assert_close(loaded(x, index, kind), loaded.forward_tracks(x, level), **TOL)
+    with pytest.raises(RuntimeError, match="lin.weight|weight"):
+        TemporalGraphConv(3, 4, 5).load_state_dict({"lin.weight": torch.zeros(20, 2)})

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch_geometric.nn import GCNConv
 from torch_geometric.nn.aggr import MaxAggregation
 
 from pyg_action.nn.dense.vig import (
@@ -11,7 +12,7 @@ from pyg_action.nn.dense.vig import (
     dense_pointwise,
     load_sparse_state,
 )
-from pyg_action.nn.knn import knn_graph
+from pyg_action.nn.knn import knn_graph, neighbors_to_edge_index
 from pyg_action.nn.vig_conv import (
     CONVS,
     FFN,
@@ -21,6 +22,7 @@ from pyg_action.nn.vig_conv import (
     MaxRelativeConv,
     RegularMaxAggregation,
     graph_conv,
+    neighbor_conv,
     pointwise,
 )
 from pyg_action.testing import assert_close_scaled
@@ -203,3 +205,48 @@ def test_grapher_given_edges_and_errors():
         graph_conv("gat", 8, 8)
     with pytest.raises(ValueError, match="norm"):
         pointwise(8, 8, norm="layer")
+
+
+@pytest.mark.parametrize("conv", CONVS)
+@pytest.mark.parametrize("bipartite", [False, True])
+def test_neighbor_table_path_equals_message_passing(conv, bipartite):
+    """The fixed-degree path (gather + reduction) against PyG message passing on the same
+    edges: outputs and gradients (random features: no tied maxima)."""
+    torch.manual_seed(8)
+    target = torch.randn(12, 6)
+    source = torch.randn(5, 6) if bipartite else target
+    table = torch.randint(0, source.size(0), (12, 3))
+    layer = graph_conv(conv, 6, 8, groups=2).train()
+    results = []
+    for fixed in (True, False):
+        src = source.clone().requires_grad_()
+        tgt = src if not bipartite else target.clone().requires_grad_()
+        layer.zero_grad()
+        if fixed:
+            out = neighbor_conv(layer, (src, tgt), table)
+        else:
+            out = layer((src, tgt), neighbors_to_edge_index(table))
+        out.backward(torch.linspace(-1, 1, out.numel()).view_as(out))
+        grads = [src.grad] + ([tgt.grad] if bipartite else [])
+        results.append((out, grads, [p.grad.clone() for p in layer.parameters()]))
+    (out_a, grads_a, params_a), (out_b, grads_b, params_b) = results
+    torch.testing.assert_close(out_a, out_b, rtol=1e-5, atol=1e-5)
+    for a, b in zip(grads_a + params_a, grads_b + params_b, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_neighbor_conv_rejects_other_operators():
+    table = torch.zeros(3, 1, dtype=torch.long)
+    with pytest.raises(TypeError, match="GCNConv"):
+        neighbor_conv(GCNConv(4, 4), (torch.randn(3, 4), torch.randn(3, 4)), table)
+
+
+def test_drop_path_on_equal_blocks_needs_no_batch_vector():
+    torch.manual_seed(9)
+    drop = DropPath(0.5).train()
+    out = drop(torch.ones(40, 3), num_graphs=4).view(4, 10, 3)
+    for graph in out:
+        assert graph.unique().numel() == 1 and graph[0, 0].item() in (0.0, 2.0)
+    torch.manual_seed(9)
+    with_batch = drop(torch.ones(40, 3), torch.arange(4).repeat_interleave(10), num_graphs=4)
+    assert torch.equal(with_batch.view(4, 10, 3), out)

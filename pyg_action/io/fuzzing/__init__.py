@@ -6,7 +6,9 @@
 * :mod:`.targets`: one :class:`~.targets.Target` per reader, the valid seed files and
   :func:`~.targets.run_case`, which reads one mutated case and classifies the outcome;
 * :mod:`.sandbox`: runs cases in a child process with a memory limit and a per-case
-  time limit.
+  time limit;
+* :mod:`.corpus`: hand-made hostile files of every format and tampered prepared caches,
+  each with the error it must end in.
 
 The guarantee checked: every reader either returns finite float32 ``(C, T, V, M)``
 samples or reports :class:`~pyg_action.errors.SkeletonDataError` naming the file (raised,

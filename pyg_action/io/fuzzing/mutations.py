@@ -363,8 +363,11 @@ def _mutate_array(node: Any, choices: Choices) -> Any:
         return node
     node = np.atleast_1d(node)
     operation = choices.integer(0, 4)
-    if operation == 0:
-        return node.astype(pick(choices, (np.complex64, object, np.str_, np.bool_, np.float16)))
+    numeric = node.dtype.kind in "biuf"
+    if operation == 0 or (operation == 4 and not numeric):
+        # strings, objects and complex numbers cast safely only to these
+        kinds = (np.complex64, object, np.str_, np.bool_, np.float16) if numeric else (object,)
+        return node.astype(pick(choices, kinds))
     if operation == 1:
         return node[None] if choices.integer(0, 1) else node.reshape(node.shape[:-2] + (-1,))
     if operation == 2:

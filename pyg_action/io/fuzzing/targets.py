@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import io
 import pickle
+import re
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -18,7 +23,7 @@ from .. import KineticsLabel, read_kinetics_labels, read_samples, write_npz
 
 #: A seed or case: file name -> content; the first name is the file that is read.
 Files = dict[str, bytes]
-Kind = Literal["accepted", "rejected", "failed", "timeout", "crashed"]
+Kind = Literal["accepted", "rejected", "failed", "timeout", "crashed", "mutator"]
 
 
 @dataclass
@@ -28,16 +33,22 @@ class Outcome:
     Attributes:
         kind: ``accepted`` (at least one valid sample), ``rejected`` (only
             SkeletonDataError), ``failed`` (another exception, or an invalid sample or
-            error), ``timeout`` or ``crashed`` (the sandbox process died).
+            error), ``timeout``, ``crashed`` (the sandbox process died) or ``mutator``
+            (making the case failed; counted by the long run).
         seconds: Time spent reading.
         detail: The traceback or what was wrong, for ``failed`` and worse.
         peak_rss_mb: Peak resident memory of the process that read it.
+        exceptions: The type names of every exception the case raised, reported per sample,
+            or printed instead of raising (an exception in a destructor, or one CPython
+            prints itself, e.g. ``SystemError`` from a freed buffer); such a printed one
+            makes the case ``failed``.
     """
 
     kind: Kind
     seconds: float = 0.0
     detail: str = ""
     peak_rss_mb: float = 0.0
+    exceptions: tuple[str, ...] = ()
 
 
 class InvalidResult(AssertionError):
@@ -133,28 +144,58 @@ def write_case(folder: Path, files: Files) -> Path:
     return folder / next(iter(files))
 
 
-def run_case(target: Target, files: Files, folder: Path) -> Outcome:
-    """Write ``files`` to ``folder``, read them with ``target`` and judge the result."""
-    path = write_case(folder, files)
-    paths = {folder / name for name in files}
-    start = time.perf_counter()
+_PRINTED_ERROR = re.compile(r"^(\w+(?:Error|Exception|Warning|Exit)):", re.MULTILINE)
+
+
+def _judge(target: Target, path: Path, paths: set[Path]) -> tuple[Kind, str, list[str]]:
+    """Read ``path`` with ``target``: the kind of outcome, its detail, the exception types."""
+    seen: list[str] = []
     try:
         samples, errors = target.read(path)
+        seen.extend(type(error).__name__ for error in errors)
         for sample in samples:
             target.check(sample, target)
         for error in errors:
             _check_error(error, paths, per_sample=True)
-        kind: Kind = "accepted" if samples else "rejected"
-        detail = ""
+        return ("accepted" if samples else "rejected"), "", seen
     except SkeletonDataError as exc:
+        seen.append(type(exc).__name__)
         try:
             _check_error(exc, paths, per_sample=False)
-            kind, detail = "rejected", ""
+            return "rejected", "", seen
         except InvalidResult:
-            kind, detail = "failed", traceback.format_exc()
-    except Exception:  # noqa: BLE001 - every other exception is what fuzzing looks for
-        kind, detail = "failed", traceback.format_exc()
-    return Outcome(kind, time.perf_counter() - start, detail)
+            return "failed", traceback.format_exc(), seen
+    except Exception as exc:  # noqa: BLE001 - every other exception is what fuzzing looks for
+        seen.append(type(exc).__name__)
+        return "failed", traceback.format_exc(), seen
+
+
+def run_case(target: Target, files: Files, folder: Path) -> Outcome:
+    """Write ``files`` to ``folder``, read them with ``target`` and judge the result.
+
+    Whatever the reading prints to ``sys.stderr`` (an exception CPython could not raise) or
+    passes to ``sys.unraisablehook`` is caught too: each such exception is counted and fails
+    the case.
+    """
+    path = write_case(folder, files)
+    paths = {folder / name for name in files}
+    printed = io.StringIO()
+    unraisable: list[str] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda info: unraisable.append(info.exc_type.__name__)
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stderr(printed):
+            kind, detail, seen = _judge(target, path, paths)
+            gc.collect()  # destructors of what the reader left behind run inside the case
+    finally:
+        sys.unraisablehook = hook
+    seconds = time.perf_counter() - start
+    stray = unraisable + _PRINTED_ERROR.findall(printed.getvalue())
+    if stray:
+        kind = "failed"
+        detail = f"{detail}exceptions printed instead of raised: {stray}\n{printed.getvalue()}"
+    return Outcome(kind, seconds, detail[:20_000], exceptions=tuple(seen + stray))
 
 
 # ------------------------------------------------------------------ seeds
