@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .options import clips_option
+from .options import clips_option, dataset_class_option
 
 
 def _parse_weights(text: str | None, count: int) -> list[float]:
@@ -71,6 +71,7 @@ def _parse_weights(text: str | None, count: int) -> list[float]:
 )
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@dataset_class_option()
 def ensemble(
     spec,
     checkpoints,
@@ -84,6 +85,7 @@ def ensemble(
     repeats,
     device,
     quiet,
+    dataset_class,
 ):
     """Multi-stream late fusion.
 
@@ -94,6 +96,7 @@ def ensemble(
     Prints each stream's and the fused accuracy; writes OUT/ensemble.json and
     OUT/confusion.png.
     """
+    from ..data.registry import allow_dataset_class
     from ..engine.ensemble import Stream, evaluate_ensemble, read_ensemble_spec, train_streams
     from ..engine.plots import plot_confusion
 
@@ -102,25 +105,26 @@ def ensemble(
     if repeats is not None and spec is None:
         raise click.UsageError("--repeats trains a spec's streams again: it needs SPEC")
     try:
-        if spec is not None:
-            parsed = read_ensemble_spec(spec)
-            fusion = fusion or parsed.fusion
-            clips = clips or parsed.clips
-            parsed = dataclasses.replace(parsed, repeats=repeats or parsed.repeats)
-            out = Path(out_dir) if out_dir else Path("runs") / Path(spec).stem
-            if data_path is not None:
-                overrides = (*overrides, f"data.root={data_path}")
-            members = train_streams(parsed, out, overrides, device, progress=not quiet)
-        else:
-            fusion = fusion or "softmax"
-            clips = clips or 1
-            out = Path(out_dir) if out_dir else Path(checkpoints[0]).parent
-            values = _parse_weights(weights, len(checkpoints))
-            members = [
-                (Stream(Path(c).parent.name or Path(c).stem, w), Path(c))
-                for c, w in zip(checkpoints, values, strict=True)
-            ]
-        result = evaluate_ensemble(members, fusion, data_path, split, device, clips)
+        with allow_dataset_class(dataset_class):
+            if spec is not None:
+                parsed = read_ensemble_spec(spec)
+                fusion = fusion or parsed.fusion
+                clips = clips or parsed.clips
+                parsed = dataclasses.replace(parsed, repeats=repeats or parsed.repeats)
+                out = Path(out_dir) if out_dir else Path("runs") / Path(spec).stem
+                if data_path is not None:
+                    overrides = (*overrides, f"data.root={data_path}")
+                members = train_streams(parsed, out, overrides, device, progress=not quiet)
+            else:
+                fusion = fusion or "softmax"
+                clips = clips or 1
+                out = Path(out_dir) if out_dir else Path(checkpoints[0]).parent
+                values = _parse_weights(weights, len(checkpoints))
+                members = [
+                    (Stream(Path(c).parent.name or Path(c).stem, w), Path(c))
+                    for c, w in zip(checkpoints, values, strict=True)
+                ]
+            result = evaluate_ensemble(members, fusion, data_path, split, device, clips)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)

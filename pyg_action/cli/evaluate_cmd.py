@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import clips_option
+from .options import clips_option, dataset_class_option
 
 
 @click.command()
@@ -32,13 +32,16 @@ from .options import clips_option
     help="Also write per-sample logits, labels and names to this .npz (for ensembles and "
     "other tools).",
 )
-def evaluate(checkpoint, data_path, split, out_dir, clips, device, dump_path):
+@dataset_class_option()
+def evaluate(checkpoint, data_path, split, out_dir, clips, device, dump_path, dataset_class):
     """Evaluate CHECKPOINT on a split of its dataset (or of --data)."""
+    from ..data.registry import allow_dataset_class
     from ..engine.inference import evaluate_checkpoint, write_per_class_csv, write_scores
     from ..engine.plots import plot_confusion
 
     try:
-        metrics = evaluate_checkpoint(checkpoint, data_path, split, device, clips)
+        with allow_dataset_class(dataset_class):
+            metrics = evaluate_checkpoint(checkpoint, data_path, split, device, clips)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     out = Path(out_dir) if out_dir else Path(checkpoint).parent

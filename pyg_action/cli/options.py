@@ -24,3 +24,15 @@ def clips_option(default_help: str | None = None) -> Callable[[Any], Any]:
         show_default=own_default,
         help=CLIPS_HELP if own_default else f"{CLIPS_HELP} Default: {default_help}",
     )
+
+
+def dataset_class_option() -> Callable[[Any], Any]:
+    """``--dataset-class module.Class``: the one class ``pyg_dataset`` may import this run."""
+    return click.option(
+        "--dataset-class",
+        "dataset_class",
+        default=None,
+        metavar="MODULE.CLASS",
+        help="PyG dataset class that data 'pyg_dataset' may import for this run (importing "
+        "runs its code, so a config or checkpoint naming a class is not enough).",
+    )

@@ -26,7 +26,13 @@ STDIN = "-"
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True)
 )
-@click.option("--top", type=int, default=5, show_default=True)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="How many classes to print per sample.",
+)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--stream", is_flag=True, help="Classify a sliding window over each FILE or stdin.")
 @click.option(

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from .options import dataset_class_option
+
 
 @click.command()
 @click.option(
@@ -47,6 +49,7 @@ import click
     help="Train data-parallel in N local processes (gloo on CPU, nccl with --device cuda); "
     "--batch-size stays the global batch.",
 )
+@dataset_class_option()
 def train(
     model_name,
     config_path,
@@ -59,6 +62,7 @@ def train(
     overrides,
     quiet,
     nproc,
+    dataset_class,
 ):
     """Train a model; prints held-out accuracy every epoch.
 
@@ -87,6 +91,8 @@ def train(
         extra.append(f"train.epochs={epochs}")
     if batch_size is not None:
         extra.append(f"train.batch_size={batch_size}")
+    if dataset_class is not None:
+        extra.append(f"data.class_path={dataset_class}")
     try:
         config = load_config(config_path, extra, model=model_name)
         check_batch_split(int(config["train"]["batch_size"]), nproc)
@@ -117,11 +123,18 @@ def train(
         click.echo(f"model {name} on data {config['data']['name']} -> {out}")
     try:
         if nproc > 1:
-            spawn(run_training, nproc, (config, out, device, resume, not quiet, True))
+            args = (config, out, device, resume, not quiet, True, dataset_class)
+            spawn(run_training, nproc, args)
             result = read_result(out)
         else:
             result = run_training(
-                config, out, device=device, resume=resume, progress=not quiet, epoch_lines=True
+                config,
+                out,
+                device=device,
+                resume=resume,
+                progress=not quiet,
+                epoch_lines=True,
+                dataset_class=dataset_class,
             )
     except (ValueError, FileNotFoundError, ProcessException) as exc:
         raise click.ClickException(str(exc)) from exc

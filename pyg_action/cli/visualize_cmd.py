@@ -52,11 +52,18 @@ def visualize(file, out, checkpoint, frames):
     from ..engine.explain import bone_importance
     from ..engine.inference import load_trained, predict_sequences, sample_batch
 
-    model, state = load_trained(checkpoint)
-    try:
+    try:  # everything is checked before anything is written
+        model, state = load_trained(checkpoint)
+        trained = get_layout(state["layout"])
+        if trained.num_joints != layout.num_joints:
+            raise ValueError(
+                f"checkpoint {checkpoint} was trained on layout {trained.name!r} "
+                f"({trained.num_joints} joints), but {file} has {sample.layout!r} "
+                f"({layout.num_joints} joints)"
+            )
         label, prob = predict_sequences(model, state, [sample], top=1)[0][0]
         batch = sample_batch(state, [sample])
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     caption = f"predicted: {label} (p={prob:.2f})"
     plot_sequence(sample.data, layout.bones, out, image, frames, sample.name, caption)

@@ -17,7 +17,8 @@ The builders registered here (``synthetic``, ``msr_action3d``, ``ntu``, ``kineti
 * ``graph``: :class:`~pyg_action.graph.SkeletonGraphBuilder` options
   (``strategy``, ``max_hop``, ``dilation``, ``temporal_window``).
 * ``cache``: a prepared-cache folder; used when it exists, written first (from ``root``)
-  when it does not.
+  when it does not. An existing cache made from another folder than ``root``, or from files
+  that changed since, is an error (:mod:`~pyg_action.data.fingerprint`).
 * ``strict``: raise when the input had bad samples (default: report them and go on).
 * ``seed``: seed of the augmentation random numbers (default: from ``torch.initial_seed()``).
 
@@ -43,6 +44,7 @@ from ..errors import SkeletonDataError
 from ..graph import SkeletonGraphBuilder
 from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
+from .fingerprint import check_cache_source
 from .prepared import PreparedCache, is_prepared, open_prepared, prepare, read_folder
 from .registry import DatasetInfo, register_dataset
 from .splits import kinetics_split, npz_split_key, ratio_split, sample_facts, split_indices
@@ -435,6 +437,8 @@ def _load_source(
     import json
 
     if cache is not None and is_prepared(cache):
+        if root is not None and Path(root).exists():
+            check_cache_source(cache, root)  # never a cache of other data
         opened = open_prepared(cache)
         return opened, dict(opened.report)
     if root is None or not Path(root).exists():

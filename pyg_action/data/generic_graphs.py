@@ -5,7 +5,9 @@ Datasets:
 * ``graph_npz``: graphs stored in one ``.npz`` with offsets (schema below).
 * ``pyg_dataset``: any PyG dataset class, by import path (*e.g.*
   ``torch_geometric.datasets.TUDataset`` with ``options: {name: MUTAG}``; downloading is the
-  dataset class's business).
+  dataset class's business). The class is imported only when the command line names it
+  (``--dataset-class``): a config file or a checkpoint naming one is not enough, as importing
+  and calling whatever a file names would run its code.
 * ``digits_points``: scikit-learn's 8×8 handwritten digits as point clouds (no download):
   every inked pixel is a node with features ``(row / 7, column / 7, ink / 16)``, joined to
   its inked 8-neighbours; graphs have 13 to 50-odd nodes.
@@ -33,10 +35,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch_geometric.data import Data
+from torch_geometric.data import Data, Dataset
 
 from ..errors import SkeletonDataError
-from .registry import DatasetInfo, register_dataset
+from .registry import DatasetInfo, register_dataset, trusted_dataset_class
 from .splits import ratio_split
 
 
@@ -136,7 +138,7 @@ def graph_npz(
 @register_dataset("pyg_dataset")
 def pyg_dataset(
     split: str = "train",
-    class_path: str = "torch_geometric.datasets.TUDataset",
+    class_path: str | None = None,
     root: str | None = None,
     options: Mapping[str, Any] | None = None,
     test_ratio: float = 0.2,
@@ -147,18 +149,16 @@ def pyg_dataset(
 
     Args:
         split: ``"train"``, ``"test"`` (``"val"`` is the test split) or ``"all"``.
-        class_path: ``module.ClassName`` of the dataset.
+        class_path: ``module.ClassName`` of the dataset; it must be the class named on the
+            command line (``--dataset-class``, see
+            :func:`~pyg_action.data.registry.allow_dataset_class`), which it defaults to.
         root: Passed as ``root=`` when given.
         options: Further constructor arguments (*e.g.* ``{name: MUTAG}``).
         test_ratio: Held-out fraction per class.
         split_seed: Seed of the split.
         graph: Skeleton graph options of the engine; unused.
     """
-    module_name, _, class_name = class_path.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ValueError(f"cannot import dataset class {class_path!r}: {exc}") from exc
+    cls = dataset_class(class_path)
     kwargs = dict(options or {})
     if root is not None:
         kwargs["root"] = str(Path(root).expanduser())
@@ -171,6 +171,40 @@ def pyg_dataset(
         int(dataset.num_features),
         None,
     )
+
+
+def dataset_class(class_path: str | None) -> type[Dataset]:
+    """The PyG dataset class the command line named, after checking ``class_path`` is it.
+
+    Raises:
+        ValueError: when the command line named no class, ``class_path`` names another one,
+            or the class is not a :class:`torch_geometric.data.Dataset` (checked before
+            anything is called).
+    """
+    trusted = trusted_dataset_class()
+    if trusted is None:
+        named = (
+            f"add --dataset-class {class_path} " if class_path else "name it with --dataset-class "
+        )
+        raise ValueError(
+            f"data.class_path: dataset 'pyg_dataset' imports a class only when the command line "
+            f"names it; {named}to this command if you trust that code"
+        )
+    if class_path is not None and class_path != trusted:
+        raise ValueError(
+            f"data.class_path is {class_path!r} but --dataset-class names {trusted!r}; "
+            "a class is imported only when the command line names it"
+        )
+    module_name, _, class_name = trusted.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValueError(f"cannot import dataset class {trusted!r}: {exc}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, Dataset)):
+        raise ValueError(
+            f"--dataset-class {trusted!r} is not a torch_geometric.data.Dataset subclass"
+        )
+    return cls
 
 
 @register_dataset("digits_points")

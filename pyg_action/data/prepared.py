@@ -42,6 +42,7 @@ from ..io._common import brief, read_npy_header
 from ..io.validation import MAX_CLASSES, MAX_FRAMES, check_values, validate_sample
 from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
+from .fingerprint import source_fingerprint, write_fingerprint
 
 __all__ = [
     "CACHE_VERSION",
@@ -467,6 +468,9 @@ def prepare(
         recursive: Search sub-folders of a folder source.
         **reader_options: Passed to the reader (see ``pyg_action.io.FORMAT_OPTIONS``).
 
+    The cache records what it was made from (:mod:`pyg_action.data.fingerprint`), so a
+    dataset naming it with other data is an error rather than a silent use of the old cache.
+
     Returns:
         The report ``{good, bad, bad_files: [[file, reason], ...], source, format}``, also
         written to ``out_dir/report.json``; for a folder with files in no sample format (see
@@ -481,6 +485,7 @@ def prepare(
 
     options = _reader_options(format, layout, reader_options)
     source = Path(source).resolve()  # one spelling of every file, as the dataset reader reports
+    fingerprint = source_fingerprint(source, out_dir)  # before reading: a later change shows
     items = iter_source(source, format, progress=progress, recursive=recursive, **options)
     with CacheWriter(
         out_dir, layout=layout, source=str(source), format=format, allow_empty=False
@@ -494,6 +499,7 @@ def prepare(
                 writer.reject(item.path or path, describe_error(item))
             else:
                 writer.add(item)
+    write_fingerprint(out_dir, fingerprint)
     return writer.report()
 
 

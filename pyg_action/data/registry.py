@@ -7,7 +7,9 @@ config and returns a :class:`DatasetInfo`.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +58,14 @@ def list_datasets() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def dataset_builder(name: str) -> DatasetBuilder:
+    """The builder of dataset ``name``; its keyword parameters are the ``data`` options."""
+    _import_builtin_datasets()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown dataset {name!r}; registered: {sorted(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
 def build_dataset(name: str, split: str, /, **kwargs: Any) -> DatasetInfo:
     _import_builtin_datasets()
     if name not in _REGISTRY:
@@ -80,3 +90,27 @@ def dataset_options(name: str) -> list[str]:
 
 def _import_builtin_datasets() -> None:
     from . import builtin  # noqa: F401  (registers the shipped datasets)
+
+
+#: The dataset class (``module.ClassName``) the command line named for this run, if any.
+_TRUSTED_DATASET_CLASS: ContextVar[str | None] = ContextVar("trusted_dataset_class", default=None)
+
+
+@contextmanager
+def allow_dataset_class(class_path: str | None) -> Iterator[None]:
+    """Let ``pyg_dataset`` import ``class_path`` while the block runs.
+
+    Importing a class by its dotted path runs code, so it happens only for the class the user
+    named on the command line of this run (``--dataset-class``), never because a config file
+    or a checkpoint's embedded config names one.
+    """
+    token = _TRUSTED_DATASET_CLASS.set(class_path)
+    try:
+        yield
+    finally:
+        _TRUSTED_DATASET_CLASS.reset(token)
+
+
+def trusted_dataset_class() -> str | None:
+    """The dataset class named on the command line (see :func:`allow_dataset_class`)."""
+    return _TRUSTED_DATASET_CLASS.get()

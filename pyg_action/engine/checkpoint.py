@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
@@ -53,5 +54,31 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(state, dict) or "model" not in state:
         raise ValueError(f"{path}: not a pyg_action checkpoint (no model weights)")
     if isinstance(state.get("config"), str):
-        state["config"] = json.loads(state["config"])
+        try:
+            state["config"] = json.loads(state["config"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: its config is not JSON: {exc}") from exc
     return state
+
+
+def load_weights(model: nn.Module, weights: Any, path: str | Path) -> None:
+    """``model.load_state_dict(weights)``; a mismatch names ``path`` and the first bad key."""
+    if not isinstance(weights, dict):
+        raise ValueError(f"checkpoint {path}: its weights are not a state dict")
+    own = model.state_dict()
+    missing = sorted(set(own) - set(weights))
+    unexpected = sorted(set(weights) - set(own))
+    if missing or unexpected:
+        raise ValueError(
+            f"checkpoint {path}: its weights do not fit the model its config builds "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
+    for key, tensor in own.items():
+        theirs = weights[key]
+        if not isinstance(theirs, torch.Tensor) or theirs.shape != tensor.shape:
+            shape = tuple(theirs.shape) if isinstance(theirs, torch.Tensor) else type(theirs)
+            raise ValueError(
+                f"checkpoint {path}: weight {key!r} has shape {shape}, the model its config "
+                f"builds needs {tuple(tensor.shape)} (other channels or layout?)"
+            )
+    model.load_state_dict(weights)

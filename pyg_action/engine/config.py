@@ -8,6 +8,8 @@ A config has four sections::
     train: {epochs, batch_size, optimizer: {...}, scheduler: {...}, seed, ...}
 
 A file may start from another one with ``base: other.yaml`` and list only what it changes.
+The result is checked against the schema (:mod:`pyg_action.engine.schema`) before anything
+loads: unknown keys and wrong values are errors naming their dotted key.
 """
 
 from __future__ import annotations
@@ -20,31 +22,14 @@ from typing import Any
 import yaml
 
 from ..models import quick_config
+from .schema import ConfigError, GraphSection, TrainSection, validate_config
 
+#: Defaults of every section: those of the schema (:mod:`pyg_action.engine.schema`).
 DEFAULTS: dict[str, Any] = {
     "model": {"name": "stgcn"},
     "data": None,
-    "graph": {"strategy": "spatial", "max_hop": 1, "dilation": 1, "temporal_window": 9},
-    "train": {
-        "epochs": 30,
-        "batch_size": 32,
-        "eval_batch_size": 64,
-        "seed": 0,
-        "optimizer": {
-            "name": "sgd",
-            "lr": 0.1,
-            "momentum": 0.9,
-            "nesterov": True,
-            "weight_decay": 5e-4,
-        },
-        "scheduler": {"name": "cosine", "warmup_epochs": 2, "milestones": [], "gamma": 0.1},
-        "label_smoothing": 0.0,
-        "amp": True,
-        "grad_clip": None,
-        "ema_decay": 0.0,
-        "weight_gradient": "onednn",
-        "bucket_by_length": False,
-    },
+    "graph": GraphSection().model_dump(),
+    "train": TrainSection().model_dump(),
 }
 
 
@@ -62,7 +47,7 @@ def merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
 def apply_override(config: dict[str, Any], assignment: str) -> None:
     """Apply one ``a.b.c=value`` override in place (the value is parsed as YAML)."""
     if "=" not in assignment:
-        raise ValueError(f"override {assignment!r} is not of the form key=value")
+        raise ConfigError(f"--set {assignment}: not of the form key=value")
     key, raw = assignment.split("=", 1)
     parts = key.strip().split(".")
     node = config
@@ -72,7 +57,13 @@ def apply_override(config: dict[str, Any], assignment: str) -> None:
         if not isinstance(node[part], dict):
             raise ValueError(f"override {assignment!r}: {part!r} is not a section")
         node = node[part]
-    node[parts[-1]] = yaml.safe_load(raw)
+    try:
+        node[parts[-1]] = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(
+            f"--set {assignment}: the value {raw!r} is not valid YAML ({problem})"
+        ) from None
 
 
 def read_config_file(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -94,14 +85,14 @@ def read_config_file(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[st
         raise ValueError(f"config {path} must be a mapping of sections")
     loaded = dict(loaded)
     base = loaded.pop("base", None)
-    unknown = set(loaded) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"config {path}: unknown sections {sorted(unknown)}")
     if base is None:
         return loaded
     if not isinstance(base, str):
         raise ValueError(f"config {path}: base must be a file path, got {base!r}")
-    return merge(read_config_file(path.parent / base, (*_chain, path)), loaded)
+    base_path = path.parent / base
+    if not base_path.is_file():
+        raise ValueError(f"config {path}: its base file {base_path} does not exist")
+    return merge(read_config_file(base_path, (*_chain, path)), loaded)
 
 
 def _quick_model_options(
@@ -134,7 +125,8 @@ def load_config(
     overrides: Iterable[str] = (),
     model: str | None = None,
 ) -> dict[str, Any]:
-    """Defaults, then the YAML file (over its ``base``), then ``--model``, then ``--set``.
+    """Defaults, then the YAML file (over its ``base``), then ``--model``, then ``--set``;
+    checked against the schema (:class:`~pyg_action.engine.schema.ConfigError` otherwise).
 
     Without a config file, the model's quick recipe (its embedded dataset and a CPU-sized
     schedule, see :func:`~pyg_action.models.quick_config`) is merged in first; its data
@@ -164,4 +156,6 @@ def load_config(
     if data.get("name", default["name"]) == default["name"]:
         # the model's own dataset (with its quick options unless a file set them)
         config["data"] = merge(default if path is None else {"name": default["name"]}, data)
+    source = f"config {path}" if path is not None else "config"
+    validate_config(config, source + (" with --set " + " ".join(overrides) if overrides else ""))
     return config

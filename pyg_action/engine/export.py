@@ -288,6 +288,13 @@ def export_checkpoint(
         raise ValueError(f"cannot export model {name!r}: only {EXPORTABLE_MODELS} are supported")
     layout = get_layout(state["layout"])
     default_frames, default_persons = default_input_size(config, layout)
+    if frames is not None and default_frames is not None and frames != default_frames:
+        raise ValueError(
+            f"{checkpoint}: the model classifies {default_frames}-frame clips (its test "
+            f"transforms' uniform_sample length); an export for {frames} frames would see "
+            f"zero-padded or cut clips and disagree with it: omit --frames or give "
+            f"{default_frames}"
+        )
     frames = frames or default_frames
     if frames is None:
         raise ValueError("the test transforms fix no frame count: give the frames to export")
@@ -321,10 +328,62 @@ def export_checkpoint(
                 f"exported model differs from the eager one by {difference:.3g} > {allowed:.3g}"
                 f" ({TOLERANCE} of the largest logit): {out} not written"
             )
+        _check_against_checkpoint(model, state, load_exported(partial), out)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
     return difference
+
+
+#: Samples of the test split (or random sequences) an export is compared with its checkpoint on.
+CHECK_SAMPLES = 8
+#: Largest difference of the whole pipelines' probabilities (test transforms, fit to the
+#: exported shape, model) between an export and its checkpoint.
+PIPELINE_TOLERANCE = 1e-4
+
+
+def check_sequences(state: dict[str, Any], frames: int) -> list[SkeletonSequence]:
+    """What an export is compared with its checkpoint on: up to :data:`CHECK_SAMPLES` of the
+    checkpoint's test split, read with its own data options (random sequences of 1/2 to 2
+    times the exported frames when that data is not at hand)."""
+    from .trainer import load_split
+
+    try:
+        dataset: Any = load_split(state["config"], "test").dataset
+        return [dataset.source[i] for i in list(dataset.split)[:CHECK_SAMPLES]]
+    except (ValueError, OSError, AttributeError, TypeError):
+        layout = get_layout(state["layout"])
+        rng = np.random.default_rng(0)
+        lengths = rng.integers(max(1, frames // 2), 2 * frames + 1, CHECK_SAMPLES)
+        shape = (int(state["in_channels"]), layout.num_joints, 1)
+        return [
+            SkeletonSequence(
+                rng.normal(size=(shape[0], int(t), *shape[1:])).astype(np.float32),
+                layout=layout.name,
+                name=f"random_{i}",
+            )
+            for i, t in enumerate(lengths)
+        ]
+
+
+def _check_against_checkpoint(
+    model: nn.Module, state: dict[str, Any], exported: ExportedModel, out: Path
+) -> None:
+    """Raise ``RuntimeError`` unless ``exported`` classifies like the checkpoint's model on
+    :func:`check_sequences`, each prepared as ``predict`` prepares it for either."""
+    from .inference import predict_sequences
+
+    sequences = check_sequences(state, exported.metadata.frames)
+    top = len(state["class_names"])
+    for seq in sequences:
+        want = dict(predict_sequences(model, state, [seq], top)[0])
+        got = dict(exported.predict([seq], top)[0])
+        difference = max(abs(want[name] - got[name]) for name in want)
+        if difference > PIPELINE_TOLERANCE:
+            raise RuntimeError(
+                f"the export classifies sample {seq.name} unlike the checkpoint (probabilities "
+                f"differ by {difference:.3g} > {PIPELINE_TOLERANCE}): {out} not written"
+            )
 
 
 def load_exported(path: str | Path) -> ExportedModel:

@@ -16,26 +16,57 @@ from ..data.registry import DatasetInfo
 from ..graph import SkeletonGraphBuilder
 from ..layouts import SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, load_weights
 from .metrics import classification_metrics
+from .schema import validate_config
 from .trainer import build_model_for, load_split, predict_logits
 
 
 def load_trained(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """The model of a checkpoint (eval mode) and the checkpoint's metadata."""
+    """The model of a checkpoint (eval mode) and the checkpoint's metadata.
+
+    The embedded config is checked against the schema first and the metadata (classes, layout,
+    channels) for type and agreement; a model that does not take the stored weights is an error
+    naming the checkpoint and the mismatching key.
+    """
     state = load_checkpoint(path, map_location=device)
-    info = DatasetInfo(
-        dataset=[],
-        num_classes=int(state["num_classes"]),
-        in_channels=int(state["in_channels"]),
-        class_names=list(state["class_names"]),
-        layout=state["layout"],
-    )
-    model = build_model_for(state["config"], info).to(device)
+    validate_config(state.get("config"), f"checkpoint {path}: its config")
+    try:
+        info = _checkpoint_info(state)
+        model = build_model_for(state["config"], info).to(device)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"checkpoint {path}: its model cannot be built: {exc}") from exc
     # a run with train.ema_decay is evaluated (and so selected) with its averaged weights
-    model.load_state_dict(state["ema"]["weights"] if "ema" in state else state["model"])
+    ema = state.get("ema")
+    weights = ema.get("weights") if isinstance(ema, dict) else state["model"]
+    load_weights(model, weights, path)
     model.eval()
     return model, state
+
+
+def _checkpoint_info(state: dict[str, Any]) -> DatasetInfo:
+    """The dataset facts a checkpoint stores, checked for type and agreement."""
+    missing = [k for k in ("num_classes", "in_channels", "class_names", "layout") if k not in state]
+    if missing:
+        raise KeyError(f"it lacks {missing}")
+    counts = {key: state[key] for key in ("num_classes", "in_channels")}
+    for key, value in counts.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise TypeError(f"{key} must be a positive integer, got {value!r}")
+    names = state["class_names"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"class_names must be a list of strings, got {type(names).__name__}")
+    if len(names) != counts["num_classes"]:
+        raise ValueError(f"{len(names)} class_names for num_classes {counts['num_classes']}")
+    if state["layout"] is not None and not isinstance(state["layout"], str):
+        raise TypeError(f"layout must be a layout name, got {type(state['layout']).__name__}")
+    return DatasetInfo(
+        dataset=[],
+        num_classes=counts["num_classes"],
+        in_channels=counts["in_channels"],
+        class_names=list(names),
+        layout=state["layout"],
+    )
 
 
 def checkpoint_logits(
@@ -63,7 +94,10 @@ def checkpoint_logits(
     config = copy.deepcopy(state["config"])
     if data_root is not None:
         config["data"]["root"] = str(data_root)
-    info = load_split(config, split)
+    try:
+        info = load_split(config, split)
+    except ValueError as exc:
+        raise ValueError(f"{path}: its data section: {exc}") from exc
     batch_size = int(config["train"]["eval_batch_size"])
     logits, labels = predict_logits(
         model, DataLoader(info.dataset, batch_size=batch_size), torch.device(device)

@@ -53,7 +53,8 @@ def read_text_frames(
     stream. Each line is read only when the previous frame has been consumed.
 
     Raises:
-        StreamFormatError: naming the 1-based line number of a malformed line.
+        StreamFormatError: naming the 1-based line number of a malformed line (one that is
+            not numbers, holds a non-finite one or has the wrong count).
     """
     per_person = num_joints * channels
     persons = None
@@ -65,6 +66,9 @@ def read_text_frames(
             values = np.array([float(token) for token in tokens], dtype=np.float32)
         except ValueError as exc:
             raise StreamFormatError(f"line {number}: not a number ({exc})") from exc
+        if not np.isfinite(values).all():
+            bad = tokens[int(np.flatnonzero(~np.isfinite(values))[0])]
+            raise StreamFormatError(f"line {number}: non-finite value {bad!r}")
         if values.size % per_person:
             raise StreamFormatError(
                 f"line {number}: {values.size} numbers, expected a multiple of "

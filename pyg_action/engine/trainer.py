@@ -3,10 +3,12 @@
 One function, :func:`train`, runs a config: builds the datasets and the model from the
 registries, trains with progress bars, evaluates every epoch, writes a JSON-lines log
 (``log.jsonl``; TensorBoard too when installed), atomic checkpoints (``last.pt`` every epoch,
-``best.pt`` on improvement) and resumes from ``last.pt``; one process or data-parallel over
-several (see :mod:`pyg_action.engine.distributed`). With ``train.ema_decay`` set, an
-exponential moving average of the weights (:mod:`pyg_action.engine.averaging`) is what is
-evaluated every epoch and what inference loads from the checkpoints.
+``best.pt`` on improvement) and resumes from ``last.pt``; the first non-finite training loss
+stops the run with an error naming the batch's samples, and the logs are strict JSON; one
+process or data-parallel over several (see :mod:`pyg_action.engine.distributed`). With
+``train.ema_decay`` set, an exponential moving average of the weights
+(:mod:`pyg_action.engine.averaging`) is what is evaluated every epoch and what inference
+loads from the checkpoints.
 
 Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
 torch random state of every rank and the log's records, and the batch order and augmentation
@@ -20,9 +22,11 @@ runs of one config on one machine agree to the last bit.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +39,11 @@ from torch.optim.swa_utils import AveragedModel
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
-from ..data.registry import DatasetInfo, build_dataset
+from ..data.registry import DatasetInfo, allow_dataset_class, build_dataset
 from ..models import create_model
 from ..nn.backend import use_backend
 from .averaging import averaged_module, ema_model, ema_state, load_ema_state
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, load_weights, save_checkpoint
 from .distributed import (
     Context,
     ShardedBatchSampler,
@@ -143,6 +147,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     epoch_lines: bool | None = None,
+    dataset_class: str | None = None,
 ) -> TrainResult:
     """Train ``config`` and write logs and checkpoints into ``out_dir``.
 
@@ -150,10 +155,13 @@ def train(
     this; they train one model data-parallel and return the same result, and only rank 0
     writes files. With ``progress`` rank 0 shows a progress bar over the epoch's batches when
     stderr is a terminal (none in a redirected log); with ``epoch_lines`` (default: as
-    ``progress``) it prints one summary line per epoch.
+    ``progress``) it prints one summary line per epoch. ``dataset_class`` is the class the
+    command line let ``pyg_dataset`` import
+    (:func:`~pyg_action.data.registry.allow_dataset_class`).
     """
     lines = progress if epoch_lines is None else epoch_lines
-    with process_group(device) as ctx:
+    trusted = allow_dataset_class(dataset_class) if dataset_class is not None else nullcontext()
+    with trusted, process_group(device) as ctx:
         shown = _Shown(bars=progress and ctx.is_main, lines=lines and ctx.is_main)
         return _train(config, Path(out_dir), ctx, resume, shown)
 
@@ -192,7 +200,7 @@ def _train_with_methods(
                 f"{out_dir / 'last.pt'} cannot be resumed: it lacks {missing} (written by an "
                 "older pyg_action?); train into another folder instead"
             )
-        _restore(run, state)
+        _restore(run, state, out_dir / "last.pt")
         start_epoch, best = int(state["epoch"]) + 1, dict(state["best"])
         history, final = list(state["history"]), dict(state["metrics"])
     if ctx.distributed:
@@ -253,7 +261,7 @@ class _Outputs:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.out_dir = out_dir
         _write_text(out_dir / "config.json", json.dumps(config, indent=2))
-        _write_text(out_dir / "log.jsonl", "".join(json.dumps(r) + "\n" for r in history))
+        _write_text(out_dir / "log.jsonl", "".join(strict_json(r) + "\n" for r in history))
         self.writer = _tensorboard(out_dir)
 
     def epoch(self, state: dict[str, Any], improved: bool) -> None:
@@ -263,7 +271,7 @@ class _Outputs:
         save_checkpoint(self.out_dir / "last.pt", state)
         record = state["history"][-1]
         with open(self.out_dir / "log.jsonl", "a", encoding="utf-8") as log:
-            log.write(json.dumps(record) + "\n")
+            log.write(strict_json(record) + "\n")
         if self.writer is not None:
             for key, value in record.items():
                 self.writer.add_scalar(key, value, record["epoch"])
@@ -272,7 +280,7 @@ class _Outputs:
         """Write ``result.json``."""
         if self.writer is not None:
             self.writer.close()
-        _write_text(self.out_dir / "result.json", json.dumps(summary, indent=2))
+        _write_text(self.out_dir / "result.json", strict_json(summary, indent=2))
 
 
 def read_result(out_dir: str | Path) -> TrainResult:
@@ -370,6 +378,15 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
         with torch.autocast(dev.type, dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
             logits = run.model(batch)
             summed = run.criterion(logits.float(), batch.y)
+        # one host wait per step: the first non-finite loss stops the run before it updates
+        loss = float(summed.detach())
+        if not math.isfinite(loss):
+            raise ValueError(
+                f"non-finite training loss ({loss}) in epoch {epoch + 1}, batch {step + 1}, "
+                f"samples {_batch_samples(batch, run.train_loader.dataset)}: training stopped "
+                "before this batch changed the weights; check these samples for non-finite or "
+                "absurd values (or lower the learning rate)"
+            )
         _optimise(run, summed * (run.ctx.world_size / run.sampler.global_batch_size(step)))
         loss_sum += summed.detach()
         correct += (logits.detach().argmax(1) == batch.y).sum()
@@ -380,6 +397,34 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
         [float(loss_sum), int(correct), seen], run.ctx
     )
     return total_loss / total, 100.0 * total_correct / total
+
+
+def _batch_samples(batch: Any, dataset: Any) -> list[str]:
+    """Names of the samples in ``batch`` (their indices when the dataset has no names)."""
+    ids = getattr(batch, "sample_id", None)
+    if ids is None:
+        return [f"#{i}" for i in range(int(batch.y.numel()))]
+    source = getattr(dataset, "source", None)
+    names = getattr(source, "names", None)
+    if names is None and isinstance(source, list):
+        names = [getattr(item, "name", None) for item in source]
+    return [str(names[i]) if names is not None else f"#{i}" for i in ids.view(-1).tolist()]
+
+
+def strict_json(record: dict[str, Any], indent: int | None = None) -> str:
+    """``record`` as one line of strict JSON: a non-finite number, which JSON cannot hold, is
+    written as the string ``"nan"``, ``"inf"`` or ``"-inf"``."""
+
+    def encode(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        if isinstance(value, dict):
+            return {k: encode(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [encode(v) for v in value]
+        return value
+
+    return json.dumps(encode(record), allow_nan=False, indent=indent)
 
 
 def _bucket_lengths(dataset: Any) -> np.ndarray:
@@ -462,9 +507,9 @@ def _training_state(run: _Run) -> dict[str, Any]:
     return state
 
 
-def _restore(run: _Run, state: dict[str, Any]) -> None:
-    """Load :func:`_training_state` and this rank's random state from a checkpoint."""
-    run.net.load_state_dict(state["model"])
+def _restore(run: _Run, state: dict[str, Any], path: Path) -> None:
+    """Load :func:`_training_state` and this rank's random state from checkpoint ``path``."""
+    load_weights(run.net, state["model"], path)
     run.optimizer.load_state_dict(state["optimizer"])
     run.scheduler.load_state_dict(state["scheduler"])
     run.scaler.load_state_dict(state["scaler"])

@@ -18,12 +18,14 @@ from torch import nn
 ModelBuilder = Callable[..., nn.Module]
 _REGISTRY: dict[str, ModelBuilder] = {}
 _DEFAULTS: dict[str, dict[str, Any]] = {}
+_OPTIONS: dict[str, Callable[..., Any]] = {}
 
 
 def register_model(
     name: str,
     default_data: dict[str, Any] | None = None,
     quick_config: dict[str, Any] | None = None,
+    options: Callable[..., Any] | None = None,
 ) -> Callable[[ModelBuilder], ModelBuilder]:
     """Decorator adding a builder under ``name``.
 
@@ -33,12 +35,18 @@ def register_model(
             ``pyg-action train --model NAME`` runs on a bare machine (an embedded dataset).
         quick_config: Config sections (``model``, ``data``, ``train``) merged in when the user
             gives no config file: a recipe sized to train in minutes on a CPU.
+        options: The class (or function) a builder with ``**kwargs`` forwards them to: its
+            keyword parameters are model options too. The builder's and its keyword
+            parameters, type hints and defaults are the ``model`` section's schema
+            (:mod:`pyg_action.engine.schema`).
     """
 
     def add(builder: ModelBuilder) -> ModelBuilder:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
         _REGISTRY[name] = builder
+        if options is not None:
+            _OPTIONS[name] = options
         quick = copy.deepcopy(quick_config or {})
         quick["data"] = {**(default_data or {"name": "synthetic"}), **quick.get("data", {})}
         _DEFAULTS[name] = quick
@@ -64,6 +72,14 @@ def list_models(pattern: str = "*") -> list[str]:
     """Registered model names matching a glob pattern."""
     _import_builtin_models()
     return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
+
+
+def model_option_sources(name: str) -> list[Callable[..., Any]]:
+    """What declares the options of model ``name``: its builder, then its options class."""
+    _import_builtin_models()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; registered: {sorted(_REGISTRY)}")
+    return [_REGISTRY[name], *([_OPTIONS[name]] if name in _OPTIONS else [])]
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:

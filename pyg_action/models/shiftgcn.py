@@ -149,7 +149,9 @@ class ShiftGCN(SkeletonClassifier):
 
 
 #: ``pyg-action train --model shiftgcn`` without a config uses ST-GCN's CPU-sized recipe.
-@register_model("shiftgcn", default_data={"name": "synthetic"}, quick_config=QUICK_CONFIG)
+@register_model(
+    "shiftgcn", default_data={"name": "synthetic"}, quick_config=QUICK_CONFIG, options=ShiftGCN
+)
 def shiftgcn(
     num_classes: int,
     in_channels: int = 3,

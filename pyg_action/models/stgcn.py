@@ -179,7 +179,9 @@ QUICK_CONFIG = {
 }
 
 
-@register_model("stgcn", default_data={"name": "synthetic"}, quick_config=QUICK_CONFIG)
+@register_model(
+    "stgcn", default_data={"name": "synthetic"}, quick_config=QUICK_CONFIG, options=STGCN
+)
 def stgcn(
     num_classes: int, in_channels: int = 3, layout: LayoutLike = "ntu25", **kwargs: Any
 ) -> STGCN:

@@ -424,7 +424,7 @@ QUICK_CONFIG: dict[str, Any] = {
 }
 
 
-@register_model("vig", default_data={"name": "digits"}, quick_config=QUICK_CONFIG)
+@register_model("vig", default_data={"name": "digits"}, quick_config=QUICK_CONFIG, options=ViG)
 def build_vig(
     num_classes: int,
     in_channels: int,
@@ -438,7 +438,7 @@ def build_vig(
     return ViG(num_classes, in_channels, **{**VARIANTS[variant], **options})
 
 
-@register_model("vig_graph", default_data={"name": "digits_points"})
+@register_model("vig_graph", default_data={"name": "digits_points"}, options=GraphViG)
 def build_graph_vig(
     num_classes: int, in_channels: int, layout: str | None = None, **options: Any
 ) -> GraphViG:

@@ -182,7 +182,7 @@ def test_train_on_a_pyg_in_memory_dataset(tmp_path):
     result = _train_generic(
         tmp_path,
         "--set", "data.name=pyg_dataset",
-        "--set", "data.class_path=torch_geometric.datasets.FakeDataset",
+        "--dataset-class", "torch_geometric.datasets.FakeDataset",
         "--set", "data.options={num_graphs: 40, avg_num_nodes: 12,"
         " num_channels: 4, num_classes: 2}",
     )  # fmt: skip

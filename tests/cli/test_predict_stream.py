@@ -106,6 +106,26 @@ def test_stdin_errors_name_the_line(run):
     assert "no window classified" in short.output
 
 
+@pytest.mark.parametrize("bad", ["nan", "inf", "-Infinity"])
+def test_stdin_rejects_non_finite_numbers_naming_the_line(run, bad):
+    checkpoint, _ = run
+    lines = _frame_lines(4)
+    lines[1] = " ".join([bad, *lines[1].split()[1:]])
+    args = ["predict", "--checkpoint", checkpoint, "--stream", "--window", "8", "--hop", "1", "-"]
+    result = CliRunner().invoke(cli, args, input="\n".join(lines) + "\n")
+    assert result.exit_code == 1, result.output
+    assert f"error: stdin: line 2: non-finite value {bad!r}" in result.output
+    assert "(nan)" not in result.output
+
+
+@pytest.mark.parametrize("top", ["0", "-3"])
+def test_top_must_be_positive(run, top):
+    checkpoint, _ = run
+    result = CliRunner().invoke(cli, ["predict", "--checkpoint", checkpoint, "--top", top, "-"])
+    assert result.exit_code == 2 and "--top" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_predict_option_checks(run):
     checkpoint, exported = run
     both = ["predict", "--checkpoint", checkpoint, "--model-file", exported, "-"]

@@ -10,7 +10,7 @@ from torch_geometric.loader import DataLoader
 
 from pyg_action.data.generic_graphs import digit_point_graph
 from pyg_action.data.images import random_shift
-from pyg_action.data.registry import build_dataset
+from pyg_action.data.registry import allow_dataset_class, build_dataset
 from pyg_action.errors import SkeletonDataError
 
 
@@ -213,12 +213,28 @@ def test_pyg_dataset_by_class_path():
     def build(split):
         random.seed(0)  # FakeDataset draws its graphs
         torch.manual_seed(0)
-        return build_dataset(
-            "pyg_dataset", split, class_path="torch_geometric.datasets.FakeDataset", options=options
-        )
+        with allow_dataset_class("torch_geometric.datasets.FakeDataset"):
+            return build_dataset("pyg_dataset", split, options=options)
 
     train, test = build("train"), build("test")
     assert train.in_channels == 5 and train.num_classes == 3
     assert len(train.dataset) + len(test.dataset) == 40
-    with pytest.raises(ValueError, match="cannot import"):
-        build_dataset("pyg_dataset", "train", class_path="torch_geometric.datasets.Nope")
+    with (
+        allow_dataset_class("torch_geometric.datasets.Nope"),
+        pytest.raises(ValueError, match="cannot import"),
+    ):
+        build_dataset("pyg_dataset", "train")
+
+
+def test_pyg_dataset_imports_only_the_class_the_command_line_named():
+    """A class_path from a config alone is refused before anything is imported; the named
+    class must be a PyG Dataset, checked before it is called."""
+    with pytest.raises(ValueError, match="--dataset-class os.system"):
+        build_dataset("pyg_dataset", "train", class_path="os.system")
+    with (
+        allow_dataset_class("torch_geometric.datasets.FakeDataset"),
+        pytest.raises(ValueError, match="but --dataset-class names"),
+    ):
+        build_dataset("pyg_dataset", "train", class_path="os.system")
+    with allow_dataset_class("os.system"), pytest.raises(ValueError, match="not a torch_geometric"):
+        build_dataset("pyg_dataset", "train", options={"command": "exit 3"})

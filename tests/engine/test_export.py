@@ -103,10 +103,10 @@ def test_exported_file_equals_eager_and_predicts_alone(checkpoints, tmp_path, na
 
 def test_export_of_a_chosen_shape(checkpoints, tmp_path):
     path = tmp_path / "m.pt"
-    export_checkpoint(checkpoints["shiftgcn"], path, frames=13, persons=1, batch_size=3)
+    export_checkpoint(checkpoints["shiftgcn"], path, frames=8, persons=3, batch_size=3)
     exported = load_exported(path)
-    assert exported.metadata.input_shape == (3, 3, 13, 25, 1)
-    x = torch.randn(3, 3, 13, 25, 1, generator=torch.Generator().manual_seed(2))
+    assert exported.metadata.input_shape == (3, 3, 8, 25, 3)
+    x = torch.randn(3, 3, 8, 25, 3, generator=torch.Generator().manual_seed(2))
     expected = _sparse_logits(checkpoints["shiftgcn"], x)
     np.testing.assert_allclose(exported.logits(x.numpy()), expected, rtol=0, atol=TOLERANCE)
 
@@ -147,3 +147,32 @@ def test_an_export_that_fails_its_check_leaves_no_file(checkpoints, tmp_path, mo
         export_checkpoint(checkpoints["stgcn"], out)
     assert out.read_bytes() == b"an older export"  # neither replaced nor half written
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no partial file left
+
+
+def test_an_export_that_would_classify_unlike_its_model_is_refused(checkpoints, tmp_path):
+    """Trained and evaluated on 8-frame clips: a 16-frame export would see zero-padded clips
+    and give other classes than the checkpoint; a one-person export of two-person data too."""
+    one = tmp_path / "one.pt"
+    with pytest.raises(RuntimeError, match="unlike the checkpoint"):
+        export_checkpoint(checkpoints["stgcn"], one, persons=1)
+    assert not one.exists()
+    out = tmp_path / "m.pt"
+    with pytest.raises(ValueError, match="classifies 8-frame clips .* omit --frames or give 8"):
+        export_checkpoint(checkpoints["stgcn"], out, frames=16)
+    assert not out.exists()
+
+
+def test_the_export_check_compares_with_the_checkpoint_on_its_test_data(
+    checkpoints, tmp_path, monkeypatch
+):
+    import pyg_action.engine.export as export
+
+    _, state = load_trained(checkpoints["stgcn"])
+    sequences = export.check_sequences(state, 8)
+    assert len(sequences) == export.CHECK_SAMPLES
+    assert all(seq.name.startswith("synthetic_") for seq in sequences)  # the test split
+    monkeypatch.setattr(export, "PIPELINE_TOLERANCE", -1.0)
+    out = tmp_path / "m.pt"
+    with pytest.raises(RuntimeError, match="classifies sample synthetic_.* unlike the checkpoint"):
+        export_checkpoint(checkpoints["stgcn"], out)
+    assert not out.exists()
