@@ -368,9 +368,12 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     if set_dataset_epoch is not None:
         set_dataset_epoch(epoch)
     # the sums stay on the device: the host waits for it once per epoch (and once per
-    # PROGRESS_EVERY steps where a progress bar is shown), never per step
+    # PROGRESS_EVERY steps where a progress bar is shown), never per step; so does the
+    # non-finite check, whose per-step flags are read with the sums
     loss_sum = torch.zeros((), device=dev)
     correct = torch.zeros((), dtype=torch.long, device=dev)
+    finite: list[torch.Tensor] = []
+    sample_ids: list[Any] = []
     seen = 0
     bar = tqdm(run.train_loader, desc=desc, disable=None if progress else True, leave=False)
     for step, batch in enumerate(bar):
@@ -378,32 +381,34 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
         with torch.autocast(dev.type, dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
             logits = run.model(batch)
             summed = run.criterion(logits.float(), batch.y)
-        # one host wait per step: the first non-finite loss stops the run before it updates
-        loss = float(summed.detach())
-        if not math.isfinite(loss):
-            raise ValueError(
-                f"non-finite training loss ({loss}) in epoch {epoch + 1}, batch {step + 1}, "
-                f"samples {_batch_samples(batch, run.train_loader.dataset)}: training stopped "
-                "before this batch changed the weights; check these samples for non-finite or "
-                "absurd values (or lower the learning rate)"
-            )
         _optimise(run, summed * (run.ctx.world_size / run.sampler.global_batch_size(step)))
         loss_sum += summed.detach()
         correct += (logits.detach().argmax(1) == batch.y).sum()
+        finite.append(torch.isfinite(summed.detach()))
+        sample_ids.append(getattr(batch, "sample_id", batch.y.numel()))
         seen += int(batch.y.numel())
         if not bar.disable and step % PROGRESS_EVERY == 0:
             bar.set_postfix(loss=f"{float(loss_sum) / seen:.3f}")
+    bad = (~torch.stack(finite)).nonzero().view(-1).tolist() if finite else []
+    if bad:
+        step = bad[0]
+        raise ValueError(
+            f"non-finite training loss in epoch {epoch + 1}, batch {step + 1}, samples "
+            f"{_batch_samples(sample_ids[step], run.train_loader.dataset)}: training stopped "
+            "and this epoch's checkpoint was not written (last.pt holds the previous epoch); "
+            "check these samples for non-finite or absurd values (or lower the learning rate)"
+        )
     total_loss, total_correct, total = all_reduce_sums(
         [float(loss_sum), int(correct), seen], run.ctx
     )
     return total_loss / total, 100.0 * total_correct / total
 
 
-def _batch_samples(batch: Any, dataset: Any) -> list[str]:
-    """Names of the samples in ``batch`` (their indices when the dataset has no names)."""
-    ids = getattr(batch, "sample_id", None)
-    if ids is None:
-        return [f"#{i}" for i in range(int(batch.y.numel()))]
+def _batch_samples(ids: Any, dataset: Any) -> list[str]:
+    """Names of a batch's samples from its ``sample_id`` tensor (their positions when the
+    dataset has no names, or the batch no ids: then ``ids`` is the sample count)."""
+    if isinstance(ids, int):
+        return [f"#{i}" for i in range(ids)]
     source = getattr(dataset, "source", None)
     names = getattr(source, "names", None)
     if names is None and isinstance(source, list):
