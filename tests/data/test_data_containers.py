@@ -172,12 +172,12 @@ def test_ntu_reads_pyskl_names_and_says_what_the_ntu60_filter_leaves_out(tmp_pat
     cache = tmp_path / "cache"
     result = CliRunner().invoke(cli, ["prepare", str(path), str(cache), "-q"])
     assert result.exit_code == 0, result.output
-    info = build_dataset("ntu", "train", root=tmp_path, cache=cache, benchmark="xsub")
+    info = build_dataset("ntu", "train", root=path, cache=cache, benchmark="xsub")
     assert len(info.dataset) == 6
     [(reason, count)] = info.report["filtered"].items()
     assert count == 1 and "not NTU-60" in reason
     with pytest.raises(SkeletonDataError, match=r"empty.*1 left out: not NTU-60"):
-        build_dataset("ntu", "test", root=tmp_path, cache=cache, benchmark="xsub")
+        build_dataset("ntu", "test", root=path, cache=cache, benchmark="xsub")
 
 
 @pytest.mark.parametrize("classes", [60, 120])
