@@ -9,6 +9,7 @@ PyG batch to logits ``(B, num_classes)``.
 from __future__ import annotations
 
 import copy
+import difflib
 import fnmatch
 from collections.abc import Callable
 from typing import Any
@@ -64,7 +65,7 @@ def quick_config(name: str) -> dict[str, Any]:
     """The sections used for ``pyg-action train --model NAME`` without a config file."""
     _import_builtin_models()
     if name not in _DEFAULTS:
-        raise ValueError(f"unknown model {name!r}; registered: {sorted(_REGISTRY)}")
+        raise _unknown_model(name)
     return copy.deepcopy(_DEFAULTS[name])
 
 
@@ -78,7 +79,7 @@ def model_option_sources(name: str) -> list[Callable[..., Any]]:
     """What declares the options of model ``name``: its builder, then its options class."""
     _import_builtin_models()
     if name not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; registered: {sorted(_REGISTRY)}")
+        raise _unknown_model(name)
     return [_REGISTRY[name], *([_OPTIONS[name]] if name in _OPTIONS else [])]
 
 
@@ -86,9 +87,16 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     """Build the registered model ``name`` with ``kwargs``."""
     _import_builtin_models()
     if name not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; registered: {sorted(_REGISTRY)}")
+        raise _unknown_model(name)
     return _REGISTRY[name](**kwargs)
 
 
 def _import_builtin_models() -> None:
     from . import builtin  # noqa: F401  (registers the shipped models)
+
+
+def _unknown_model(name: str) -> ValueError:
+    """The error for an unregistered model name, with the nearest registered one."""
+    close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ValueError(f"unknown model {name!r}{hint} (registered: {sorted(_REGISTRY)})")

@@ -28,7 +28,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
         ("train.epochs=0", "train.epochs: Input should be greater than 0"),
         ("train.weight_gradient=fast", "train.weight_gradient:"),
         ("graph.strategy=spatiall", "graph.strategy:"),
-        ("model.name=stgnc", "unknown model 'stgnc'"),
+        ("model.name=stgnc", "unknown model 'stgnc'; did you mean 'stgcn'"),
         ("data.name=kinetic", "data.name: unknown data 'kinetic'; did you mean 'kinetics'?"),
         ("train.epochs=[1", "--set train.epochs=[1: the value '[1' is not valid YAML"),
         ("train.epochs", "--set train.epochs: not of the form key=value"),
