@@ -11,25 +11,10 @@ from click.testing import CliRunner
 
 from pyg_action.cli.main import cli
 
-TINY = [
-    "--set", "model.channels=[8, 8]",
-    "--set", "model.strides=[1, 2]",
-    "--set", "data.num_samples=48",
-    "--set", "train.batch_size=8",
-    "--set", "data.transforms={train: [pre_normalize,"
-    " {name: uniform_sample, length: 8, mode: train}],"
-    " test: [pre_normalize, {name: uniform_sample, length: 8}]}",
-]  # fmt: skip
-
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    result = CliRunner().invoke(
-        cli, ["train", "--model", "stgcn", "--epochs", "1", "--out", str(out), "--quiet", *TINY]
-    )
-    assert result.exit_code == 0, result.output
-    return out, result.output
+def trained(tiny_run):
+    return tiny_run
 
 
 def test_train_prints_accuracy_and_labels_synthetic(trained):
@@ -38,10 +23,10 @@ def test_train_prints_accuracy_and_labels_synthetic(trained):
     assert json.loads((out / "result.json").read_text())["synthetic"] is True
 
 
-def test_train_without_a_terminal_prints_epoch_lines_and_no_progress_bar(tmp_path):
+def test_train_without_a_terminal_prints_epoch_lines_and_no_progress_bar(tmp_path, tiny_training):
     """Redirected output (here: the test runner's) keeps the per-epoch summaries and leaves out
     the bar's carriage-return updates, so a log file stays readable."""
-    args = ["train", "--model", "stgcn", "--epochs", "2", "--out", str(tmp_path), *TINY]
+    args = ["train", "--model", "stgcn", "--epochs", "2", "--out", str(tmp_path), *tiny_training]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "epoch 1/2  loss" in result.output and "epoch 2/2  loss" in result.output

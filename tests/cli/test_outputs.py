@@ -14,24 +14,10 @@ from pyg_action.data import SYNTHETIC_CLASSES, make_synthetic
 from pyg_action.io import write_npz
 from pyg_action.sequence import SkeletonSequence
 
-TINY = [
-    "--set", "model.channels=[8, 8]",
-    "--set", "model.strides=[1, 2]",
-    "--set", "data.num_samples=48",
-    "--set", "train.batch_size=8",
-    "--set", "data.transforms={train: [pre_normalize,"
-    " {name: uniform_sample, length: 8, mode: train}],"
-    " test: [pre_normalize, {name: uniform_sample, length: 8}]}",
-]  # fmt: skip
-
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    args = ["train", "--model", "stgcn", "--epochs", "1", "--out", str(out), "--quiet", *TINY]
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    return out / "best.pt"
+def checkpoint(tiny_run):
+    return tiny_run[0] / "best.pt"
 
 
 def test_evaluate_dump_writes_per_sample_scores(checkpoint, tmp_path):
@@ -72,11 +58,11 @@ def test_predict_json_lists_every_sample_and_error(checkpoint, tmp_path):
     assert both.exit_code == 2 and "--stream" in both.output
 
 
-def test_a_rerun_never_overwrites_a_run_folder(tmp_path, monkeypatch):
+def test_a_rerun_never_overwrites_a_run_folder(tmp_path, monkeypatch, tiny_training):
     """The default folder is numbered and says so; a named --out holding a run is refused
     (its files untouched); --resume continues it."""
     monkeypatch.chdir(tmp_path)
-    args = ["train", "--model", "stgcn", "--epochs", "1", "--quiet", *TINY]
+    args = ["train", "--model", "stgcn", "--epochs", "1", "--quiet", *tiny_training]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
     finished = tmp_path / "runs" / "stgcn-synthetic"
@@ -94,10 +80,12 @@ def test_a_rerun_never_overwrites_a_run_folder(tmp_path, monkeypatch):
     assert resumed.exit_code == 0 and "written to" not in resumed.output
 
 
-def test_quiet_hides_the_progress_bar_but_keeps_the_epoch_lines(tmp_path, monkeypatch):
+def test_quiet_hides_the_progress_bar_but_keeps_the_epoch_lines(
+    tmp_path, monkeypatch, tiny_training
+):
     """--quiet turns the bars off even on a terminal; the per-epoch lines stay."""
     monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
-    args = ["train", "--model", "stgcn", "--epochs", "2", "--out", str(tmp_path), *TINY]
+    args = ["train", "--model", "stgcn", "--epochs", "2", "--out", str(tmp_path), *tiny_training]
     result = CliRunner().invoke(cli, [*args, "--quiet"])
     assert result.exit_code == 0, result.output
     assert "epoch 1/2  loss" in result.output and "epoch 2/2  loss" in result.output

@@ -14,24 +14,10 @@ from click.testing import CliRunner
 from pyg_action.cli.main import cli
 from pyg_action.engine.checkpoint import load_checkpoint, save_checkpoint
 
-TINY = [
-    "--set", "model.channels=[8, 8]",
-    "--set", "model.strides=[1, 2]",
-    "--set", "data.num_samples=48",
-    "--set", "train.batch_size=8",
-    "--set", "data.transforms={train: [pre_normalize,"
-    " {name: uniform_sample, length: 8, mode: train}],"
-    " test: [pre_normalize, {name: uniform_sample, length: 8}]}",
-]  # fmt: skip
-
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("run")
-    args = ["train", "--model", "stgcn", "--epochs", "1", "--out", str(out), "--quiet", *TINY]
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    return out / "last.pt"
+def checkpoint(tiny_run) -> Path:
+    return tiny_run[0] / "last.pt"
 
 
 def invoke(args: list[str]):
@@ -104,10 +90,10 @@ def test_a_command_line_class_must_be_a_dataset(tmp_path):
     assert "not a torch_geometric.data.Dataset subclass" in result.output
 
 
-def test_a_non_finite_loss_stops_training_naming_the_samples(tmp_path):
+def test_a_non_finite_loss_stops_training_naming_the_samples(tmp_path, tiny_training):
     out = tmp_path / "run"
-    args = ["train", "--model", "stgcn", "--epochs", "2", "--out", str(out), "--quiet", *TINY,
-            "--set", "train.optimizer.lr=1e30",
+    args = ["train", "--model", "stgcn", "--epochs", "2", "--out", str(out), "--quiet",
+            *tiny_training, "--set", "train.optimizer.lr=1e30",
             "--set", "train.scheduler.warmup_epochs=0"]  # fmt: skip
     result = invoke(args)
     assert "non-finite training loss" in result.output and "samples [" in result.output
@@ -233,14 +219,14 @@ def test_visualize_checks_the_checkpoint_layout_before_writing(checkpoint, tmp_p
     assert not out.exists()
 
 
-def test_resume_with_other_widths_names_the_checkpoint_and_key(checkpoint, tmp_path):
+def test_resume_with_other_widths_names_the_checkpoint_and_key(checkpoint, tmp_path, tiny_training):
     import shutil
 
     out = tmp_path / "run"
     out.mkdir()
     shutil.copy(checkpoint, out / "last.pt")
     args = ["train", "--model", "stgcn", "--epochs", "2", "--out", str(out), "--quiet", "--resume",
-            *TINY, "--set", "model.channels=[16, 16]"]  # fmt: skip
+            *tiny_training, "--set", "model.channels=[16, 16]"]  # fmt: skip
     result = invoke(args)
     assert str(out / "last.pt") in result.output and "has shape" in result.output
 
