@@ -287,10 +287,15 @@ class SkeletonLevel:
         return _arange_repeated(self.shape.lengths, self.device)
 
     @_memoised
+    def track_starts(self) -> Tensor:
+        """``(R,)`` the index (among all ``F`` frames) of every track's first frame."""
+        return torch.tensor(_offsets(self.shape.lengths), dtype=torch.long, device=self.device)
+
+    @_memoised
     def frame_in_track(self) -> Tensor:
         """``(F,)`` the frame number of every frame within its track."""
-        starts = torch.tensor(_offsets(self.shape.lengths), dtype=torch.long, device=self.device)
-        return torch.arange(self.shape.num_frames, device=self.device) - starts[self.frame_track]
+        frames = torch.arange(self.shape.num_frames, device=self.device)
+        return frames - self.track_starts[self.frame_track]
 
     @_memoised
     def node_frames(self) -> tuple[Tensor, Tensor]:
@@ -317,15 +322,15 @@ class SkeletonLevel:
             coarse = self.coarsen(stride)
             frame = coarse.frame_in_track * stride
             self._memo[key] = (
-                (self.kept_frames(stride) - frame).unsqueeze(1),
+                self.track_starts.index_select(0, coarse.frame_track).unsqueeze(1),
                 frame.unsqueeze(1),
                 (self.lengths.index_select(0, coarse.frame_track) - 1).unsqueeze(1),
             )
         return self._memo[key]
 
     def _fine_frames(self, fine: SkeletonLevel, stride: int) -> Tensor:
-        starts = torch.tensor(_offsets(fine.shape.lengths), dtype=torch.long, device=self.device)
-        return starts[self.frame_track] + self.frame_in_track * stride
+        """This (coarse) level's frames as frames of ``fine``, the level it strides."""
+        return fine.track_starts[self.frame_track] + self.frame_in_track * stride
 
     def keep_index(self, stride: int) -> Tensor:
         """``(N',)`` the nodes of this level that form the next level after ``stride``."""
