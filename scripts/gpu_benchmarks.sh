@@ -1,57 +1,71 @@
 #!/usr/bin/env bash
 # The GPU checks and tables, in one run of under 8 minutes on one GPU; each table is written as
-# soon as it is measured, so a run cut short keeps the finished ones.
-#   1. tests/test_cuda.py: every operator and model on CUDA against CPU, training on CUDA;
-#   2. the models at the sizes people train with (NTU-25 two persons B=16 T=100 and B=64 T=300,
-#      64 samples at MSR Action3D lengths, ViG-Ti 224x224 B=64 as whole models), sparse against
-#      the dense references (padded to the batch maximum, and to 300 frames for the real
-#      lengths), inference and forward+backward, fp32 and bf16 autocast;
-#   3. the share of wall time the GPU is busy during `pyg-action train` (MSR Action3D config);
-#   4. Shift-GCN against ST-GCN on one input, eager and traced.
+# soon as it is measured, so a run cut short keeps the finished ones. In order of importance:
+#   1. the models at the sizes people train with (NTU-25 two persons B=16 T=100 and B=64 T=300,
+#      64 samples at MSR Action3D lengths), sparse against the dense references (padded to the
+#      batch maximum, and to 300 frames for the real lengths), inference and forward+backward,
+#      fp32 and bf16 autocast: benchmarks/cuda_models_<dtype>_<shape>.json;
+#   2. the same models replayed as CUDA graphs against eager (benchmarks/cuda_graphs.json);
+#   3. the share of wall time the GPU is busy during `pyg-action train` (MSR Action3D configs);
+#   4. tests/test_cuda.py: every operator and model on CUDA against CPU, training on CUDA;
+#   5. ViG-Ti 224x224 B=64 as whole models; Shift-GCN against ST-GCN on one input, eager and traced.
 # Run from the repository root on a machine where torch sees a CUDA device:
 #   MSR_ROOT=/path/to/msr_action3d bash scripts/gpu_benchmarks.sh            # everything
 #   MSR_ROOT=/path/to/msr_action3d bash scripts/gpu_benchmarks.sh --no-tests # the tables only
 # MSR_ROOT (default data/msr_action3d) holds the aXX_sYY_eZZ_skeleton3D.txt files: their lengths
-# drive the real-length rows, and the busy measurement trains on them.
+# drive the real-length rows, and the busy measurement trains on them. BUDGET_S (default 470)
+# bounds the whole run: each step gets at most its own limit and what is left of the budget, and
+# a step that would start with under 20 s left is skipped (and reported).
 # Without an installed toolkit (a checkout beside a PyTorch that already has torch-geometric),
-# the package is taken from the checkout and `pyg-action` is `python3 -m pyg_action`.
-set -euo pipefail
+# the package is taken from the checkout.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v pyg-action > /dev/null; then
-  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-  pyg-action() { python3 -m pyg_action "$@"; }
-fi
+export PYTHONUNBUFFERED=1
+python3 -c "import pyg_action" 2> /dev/null || export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 msr_root="${MSR_ROOT:-data/msr_action3d}"
-python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'torch sees no CUDA device')"
+deadline=$((SECONDS + ${BUDGET_S:-470}))
+python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'torch sees no CUDA device')" || exit 1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
+python3 -c "import torch, torch_geometric as g; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'pyg', g.__version__)"
 failed=()
-step() {  # step NAME COMMAND...: run it, and remember NAME if it fails
-  local name=$1
-  shift
-  "$@" || failed+=("$name")
+step() {  # step NAME LIMIT_S COMMAND...: run it within its limit, remember NAME if it fails
+  local name=$1 limit=$2 left=$((deadline - SECONDS))
+  shift 2
+  if ((left < 20)); then
+    echo "== $name: skipped (budget spent)"
+    failed+=("$name (skipped)")
+    return
+  fi
+  ((limit > left)) && limit=$left
+  echo "== $name (at most ${limit} s)"
+  local started=$SECONDS
+  timeout --kill-after=5 "$limit" "$@" || failed+=("$name")
+  echo "== $name: $((SECONDS - started)) s"
 }
-if [[ "${1:-}" != "--no-tests" ]]; then  # a failure is reported at the end; the tables still run
-  step tests/test_cuda.py python3 -m pytest -q -rs -x tests/test_cuda.py
-fi
 mkdir -p benchmarks docs/img
-step "models float32" pyg-action benchmark --device cuda --operators none \
-  --models stgcn,shiftgcn --shape ntu25-B16-T100 --shape ntu25-B64-T300 --shape msr20-real-B64 \
-  --msr-root "$msr_root" --dtype float32 --repeats 10 --out benchmarks/cuda_models_float32.json \
-  --plot docs/img/bench_cuda_models_float32.png
-step "models bfloat16" pyg-action benchmark --device cuda --operators none \
-  --models stgcn,shiftgcn --shape ntu25-B16-T100 --shape ntu25-B64-T300 --shape msr20-real-B64 \
-  --msr-root "$msr_root" --dtype bfloat16 --repeats 10 --out benchmarks/cuda_models_bfloat16.json \
-  --plot docs/img/bench_cuda_models_bfloat16.png
-step "vig" python3 -m pyg_action.bench.vig --model ti --img-size 224 --batch-size 64 \
+for dtype in float32 bfloat16; do
+  for shape in ntu25-B16-T100 msr20-real-B64 ntu25-B64-T300; do
+    step "models $dtype $shape" 100 python3 -m pyg_action benchmark --device cuda \
+      --operators none --models stgcn,shiftgcn --shape "$shape" --msr-root "$msr_root" \
+      --dtype "$dtype" --repeats 10 --out "benchmarks/cuda_models_${dtype}_${shape}.json"
+  done
+done
+step "cuda graphs" 90 python3 -m pyg_action.bench.graphs --shape ntu25-B16-T100 \
+  --shape msr20-real-B64 --dtype float32 --dtype bfloat16 --msr-root "$msr_root" \
+  --out benchmarks/cuda_graphs.json
+step "busy stgcn" 90 python3 -m pyg_action.bench.busy --config configs/msr_stgcn.yaml \
+  --data "$msr_root" --epochs 3 --out benchmarks/cuda_busy_msr_stgcn.json
+if [[ "${1:-}" != "--no-tests" ]]; then
+  step tests/test_cuda.py 150 python3 -m pytest -q -rs --durations=5 -p no:cacheprovider tests/test_cuda.py
+fi
+step "vig" 60 python3 -m pyg_action.bench.vig --model ti --img-size 224 --batch-size 64 \
   --device cuda --dtype float32 --dtype bfloat16 --repeats 20 --out benchmarks/cuda_vig.json
-step "busy stgcn" python3 -m pyg_action.bench.busy --config configs/msr_stgcn.yaml \
-  --data "$msr_root" --epochs 2 --out benchmarks/cuda_busy_msr_stgcn.json
-step "busy shiftgcn" python3 -m pyg_action.bench.busy --config configs/msr_shiftgcn.yaml \
-  --data "$msr_root" --epochs 2 --out benchmarks/cuda_busy_msr_shiftgcn.json
-step "shift" python3 -m pyg_action.bench.shift --device cuda --traced --repeats 20 \
-  > benchmarks/cuda_shift.json
-echo "wrote benchmarks/cuda_*.json and docs/img/bench_cuda_*.png"
+step "busy shiftgcn" 90 python3 -m pyg_action.bench.busy --config configs/msr_shiftgcn.yaml \
+  --data "$msr_root" --epochs 3 --out benchmarks/cuda_busy_msr_shiftgcn.json
+step "shift" 60 sh -c 'python3 -m pyg_action.bench.shift --device cuda --traced --no-message --repeats 20 \
+  > benchmarks/cuda_shift.json.part && mv benchmarks/cuda_shift.json.part benchmarks/cuda_shift.json'
+echo "wrote benchmarks/cuda_*.json"
 if ((${#failed[@]})); then
-  echo "FAILED: ${failed[*]} (output above)" >&2
+  printf 'FAILED: %s\n' "${failed[@]}" >&2
   exit 1
 fi
