@@ -103,9 +103,11 @@ class SkeletonClassifier(nn.Module):
         return x, level
 
     def forward_features(self, batch: Any) -> Tensor:
-        """Pooled features ``(B, C)``: mean over frames, joints and persons."""
+        """Pooled features ``(B, C)``: mean over frames, joints and persons, summed in fp32
+        (under autocast a bf16 sum over a sample's thousands of nodes, which CUDA adds
+        atomically in bf16, loses whole digits)."""
         x, level = self.forward_nodes(batch)
-        return global_mean_pool(x, level.node_sample, size=level.shape.num_samples)
+        return global_mean_pool(x.float(), level.node_sample, size=level.shape.num_samples)
 
     def forward_head(self, features: Tensor) -> Tensor:
         return self.classifier(features)
@@ -124,5 +126,5 @@ class SkeletonClassifier(nn.Module):
         joint = torch.arange(level.num_nodes, device=x.device) % self.layout.num_joints
         group = level.node_sample * self.layout.num_joints + joint
         num_samples = level.shape.num_samples
-        pooled = global_mean_pool(x, group, size=num_samples * self.layout.num_joints)
+        pooled = global_mean_pool(x.float(), group, size=num_samples * self.layout.num_joints)
         return self.classifier(pooled).view(num_samples, self.layout.num_joints, -1)

@@ -387,13 +387,14 @@ class GraphViG(nn.Module):
         self.head = classifier(channels, num_classes, head_channels, act, dropout)
 
     def forward_features(self, batch: Data) -> Tensor:
-        """Pooled features :math:`(B, C)`."""
+        """Pooled features :math:`(B, C)`, pooled in fp32 (see
+        :meth:`~pyg_action.models.skeleton_classifier.SkeletonClassifier.forward_features`)."""
         x, node_batch = self.stem(batch.x.float()), batch.batch
         edge_index = batch.edge_index if self.input_graph else None
         for block in self.blocks:
             x = block(x, node_batch, edge_index)
             edge_index = None
-        return self.pool(x, node_batch)
+        return self.pool(x.float(), node_batch)
 
     def forward(self, batch: Data) -> Tensor:
         return self.head(self.forward_features(batch))
