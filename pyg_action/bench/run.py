@@ -52,6 +52,7 @@ class Settings:
         repeats: Timed rounds.
         msr_root: MSR Action3D folder (lengths of the ``msr20-real`` preset).
         memory: Measure peak memory.
+        variants: Sparse variants to time (``block``, ``message``, ``gather``; empty: all).
     """
 
     operators: Sequence[str]
@@ -64,6 +65,7 @@ class Settings:
     repeats: int = 5
     msr_root: str | Path = "../shared/data/msr_action3d"
     memory: bool = True
+    variants: Sequence[str] = ()
 
 
 def _shapes(settings: Settings, family: str) -> list[Shape]:
@@ -91,6 +93,11 @@ def _measured(
     build: Callable[..., Comparison], args: tuple, settings: Settings, info: dict[str, Any]
 ) -> list[dict[str, Any]]:
     comparison = build(*args)
+    if settings.variants:
+        kept = {k: f for k, f in comparison.sparse.items() if k in settings.variants}
+        if not kept:
+            return []
+        comparison.sparse = kept
     device = torch.device(settings.device)
     low = AUTOCAST.get(settings.dtype)
     with torch.autocast(device.type, dtype=low or torch.float32, enabled=low is not None):

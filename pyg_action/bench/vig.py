@@ -158,7 +158,9 @@ def benchmark_models(
 
     Returns:
         The settings and ``rows``: per mode and dtype, ``sparse_ms``, ``dense_ms`` and
-        ``speedup`` (dense / sparse); ``max_abs_diff`` of the fp32 evaluation logits.
+        ``speedup`` (dense / sparse); ``max_abs_diff`` of the fp32 evaluation logits and
+        ``max_rel_diff``, the same over the dense logits' largest magnitude (an untrained model
+        in evaluation mode has logits of 1e7 and more).
     """
     for name in dtypes:
         if name not in DTYPES:
@@ -176,7 +178,9 @@ def benchmark_models(
     images = torch.randn(batch_size, 3, img_size, img_size, device=dev)
     labels = torch.randint(0, num_classes, (batch_size,), device=dev)
     with torch.no_grad():
-        max_abs_diff = float((sparse.eval()(images) - dense.eval()(images)).abs().max())
+        reference = dense.eval()(images)
+        max_abs_diff = float((sparse.eval()(images) - reference).abs().max())
+        max_rel_diff = max_abs_diff / max(float(reference.abs().max()), 1e-30)
     rows = []
     for mode in modes:
         for dtype_name in dtypes:
@@ -204,6 +208,7 @@ def benchmark_models(
         "repeats": repeats,
         "threads": torch.get_num_threads(),
         "max_abs_diff": max_abs_diff,
+        "max_rel_diff": max_rel_diff,
         "rows": rows,
     }
 

@@ -119,6 +119,13 @@ def _environment(device: str, threads: int) -> dict[str, Any]:
     show_default=True,
     help="MSR Action3D folder: sample lengths of the msr20-real shape.",
 )
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    help="Sparse variant to time, e.g. block, gather, message (repeatable; default all). The "
+    "message forms of Shift-GCN need over 100 GB at B=64, T=300.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write JSON here.")
 @click.option(
     "--plot",
@@ -141,6 +148,7 @@ def benchmark(
     sweep,
     max_nodes,
     msr_root,
+    variants,
     out,
     plot,
 ):
@@ -187,6 +195,7 @@ def benchmark(
                 repeats,
                 msr_root,
                 not no_memory,
+                variants,
             )
             rows = run(settings)
             report["rows"] = rows

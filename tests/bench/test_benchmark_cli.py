@@ -73,6 +73,16 @@ def test_rows_table_json_and_plot(tmp_path):
     assert plot.stat().st_size > 0
 
 
+def test_variant_selects_the_sparse_forms_timed(tmp_path):
+    out = tmp_path / "r.json"
+    invoke(
+        "--quick", "--operators", "partitioned_conv,temporal_shift_adaptive", "--models", "none",
+        "--variant", "gather", "--repeats", "1", "--warmup", "0", "--no-memory", "--out", str(out),
+    )  # fmt: skip
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["operator"], r["variant"]) for r in rows] == [("temporal_shift_adaptive", "gather")]
+
+
 def test_unknown_operator_is_a_usage_error():
     result = CliRunner().invoke(cli, ["benchmark", "--operators", "nope"])
     assert result.exit_code == 2 and "unknown operators" in result.output

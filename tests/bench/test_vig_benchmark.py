@@ -18,6 +18,7 @@ def test_benchmark_models_reports_every_mode_and_dtype():
         assert row["sparse_ms"] > 0 and row["dense_ms"] > 0
         assert row["speedup"] == pytest.approx(row["dense_ms"] / row["sparse_ms"])
     assert result["max_abs_diff"] < 1e-4  # same weights, same logits
+    assert 0 <= result["max_rel_diff"] <= result["max_abs_diff"] / 1e-3
     with pytest.raises(ValueError, match="dtype"):
         benchmark_models("tiny", img_size=8, dtypes=("int8",))
 
