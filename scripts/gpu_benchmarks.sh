@@ -60,6 +60,9 @@ step "cuda graphs" 90 python3 -m pyg_action.bench.graphs --shape ntu25-B16-T100 
   --out benchmarks/cuda_graphs.json
 step "busy stgcn" 90 python3 -m pyg_action.bench.busy --config configs/msr_stgcn.yaml \
   --data "$msr_root" --epochs 3 --out benchmarks/cuda_busy_msr_stgcn.json
+step "busy stgcn, 4 workers" 90 python3 -m pyg_action.bench.busy --config configs/msr_stgcn.yaml \
+  --data "$msr_root" --epochs 3 --set train.num_workers=4 \
+  --out benchmarks/cuda_busy_msr_stgcn_workers4.json
 if [[ "${1:-}" != "--no-tests" ]]; then
   step tests/test_cuda.py 150 python3 -m pytest -q -rs --durations=5 -p no:cacheprovider tests/test_cuda.py
 fi

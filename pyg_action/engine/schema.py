@@ -72,6 +72,7 @@ class TrainSection(_Section):
     ema_decay: float = Field(default=0.0, ge=0, lt=1)
     weight_gradient: Literal["onednn", "taps"] = "onednn"
     bucket_by_length: bool = False
+    num_workers: int = Field(default=0, ge=0)
 
 
 class GraphSection(_Section):

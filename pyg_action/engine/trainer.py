@@ -329,6 +329,7 @@ def _build_run(
     optimizer = build_optimizer(net, opts["optimizer"])
     amp_dtype = autocast_dtype(opts.get("amp"), ctx.device)
     pinned = ctx.device.type == "cuda"  # page-locked batches copy to the GPU asynchronously
+    workers = int(opts.get("num_workers") or 0)
     ema_decay = float(opts.get("ema_decay") or 0.0)
     return _Run(
         ctx=ctx,
@@ -342,12 +343,17 @@ def _build_run(
             reduction="sum", label_smoothing=float(opts.get("label_smoothing", 0.0))
         ),
         sampler=sampler,
-        train_loader=DataLoader(train_info.dataset, batch_sampler=sampler, pin_memory=pinned),
+        # workers start anew each epoch and take the dataset's epoch key with them, so a
+        # sample's augmentation is the same with or without them
+        train_loader=DataLoader(
+            train_info.dataset, batch_sampler=sampler, pin_memory=pinned, num_workers=workers
+        ),
         test_loader=DataLoader(
             test_info.dataset,
             batch_size=int(opts["eval_batch_size"]),
             sampler=test_shard,
             pin_memory=pinned,
+            num_workers=workers,
         ),
         num_classes=train_info.num_classes,
         amp_dtype=amp_dtype,

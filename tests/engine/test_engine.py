@@ -140,6 +140,28 @@ def test_weight_gradient_option_holds_for_the_run_and_two_runs_agree(tmp_path, m
         load_config(None, [*TINY, "train.weight_gradient=blas"], model="stgcn")
 
 
+def test_data_loader_workers_give_the_same_run(tmp_path):
+    """``train.num_workers`` prepares batches in worker processes: the augmentation of every
+    sample (keyed by seed, epoch and sample) and so the whole run stay as without them."""
+    augmented = [
+        *TINY[:-1],
+        "data.transforms={train: [pre_normalize, {name: uniform_sample, length: 8, mode: train},"
+        " {name: random_rotate, angles: 20}, {name: random_scale, scale: 0.2}],"
+        " test: [pre_normalize, {name: uniform_sample, length: 8}]}",
+    ]
+    runs = {}
+    for workers in (0, 2):
+        config = load_config(None, [*augmented, f"train.num_workers={workers}"], model="stgcn")
+        train(config, tmp_path / str(workers), progress=False)
+        log = (tmp_path / str(workers) / "log.jsonl").read_text().splitlines()
+        runs[workers] = [
+            {k: v for k, v in json.loads(line).items() if k != "seconds"} for line in log
+        ]
+    assert runs[0] == runs[2]
+    with pytest.raises(ValueError, match="train.num_workers"):
+        load_config(None, [*TINY, "train.num_workers=-1"], model="stgcn")
+
+
 def test_bad_file_is_reported_and_empty_split_fails(shared_data, tmp_path, capsys):
     folder = tmp_path / "msr"
     folder.mkdir()
