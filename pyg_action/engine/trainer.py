@@ -458,13 +458,17 @@ AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 def autocast_dtype(amp: Any, device: torch.device) -> torch.dtype | None:
     """The autocast dtype of ``train.amp`` on ``device`` (``None``: full precision).
 
-    ``true`` is float16 on CUDA (with loss scaling) and full precision elsewhere; ``"bf16"``
-    is bfloat16 on any device; ``"fp16"`` is float16 and needs CUDA.
+    ``true`` is bfloat16 on a CUDA device that supports it (Ampere and later: no loss
+    scaling, whose overflow check reads a flag back from the device every step), float16 with
+    loss scaling on older ones, and full precision elsewhere; ``"bf16"`` is bfloat16 on any
+    device; ``"fp16"`` is float16 and needs CUDA.
     """
     if amp is None or amp is False:
         return None
     if amp is True:
-        return torch.float16 if device.type == "cuda" else None
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if amp not in AMP_DTYPES:
         raise ValueError(f"train.amp must be true, false, 'bf16' or 'fp16', got {amp!r}")
     if amp == "fp16" and device.type != "cuda":

@@ -140,6 +140,18 @@ def test_weight_gradient_option_holds_for_the_run_and_two_runs_agree(tmp_path, m
         load_config(None, [*TINY, "train.weight_gradient=blas"], model="stgcn")
 
 
+def test_amp_true_is_bf16_on_gpus_that_have_it(monkeypatch):
+    from pyg_action.engine.trainer import autocast_dtype
+
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert autocast_dtype(True, cuda) == torch.bfloat16  # no loss scaling, no per-step read
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert autocast_dtype(True, cuda) == torch.float16
+    assert autocast_dtype(True, torch.device("cpu")) is None
+    assert autocast_dtype("bf16", torch.device("cpu")) == torch.bfloat16
+
+
 def test_data_loader_workers_give_the_same_run(tmp_path):
     """``train.num_workers`` prepares batches in worker processes: the augmentation of every
     sample (keyed by seed, epoch and sample) and so the whole run stay as without them."""
