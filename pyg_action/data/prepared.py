@@ -39,6 +39,7 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..io._common import brief, read_npy_header
+from ..io.formats import FORMATS
 from ..io.validation import MAX_CLASSES, MAX_FRAMES, check_values, validate_sample
 from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
@@ -65,7 +66,6 @@ CACHE_VERSION = 1
 _FRAMES, _OFFSETS, _SHAPES, _LABELS = "frames.npy", "offsets.npy", "shapes.npy", "labels.npy"
 _INDEX, _REPORT = "index.json", "report.json"
 _CHUNK = 1 << 24  # bytes copied at a time when finishing frames.npy
-_CONTAINERS = ("npz", "stgcn", "pyskl")  # formats with many samples per file
 
 
 def sample_nbytes(
@@ -176,8 +176,10 @@ class SampleChecker:
 
 
 def _where(sample: SkeletonSequence) -> str:
+    """How a report names a sample: its file, and its name inside a container."""
     where = str(sample.meta.get("source") or sample.name)
-    if sample.meta.get("format") in _CONTAINERS and sample.name:
+    record = FORMATS.get(str(sample.meta.get("format")))
+    if record is not None and record.container and sample.name:
         where = f"{where} [{sample.name}]"
     return where
 
@@ -396,8 +398,10 @@ def iter_source(
 def _reader_options(
     format: str | None, layout: LayoutLike | None, options: dict[str, Any]
 ) -> dict[str, Any]:
+    """The reader options, with the dataset's ``layout`` for a format whose reader takes one."""
     options = dict(options)
-    if layout is not None and format in _CONTAINERS and "layout" not in options:
+    takes_layout = format in FORMATS and "layout" in FORMATS[format].options
+    if layout is not None and takes_layout and "layout" not in options:
         options["layout"] = (
             str(layout) if isinstance(layout, str | Path) else get_layout(layout).name
         )
