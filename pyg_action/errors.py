@@ -30,14 +30,13 @@ class SkeletonDataError(ValueError):
         self.line = line
         self.frame = frame
         self.sample = sample
-        where = []
-        if self.path is not None:
-            where.append(str(self.path))
-        if line is not None:
-            where.append(f"line {line}")
-        if frame is not None:
-            where.append(f"frame {frame}")
-        if sample is not None:
-            where.append(f"sample {sample}")
-        prefix = ", ".join(where)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        super().__init__(self.describe())
+
+    def describe(self, *, with_path: bool = True) -> str:
+        """The message: where (the file unless ``with_path`` is false, then the line, frame
+        and sample, as known) and the reason."""
+        where = [str(self.path)] if with_path and self.path is not None else []
+        for name, value in (("line", self.line), ("frame", self.frame), ("sample", self.sample)):
+            if value is not None:
+                where.append(f"{name} {value}")
+        return f"{', '.join(where)}: {self.reason}" if where else self.reason

@@ -33,10 +33,10 @@ from .datasets import (
     NTU_ACTIONS,
     _info,
     _load_source,
-    _names_metas,
     pick_transforms,
 )
 from .registry import DatasetInfo, register_dataset
+from .sources import SampleSource
 
 __all__ = ["CLASS_NAME_SETS", "pyskl_dataset", "pyskl_split_lists", "stgcn_arrays_dataset"]
 
@@ -152,8 +152,8 @@ def pyskl_dataset(
     if list_name not in lists:
         raise SkeletonDataError(f"no split list {list_name!r} (lists: {sorted(lists)})", path)
     options = {"layout": _resolved_layout(layout)} if layout is not None else {}
-    source, report = _load_source(path, "pyskl", cache, "pyskl pickle", **options)
-    names, _ = _names_metas(source)
+    source = _load_source(path, "pyskl", cache, "pyskl pickle", dataset="pyskl", **options)
+    names = source.names
     members = lists[list_name]
     indices = [i for i, name in enumerate(names) if name in members]
     listed = frozenset().union(*lists.values())
@@ -164,8 +164,7 @@ def pyskl_dataset(
     missing = len(members - set(names))
     if missing:
         filtered[f"named in {list_name!r} but not read (no annotation or a bad one)"] = missing
-    report = dict(report, split_list=list_name, filtered=filtered)
-    labels = _labels_of(source)
+    report = source.report.with_facts(filtered, split_list=list_name)
     steps = pick_transforms(transforms, split, _default_steps(_layout_of(source, layout)))
     return _info(
         source,
@@ -177,25 +176,14 @@ def pyskl_dataset(
         graph=graph,
         report=report,
         strict=strict,
-        class_names=_class_names(class_names, labels, f"pyskl {path}"),
+        class_names=_class_names(class_names, source.labels.tolist(), f"pyskl {path}"),
         seed=seed,
-        where=path,
     )
 
 
-def _labels_of(source: Any) -> list[int]:
-    if hasattr(source, "labels"):
-        return [int(label) for label in source.labels]
-    return [-1 if s.label is None else int(s.label) for s in source]
-
-
-def _layout_of(source: Any, layout: LayoutLike | None) -> str | None:
-    if layout is not None:
-        return _resolved_layout(layout)
-    if hasattr(source, "layout"):
-        return source.layout
-    found = {s.layout for s in source}
-    return found.pop() if len(found) == 1 else None
+def _layout_of(source: SampleSource, layout: LayoutLike | None) -> str | None:
+    """The layout name the samples follow: the one given, else the source's."""
+    return _resolved_layout(layout) if layout is not None else source.layout
 
 
 def _array_pair(entry: Any, what: str) -> tuple[Path, Path]:
@@ -277,7 +265,9 @@ def stgcn_arrays_dataset(
     if layout is not None:
         options["layout"] = _resolved_layout(layout)
     split_cache = Path(cache) / key if cache is not None else None
-    source, report = _load_source(data_path, "stgcn", split_cache, "ST-GCN arrays", **options)
+    source = _load_source(
+        data_path, "stgcn", split_cache, "ST-GCN arrays", dataset="stgcn_arrays", **options
+    )
     all_labels = [label for _, (_, labels) in _label_files(pairs) for label in labels]
     steps = pick_transforms(transforms, split, _default_steps(_layout_of(source, layout)))
     return _info(
@@ -288,11 +278,10 @@ def stgcn_arrays_dataset(
         transforms=steps,
         layout=layout,
         graph=graph,
-        report=report,
+        report=source.report,
         strict=strict,
         class_names=_class_names(class_names, all_labels, f"stgcn_arrays {data_path}"),
         seed=seed,
-        where=data_path,
     )
 
 

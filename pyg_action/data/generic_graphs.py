@@ -39,6 +39,7 @@ from torch_geometric.data import Data, Dataset
 
 from ..errors import SkeletonDataError
 from .registry import DatasetInfo, register_dataset, trusted_dataset_class
+from .report import ReadReport
 from .splits import ratio_split
 
 
@@ -66,7 +67,7 @@ def _info(
         num_classes=num_classes,
         in_channels=in_channels,
         class_names=class_names or [str(c) for c in range(num_classes)],
-        report={"graphs": len(graphs)},
+        report=ReadReport(good=len(graphs), extra={"graphs": len(graphs)}),
     )
 
 

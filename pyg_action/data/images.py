@@ -34,6 +34,7 @@ from torch_geometric.data import Data
 
 from ..errors import SkeletonDataError
 from .registry import DatasetInfo, register_dataset
+from .report import ReadReport
 from .splits import ratio_split
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -92,7 +93,7 @@ def make_image_split(
     class_names: list[str],
     augment: bool,
     max_shift: int,
-    report: dict[str, Any] | None = None,
+    source: str | None = None,
 ) -> DatasetInfo:
     """A :class:`DatasetInfo` of ``images[index]`` standardised with ``images[train_index]``."""
     train = images[train_index]
@@ -104,7 +105,7 @@ def make_image_split(
         num_classes=len(class_names),
         in_channels=images.size(1),
         class_names=class_names,
-        report={"images": len(index), **(report or {})},
+        report=ReadReport(good=len(index), source=source, extra={"images": len(index)}),
     )
 
 
@@ -199,7 +200,7 @@ def image_folder(
         class_names,
         augment and split == "train",
         max_shift,
-        {"source": str(source)},
+        str(source),
     )
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from torch_geometric.data import Data
 
+from .report import ReadReport
+
 
 @dataclass
 class DatasetInfo:
@@ -27,7 +29,8 @@ class DatasetInfo:
         class_names: Human-readable class names (length ``num_classes``).
         layout: Skeleton layout name for skeleton data, ``None`` otherwise.
         synthetic: True for generated data (reported wherever results are shown).
-        report: Counts of good and bad input samples, shown to the user.
+        report: What reading the input found (good and bad samples, what filters left
+            out), shown to the user.
     """
 
     dataset: Sequence[Data] | Any
@@ -36,7 +39,7 @@ class DatasetInfo:
     class_names: list[str]
     layout: str | None = None
     synthetic: bool = False
-    report: dict[str, Any] = field(default_factory=dict)
+    report: ReadReport = field(default_factory=ReadReport)
 
 
 DatasetBuilder = Callable[..., DatasetInfo]

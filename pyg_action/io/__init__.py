@@ -138,11 +138,14 @@ class FolderScan:
         unread: Regular files of other suffixes (see :func:`unread_files`).
         unusable: Entries that are neither a regular file nor a folder (dangling or looping
             links, fifos, sockets, devices), with the reason (see :func:`entry_problem`).
+        files: Every regular file the walk met, hidden and companion files included (what
+            a prepared cache's fingerprint covers).
     """
 
     samples: list[Path] = field(default_factory=list)
     unread: list[Path] = field(default_factory=list)
     unusable: list[tuple[Path, str]] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
 
 
 def scan_folder(
@@ -165,7 +168,10 @@ def scan_folder(
             if not hidden:
                 scan.unusable.append((path, problem))
             continue
-        if not path.is_file() or is_companion_file(path):
+        if not path.is_file():
+            continue
+        scan.files.append(path)
+        if is_companion_file(path):
             continue
         if path.suffix.lower() in wanted:
             scan.samples.append(path)
@@ -174,6 +180,7 @@ def scan_folder(
     scan.samples.sort()
     scan.unread.sort()
     scan.unusable.sort()
+    scan.files.sort()
     return scan
 
 
