@@ -1,12 +1,17 @@
-"""The one error type every reader and dataset raises for bad input."""
+"""The error types every reader and dataset raises for bad input.
+
+:class:`DataError` names where the problem is (the file and, where known, the line, frame or
+sample); each kind of data has its own subclass, so a caller can tell skeleton files from
+images from graphs, and catch them all as :class:`DataError` (a :class:`ValueError`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 
-class SkeletonDataError(ValueError):
-    """Bad skeleton input: names the file and, where known, the line, frame or sample.
+class DataError(ValueError):
+    """Bad input data: names the file and, where known, the line, frame or sample.
 
     Args:
         message: What is wrong, in words a user can act on.
@@ -40,3 +45,15 @@ class SkeletonDataError(ValueError):
             if value is not None:
                 where.append(f"{name} {value}")
         return f"{', '.join(where)}: {self.reason}" if where else self.reason
+
+
+class SkeletonDataError(DataError):
+    """Bad skeleton input (a recorded skeleton file, a container, a prepared cache)."""
+
+
+class ImageDataError(DataError):
+    """Bad image input (an image folder or an image ``.npz``)."""
+
+
+class GraphDataError(DataError):
+    """Bad graph input (a graph ``.npz``)."""

@@ -21,9 +21,7 @@ standardising.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -32,7 +30,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torch_geometric.data import Data
 
-from ..errors import SkeletonDataError
+from ..errors import ImageDataError
 from .registry import DatasetInfo, register_dataset
 from .report import ReadReport
 from .splits import ratio_split
@@ -116,7 +114,6 @@ def digits(
     split_seed: int = 0,
     augment: bool = True,
     max_shift: int = 1,
-    graph: Mapping[str, Any] | None = None,
 ) -> DatasetInfo:
     """scikit-learn's 8×8 handwritten digits as ``(1, 1, 8, 8)`` images.
 
@@ -126,7 +123,6 @@ def digits(
         split_seed: Seed of the split.
         augment: Random shifts on the training split.
         max_shift: Largest shift in pixels.
-        graph: Skeleton graph options of the engine; unused.
     """
     from sklearn.datasets import load_digits
 
@@ -157,7 +153,6 @@ def image_folder(
     grayscale: bool = False,
     augment: bool = False,
     max_shift: int = 1,
-    graph: Mapping[str, Any] | None = None,
     root: str | None = None,
 ) -> DatasetInfo:
     """The user's images from a class-per-folder tree or an ``.npz`` (see the module doc).
@@ -172,7 +167,6 @@ def image_folder(
         grayscale: Read folder images as one channel (otherwise RGB).
         augment: Random shifts on the training split.
         max_shift: Largest shift in pixels.
-        graph: Skeleton graph options of the engine; unused.
         root: Alias of ``path`` (what ``pyg-action train --data`` sets).
     """
     path = root if root is not None else path
@@ -191,7 +185,7 @@ def image_folder(
         train_index = [i for i, s in enumerate(splits) if _part(s) == "train"]
         index = [i for i, s in enumerate(splits) if split == "all" or _part(s) == _part(split)]
     if not train_index:
-        raise SkeletonDataError("no training images", source)
+        raise ImageDataError("no training images", source)
     return make_image_split(
         images,
         labels,
@@ -206,28 +200,28 @@ def image_folder(
 
 def _read_npz(path: Path) -> tuple[Tensor, Tensor, list[str], list[str] | None]:
     if not path.is_file():
-        raise SkeletonDataError("file not found", path)
+        raise ImageDataError("file not found", path)
     with np.load(path, allow_pickle=False) as archive:
         for key in ("images", "labels"):
             if key not in archive.files:
-                raise SkeletonDataError(f"missing array {key!r} (has {archive.files})", path)
+                raise ImageDataError(f"missing array {key!r} (has {archive.files})", path)
         pixels = archive["images"]
         labels = archive["labels"]
         names = archive["class_names"] if "class_names" in archive.files else None
         splits = archive["split"] if "split" in archive.files else None
     if pixels.ndim not in (3, 4) or pixels.shape[0] != labels.shape[0]:
-        raise SkeletonDataError(
+        raise ImageDataError(
             f"need images (N, H, W[, C]) and labels (N,), got {pixels.shape} and {labels.shape}",
             path,
         )
     if labels.dtype.kind not in "iu" or labels.min(initial=0) < 0:
-        raise SkeletonDataError("labels must be non-negative integers", path)
+        raise ImageDataError("labels must be non-negative integers", path)
     images = _to_unit(pixels)
     images = images.unsqueeze(1) if pixels.ndim == 3 else images.permute(0, 3, 1, 2)
     num_classes = int(labels.max(initial=-1)) + 1
     class_names = [str(n) for n in names] if names is not None else []
     if class_names and len(class_names) < num_classes:
-        raise SkeletonDataError(f"{len(class_names)} class names for {num_classes} labels", path)
+        raise ImageDataError(f"{len(class_names)} class names for {num_classes} labels", path)
     class_names = class_names or [str(c) for c in range(num_classes)]
     split_list = None if splits is None else [str(s) for s in np.atleast_1d(splits)]
     return images.contiguous(), torch.from_numpy(labels).long(), class_names, split_list
@@ -239,11 +233,11 @@ def _read_folder(
     from PIL import Image
 
     if not root.is_dir():
-        raise SkeletonDataError("not a folder or an .npz file", root)
+        raise ImageDataError("not a folder or an .npz file", root)
     parts = ["train", "test"] if (root / "train").is_dir() and (root / "test").is_dir() else [""]
     class_names = sorted({d.name for part in parts for d in (root / part).iterdir() if d.is_dir()})
     if not class_names:
-        raise SkeletonDataError("no class folders", root)
+        raise ImageDataError("no class folders", root)
     size = None if image_size is None else tuple(np.broadcast_to(image_size, 2).tolist())
     arrays, labels, splits = [], [], []
     for part in parts:
@@ -259,10 +253,10 @@ def _read_folder(
                 labels.append(label)
                 splits.append(part)
     if not arrays:
-        raise SkeletonDataError("no images found", root)
+        raise ImageDataError("no images found", root)
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
-        raise SkeletonDataError(
+        raise ImageDataError(
             f"images differ in size ({sorted(shapes)[:3]}...); set data.image_size", root
         )
     pixels = np.stack(arrays)
