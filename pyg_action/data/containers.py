@@ -37,6 +37,7 @@ from .datasets import (
 )
 from .registry import DatasetInfo, register_dataset
 from .sources import SampleSource
+from .split_names import ALL, TRAIN, requested_split
 
 __all__ = ["CLASS_NAME_SETS", "pyskl_dataset", "pyskl_split_lists", "stgcn_arrays_dataset"]
 
@@ -108,12 +109,21 @@ def pyskl_split_lists(path: str | Path) -> dict[str, frozenset[str]]:
     return _split_lists_cached(str(resolved), resolved.stat().st_mtime_ns)
 
 
-def _list_name(split: str, base: str | None, train_split: str | None, test_split: str | None):
-    if split == "train":
+def _list_name(
+    split: str, base: str | None, train_split: str | None, test_split: str | None
+) -> str | None:
+    """The file's split list that holds ``split`` (``None``: none named)."""
+    if _train_or_test(split) == TRAIN:
         return train_split or (f"{base}_train" if base else None)
-    if split in ("test", "val"):
-        return test_split or (f"{base}_val" if base else None)
-    raise ValueError(f"unknown split {split!r}; use train, test or val")
+    return test_split or (f"{base}_val" if base else None)
+
+
+def _train_or_test(split: str) -> str:
+    """``train`` or ``test``: these datasets' files hold no ``all`` split."""
+    part = requested_split(split)
+    if part == ALL:
+        raise ValueError(f"split {split!r}: the file's own lists hold train and test only")
+    return part
 
 
 @register_dataset("pyskl")
@@ -211,7 +221,7 @@ def _array_pair(entry: Any, what: str) -> tuple[Path, Path]:
 
 def _pair_in_folder(root: Path, split: str) -> tuple[Path, Path]:
     """The official pair of ``split`` in ``root``: ``train_*`` or ``val_*`` (else ``test_*``)."""
-    prefixes = ("train",) if split == "train" else ("val", "test")
+    prefixes = ("train",) if split == TRAIN else ("val", "test")
     for prefix in prefixes:
         data = root / f"{prefix}_data.npy"
         if data.is_file():
@@ -244,8 +254,7 @@ def stgcn_arrays_dataset(
     Class names: a list or a named set (``ntu60``, ``ntu120``); default ``class_<i>`` up to
     the highest label of both label files.
     """
-    if split not in ("train", "test", "val"):
-        raise ValueError(f"unknown split {split!r}; use train, test or val")
+    part = _train_or_test(split)
     if root is not None and Path(root).is_file():  # e.g. --data .../train_data.npy
         root = Path(root).parent
     pairs = {}
@@ -259,12 +268,11 @@ def stgcn_arrays_dataset(
                 f"stgcn_arrays needs root (the folder of train_/val_ data and label files) or "
                 f"{key}: {{data: ..., label: ...}}"
             )
-    key = "train" if split == "train" else "test"
-    data_path, label_path = pairs[key]
+    data_path, label_path = pairs[part]
     options: dict[str, Any] = {"label_path": str(label_path)}
     if layout is not None:
         options["layout"] = _resolved_layout(layout)
-    split_cache = Path(cache) / key if cache is not None else None
+    split_cache = Path(cache) / part if cache is not None else None
     source = _load_source(
         data_path, "stgcn", split_cache, "ST-GCN arrays", dataset="stgcn_arrays", **options
     )

@@ -49,6 +49,7 @@ from .prepared import is_prepared, open_prepared, prepare, read_folder
 from .registry import DatasetInfo, register_dataset
 from .report import ReadReport
 from .sources import InMemorySource, SampleSource, open_source
+from .split_names import ALL, TEST, select_stored, split_part
 from .splits import kinetics_split, npz_split_key, ratio_split, sample_facts, split_indices
 from .synthetic import SYNTHETIC_CLASSES, SYNTHETIC_LAYOUT, make_synthetic, synthetic_split
 from .transforms import Compose, build_transforms
@@ -363,7 +364,7 @@ def pick_transforms(transforms: Any, split: str, default: Mapping[str, list]) ->
             raise ValueError(
                 f"transforms: unknown split keys {sorted(unknown)}; use train/test/val"
             )
-        for key in (split, "test" if split not in ("train",) else "train", "all"):
+        for key in (split, split_part(split) or TEST, ALL):
             if key in transforms:
                 return transforms[key]
         return []
@@ -494,7 +495,7 @@ def synthetic_dataset(
         )
     options = (("max_frames", max_frames), ("min_frames", min_frames), ("noise", noise))
     samples = list(_synthetic_samples(num_samples, seed, options))
-    indices = synthetic_split(samples, split if split != "val" else "test")
+    indices = synthetic_split(samples, split)
     report = ReadReport(good=len(samples), source="synthetic")
     source = InMemorySource(samples, report, "dataset 'synthetic' (generated in memory)")
     return _info(
@@ -715,13 +716,8 @@ def npz_dataset(
     labels = [None if lab < 0 else int(lab) for lab in source.labels]
     keys = _npz_split_keys(metas)
     if keys is not None:
-        wanted = {"train": {"train"}, "test": {"test", "val"}, "val": {"val", "test"}}
-        if split == "all":
-            indices = list(range(len(names)))
-        elif split not in wanted:
-            raise ValueError(f"unknown split {split!r}; use train, test or val")
-        else:
-            indices = [i for i, k in enumerate(keys) if k in wanted[split]]
+        files = [meta.get("source") for meta in metas]
+        indices = select_stored(split, keys, files, names, SkeletonDataError)
     else:
         indices = ratio_split(len(names), split, test_ratio, split_seed, labels)
     if class_names is None:
@@ -760,5 +756,5 @@ def _npz_split_keys(metas: Sequence[Mapping[str, Any]]) -> list[str] | None:
         keys = per_file[file]
         if keys is None or meta["index"] >= len(keys):
             return None
-        out.append(keys[meta["index"]].strip().lower())
+        out.append(keys[meta["index"]])
     return out

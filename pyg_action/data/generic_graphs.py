@@ -40,23 +40,8 @@ from torch_geometric.data import Data, Dataset
 from ..errors import GraphDataError
 from .registry import DatasetInfo, register_dataset, trusted_dataset_class
 from .report import ReadReport
+from .split_names import select_stored
 from .splits import ratio_split
-
-
-def _select(
-    split: str,
-    labels: Sequence[int],
-    test_ratio: float,
-    seed: int,
-    stored: Sequence[str] | None = None,
-) -> list[int]:
-    """Indices of ``split``: from the stored per-sample split names, else a ratio split."""
-    if stored is None:
-        return ratio_split(len(labels), split, test_ratio, seed, list(labels))
-    if split == "all":
-        return list(range(len(stored)))
-    want = "train" if split == "train" else "test"
-    return [i for i, s in enumerate(stored) if ("train" if s == "train" else "test") == want]
 
 
 def _info(
@@ -113,9 +98,15 @@ def graph_npz(
         raise GraphDataError("node_ptr / edge_ptr must end at the number of nodes / edges", file)
     if y.dtype.kind not in "iu" or y.min(initial=0) < 0:
         raise GraphDataError("y must be non-negative integers", file)
-    stored = [str(s) for s in arrays["split"]] if "split" in arrays else None
+    if "split" in arrays:
+        stored = [str(s) for s in np.atleast_1d(arrays["split"])]
+        if len(stored) != num_graphs:
+            raise GraphDataError(f"split has {len(stored)} entries for {num_graphs} graphs", file)
+        selected = select_stored(split, stored, file, error=GraphDataError)
+    else:
+        selected = ratio_split(num_graphs, split, test_ratio, split_seed, y.tolist())
     graphs = []
-    for g in _select(split, y.tolist(), test_ratio, split_seed, stored):
+    for g in selected:
         edges = edge_index[:, edge_ptr[g] : edge_ptr[g + 1]]
         num_nodes = int(node_ptr[g + 1] - node_ptr[g])
         if edges.size and (edges.min() < 0 or edges.max() >= num_nodes):
@@ -161,7 +152,7 @@ def pyg_dataset(
         kwargs["root"] = str(Path(root).expanduser())
     dataset = cls(**kwargs)
     labels = [int(data.y.view(-1)[0]) for data in dataset]
-    index = _select(split, labels, test_ratio, split_seed)
+    index = ratio_split(len(labels), split, test_ratio, split_seed, labels)
     return _info(
         dataset[torch.tensor(index, dtype=torch.long)],
         int(dataset.num_classes),
@@ -223,7 +214,7 @@ def digits_points(
     labels = bunch.target.tolist()
     graphs = [
         digit_point_graph(bunch.images[i], labels[i])
-        for i in _select(split, labels, test_ratio, split_seed)
+        for i in ratio_split(len(labels), split, test_ratio, split_seed, labels)
     ]
     return _info(graphs, 10, 3, [str(c) for c in bunch.target_names])
 

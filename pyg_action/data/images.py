@@ -33,6 +33,7 @@ from torch_geometric.data import Data
 from ..errors import ImageDataError
 from .registry import DatasetInfo, register_dataset
 from .report import ReadReport
+from .split_names import TRAIN, select_stored
 from .splits import ratio_split
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -182,8 +183,8 @@ def image_folder(
         train_index = ratio_split(len(label_list), "train", test_ratio, split_seed, label_list)
         index = ratio_split(len(label_list), split, test_ratio, split_seed, label_list)
     else:
-        train_index = [i for i, s in enumerate(splits) if _part(s) == "train"]
-        index = [i for i, s in enumerate(splits) if split == "all" or _part(s) == _part(split)]
+        train_index = select_stored(TRAIN, splits, source, error=ImageDataError)
+        index = select_stored(split, splits, source, error=ImageDataError)
     if not train_index:
         raise ImageDataError("no training images", source)
     return make_image_split(
@@ -224,6 +225,8 @@ def _read_npz(path: Path) -> tuple[Tensor, Tensor, list[str], list[str] | None]:
         raise ImageDataError(f"{len(class_names)} class names for {num_classes} labels", path)
     class_names = class_names or [str(c) for c in range(num_classes)]
     split_list = None if splits is None else [str(s) for s in np.atleast_1d(splits)]
+    if split_list is not None and len(split_list) != len(labels):
+        raise ImageDataError(f"split has {len(split_list)} entries for {len(labels)} images", path)
     return images.contiguous(), torch.from_numpy(labels).long(), class_names, split_list
 
 
@@ -268,15 +271,6 @@ def _read_folder(
         class_names,
         splits if parts != [""] else None,
     )
-
-
-def _part(split: str) -> str:
-    """``"train"`` or ``"test"`` (validation names count as test)."""
-    if split in ("test", "val", "valid", "validation", "eval"):
-        return "test"
-    if split != "train":
-        raise ValueError(f"unknown split {split!r}; use 'train', 'test' ('val' = 'test') or 'all'")
-    return split
 
 
 def _to_unit(pixels: np.ndarray) -> Tensor:
