@@ -1,8 +1,9 @@
 """Skeleton datasets for PyG, and the registered dataset builders.
 
-:class:`SkeletonDataset` is a :class:`torch_geometric.data.Dataset` over a prepared cache
-(memory-mapped) or an in-memory list of :class:`~pyg_action.sequence.SkeletonSequence`,
-restricted to a split (a list of indices). ``dataset[i]`` applies the transform pipeline to
+:class:`SkeletonDataset` is a :class:`torch_geometric.data.Dataset` over a
+:class:`~pyg_action.data.sources.SampleSource` (a memory-mapped prepared cache, or
+:class:`~pyg_action.sequence.SkeletonSequence` objects in memory), restricted to a split (a
+list of indices). ``dataset[i]`` applies the transform pipeline to
 the sample's ``(C, T, V, M)`` array and turns it into a graph with a
 :class:`~pyg_action.graph.SkeletonGraphBuilder`; :class:`torch_geometric.loader.DataLoader`
 batches those graphs.
@@ -701,9 +702,11 @@ def npz_dataset(
 
     ``layout`` is a built-in name or a YAML/JSON layout file (default: stored in the file or
     inferred from the joint count). The split comes from a ``split`` key in the file(s)
-    (``"train"`` / ``"test"`` / ``"val"`` per sample) or, without one, from a seeded
-    label-stratified ratio split (``test_ratio``, ``split_seed``). ``root`` is an alias of
-    ``path`` (what ``pyg-action train --data`` sets).
+    (``"train"`` / ``"test"`` / ``"val"`` per sample, see
+    :mod:`~pyg_action.data.split_names`; any other value is an error naming the sample) or,
+    without one, from a seeded label-stratified ratio split (``test_ratio``,
+    ``split_seed``). ``root`` is an alias of ``path`` (what ``pyg-action train --data``
+    sets).
     """
     if root is not None:
         path = root

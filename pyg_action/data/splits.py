@@ -11,9 +11,11 @@ protocol               train                                       test
 =====================  ==========================================  =================
 
 Kinetics-skeleton: a video belongs to the split whose label file lists it
-(:func:`kinetics_split`). A user ``.npz`` may carry a ``split`` key (one ``"train"`` /
-``"test"`` / ``"val"`` string per sample, :func:`npz_split_key`), otherwise
-:func:`ratio_split` draws a seeded, label-stratified random split.
+(:func:`kinetics_split`). Split names (``train``, ``test`` and its validation synonyms,
+``all``) are parsed by :mod:`~pyg_action.data.split_names`. A user ``.npz`` may carry a
+``split`` key (one ``"train"`` / ``"test"`` / ``"val"`` string per sample,
+:func:`npz_split_key`), otherwise :func:`ratio_split` draws a seeded, label-stratified random
+split.
 
 Facts are taken from ``meta`` first (the readers fill ``subject``, ``performer``,
 ``camera``, ``setup``) and from the sample name otherwise.
