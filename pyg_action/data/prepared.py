@@ -573,7 +573,7 @@ class PreparedCache:
             raise SkeletonDataError("the report is not a JSON object", report_path)
         try:
             self.report = ReadReport.of(stored)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise SkeletonDataError(f"not a read report ({exc})", report_path) from None
         if not len(self.names) == len(self.labels) == len(self.shapes) == len(self.offsets) - 1:
             raise SkeletonDataError("cache files disagree on the number of samples", self.path)

@@ -53,15 +53,21 @@ class ReadReport(Mapping[str, Any]):
     @classmethod
     def of(cls, report: Mapping[str, Any] | None) -> ReadReport:
         """A report from its JSON object (``report.json``, an older dict); a
-        :class:`ReadReport` is copied."""
+        :class:`ReadReport` is copied.
+
+        Raises:
+            TypeError, ValueError, OverflowError: an object that is not a report (wrong
+                types, ``[file, reason]`` entries of another length, an infinite count).
+        """
         if report is None:
             return cls()
+        source, format = report.get("source"), report.get("format")
         return cls(
             good=int(report.get("good", 0)),
             bad_files=[(str(file), str(reason)) for file, reason in report.get("bad_files", [])],
             unread_files=[str(file) for file in report.get("unread_files", [])],
-            source=report.get("source"),
-            format=report.get("format"),
+            source=None if source is None else str(source),
+            format=None if format is None else str(format),
             filtered=dict(report.get("filtered") or {}),
             extra={key: value for key, value in report.items() if key not in _FIELDS},
         )

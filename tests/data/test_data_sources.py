@@ -49,6 +49,17 @@ def test_a_report_formats_itself_and_reads_as_its_json_object():
     assert not ReadReport(good=5).noteworthy
 
 
+@pytest.mark.parametrize(
+    "stored",
+    ['{"good": 1e400}', '{"bad_files": 5}', '{"bad_files": [["a", "b", "c"]]}', '{"good": []}'],
+)
+def test_a_tampered_report_is_an_error_naming_it(tmp_path, stored):
+    write_cache([seq("a", 0)], tmp_path / "cache")
+    (tmp_path / "cache" / "report.json").write_text(stored, encoding="utf-8")
+    with pytest.raises(SkeletonDataError, match=r"report.json: not a read report"):
+        open_prepared(tmp_path / "cache")
+
+
 def test_a_reader_error_is_described_by_the_error_itself():
     error = SkeletonDataError("not a number", "/x/a.txt", line=3, frame=1, sample="s")
     assert str(error) == "/x/a.txt, line 3, frame 1, sample s: not a number"
