@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def prepare(
         raise SystemExit(1)
 
 
-def _print_report(report: dict[str, Any], source: Path, format_: str | None) -> None:
+def _print_report(report: Mapping[str, Any], source: Path, format_: str | None) -> None:
     """The report's counts, its bad entries with their reasons and the unread files."""
     click.echo(f"source: {source}")
     click.echo(f"good:   {report['good']} samples")

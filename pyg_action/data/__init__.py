@@ -1,5 +1,13 @@
 """Datasets, splits, transforms and the prepared-data cache.
 
+Read (:mod:`pyg_action.io`), hold (sources, the cache, the read report), choose (splits),
+transform, batch (:class:`SkeletonDataset`); see ``docs/datasets.md``.
+
+* :mod:`~pyg_action.data.sources`: the :class:`~pyg_action.data.sources.SampleSource`
+  protocol every dataset reads through (in memory, or a prepared cache)
+* :mod:`~pyg_action.data.report`: :class:`~pyg_action.data.report.ReadReport`, what reading
+  found (good, bad, unread, left out)
+* :mod:`~pyg_action.data.split_names`: the one split vocabulary (train, test = val, all)
 * :mod:`~pyg_action.data.transforms`: composable, config-built transforms on ``(C, T, V, M)``
 * :mod:`~pyg_action.data.synthetic`: the SYNTHETIC default data set (no download)
 * :mod:`~pyg_action.data.prepared`: :func:`prepare` raw files into a memory-mapped cache
@@ -32,7 +40,9 @@ from .prepared import (
     sample_nbytes,
     write_cache,
 )
-from .registry import DatasetInfo, build_dataset, list_datasets, register_dataset
+from .registry import DataFacts, DatasetInfo, build_dataset, list_datasets, register_dataset
+from .report import ReadReport
+from .sources import InMemorySource, SampleSource, open_source
 from .splits import (
     NTU60_TRAIN_SUBJECTS,
     NTU120_TRAIN_SUBJECTS,
@@ -54,8 +64,12 @@ __all__ = [
     "TRANSFORMS",
     "CacheWriter",
     "Compose",
+    "DataFacts",
     "DatasetInfo",
+    "InMemorySource",
     "PreparedCache",
+    "ReadReport",
+    "SampleSource",
     "SkeletonDataset",
     "assign_split",
     "build_dataset",
@@ -69,6 +83,7 @@ __all__ = [
     "list_datasets",
     "make_synthetic",
     "open_prepared",
+    "open_source",
     "pick_transforms",
     "prepare",
     "ratio_split",

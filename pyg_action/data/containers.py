@@ -33,10 +33,11 @@ from .datasets import (
     NTU_ACTIONS,
     _info,
     _load_source,
-    _names_metas,
     pick_transforms,
 )
 from .registry import DatasetInfo, register_dataset
+from .sources import SampleSource
+from .split_names import ALL, TRAIN, requested_split
 
 __all__ = ["CLASS_NAME_SETS", "pyskl_dataset", "pyskl_split_lists", "stgcn_arrays_dataset"]
 
@@ -108,12 +109,21 @@ def pyskl_split_lists(path: str | Path) -> dict[str, frozenset[str]]:
     return _split_lists_cached(str(resolved), resolved.stat().st_mtime_ns)
 
 
-def _list_name(split: str, base: str | None, train_split: str | None, test_split: str | None):
-    if split == "train":
+def _list_name(
+    split: str, base: str | None, train_split: str | None, test_split: str | None
+) -> str | None:
+    """The file's split list that holds ``split`` (``None``: none named)."""
+    if _train_or_test(split) == TRAIN:
         return train_split or (f"{base}_train" if base else None)
-    if split in ("test", "val"):
-        return test_split or (f"{base}_val" if base else None)
-    raise ValueError(f"unknown split {split!r}; use train, test or val")
+    return test_split or (f"{base}_val" if base else None)
+
+
+def _train_or_test(split: str) -> str:
+    """``train`` or ``test``: these datasets' files hold no ``all`` split."""
+    part = requested_split(split)
+    if part == ALL:
+        raise ValueError(f"split {split!r}: the file's own lists hold train and test only")
+    return part
 
 
 @register_dataset("pyskl")
@@ -152,8 +162,8 @@ def pyskl_dataset(
     if list_name not in lists:
         raise SkeletonDataError(f"no split list {list_name!r} (lists: {sorted(lists)})", path)
     options = {"layout": _resolved_layout(layout)} if layout is not None else {}
-    source, report = _load_source(path, "pyskl", cache, "pyskl pickle", **options)
-    names, _ = _names_metas(source)
+    source = _load_source(path, "pyskl", cache, "pyskl pickle", dataset="pyskl", **options)
+    names = source.names
     members = lists[list_name]
     indices = [i for i, name in enumerate(names) if name in members]
     listed = frozenset().union(*lists.values())
@@ -164,8 +174,7 @@ def pyskl_dataset(
     missing = len(members - set(names))
     if missing:
         filtered[f"named in {list_name!r} but not read (no annotation or a bad one)"] = missing
-    report = dict(report, split_list=list_name, filtered=filtered)
-    labels = _labels_of(source)
+    report = source.report.with_facts(filtered, split_list=list_name)
     steps = pick_transforms(transforms, split, _default_steps(_layout_of(source, layout)))
     return _info(
         source,
@@ -177,25 +186,14 @@ def pyskl_dataset(
         graph=graph,
         report=report,
         strict=strict,
-        class_names=_class_names(class_names, labels, f"pyskl {path}"),
+        class_names=_class_names(class_names, source.labels.tolist(), f"pyskl {path}"),
         seed=seed,
-        where=path,
     )
 
 
-def _labels_of(source: Any) -> list[int]:
-    if hasattr(source, "labels"):
-        return [int(label) for label in source.labels]
-    return [-1 if s.label is None else int(s.label) for s in source]
-
-
-def _layout_of(source: Any, layout: LayoutLike | None) -> str | None:
-    if layout is not None:
-        return _resolved_layout(layout)
-    if hasattr(source, "layout"):
-        return source.layout
-    found = {s.layout for s in source}
-    return found.pop() if len(found) == 1 else None
+def _layout_of(source: SampleSource, layout: LayoutLike | None) -> str | None:
+    """The layout name the samples follow: the one given, else the source's."""
+    return _resolved_layout(layout) if layout is not None else source.layout
 
 
 def _array_pair(entry: Any, what: str) -> tuple[Path, Path]:
@@ -223,7 +221,7 @@ def _array_pair(entry: Any, what: str) -> tuple[Path, Path]:
 
 def _pair_in_folder(root: Path, split: str) -> tuple[Path, Path]:
     """The official pair of ``split`` in ``root``: ``train_*`` or ``val_*`` (else ``test_*``)."""
-    prefixes = ("train",) if split == "train" else ("val", "test")
+    prefixes = ("train",) if split == TRAIN else ("val", "test")
     for prefix in prefixes:
         data = root / f"{prefix}_data.npy"
         if data.is_file():
@@ -256,8 +254,7 @@ def stgcn_arrays_dataset(
     Class names: a list or a named set (``ntu60``, ``ntu120``); default ``class_<i>`` up to
     the highest label of both label files.
     """
-    if split not in ("train", "test", "val"):
-        raise ValueError(f"unknown split {split!r}; use train, test or val")
+    part = _train_or_test(split)
     if root is not None and Path(root).is_file():  # e.g. --data .../train_data.npy
         root = Path(root).parent
     pairs = {}
@@ -271,13 +268,14 @@ def stgcn_arrays_dataset(
                 f"stgcn_arrays needs root (the folder of train_/val_ data and label files) or "
                 f"{key}: {{data: ..., label: ...}}"
             )
-    key = "train" if split == "train" else "test"
-    data_path, label_path = pairs[key]
+    data_path, label_path = pairs[part]
     options: dict[str, Any] = {"label_path": str(label_path)}
     if layout is not None:
         options["layout"] = _resolved_layout(layout)
-    split_cache = Path(cache) / key if cache is not None else None
-    source, report = _load_source(data_path, "stgcn", split_cache, "ST-GCN arrays", **options)
+    split_cache = Path(cache) / part if cache is not None else None
+    source = _load_source(
+        data_path, "stgcn", split_cache, "ST-GCN arrays", dataset="stgcn_arrays", **options
+    )
     all_labels = [label for _, (_, labels) in _label_files(pairs) for label in labels]
     steps = pick_transforms(transforms, split, _default_steps(_layout_of(source, layout)))
     return _info(
@@ -288,11 +286,10 @@ def stgcn_arrays_dataset(
         transforms=steps,
         layout=layout,
         graph=graph,
-        report=report,
+        report=source.report,
         strict=strict,
         class_names=_class_names(class_names, all_labels, f"stgcn_arrays {data_path}"),
         seed=seed,
-        where=data_path,
     )
 
 

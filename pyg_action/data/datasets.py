@@ -1,8 +1,9 @@
 """Skeleton datasets for PyG, and the registered dataset builders.
 
-:class:`SkeletonDataset` is a :class:`torch_geometric.data.Dataset` over a prepared cache
-(memory-mapped) or an in-memory list of :class:`~pyg_action.sequence.SkeletonSequence`,
-restricted to a split (a list of indices). ``dataset[i]`` applies the transform pipeline to
+:class:`SkeletonDataset` is a :class:`torch_geometric.data.Dataset` over a
+:class:`~pyg_action.data.sources.SampleSource` (a memory-mapped prepared cache, or
+:class:`~pyg_action.sequence.SkeletonSequence` objects in memory), restricted to a split (a
+list of indices). ``dataset[i]`` applies the transform pipeline to
 the sample's ``(C, T, V, M)`` array and turns it into a graph with a
 :class:`~pyg_action.graph.SkeletonGraphBuilder`; :class:`torch_geometric.loader.DataLoader`
 batches those graphs.
@@ -45,8 +46,11 @@ from ..graph import SkeletonGraphBuilder
 from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
 from .fingerprint import check_cache_source
-from .prepared import PreparedCache, is_prepared, open_prepared, prepare, read_folder
+from .prepared import is_prepared, open_prepared, prepare, read_folder
 from .registry import DatasetInfo, register_dataset
+from .report import ReadReport
+from .sources import InMemorySource, SampleSource, open_source
+from .split_names import ALL, TEST, select_stored, split_part
 from .splits import kinetics_split, npz_split_key, ratio_split, sample_facts, split_indices
 from .synthetic import SYNTHETIC_CLASSES, SYNTHETIC_LAYOUT, make_synthetic, synthetic_split
 from .transforms import Compose, build_transforms
@@ -60,36 +64,23 @@ __all__ = [
     "pick_transforms",
 ]
 
-Source = PreparedCache | Sequence[SkeletonSequence]
-
 #: Reports :class:`SkeletonDataset` printed in this process (each is printed once).
 _PRINTED_REPORTS: set[str] = set()
 
 
 def format_report(report: Mapping[str, Any], limit: int | None = 20) -> str:
-    """A short human-readable summary of a read/prepare report."""
-    lines = [f"{report.get('good', 0)} good, {report.get('bad', 0)} bad samples"]
-    bad = [f"bad: {file}: {reason}" for file, reason in report.get("bad_files", [])]
-    unread = [f"not read: {file}" for file in report.get("unread_files", [])]
-    for kind in (bad, unread):
-        lines.extend(f"  {line}" for line in (kind[:limit] if limit is not None else kind))
-        if limit is not None and len(kind) > limit:
-            lines.append(f"  ... and {len(kind) - limit} more (see the report)")
-    for reason, count in (report.get("filtered") or {}).items():
-        lines.append(f"  left out: {count} sample(s): {reason}")
-    for key, value in report.items():
-        if key in ("good", "bad", "bad_files", "unread_files", "source", "format", "filtered"):
-            continue
-        count = len(value) if isinstance(value, list | tuple | dict) else value
-        lines.append(f"  {key}: {count}")
-    return "\n".join(lines)
+    """A short human-readable summary of a read/prepare report (see
+    :meth:`ReadReport.summary`)."""
+    return ReadReport.of(report).summary(limit)
 
 
 class SkeletonDataset(Dataset):
     """Skeleton samples of one split as PyG graphs.
 
     Args:
-        source: A :class:`PreparedCache`, the path of one, or a list of sequences.
+        source: A :class:`~pyg_action.data.sources.SampleSource` (a :class:`PreparedCache`,
+            an :class:`~pyg_action.data.sources.InMemorySource`), the path of a cache, or a
+            list of sequences.
         split: Indices into ``source`` (default: all samples).
         split_name: Name used in messages (``"train"``, ``"test"``, ...).
         transforms: Transform steps (see :func:`~pyg_action.data.transforms.build_transforms`)
@@ -105,7 +96,7 @@ class SkeletonDataset(Dataset):
             :meth:`set_epoch` keys the draws by sample instead.
         verbose: Print the report to stderr when it lists bad samples or unread files
             (``strict=False``; once per process for one report, however many splits share it).
-        description: How messages name the source (default: the cache path or a count).
+        description: How messages name the source (default: the source's own).
 
     Each item is a :class:`Data` from :class:`SkeletonGraphBuilder` plus ``sample_id``
     (the index into ``source``; ``names[i]`` names it).
@@ -113,7 +104,7 @@ class SkeletonDataset(Dataset):
 
     def __init__(
         self,
-        source: Source | str | Path,
+        source: SampleSource | Sequence[SkeletonSequence] | str | Path,
         split: Sequence[int] | None = None,
         *,
         split_name: str = "all",
@@ -128,53 +119,35 @@ class SkeletonDataset(Dataset):
         description: str | None = None,
     ) -> None:
         super().__init__(None, log=False)
-        if isinstance(source, str | Path):
-            source = open_prepared(source)
-        self.source = source
+        self.source = open_source(source)
         self.split_name = split_name
-        if isinstance(source, PreparedCache):
-            self.description = f"prepared cache {source.path}"
-            default_report = source.report
-            self._labels_all = np.asarray(source.labels, dtype=np.int64)
-        else:
-            self.source = list(source)
-            self.description = f"{len(self.source)} in-memory sequences"
-            default_report = {"good": len(self.source), "bad": 0, "bad_files": []}
-            self._labels_all = np.array(
-                [-1 if s.label is None else s.label for s in self.source], dtype=np.int64
-            )
-        self.report: dict[str, Any] = dict(report if report is not None else default_report)
-        if description is not None:
-            self.description = description
+        self.description = description or self.source.description
+        self.report = ReadReport.of(report if report is not None else self.source.report)
+        self._labels_all = self.source.labels
         total = len(self.source)
         self.split = list(range(total)) if split is None else [int(i) for i in split]
         if num_classes is not None:
             self._drop_labels_outside(num_classes)
-        if self.report.get("bad") and strict:
+        if self.report.bad and strict:
             raise SkeletonDataError(
                 f"{self.description} ({split_name}): strict mode and the input had bad samples:\n"
-                + format_report(self.report)
+                + self.report.summary()
             )
-        noteworthy = ("bad", "unread_files", "filtered")
-        if any(self.report.get(key) for key in noteworthy) and verbose:
-            message = f"[pyg_action] {self.description}: {format_report(self.report)}"
+        if self.report.noteworthy and verbose:
+            message = f"[pyg_action] {self.description}: {self.report.summary()}"
             if message not in _PRINTED_REPORTS:  # the other splits of one source say it once
                 _PRINTED_REPORTS.add(message)
                 print(message, file=sys.stderr)
         if not self.split:
-            unread = len(self.report.get("unread_files", []))
+            unread = len(self.report.unread_files)
             hint = (
                 f"; its {unread} other file(s) were not read: is the dataset's format right?"
                 if unread and not total
                 else ""
             )
-            left_out = "".join(
-                f"; {count} left out: {reason}"
-                for reason, count in (self.report.get("filtered") or {}).items()
-            )
             raise SkeletonDataError(
                 f"split {split_name!r} of {self.description} is empty: no sample belongs to it "
-                f"({total} samples in the source{hint}{left_out})"
+                f"({total} samples in the source{hint}{self.report.left_out()})"
             )
         outside = [i for i in self.split if not 0 <= i < total]
         if outside:
@@ -199,23 +172,17 @@ class SkeletonDataset(Dataset):
     def _drop_labels_outside(self, num_classes: int) -> None:
         """Take samples whose label is not one of the ``num_classes`` classes (nor -1,
         unknown) out of the split and list them in the report as bad samples."""
-        labels = self._labels_all
+        labels, names = self._labels_all, self.source.names
         outside = [
             i for i in self.split if 0 <= i < len(labels) and not -1 <= labels[i] < num_classes
         ]
         if not outside:
             return
-        names = (
-            self.source.names
-            if isinstance(self.source, PreparedCache)
-            else [s.name for s in self.source]
-        )
         bad = [
-            [names[i], f"label {int(labels[i])} is outside the dataset's {num_classes} classes"]
+            (names[i], f"label {int(labels[i])} is outside the dataset's {num_classes} classes")
             for i in outside
         ]
-        self.report["bad"] = int(self.report.get("bad", 0)) + len(bad)
-        self.report["bad_files"] = [*self.report.get("bad_files", []), *bad]
+        self.report = self.report.with_bad(bad)
         dropped = set(outside)
         self.split = [i for i in self.split if i not in dropped]
 
@@ -225,26 +192,15 @@ class SkeletonDataset(Dataset):
             resolved = get_layout(layout)
             self.layout_ref = str(layout) if isinstance(layout, str | Path) else resolved.name
             return resolved
-        if isinstance(self.source, PreparedCache):
-            resolved = self.source.get_layout()
-            self.layout_ref = self.source.layout or resolved.name
-            return resolved
-        names = {s.layout for s in self.source}
-        if len(names) != 1 or not next(iter(names)):
-            raise SkeletonDataError(
-                f"{self.description}: the sequences name layouts {sorted(names)}; pass layout="
-            )
-        self.layout_ref = names.pop()
-        return get_layout(self.layout_ref)
+        resolved = self.source.get_layout()
+        self.layout_ref = self.source.layout or resolved.name
+        return resolved
 
     # --------------------------------------------------------------- sample access
 
     def array(self, position: int) -> np.ndarray:
         """Raw ``(C, T, V, M)`` array of split position ``position`` (before transforms)."""
-        index = self.split[position]
-        if isinstance(self.source, PreparedCache):
-            return self.source.array(index)
-        return self.source[index].data
+        return self.source.array(self.split[position])
 
     def frame_counts(self) -> np.ndarray:
         """Frames of every sample of the split, before transforms (what batching by length
@@ -254,9 +210,7 @@ class SkeletonDataset(Dataset):
     @property
     def names(self) -> list[str]:
         """Sample names of the split, in order."""
-        if isinstance(self.source, PreparedCache):
-            return [self.source.names[i] for i in self.split]
-        return [self.source[i].name for i in self.split]
+        return [self.source.names[i] for i in self.split]
 
     @property
     def labels(self) -> np.ndarray:
@@ -411,7 +365,7 @@ def pick_transforms(transforms: Any, split: str, default: Mapping[str, list]) ->
             raise ValueError(
                 f"transforms: unknown split keys {sorted(unknown)}; use train/test/val"
             )
-        for key in (split, "test" if split not in ("train",) else "train", "all"):
+        for key in (split, split_part(split) or TEST, ALL):
             if key in transforms:
                 return transforms[key]
         return []
@@ -419,11 +373,11 @@ def pick_transforms(transforms: Any, split: str, default: Mapping[str, list]) ->
 
 
 @lru_cache(maxsize=4)
-def _read_cached(root: str, format: str | None, options: tuple) -> tuple[tuple, str]:
-    import json
-
+def _read_cached(
+    root: str, format: str | None, options: tuple
+) -> tuple[tuple[SkeletonSequence, ...], ReadReport]:
     samples, report = read_folder(root, format, **dict(options))
-    return tuple(samples), json.dumps(report)
+    return tuple(samples), report
 
 
 def _load_source(
@@ -431,16 +385,16 @@ def _load_source(
     format: str | None,
     cache: str | Path | None,
     what: str,
+    *,
+    dataset: str,
     **options: Any,
-) -> tuple[Source, dict[str, Any]]:
-    """Samples from a cache (preparing it first if needed) or read from the raw files."""
-    import json
-
+) -> SampleSource:
+    """The samples of ``root``: its cache (prepared first if needed), else its files read
+    into memory (once per process for the same folder and options)."""
     if cache is not None and is_prepared(cache):
         if root is not None and Path(root).exists():
             check_cache_source(cache, root)  # never a cache of other data
-        opened = open_prepared(cache)
-        return opened, dict(opened.report)
+        return open_prepared(cache)
     if root is None or not Path(root).exists():
         raise SkeletonDataError(
             f"{what} not found at {root!s} (resolved {Path(str(root)).resolve()}); set the "
@@ -448,15 +402,14 @@ def _load_source(
         )
     if cache is not None:
         prepare(root, cache, format, progress=True, **options)
-        opened = open_prepared(cache)
-        return opened, dict(opened.report)
+        return open_prepared(cache)
     key = tuple(sorted((k, v) for k, v in options.items() if v is not None))
     samples, report = _read_cached(str(Path(root).resolve()), format, key)
-    return list(samples), json.loads(report)
+    return InMemorySource(samples, ReadReport.of(report), f"dataset {dataset!r} ({root})")
 
 
 def _info(
-    source: Source,
+    source: SampleSource,
     indices: list[int],
     *,
     name: str,
@@ -464,13 +417,13 @@ def _info(
     transforms: Any,
     layout: LayoutLike | None,
     graph: Any,
-    report: dict[str, Any],
+    report: ReadReport,
     strict: bool,
     class_names: Sequence[str],
     seed: int | None,
     synthetic: bool = False,
-    where: str | Path | None = None,
 ) -> DatasetInfo:
+    """The split ``indices`` of ``source`` as a :class:`SkeletonDataset` and its facts."""
     steps = pick_transforms(transforms, split, DEFAULT_TRANSFORMS[name])
     dataset = SkeletonDataset(
         source,
@@ -483,7 +436,6 @@ def _info(
         strict=strict,
         num_classes=len(class_names),
         seed=seed,
-        description=None if isinstance(source, PreparedCache) else f"dataset {name!r} ({where})",
     )
     return DatasetInfo(
         dataset=dataset,
@@ -494,12 +446,6 @@ def _info(
         synthetic=synthetic,
         report=report,
     )
-
-
-def _names_metas(source: Source) -> tuple[list[str], list[dict[str, Any]]]:
-    if isinstance(source, PreparedCache):
-        return list(source.names), list(source.meta)
-    return [s.name for s in source], [s.meta for s in source]
 
 
 @lru_cache(maxsize=2)
@@ -550,10 +496,11 @@ def synthetic_dataset(
         )
     options = (("max_frames", max_frames), ("min_frames", min_frames), ("noise", noise))
     samples = list(_synthetic_samples(num_samples, seed, options))
-    indices = synthetic_split(samples, split if split != "val" else "test")
-    report = {"good": len(samples), "bad": 0, "bad_files": [], "source": "synthetic"}
+    indices = synthetic_split(samples, split)
+    report = ReadReport(good=len(samples), source="synthetic")
+    source = InMemorySource(samples, report, "dataset 'synthetic' (generated in memory)")
     return _info(
-        samples,
+        source,
         indices,
         name="synthetic",
         split=split,
@@ -564,7 +511,6 @@ def synthetic_dataset(
         strict=strict,
         class_names=SYNTHETIC_CLASSES,
         seed=augment_seed,
-        where="generated in memory",
         synthetic=True,
     )
 
@@ -588,9 +534,8 @@ def msr_action3d_dataset(
     """
     if protocol not in ("cross_subject", "msr_cross_subject"):
         raise ValueError(f"msr_action3d: unknown protocol {protocol!r}; use cross_subject")
-    source, report = _load_source(root, "msr", cache, "MSR Action3D")
-    names, metas = _names_metas(source)
-    indices = split_indices("msr_cross_subject", split, names, metas)
+    source = _load_source(root, "msr", cache, "MSR Action3D", dataset="msr_action3d")
+    indices = split_indices("msr_cross_subject", split, source.names, source.metas)
     return _info(
         source,
         indices,
@@ -599,11 +544,10 @@ def msr_action3d_dataset(
         transforms=transforms,
         layout="msr20",
         graph=graph,
-        report=report,
+        report=source.report,
         strict=strict,
         class_names=MSR_ACTIONS,
         seed=seed,
-        where=root,
     )
 
 
@@ -638,10 +582,10 @@ def ntu_dataset(
     if benchmark not in _NTU_BENCHMARKS:
         raise ValueError(f"ntu: unknown benchmark {benchmark!r}; use {sorted(_NTU_BENCHMARKS)}")
     protocol, num_classes = _NTU_BENCHMARKS[benchmark]
-    source, report = _load_source(root, "ntu", cache, "NTU RGB+D", max_bodies=max_bodies)
-    names, metas = _names_metas(source)
+    source = _load_source(root, "ntu", cache, "NTU RGB+D", dataset="ntu", max_bodies=max_bodies)
+    names, metas = source.names, source.metas
     candidates = set(split_indices(protocol, split, names, metas))
-    excluded: list[list[str]] = []
+    excluded: list[tuple[str, str]] = []
     keep = []
     not_ntu60 = 0
     for i, (name, meta) in enumerate(zip(names, metas, strict=True)):
@@ -654,14 +598,16 @@ def ntu_dataset(
             not_ntu60 += 1  # an NTU-120 sample: not part of the NTU-60 benchmarks
             continue
         if drop_missing and meta.get("listed_missing"):
-            excluded.append([name, "listed by the NTU authors as having missing skeletons"])
+            excluded.append((name, "listed by the NTU authors as having missing skeletons"))
             continue
         keep.append(i)
     filtered = {}
     if not_ntu60:
         reason = f"not NTU-60 (action > 60, setup > 17, or neither known) for {benchmark!r}"
         filtered[reason] = not_ntu60
-    report = dict(report, excluded=excluded, benchmark=benchmark, filtered=filtered)
+    report = source.report.with_facts(
+        filtered, excluded=[list(entry) for entry in excluded], benchmark=benchmark
+    )
     return _info(
         source,
         keep,
@@ -674,7 +620,6 @@ def ntu_dataset(
         strict=strict,
         class_names=NTU_ACTIONS[:num_classes],
         seed=seed,
-        where=root,
     )
 
 
@@ -705,8 +650,8 @@ def kinetics_dataset(
     root = Path(root)
     train_path = Path(train_labels) if train_labels else root / "kinetics_train_label.json"
     val_path = Path(val_labels) if val_labels else root / "kinetics_val_label.json"
-    source, report = _load_source(
-        root, "kinetics", cache, "Kinetics-skeleton", max_persons=max_persons
+    source = _load_source(
+        root, "kinetics", cache, "Kinetics-skeleton", dataset="kinetics", max_persons=max_persons
     )
     listed = {}
     missing: list[str] = []
@@ -718,10 +663,10 @@ def kinetics_dataset(
         for entry in labels.entries.values():
             if 0 <= entry.label_index < num_classes:
                 class_names[entry.label_index] = entry.label
-    names, _ = _names_metas(source)
+    names = source.names
     indices = kinetics_split(names, split, listed["train"], listed["test"])
     unlisted = [n for n in names if n not in listed["train"] and n not in listed["test"]]
-    report = dict(report, missing_files=len(missing), unlisted=unlisted)
+    report = source.report.with_facts(missing_files=len(missing), unlisted=unlisted)
     return _info(
         source,
         indices,
@@ -734,7 +679,6 @@ def kinetics_dataset(
         strict=strict,
         class_names=class_names,
         seed=seed,
-        where=root,
     )
 
 
@@ -758,9 +702,11 @@ def npz_dataset(
 
     ``layout`` is a built-in name or a YAML/JSON layout file (default: stored in the file or
     inferred from the joint count). The split comes from a ``split`` key in the file(s)
-    (``"train"`` / ``"test"`` / ``"val"`` per sample) or, without one, from a seeded
-    label-stratified ratio split (``test_ratio``, ``split_seed``). ``root`` is an alias of
-    ``path`` (what ``pyg-action train --data`` sets).
+    (``"train"`` / ``"test"`` / ``"val"`` per sample, see
+    :mod:`~pyg_action.data.split_names`; any other value is an error naming the sample) or,
+    without one, from a seeded label-stratified ratio split (``test_ratio``,
+    ``split_seed``). ``root`` is an alias of ``path`` (what ``pyg-action train --data``
+    sets).
     """
     if root is not None:
         path = root
@@ -768,18 +714,13 @@ def npz_dataset(
         raise ValueError("the npz dataset needs path: a .npz file or a folder of them")
     layout_arg = str(layout) if isinstance(layout, str | Path) else None
     options = {"layout": layout_arg} if layout_arg else {}
-    source, report = _load_source(path, "npz", cache, "npz data", **options)
-    names, metas = _names_metas(source)
-    labels = [None if lab < 0 else int(lab) for lab in _labels(source)]
+    source = _load_source(path, "npz", cache, "npz data", dataset="npz", **options)
+    names, metas = source.names, source.metas
+    labels = [None if lab < 0 else int(lab) for lab in source.labels]
     keys = _npz_split_keys(metas)
     if keys is not None:
-        wanted = {"train": {"train"}, "test": {"test", "val"}, "val": {"val", "test"}}
-        if split == "all":
-            indices = list(range(len(names)))
-        elif split not in wanted:
-            raise ValueError(f"unknown split {split!r}; use train, test or val")
-        else:
-            indices = [i for i, k in enumerate(keys) if k in wanted[split]]
+        files = [meta.get("source") for meta in metas]
+        indices = select_stored(split, keys, files, names, SkeletonDataError)
     else:
         indices = ratio_split(len(names), split, test_ratio, split_seed, labels)
     if class_names is None:
@@ -795,18 +736,11 @@ def npz_dataset(
         transforms=transforms,
         layout=layout,
         graph=graph,
-        report=report,
+        report=source.report,
         strict=strict,
         class_names=class_names,
         seed=seed,
-        where=path,
     )
-
-
-def _labels(source: Source) -> np.ndarray:
-    if isinstance(source, PreparedCache):
-        return np.asarray(source.labels)
-    return np.array([-1 if s.label is None else s.label for s in source])
 
 
 def _npz_split_keys(metas: Sequence[Mapping[str, Any]]) -> list[str] | None:
@@ -825,5 +759,5 @@ def _npz_split_keys(metas: Sequence[Mapping[str, Any]]) -> list[str] | None:
         keys = per_file[file]
         if keys is None or meta["index"] >= len(keys):
             return None
-        out.append(keys[meta["index"]].strip().lower())
+        out.append(keys[meta["index"]])
     return out

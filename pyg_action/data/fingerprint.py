@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,20 @@ from ..errors import SkeletonDataError
 FINGERPRINT = "source.json"
 
 
-def source_fingerprint(source: str | Path, cache: str | Path) -> dict[str, Any]:
+def source_fingerprint(
+    source: str | Path, cache: str | Path, files: Iterable[Path] | None = None
+) -> dict[str, Any]:
     """``{source, files, digest}`` of every file in a folder (or of one file), leaving out
-    the files of ``cache`` when it lies inside the folder."""
+    the files of ``cache`` when it lies inside the folder.
+
+    ``files``: every regular file under the folder, when a walk of it listed them already
+    (:attr:`pyg_action.io.FolderScan.files` of a recursive scan of the resolved folder).
+    """
     source = Path(source).resolve()
     inside = Path(cache).resolve()
     if source.is_dir():
-        found = (p for p in source.rglob("*") if p.is_file() and not p.is_relative_to(inside))
-        files = sorted(found)
+        found = source.rglob("*") if files is None else files
+        files = sorted(p for p in found if p.is_file() and not p.is_relative_to(inside))
     else:
         files = [source] if source.is_file() else []
     digest = hashlib.sha256()

@@ -37,25 +37,11 @@ import numpy as np
 import torch
 from torch_geometric.data import Data, Dataset
 
-from ..errors import SkeletonDataError
+from ..errors import GraphDataError
 from .registry import DatasetInfo, register_dataset, trusted_dataset_class
+from .report import ReadReport
+from .split_names import select_stored
 from .splits import ratio_split
-
-
-def _select(
-    split: str,
-    labels: Sequence[int],
-    test_ratio: float,
-    seed: int,
-    stored: Sequence[str] | None = None,
-) -> list[int]:
-    """Indices of ``split``: from the stored per-sample split names, else a ratio split."""
-    if stored is None:
-        return ratio_split(len(labels), split, test_ratio, seed, list(labels))
-    if split == "all":
-        return list(range(len(stored)))
-    want = "train" if split == "train" else "test"
-    return [i for i, s in enumerate(stored) if ("train" if s == "train" else "test") == want]
 
 
 def _info(
@@ -66,7 +52,7 @@ def _info(
         num_classes=num_classes,
         in_channels=in_channels,
         class_names=class_names or [str(c) for c in range(num_classes)],
-        report={"graphs": len(graphs)},
+        report=ReadReport(good=len(graphs), extra={"graphs": len(graphs)}),
     )
 
 
@@ -76,7 +62,6 @@ def graph_npz(
     path: str | None = None,
     test_ratio: float = 0.2,
     split_seed: int = 0,
-    graph: Mapping[str, Any] | None = None,
     root: str | None = None,
 ) -> DatasetInfo:
     """Graphs from an ``.npz`` with offsets (see the module doc for the schema).
@@ -86,7 +71,6 @@ def graph_npz(
         path: The ``.npz`` file.
         test_ratio: Held-out fraction per class when the file has no ``split``.
         split_seed: Seed of that split.
-        graph: Skeleton graph options of the engine; unused.
         root: Alias of ``path`` (what ``pyg-action train --data`` sets).
     """
     path = root if root is not None else path
@@ -94,33 +78,39 @@ def graph_npz(
         raise ValueError("dataset 'graph_npz' needs data.path")
     file = Path(path).expanduser()
     if not file.is_file():
-        raise SkeletonDataError("file not found", file)
+        raise GraphDataError("file not found", file)
     with np.load(file, allow_pickle=False) as archive:
         missing = {"x", "node_ptr", "edge_index", "edge_ptr", "y"} - set(archive.files)
         if missing:
-            raise SkeletonDataError(f"missing arrays {sorted(missing)}", file)
+            raise GraphDataError(f"missing arrays {sorted(missing)}", file)
         arrays = {key: archive[key] for key in archive.files}
     x, node_ptr, edge_index = arrays["x"], arrays["node_ptr"], arrays["edge_index"]
     edge_ptr, y = arrays["edge_ptr"], arrays["y"]
     num_graphs = y.shape[0]
     if x.ndim != 2 or edge_index.ndim != 2 or edge_index.shape[0] != 2:
-        raise SkeletonDataError(
+        raise GraphDataError(
             f"need x (N, F) and edge_index (2, E), got {x.shape} and {edge_index.shape}", file
         )
     for name, ptr in (("node_ptr", node_ptr), ("edge_ptr", edge_ptr)):
         if ptr.shape != (num_graphs + 1,) or ptr[0] != 0 or np.any(np.diff(ptr) < 0):
-            raise SkeletonDataError(f"{name} must be (G + 1,) increasing from 0", file)
+            raise GraphDataError(f"{name} must be (G + 1,) increasing from 0", file)
     if node_ptr[-1] != x.shape[0] or edge_ptr[-1] != edge_index.shape[1]:
-        raise SkeletonDataError("node_ptr / edge_ptr must end at the number of nodes / edges", file)
+        raise GraphDataError("node_ptr / edge_ptr must end at the number of nodes / edges", file)
     if y.dtype.kind not in "iu" or y.min(initial=0) < 0:
-        raise SkeletonDataError("y must be non-negative integers", file)
-    stored = [str(s) for s in arrays["split"]] if "split" in arrays else None
+        raise GraphDataError("y must be non-negative integers", file)
+    if "split" in arrays:
+        stored = [str(s) for s in np.atleast_1d(arrays["split"])]
+        if len(stored) != num_graphs:
+            raise GraphDataError(f"split has {len(stored)} entries for {num_graphs} graphs", file)
+        selected = select_stored(split, stored, file, error=GraphDataError)
+    else:
+        selected = ratio_split(num_graphs, split, test_ratio, split_seed, y.tolist())
     graphs = []
-    for g in _select(split, y.tolist(), test_ratio, split_seed, stored):
+    for g in selected:
         edges = edge_index[:, edge_ptr[g] : edge_ptr[g + 1]]
         num_nodes = int(node_ptr[g + 1] - node_ptr[g])
         if edges.size and (edges.min() < 0 or edges.max() >= num_nodes):
-            raise SkeletonDataError(
+            raise GraphDataError(
                 f"edge indices must lie in [0, {num_nodes}) (local to the graph)", file, sample=g
             )
         graphs.append(
@@ -143,7 +133,6 @@ def pyg_dataset(
     options: Mapping[str, Any] | None = None,
     test_ratio: float = 0.2,
     split_seed: int = 0,
-    graph: Mapping[str, Any] | None = None,
 ) -> DatasetInfo:
     """A PyG graph classification dataset class, split by a seeded stratified ratio.
 
@@ -156,7 +145,6 @@ def pyg_dataset(
         options: Further constructor arguments (*e.g.* ``{name: MUTAG}``).
         test_ratio: Held-out fraction per class.
         split_seed: Seed of the split.
-        graph: Skeleton graph options of the engine; unused.
     """
     cls = dataset_class(class_path)
     kwargs = dict(options or {})
@@ -164,7 +152,7 @@ def pyg_dataset(
         kwargs["root"] = str(Path(root).expanduser())
     dataset = cls(**kwargs)
     labels = [int(data.y.view(-1)[0]) for data in dataset]
-    index = _select(split, labels, test_ratio, split_seed)
+    index = ratio_split(len(labels), split, test_ratio, split_seed, labels)
     return _info(
         dataset[torch.tensor(index, dtype=torch.long)],
         int(dataset.num_classes),
@@ -212,7 +200,6 @@ def digits_points(
     split: str = "train",
     test_ratio: float = 0.2,
     split_seed: int = 0,
-    graph: Mapping[str, Any] | None = None,
 ) -> DatasetInfo:
     """scikit-learn's handwritten digits as point-cloud graphs (see the module doc).
 
@@ -220,7 +207,6 @@ def digits_points(
         split: ``"train"``, ``"test"`` (``"val"`` is the test split) or ``"all"``.
         test_ratio: Held-out fraction per class.
         split_seed: Seed of the split.
-        graph: Skeleton graph options of the engine; unused.
     """
     from sklearn.datasets import load_digits
 
@@ -228,7 +214,7 @@ def digits_points(
     labels = bunch.target.tolist()
     graphs = [
         digit_point_graph(bunch.images[i], labels[i])
-        for i in _select(split, labels, test_ratio, split_seed)
+        for i in ratio_split(len(labels), split, test_ratio, split_seed, labels)
     ]
     return _info(graphs, 10, 3, [str(c) for c in bunch.target_names])
 

@@ -21,9 +21,7 @@ standardising.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -32,8 +30,10 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torch_geometric.data import Data
 
-from ..errors import SkeletonDataError
+from ..errors import ImageDataError
 from .registry import DatasetInfo, register_dataset
+from .report import ReadReport
+from .split_names import TRAIN, select_stored
 from .splits import ratio_split
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -92,7 +92,7 @@ def make_image_split(
     class_names: list[str],
     augment: bool,
     max_shift: int,
-    report: dict[str, Any] | None = None,
+    source: str | None = None,
 ) -> DatasetInfo:
     """A :class:`DatasetInfo` of ``images[index]`` standardised with ``images[train_index]``."""
     train = images[train_index]
@@ -104,7 +104,7 @@ def make_image_split(
         num_classes=len(class_names),
         in_channels=images.size(1),
         class_names=class_names,
-        report={"images": len(index), **(report or {})},
+        report=ReadReport(good=len(index), source=source, extra={"images": len(index)}),
     )
 
 
@@ -115,7 +115,6 @@ def digits(
     split_seed: int = 0,
     augment: bool = True,
     max_shift: int = 1,
-    graph: Mapping[str, Any] | None = None,
 ) -> DatasetInfo:
     """scikit-learn's 8×8 handwritten digits as ``(1, 1, 8, 8)`` images.
 
@@ -125,7 +124,6 @@ def digits(
         split_seed: Seed of the split.
         augment: Random shifts on the training split.
         max_shift: Largest shift in pixels.
-        graph: Skeleton graph options of the engine; unused.
     """
     from sklearn.datasets import load_digits
 
@@ -156,7 +154,6 @@ def image_folder(
     grayscale: bool = False,
     augment: bool = False,
     max_shift: int = 1,
-    graph: Mapping[str, Any] | None = None,
     root: str | None = None,
 ) -> DatasetInfo:
     """The user's images from a class-per-folder tree or an ``.npz`` (see the module doc).
@@ -171,7 +168,6 @@ def image_folder(
         grayscale: Read folder images as one channel (otherwise RGB).
         augment: Random shifts on the training split.
         max_shift: Largest shift in pixels.
-        graph: Skeleton graph options of the engine; unused.
         root: Alias of ``path`` (what ``pyg-action train --data`` sets).
     """
     path = root if root is not None else path
@@ -187,10 +183,10 @@ def image_folder(
         train_index = ratio_split(len(label_list), "train", test_ratio, split_seed, label_list)
         index = ratio_split(len(label_list), split, test_ratio, split_seed, label_list)
     else:
-        train_index = [i for i, s in enumerate(splits) if _part(s) == "train"]
-        index = [i for i, s in enumerate(splits) if split == "all" or _part(s) == _part(split)]
+        train_index = select_stored(TRAIN, splits, source, error=ImageDataError)
+        index = select_stored(split, splits, source, error=ImageDataError)
     if not train_index:
-        raise SkeletonDataError("no training images", source)
+        raise ImageDataError("no training images", source)
     return make_image_split(
         images,
         labels,
@@ -199,36 +195,38 @@ def image_folder(
         class_names,
         augment and split == "train",
         max_shift,
-        {"source": str(source)},
+        str(source),
     )
 
 
 def _read_npz(path: Path) -> tuple[Tensor, Tensor, list[str], list[str] | None]:
     if not path.is_file():
-        raise SkeletonDataError("file not found", path)
+        raise ImageDataError("file not found", path)
     with np.load(path, allow_pickle=False) as archive:
         for key in ("images", "labels"):
             if key not in archive.files:
-                raise SkeletonDataError(f"missing array {key!r} (has {archive.files})", path)
+                raise ImageDataError(f"missing array {key!r} (has {archive.files})", path)
         pixels = archive["images"]
         labels = archive["labels"]
         names = archive["class_names"] if "class_names" in archive.files else None
         splits = archive["split"] if "split" in archive.files else None
     if pixels.ndim not in (3, 4) or pixels.shape[0] != labels.shape[0]:
-        raise SkeletonDataError(
+        raise ImageDataError(
             f"need images (N, H, W[, C]) and labels (N,), got {pixels.shape} and {labels.shape}",
             path,
         )
     if labels.dtype.kind not in "iu" or labels.min(initial=0) < 0:
-        raise SkeletonDataError("labels must be non-negative integers", path)
+        raise ImageDataError("labels must be non-negative integers", path)
     images = _to_unit(pixels)
     images = images.unsqueeze(1) if pixels.ndim == 3 else images.permute(0, 3, 1, 2)
     num_classes = int(labels.max(initial=-1)) + 1
     class_names = [str(n) for n in names] if names is not None else []
     if class_names and len(class_names) < num_classes:
-        raise SkeletonDataError(f"{len(class_names)} class names for {num_classes} labels", path)
+        raise ImageDataError(f"{len(class_names)} class names for {num_classes} labels", path)
     class_names = class_names or [str(c) for c in range(num_classes)]
     split_list = None if splits is None else [str(s) for s in np.atleast_1d(splits)]
+    if split_list is not None and len(split_list) != len(labels):
+        raise ImageDataError(f"split has {len(split_list)} entries for {len(labels)} images", path)
     return images.contiguous(), torch.from_numpy(labels).long(), class_names, split_list
 
 
@@ -238,11 +236,11 @@ def _read_folder(
     from PIL import Image
 
     if not root.is_dir():
-        raise SkeletonDataError("not a folder or an .npz file", root)
+        raise ImageDataError("not a folder or an .npz file", root)
     parts = ["train", "test"] if (root / "train").is_dir() and (root / "test").is_dir() else [""]
     class_names = sorted({d.name for part in parts for d in (root / part).iterdir() if d.is_dir()})
     if not class_names:
-        raise SkeletonDataError("no class folders", root)
+        raise ImageDataError("no class folders", root)
     size = None if image_size is None else tuple(np.broadcast_to(image_size, 2).tolist())
     arrays, labels, splits = [], [], []
     for part in parts:
@@ -258,10 +256,10 @@ def _read_folder(
                 labels.append(label)
                 splits.append(part)
     if not arrays:
-        raise SkeletonDataError("no images found", root)
+        raise ImageDataError("no images found", root)
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
-        raise SkeletonDataError(
+        raise ImageDataError(
             f"images differ in size ({sorted(shapes)[:3]}...); set data.image_size", root
         )
     pixels = np.stack(arrays)
@@ -273,15 +271,6 @@ def _read_folder(
         class_names,
         splits if parts != [""] else None,
     )
-
-
-def _part(split: str) -> str:
-    """``"train"`` or ``"test"`` (validation names count as test)."""
-    if split in ("test", "val", "valid", "validation", "eval"):
-        return "test"
-    if split != "train":
-        raise ValueError(f"unknown split {split!r}; use 'train', 'test' ('val' = 'test') or 'all'")
-    return split
 
 
 def _to_unit(pixels: np.ndarray) -> Tensor:

@@ -38,11 +38,14 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import SkeletonDataError
+from ..io import FolderScan, entry_problem, iter_samples, scan_folder
 from ..io._common import brief, read_npy_header
+from ..io.formats import FORMATS
 from ..io.validation import MAX_CLASSES, MAX_FRAMES, check_values, validate_sample
 from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
 from .fingerprint import source_fingerprint, write_fingerprint
+from .report import ReadReport
 
 __all__ = [
     "CACHE_VERSION",
@@ -58,6 +61,7 @@ __all__ = [
     "prepare",
     "read_folder",
     "sample_nbytes",
+    "scan_source",
     "write_cache",
 ]
 
@@ -65,7 +69,6 @@ CACHE_VERSION = 1
 _FRAMES, _OFFSETS, _SHAPES, _LABELS = "frames.npy", "offsets.npy", "shapes.npy", "labels.npy"
 _INDEX, _REPORT = "index.json", "report.json"
 _CHUNK = 1 << 24  # bytes copied at a time when finishing frames.npy
-_CONTAINERS = ("npz", "stgcn", "pyskl")  # formats with many samples per file
 
 
 def sample_nbytes(
@@ -97,15 +100,9 @@ def edge_nbytes(
 
 
 def describe_error(exc: SkeletonDataError) -> str:
-    """The reason of a reader error with its line / frame / sample, without the path."""
-    where = []
-    if exc.line is not None:
-        where.append(f"line {exc.line}")
-    if exc.frame is not None:
-        where.append(f"frame {exc.frame}")
-    if exc.sample is not None:
-        where.append(f"sample {exc.sample}")
-    return f"{', '.join(where)}: {exc.reason}" if where else exc.reason
+    """The reason of a reader error with its line / frame / sample, without the path (the
+    report names the file beside it)."""
+    return exc.describe(with_path=False)
 
 
 def _jsonable(value: Any) -> Any:
@@ -176,8 +173,10 @@ class SampleChecker:
 
 
 def _where(sample: SkeletonSequence) -> str:
+    """How a report names a sample: its file, and its name inside a container."""
     where = str(sample.meta.get("source") or sample.name)
-    if sample.meta.get("format") in _CONTAINERS and sample.name:
+    record = FORMATS.get(str(sample.meta.get("format")))
+    if record is not None and record.container and sample.name:
         where = f"{where} [{sample.name}]"
     return where
 
@@ -255,19 +254,16 @@ class CacheWriter:
     def good(self) -> int:
         return len(self.names)
 
-    def report(self) -> dict[str, Any]:
-        report: dict[str, Any] = {
-            "good": self.good,
-            "bad": len(self.bad),
-            "bad_files": [list(item) for item in self.bad],
-            "source": self.source,
-            "format": self.format,
-        }
-        if self.unread:
-            report["unread_files"] = list(self.unread)
-        return report
+    def report(self) -> ReadReport:
+        return ReadReport(
+            good=self.good,
+            bad_files=list(self.bad),
+            unread_files=list(self.unread),
+            source=self.source,
+            format=self.format,
+        )
 
-    def close(self) -> dict[str, Any]:
+    def close(self) -> ReadReport:
         """Write the report, ``frames.npy`` and the index (last: it marks the cache finished);
         returns the report.
 
@@ -277,7 +273,9 @@ class CacheWriter:
         """
         self._tmp.close()
         report = self.report()
-        (self.out_dir / _REPORT).write_text(json.dumps(report, indent=1), encoding="utf-8")
+        (self.out_dir / _REPORT).write_text(
+            json.dumps(report.to_dict(), indent=1), encoding="utf-8"
+        )
         if not self.good and not self.allow_empty:
             self._tmp_path.unlink(missing_ok=True)
             listed = f"{len(self.bad)} bad and {len(self.unread)} unread entries"
@@ -333,7 +331,7 @@ def write_cache(
     layout: LayoutLike | None = None,
     bad: Iterable[tuple[str, str]] = (),
     source: str | None = None,
-) -> dict[str, Any]:
+) -> ReadReport:
     """Write in-memory samples as a cache and return its report.
 
     ``bad`` lists problems found before (``(file, reason)`` pairs) for the report.
@@ -346,12 +344,27 @@ def write_cache(
     return writer.report()
 
 
+def scan_source(
+    source: str | Path, format: str | None = None, *, recursive: bool = True
+) -> FolderScan:
+    """The one walk of ``source``: a folder's sample files, unread files and unusable
+    entries, or a single file (an unusable one listed with its problem)."""
+    source = Path(source)
+    if not source.exists() and not source.is_symlink():
+        raise SkeletonDataError("source does not exist", source)
+    if source.is_dir():
+        return scan_folder(source, format, recursive=recursive)
+    problem = entry_problem(source)
+    return FolderScan(unusable=[(source, problem)]) if problem else FolderScan(samples=[source])
+
+
 def iter_source(
     source: str | Path,
     format: str | None = None,
     *,
     progress: bool = False,
     recursive: bool = True,
+    scan: FolderScan | None = None,
     **reader_options: Any,
 ) -> Iterator[tuple[Path, SkeletonSequence | SkeletonDataError]]:
     """Read a folder or file with :mod:`pyg_action.io`; yields ``(file, sample or error)``.
@@ -359,27 +372,22 @@ def iter_source(
     Whole-file problems (and any other exception of a reader) are yielded as a
     :class:`SkeletonDataError` for that file, so one bad file never stops the others; so are
     the folder's entries that are neither files nor folders (dangling or looping links,
-    fifos: see :func:`pyg_action.io.entry_problem`), which are never opened.
+    fifos: see :func:`pyg_action.io.entry_problem`), which are never opened. ``scan`` is
+    :func:`scan_source`'s walk when the caller made it already.
     """
     from tqdm.auto import tqdm
 
-    from ..io import entry_problem, iter_samples, scan_folder
-
     source = Path(source)
-    if not source.exists() and not source.is_symlink():
-        raise SkeletonDataError("source does not exist", source)
-    if source.is_dir():
-        scan = scan_folder(source, format, recursive=recursive)
-        files, unusable = scan.samples, scan.unusable
-    else:
-        problem = entry_problem(source)
-        files, unusable = ([], [(source, problem)]) if problem else ([source], [])
-    for path, problem in unusable:
+    if scan is None:
+        scan = scan_source(source, format, recursive=recursive)
+    for path, problem in scan.unusable:
         yield path, SkeletonDataError(problem, path)
-    if not files and not unusable:
+    if not scan.samples and not scan.unusable:
         yield source, SkeletonDataError(f"no sample files found (format={format or 'any'})", source)
         return
-    bar = tqdm(files, desc=f"read {source.name}", unit="file", disable=None if progress else True)
+    bar = tqdm(
+        scan.samples, desc=f"read {source.name}", unit="file", disable=None if progress else True
+    )
     for path in bar:
         try:
             for item in iter_samples(path, format, **reader_options):
@@ -396,8 +404,10 @@ def iter_source(
 def _reader_options(
     format: str | None, layout: LayoutLike | None, options: dict[str, Any]
 ) -> dict[str, Any]:
+    """The reader options, with the dataset's ``layout`` for a format whose reader takes one."""
     options = dict(options)
-    if layout is not None and format in _CONTAINERS and "layout" not in options:
+    takes_layout = format in FORMATS and "layout" in FORMATS[format].options
+    if layout is not None and takes_layout and "layout" not in options:
         options["layout"] = (
             str(layout) if isinstance(layout, str | Path) else get_layout(layout).name
         )
@@ -412,17 +422,14 @@ def read_folder(
     progress: bool = False,
     recursive: bool = True,
     **reader_options: Any,
-) -> tuple[list[SkeletonSequence], dict[str, Any]]:
+) -> tuple[list[SkeletonSequence], ReadReport]:
     """Read ``source`` into memory with the same checks and report as :func:`prepare`."""
-    from ..io import unread_files
-
     checker = SampleChecker(layout)
     samples: list[SkeletonSequence] = []
     bad: list[tuple[str, str]] = []
     options = _reader_options(format, layout, reader_options)
-    for path, item in iter_source(
-        source, format, progress=progress, recursive=recursive, **options
-    ):
+    scan = scan_source(source, format, recursive=recursive)
+    for path, item in iter_source(source, format, progress=progress, scan=scan, **options):
         if isinstance(item, SkeletonDataError):
             bad.append((str(item.path or path), describe_error(item)))
             continue
@@ -431,15 +438,13 @@ def read_folder(
             samples.append(item)
         else:
             bad.append((_where(item), reason))
-    report = {
-        "good": len(samples),
-        "bad": len(bad),
-        "bad_files": [list(b) for b in bad],
-        "source": str(source),
-        "format": format,
-    }
-    if Path(source).is_dir() and (unread := unread_files(source, format, recursive=recursive)):
-        report["unread_files"] = [str(path) for path in unread]
+    report = ReadReport(
+        good=len(samples),
+        bad_files=bad,
+        unread_files=[str(path) for path in scan.unread],
+        source=str(source),
+        format=format,
+    )
     return samples, report
 
 
@@ -452,7 +457,7 @@ def prepare(
     progress: bool = True,
     recursive: bool = True,
     **reader_options: Any,
-) -> dict[str, Any]:
+) -> ReadReport:
     """Read ``source`` (a folder or one file) and write a prepared cache to ``out_dir``.
 
     Args:
@@ -471,29 +476,31 @@ def prepare(
     The cache records what it was made from (:mod:`pyg_action.data.fingerprint`), so a
     dataset naming it with other data is an error rather than a silent use of the old cache.
 
+    The folder is walked once (:func:`scan_source`): its sample files are read and its
+    other files listed as unread from the same walk.
+
     Returns:
-        The report ``{good, bad, bad_files: [[file, reason], ...], source, format}``, also
-        written to ``out_dir/report.json``; for a folder with files in no sample format (see
-        :func:`pyg_action.io.unread_files`) also ``unread_files: [file, ...]``. Entries that
-        are neither files nor folders (dangling or looping links, fifos) are bad files.
+        The :class:`~pyg_action.data.report.ReadReport`, also written to
+        ``out_dir/report.json`` (``{good, bad, bad_files: [[file, reason], ...], source,
+        format}``, and ``unread_files: [file, ...]`` for a folder with files in no sample
+        format, see :func:`pyg_action.io.unread_files`). Entries that are neither files nor
+        folders (dangling or looping links, fifos) are bad files.
 
     Raises:
         SkeletonDataError: ``source`` does not exist, or no good sample was found (an empty
             folder, only bad files); ``report.json`` is written all the same, but no cache.
     """
-    from ..io import unread_files
-
     options = _reader_options(format, layout, reader_options)
     source = Path(source).resolve()  # one spelling of every file, as the dataset reader reports
-    fingerprint = source_fingerprint(source, out_dir)  # before reading: a later change shows
-    items = iter_source(source, format, progress=progress, recursive=recursive, **options)
+    scan = scan_source(source, format, recursive=recursive)
+    # before reading, so that a later change shows; a recursive scan met every file already
+    fingerprint = source_fingerprint(source, out_dir, scan.files if recursive else None)
+    scan = _outside(scan, Path(out_dir).resolve())  # a cache written into its own source
+    items = iter_source(source, format, progress=progress, scan=scan, **options)
     with CacheWriter(
         out_dir, layout=layout, source=str(source), format=format, allow_empty=False
     ) as writer:
-        if source.is_dir():
-            out = Path(out_dir).resolve()
-            unread = unread_files(source, format, recursive=recursive)
-            writer.note_unread([path for path in unread if not path.is_relative_to(out)])
+        writer.note_unread(scan.unread)
         for path, item in items:
             if isinstance(item, SkeletonDataError):
                 writer.reject(item.path or path, describe_error(item))
@@ -501,6 +508,17 @@ def prepare(
                 writer.add(item)
     write_fingerprint(out_dir, fingerprint)
     return writer.report()
+
+
+def _outside(scan: FolderScan, folder: Path) -> FolderScan:
+    """``scan`` without the entries inside ``folder`` (``files`` stays whole: the
+    fingerprint leaves the cache out itself)."""
+    return FolderScan(
+        samples=[path for path in scan.samples if not path.is_relative_to(folder)],
+        unread=[path for path in scan.unread if not path.is_relative_to(folder)],
+        unusable=[item for item in scan.unusable if not item[0].is_relative_to(folder)],
+        files=scan.files,
+    )
 
 
 def is_prepared(path: str | Path) -> bool:
@@ -512,9 +530,10 @@ def is_prepared(path: str | Path) -> bool:
 class PreparedCache:
     """A prepared cache opened for reading (``frames.npy`` memory-mapped, read-only).
 
-    Indexing gives :class:`SkeletonSequence` objects; :meth:`array` gives the ``(C, T, V, M)``
-    view without copying. Safe to send to DataLoader workers: the memory map is re-opened
-    in each process instead of being pickled.
+    A :class:`~pyg_action.data.sources.SampleSource`: indexing gives
+    :class:`SkeletonSequence` objects; :meth:`array` gives the ``(C, T, V, M)`` view without
+    copying. Safe to send to DataLoader workers: the memory map is re-opened in each process
+    instead of being pickled.
     """
 
     def __init__(self, path: str | Path, mmap: bool = True) -> None:
@@ -530,6 +549,7 @@ class PreparedCache:
                 self.path,
             )
         self.mmap = mmap
+        self.description = f"prepared cache {self.path}"
         self.layout: str | None = _field(index, "layout", str | None, self.path)
         self.layout_spec: dict[str, Any] | None = _field(
             index, "layout_spec", dict | None, self.path
@@ -548,9 +568,13 @@ class PreparedCache:
         self.shapes = _load_vector(self.path / _SHAPES, 2)
         self.labels = _load_vector(self.path / _LABELS, 1)
         report_path = self.path / _REPORT
-        self.report: dict[str, Any] = _read_json(report_path) if report_path.is_file() else {}
-        if not isinstance(self.report, dict):
+        stored = _read_json(report_path) if report_path.is_file() else {}
+        if not isinstance(stored, dict):
             raise SkeletonDataError("the report is not a JSON object", report_path)
+        try:
+            self.report = ReadReport.of(stored)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise SkeletonDataError(f"not a read report ({exc})", report_path) from None
         if not len(self.names) == len(self.labels) == len(self.shapes) == len(self.offsets) - 1:
             raise SkeletonDataError("cache files disagree on the number of samples", self.path)
         self._check_layout_of_rows()
@@ -591,6 +615,11 @@ class PreparedCache:
             raise SkeletonDataError(
                 "is truncated: it holds fewer rows than its header", self.path / _FRAMES
             )
+
+    @property
+    def metas(self) -> list[dict[str, Any]]:
+        """Every sample's reader facts (the ``meta`` of ``index.json``)."""
+        return self.meta
 
     @property
     def frames(self) -> np.ndarray:

@@ -1,7 +1,9 @@
 """Dataset registry: the ``data`` section of a config names a builder registered here.
 
 A builder takes ``split`` (``"train"`` / ``"test"`` / ...) and keyword options from the
-config and returns a :class:`DatasetInfo`.
+config and returns a :class:`DatasetInfo`. A builder of skeleton data also declares a
+``graph`` parameter: the engine passes the config's ``graph`` section to the builders that
+declare it, and to no other (:func:`builder_takes`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,27 @@ from typing import Any
 
 from torch_geometric.data import Data
 
+from .report import ReadReport
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What a model is built for, whatever the data (skeletons, images, graphs): what every
+    checkpoint records, so a model can be rebuilt without its data.
+
+    Attributes:
+        num_classes: Number of classes.
+        in_channels: Input feature width (node features, image channels).
+        class_names: Human-readable class names (length ``num_classes``).
+        layout: Skeleton layout name for skeleton data (sizes the skeleton graph of the
+            model), ``None`` otherwise.
+    """
+
+    num_classes: int
+    in_channels: int
+    class_names: tuple[str, ...]
+    layout: str | None = None
+
 
 @dataclass
 class DatasetInfo:
@@ -27,7 +50,8 @@ class DatasetInfo:
         class_names: Human-readable class names (length ``num_classes``).
         layout: Skeleton layout name for skeleton data, ``None`` otherwise.
         synthetic: True for generated data (reported wherever results are shown).
-        report: Counts of good and bad input samples, shown to the user.
+        report: What reading the input found (good and bad samples, what filters left
+            out), shown to the user.
     """
 
     dataset: Sequence[Data] | Any
@@ -36,7 +60,12 @@ class DatasetInfo:
     class_names: list[str]
     layout: str | None = None
     synthetic: bool = False
-    report: dict[str, Any] = field(default_factory=dict)
+    report: ReadReport = field(default_factory=ReadReport)
+
+    @property
+    def facts(self) -> DataFacts:
+        """What a model for this data is built for."""
+        return DataFacts(self.num_classes, self.in_channels, tuple(self.class_names), self.layout)
 
 
 DatasetBuilder = Callable[..., DatasetInfo]
@@ -76,6 +105,11 @@ def build_dataset(name: str, split: str, /, **kwargs: Any) -> DatasetInfo:
             "a file's own split lists are named with benchmark: (e.g. benchmark: xsub)"
         )
     return _REGISTRY[name](split=split, **kwargs)
+
+
+def builder_takes(name: str, parameter: str) -> bool:
+    """True when dataset ``name``'s builder declares ``parameter`` (e.g. ``graph``)."""
+    return parameter in inspect.signature(dataset_builder(name)).parameters
 
 
 def dataset_options(name: str) -> list[str]:

@@ -11,9 +11,11 @@ protocol               train                                       test
 =====================  ==========================================  =================
 
 Kinetics-skeleton: a video belongs to the split whose label file lists it
-(:func:`kinetics_split`). A user ``.npz`` may carry a ``split`` key (one ``"train"`` /
-``"test"`` / ``"val"`` string per sample, :func:`npz_split_key`), otherwise
-:func:`ratio_split` draws a seeded, label-stratified random split.
+(:func:`kinetics_split`). Split names (``train``, ``test`` and its validation synonyms,
+``all``) are parsed by :mod:`~pyg_action.data.split_names`. A user ``.npz`` may carry a
+``split`` key (one ``"train"`` / ``"test"`` / ``"val"`` string per sample,
+:func:`npz_split_key`), otherwise :func:`ratio_split` draws a seeded, label-stratified random
+split.
 
 Facts are taken from ``meta`` first (the readers fill ``subject``, ``performer``,
 ``camera``, ``setup``) and from the sample name otherwise.
@@ -29,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SkeletonDataError
+from .split_names import ALL, TEST, TRAIN, requested_split
 
 __all__ = [
     "NTU120_TRAIN_SUBJECTS",
@@ -148,14 +151,6 @@ def _protocol(name: str) -> Callable[[dict[str, int], str], str]:
     return PROTOCOLS[key]
 
 
-def _normalise_split(split: str) -> str:
-    if split in ("val", "valid", "validation", "eval"):
-        return "test"
-    if split not in ("train", "test"):
-        raise ValueError(f"unknown split {split!r}; use 'train' or 'test' ('val' = 'test')")
-    return split
-
-
 def assign_split(protocol: str, name: str, meta: Mapping[str, Any] | None = None) -> str:
     """``"train"`` or ``"test"`` for one sample under ``protocol``."""
     return _protocol(protocol)(sample_facts(name, meta), name)
@@ -168,9 +163,9 @@ def split_indices(
     metas: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[int]:
     """Indices of the samples in ``split`` (``train``, ``test``/``val`` or ``all``)."""
-    if split == "all":
+    split = requested_split(split)
+    if split == ALL:
         return list(range(len(names)))
-    split = _normalise_split(split)
     rule = _protocol(protocol)
     metas = metas if metas is not None else [{}] * len(names)
     return [
@@ -191,9 +186,10 @@ def kinetics_split(
     ``train_ids`` / ``val_ids`` are the keys of ``kinetics_train_label.json`` /
     ``kinetics_val_label.json``. A sample in neither file belongs to no split.
     """
-    if split == "all":
+    split = requested_split(split)
+    if split == ALL:
         return list(range(len(names)))
-    wanted = set(train_ids if _normalise_split(split) == "train" else val_ids)
+    wanted = set(train_ids if split == TRAIN else val_ids)
     return [i for i, name in enumerate(names) if _video_id(name) in wanted]
 
 
@@ -227,9 +223,10 @@ def ratio_split(
     """
     if not 0 <= test_ratio < 1:
         raise ValueError(f"test_ratio must be in [0, 1), got {test_ratio}")
-    if split == "all":
+    split = requested_split(split)
+    if split == ALL:
         return list(range(count))
-    want_test = _normalise_split(split) == "test"
+    want_test = split == TEST
     rng = np.random.default_rng(seed)
     groups: dict[Any, list[int]] = {}
     for i in range(count):

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..layouts import NTU25, SkeletonLayout
 from ..sequence import SkeletonSequence
+from .split_names import ALL, TEST, requested_split
 
 __all__ = [
     "SYNTHETIC_CLASSES",
@@ -519,10 +520,8 @@ def synthetic_split(
     samples: list[SkeletonSequence], split: str, test_subjects=(8, 9, 10)
 ) -> list[int]:
     """Cross-subject split of synthetic samples: subjects 8-10 test, the others train."""
-    if split in ("all", None):
+    if split is None or requested_split(split) == ALL:
         return list(range(len(samples)))
-    if split not in ("train", "test", "val"):
-        raise ValueError(f"unknown split {split!r} for synthetic data; use train, test or all")
     test = set(test_subjects)
-    want_test = split in ("test", "val")
+    want_test = requested_split(split) == TEST
     return [i for i, s in enumerate(samples) if (s.meta["subject"] in test) == want_test]

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch_geometric.loader import DataLoader
 
-from ..data.registry import DatasetInfo
+from ..data.registry import DataFacts, DatasetInfo
 from ..graph import SkeletonGraphBuilder
 from ..layouts import SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
@@ -32,8 +32,7 @@ def load_trained(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict
     state = load_checkpoint(path, map_location=device)
     validate_config(state.get("config"), f"checkpoint {path}: its config")
     try:
-        info = _checkpoint_info(state)
-        model = build_model_for(state["config"], info).to(device)
+        model = build_model_for(state["config"], checkpoint_facts(state)).to(device)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"checkpoint {path}: its model cannot be built: {exc}") from exc
     # a run with train.ema_decay is evaluated (and so selected) with its averaged weights
@@ -44,8 +43,8 @@ def load_trained(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict
     return model, state
 
 
-def _checkpoint_info(state: dict[str, Any]) -> DatasetInfo:
-    """The dataset facts a checkpoint stores, checked for type and agreement."""
+def checkpoint_facts(state: dict[str, Any]) -> DataFacts:
+    """What a checkpoint's model was built for, checked for type and agreement."""
     missing = [k for k in ("num_classes", "in_channels", "class_names", "layout") if k not in state]
     if missing:
         raise KeyError(f"it lacks {missing}")
@@ -60,13 +59,7 @@ def _checkpoint_info(state: dict[str, Any]) -> DatasetInfo:
         raise ValueError(f"{len(names)} class_names for num_classes {counts['num_classes']}")
     if state["layout"] is not None and not isinstance(state["layout"], str):
         raise TypeError(f"layout must be a layout name, got {type(state['layout']).__name__}")
-    return DatasetInfo(
-        dataset=[],
-        num_classes=counts["num_classes"],
-        in_channels=counts["in_channels"],
-        class_names=list(names),
-        layout=state["layout"],
-    )
+    return DataFacts(counts["num_classes"], counts["in_channels"], tuple(names), state["layout"])
 
 
 def checkpoint_logits(

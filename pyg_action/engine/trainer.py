@@ -39,7 +39,13 @@ from torch.optim.swa_utils import AveragedModel
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
-from ..data.registry import DatasetInfo, allow_dataset_class, build_dataset
+from ..data.registry import (
+    DataFacts,
+    DatasetInfo,
+    allow_dataset_class,
+    build_dataset,
+    builder_takes,
+)
 from ..models import create_model
 from ..nn.backend import use_backend
 from .averaging import averaged_module, ema_model, ema_state, load_ema_state
@@ -92,7 +98,9 @@ def load_split(config: dict[str, Any], split: str) -> DatasetInfo:
     """Build one split of the configured dataset; an empty split is an error."""
     data = dict(config["data"])
     name = data.pop("name")
-    info = build_dataset(name, split, graph=config["graph"], **data)
+    if builder_takes(name, "graph"):  # skeleton data: the graph shared with the model
+        data["graph"] = config["graph"]
+    info = build_dataset(name, split, **data)
     if len(info.dataset) == 0:
         raise ValueError(
             f"dataset {name!r}: split {split!r} is empty; check the data options {data}"
@@ -100,16 +108,20 @@ def load_split(config: dict[str, Any], split: str) -> DatasetInfo:
     return info
 
 
-def build_model_for(config: dict[str, Any], info: DatasetInfo) -> nn.Module:
-    """The configured model sized for ``info`` (graph options shared with the data)."""
+def build_model_for(config: dict[str, Any], data: DataFacts | DatasetInfo) -> nn.Module:
+    """The configured model sized for ``data`` (a split, or the facts a checkpoint records);
+    for skeleton data (a ``layout``) the model takes the graph options shared with the data."""
+    facts = data.facts if isinstance(data, DatasetInfo) else data
     options = dict(config["model"])
     name = options.pop("name")
-    if info.layout is not None:
-        options.setdefault("layout", info.layout)
+    if facts.layout is not None:
+        options.setdefault("layout", facts.layout)
         for key in GRAPH_MODEL_KEYS:
             options.setdefault(key, config["graph"][key])
         options.setdefault("kernel_size", config["graph"]["temporal_window"])
-    return create_model(name, num_classes=info.num_classes, in_channels=info.in_channels, **options)
+    return create_model(
+        name, num_classes=facts.num_classes, in_channels=facts.in_channels, **options
+    )
 
 
 @torch.no_grad()

@@ -17,6 +17,9 @@ pyskl      ``*.pkl`` / ``*.pickle``    :func:`read_pyskl_pickle`
 npz        ``*.npz``                   :func:`read_npz` / :func:`write_npz`
 =========  ==========================  ============================================
 
+Each format is one :class:`~pyg_action.io.formats.FileFormat` record in
+:data:`~pyg_action.io.formats.FORMATS` (suffixes, reader, reader options, whether a folder
+search finds it, whether a file holds many samples); :func:`register_format` adds one.
 :func:`read_samples` picks the reader from the suffix (or ``format=``) and returns a
 :class:`ReadResult`: a problem with the whole file is raised, while in multi-sample
 containers each bad sample becomes one entry of ``ReadResult.errors`` and the other
@@ -27,13 +30,22 @@ from __future__ import annotations
 
 import errno
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import SkeletonDataError
-from ..sequence import SkeletonSequence
+from .formats import (
+    FORMAT_OPTIONS,
+    FORMAT_SUFFIXES,
+    FORMATS,
+    FileFormat,
+    detect_format,
+    get_format,
+    is_companion_file,
+    register_format,
+)
 from .kinetics import (
     KineticsLabel,
     KineticsLabels,
@@ -54,52 +66,6 @@ from .stgcn_arrays import (
     read_stgcn_labels,
 )
 
-#: Format name -> file suffixes it is recognised by.
-FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "ntu": (".skeleton",),
-    "kinetics": (".json",),
-    "msr": (".txt",),
-    "stgcn": (".npy",),
-    "pyskl": (".pkl", ".pickle"),
-    "npz": (".npz",),
-}
-
-#: Keyword options each format accepts in :func:`read_samples` / :func:`iter_samples`.
-FORMAT_OPTIONS: dict[str, tuple[str, ...]] = {
-    "ntu": ("max_bodies", "max_gathered", "slots"),
-    "kinetics": ("max_persons", "num_joints", "max_frames"),
-    "msr": ("with_confidence",),
-    "stgcn": ("label_path", "layout", "mmap"),
-    "pyskl": ("split", "layout"),
-    "npz": ("layout",),
-}
-
-#: Formats found by :func:`find_sample_files` when no format is given (one sample per file,
-#: or the self-describing ``.npz``); the paired ST-GCN / pyskl containers are only listed
-#: when asked for by name.
-_DEFAULT_FIND = ("ntu", "kinetics", "msr", "npz")
-
-
-def detect_format(path: str | Path) -> str:
-    """Format name for ``path`` from its suffix (see :data:`FORMAT_SUFFIXES`)."""
-    suffix = Path(path).suffix.lower()
-    for name, suffixes in FORMAT_SUFFIXES.items():
-        if suffix in suffixes:
-            return name
-    known = ", ".join(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes)
-    raise SkeletonDataError(
-        f"unknown file type {suffix or '(no suffix)'!r}; known: {known} (or pass format=)",
-        Path(path),
-    )
-
-
-def _stgcn_label_path(data_path: Path) -> Path | None:
-    """``train_data.npy`` -> ``train_label.pkl`` when that file exists (ST-GCN naming)."""
-    if not data_path.stem.endswith("data"):
-        return None
-    candidate = data_path.with_name(data_path.stem[: -len("data")] + "label.pkl")
-    return candidate if candidate.is_file() else None
-
 
 def iter_samples(
     path: str | Path, format: str | None = None, **options: Any
@@ -111,28 +77,7 @@ def iter_samples(
     ``label_path`` defaults to the sibling ``*_label.pkl`` of ``*_data.npy`` if present.
     """
     path = Path(path)
-    name = format or detect_format(path)
-    if name not in FORMAT_OPTIONS:
-        raise ValueError(f"unknown format {name!r}; known: {sorted(FORMAT_OPTIONS)}")
-    unknown = sorted(set(options) - set(FORMAT_OPTIONS[name]))
-    if unknown:
-        raise TypeError(
-            f"format {name!r} takes options {list(FORMAT_OPTIONS[name])}, not {unknown}"
-        )
-    if name == "stgcn":
-        if options.get("label_path") is None:
-            options["label_path"] = _stgcn_label_path(path)
-        return iter_stgcn_arrays(path, **options)
-    if name == "pyskl":
-        return iter_pyskl_pickle(path, **options)
-    if name == "npz":
-        return iter_npz(path, **options)
-    single: dict[str, Callable[..., SkeletonSequence]] = {
-        "ntu": read_ntu_skeleton,
-        "kinetics": read_kinetics_json,
-        "msr": read_msr_action3d,
-    }
-    return iter([single[name](path, **options)])
+    return get_format(format or detect_format(path)).read(path, **options)
 
 
 def read_samples(path: str | Path, format: str | None = None, **options: Any) -> ReadResult:
@@ -153,21 +98,14 @@ def read_samples(path: str | Path, format: str | None = None, **options: Any) ->
     return ReadResult.collect(iter_samples(path, format, **options))
 
 
-def _is_label_file(path: Path) -> bool:
-    """st-gcn's Kinetics label files (``*_label.json``), which live beside the samples."""
-    return path.suffix.lower() == ".json" and path.stem.endswith("_label")
-
-
 def folder_suffixes(format: str | None = None) -> tuple[str, ...]:
     """The file suffixes :func:`find_sample_files` picks up for ``format`` (``None``: the
     per-sample formats and ``.npz``)."""
-    if format is not None and format not in FORMAT_SUFFIXES:
-        raise ValueError(f"unknown format {format!r}; known: {sorted(FORMAT_SUFFIXES)}")
-    return tuple(
-        suffix
-        for name in ((format,) if format else _DEFAULT_FIND)
-        for suffix in FORMAT_SUFFIXES[name]
-    )
+    if format:
+        records = [get_format(format)]
+    else:
+        records = [record for record in FORMATS.values() if record.found_by_default]
+    return tuple(suffix for record in records for suffix in record.suffixes)
 
 
 def entry_problem(path: Path) -> str | None:
@@ -200,11 +138,14 @@ class FolderScan:
         unread: Regular files of other suffixes (see :func:`unread_files`).
         unusable: Entries that are neither a regular file nor a folder (dangling or looping
             links, fifos, sockets, devices), with the reason (see :func:`entry_problem`).
+        files: Every regular file the walk met, hidden and companion files included (what
+            a prepared cache's fingerprint covers).
     """
 
     samples: list[Path] = field(default_factory=list)
     unread: list[Path] = field(default_factory=list)
     unusable: list[tuple[Path, str]] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
 
 
 def scan_folder(
@@ -227,7 +168,10 @@ def scan_folder(
             if not hidden:
                 scan.unusable.append((path, problem))
             continue
-        if not path.is_file() or _is_label_file(path):
+        if not path.is_file():
+            continue
+        scan.files.append(path)
+        if is_companion_file(path):
             continue
         if path.suffix.lower() in wanted:
             scan.samples.append(path)
@@ -236,6 +180,7 @@ def scan_folder(
     scan.samples.sort()
     scan.unread.sort()
     scan.unusable.sort()
+    scan.files.sort()
     return scan
 
 
@@ -267,6 +212,8 @@ def unread_files(
 __all__ = [
     "FORMAT_OPTIONS",
     "FORMAT_SUFFIXES",
+    "FORMATS",
+    "FileFormat",
     "FolderScan",
     "KineticsLabel",
     "KineticsLabels",
@@ -279,6 +226,8 @@ __all__ = [
     "entry_problem",
     "find_sample_files",
     "folder_suffixes",
+    "get_format",
+    "register_format",
     "unread_files",
     "iter_npz",
     "iter_pyskl_pickle",
@@ -292,6 +241,7 @@ __all__ = [
     "read_kinetics_labels",
     "read_msr_action3d",
     "read_npz",
+    "read_ntu_skeleton",
     "read_pyskl_pickle",
     "read_samples",
     "read_stgcn_arrays",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import reprlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
 from ..errors import SkeletonDataError
+from ..sequence import SkeletonSequence
 
 #: Built-in layout chosen for a joint count when a container does not name one.
 LAYOUT_BY_JOINTS: dict[int, str] = {25: "ntu25", 18: "openpose18", 17: "coco17", 20: "msr20"}
@@ -33,6 +35,23 @@ def brief(value: Any) -> str:
         return _BRIEF.repr(value)
     except ValueError:  # an integer with more digits than Python converts
         return f"<{type(value).__name__} too large to print>"
+
+
+def sample_or_error(
+    make: Callable[[], SkeletonSequence], path: Path, sample: str | int, what: str = "sample"
+) -> SkeletonSequence | SkeletonDataError:
+    """``make()``'s sample, or the error that rejected it (what a container yields).
+
+    Any other exception becomes an ``unusable <what>`` error naming ``path`` and ``sample``:
+    one odd sample of a container must not lose the rest.
+    """
+    try:
+        return make()
+    except SkeletonDataError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - one odd sample must not lose the rest
+        reason = f"unusable {what}: {type(exc).__name__}: {exc}"
+        return SkeletonDataError(reason, path, sample=sample)
 
 
 def require_file(path: str | Path) -> Path:

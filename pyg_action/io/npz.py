@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
-from ._common import infer_layout, npy_data_nbytes, require_file
+from ._common import infer_layout, npy_data_nbytes, require_file, sample_or_error
 from .result import ReadResult, SampleOrError
 from .validation import validate_sample
 
@@ -279,13 +280,10 @@ def _iter_samples(
 ) -> Iterator[SampleOrError]:
     for i in range(count):
         name = names[i] if names is not None else f"{path.stem}_{i}"
-        try:
-            yield _one_sample(samples[i], i, name, path, labels, lengths, persons, layout, shared)
-        except SkeletonDataError as exc:
-            yield exc
-        except Exception as exc:  # noqa: BLE001 - one odd sample must not lose the rest
-            yield SkeletonDataError(f"unusable sample: {type(exc).__name__}: {exc}", path,
-                                    sample=name)  # fmt: skip
+        make = partial(
+            _one_sample, samples[i], i, name, path, labels, lengths, persons, layout, shared
+        )
+        yield sample_or_error(make, path, name)
 
 
 def _one_sample(

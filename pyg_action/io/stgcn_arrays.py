@@ -31,6 +31,7 @@ float32. The layout is ``layout=`` when given, else inferred from ``V``
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ import numpy as np
 
 from ..errors import SkeletonDataError
 from ..sequence import SkeletonSequence
-from ._common import brief, infer_layout, npy_data_nbytes, require_file
+from ._common import brief, infer_layout, npy_data_nbytes, require_file, sample_or_error
 from .result import ReadResult, SampleOrError
 from .safe_pickle import safe_load_pickle
 from .validation import check_label, check_values, validate_sample
@@ -326,13 +327,8 @@ def _iter_annotations(
             name = annotation.get("frame_dir") if isinstance(annotation, dict) else None
             if not isinstance(name, str) or name not in wanted:
                 continue
-        try:
-            yield _annotation_to_sequence(annotation, index, path, layout)
-        except SkeletonDataError as exc:
-            yield exc
-        except Exception as exc:  # noqa: BLE001 - one odd annotation must not lose the rest
-            yield SkeletonDataError(f"unusable annotation: {type(exc).__name__}: {exc}", path,
-                                    sample=index)  # fmt: skip
+        make = partial(_annotation_to_sequence, annotation, index, path, layout)
+        yield sample_or_error(make, path, index, "annotation")
 
 
 def read_pyskl_pickle(

@@ -30,6 +30,4 @@ def msr_raw(msr_root):
     from pyg_action.data.datasets import _read_cached
 
     samples, report = _read_cached(str(msr_root.resolve()), "msr", ())
-    import json
-
-    return list(samples), json.loads(report)
+    return list(samples), report

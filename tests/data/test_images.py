@@ -11,7 +11,7 @@ from torch_geometric.loader import DataLoader
 from pyg_action.data.generic_graphs import digit_point_graph
 from pyg_action.data.images import random_shift
 from pyg_action.data.registry import allow_dataset_class, build_dataset
-from pyg_action.errors import SkeletonDataError
+from pyg_action.errors import GraphDataError, ImageDataError
 
 
 def images_of(dataset):
@@ -102,7 +102,7 @@ def test_images_npz_split_key_and_errors(tmp_path):
     assert len(build_dataset("images", "val", root=str(path)).dataset) == 10
     bad = tmp_path / "bad.npz"
     np.savez(bad, images=np.zeros((3, 4, 4)))
-    with pytest.raises(SkeletonDataError, match="labels"):
+    with pytest.raises(ImageDataError, match="labels"):
         build_dataset("images", "train", path=str(bad))
     with pytest.raises(ValueError, match="path"):
         build_dataset("images", "train")
@@ -129,7 +129,7 @@ def test_images_from_folder(tmp_path):
 
 def test_images_folder_sizes_must_match_or_be_resized(tmp_path):
     write_folder(tmp_path / "data", sizes=((6, 6), (8, 5)))
-    with pytest.raises(SkeletonDataError, match="image_size"):
+    with pytest.raises(ImageDataError, match="image_size"):
         build_dataset("images", "train", path=str(tmp_path / "data"))
     info = build_dataset("images", "train", path=str(tmp_path / "data"), image_size=[4, 7])
     assert info.dataset[0].image.shape == (1, 3, 4, 7)
@@ -200,10 +200,10 @@ def test_graph_npz_errors(tmp_path):
     write_graph_npz(
         tmp_path / "bad.npz", edge_index=np.array([[0, 9], [1, 1]]), edge_ptr=[0, 2, 2, 2, 2]
     )
-    with pytest.raises(SkeletonDataError, match="local"):
+    with pytest.raises(GraphDataError, match="local"):
         build_dataset("graph_npz", "all", path=str(tmp_path / "bad.npz"))
     write_graph_npz(tmp_path / "ptr.npz", node_ptr=np.array([0, 3, 2, 12, 18]))
-    with pytest.raises(SkeletonDataError, match="node_ptr"):
+    with pytest.raises(GraphDataError, match="node_ptr"):
         build_dataset("graph_npz", "all", path=str(tmp_path / "ptr.npz"))
 
 
