@@ -44,7 +44,7 @@ from ..errors import SkeletonDataError
 from ..graph import SkeletonGraphBuilder
 from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
-from .fingerprint import check_cache_source
+from .fingerprint import check_cache_reader, check_cache_source
 from .prepared import PreparedCache, is_prepared, open_prepared, prepare, read_folder
 from .registry import DatasetInfo, register_dataset
 from .splits import kinetics_split, npz_split_key, ratio_split, sample_facts, split_indices
@@ -439,6 +439,7 @@ def _load_source(
     if cache is not None and is_prepared(cache):
         if root is not None and Path(root).exists():
             check_cache_source(cache, root)  # never a cache of other data
+        check_cache_reader(cache, format, options)  # nor of the same files read otherwise
         opened = open_prepared(cache)
         return opened, dict(opened.report)
     if root is None or not Path(root).exists():

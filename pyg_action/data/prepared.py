@@ -42,7 +42,7 @@ from ..io._common import brief, read_npy_header
 from ..io.validation import MAX_CLASSES, MAX_FRAMES, check_values, validate_sample
 from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
-from .fingerprint import source_fingerprint, write_fingerprint
+from .fingerprint import reader_settings, source_fingerprint, write_fingerprint
 
 __all__ = [
     "CACHE_VERSION",
@@ -486,6 +486,7 @@ def prepare(
     options = _reader_options(format, layout, reader_options)
     source = Path(source).resolve()  # one spelling of every file, as the dataset reader reports
     fingerprint = source_fingerprint(source, out_dir)  # before reading: a later change shows
+    fingerprint["reader"] = reader_settings(format, options)
     items = iter_source(source, format, progress=progress, recursive=recursive, **options)
     with CacheWriter(
         out_dir, layout=layout, source=str(source), format=format, allow_empty=False
