@@ -204,7 +204,7 @@ def test_the_fuzzing_tooling_is_not_part_of_the_installed_package():
 
     repo = Path(__file__).resolve().parents[2]
     assert Path(fuzzing.__file__).resolve().parent == repo / "scripts" / "fuzzing"
-    assert not (repo / "pyg_action" / "io" / "fuzzing").exists()
+    assert not list((repo / "pyg_action").rglob("fuzzing/*.py"))
     pyproject = (repo / "pyproject.toml").read_text()
     find = re.search(r"\[tool\.setuptools\.packages\.find\]\ninclude = \[(.*)\]", pyproject)
     assert find is not None, "the installed packages are listed in pyproject.toml"
