@@ -26,6 +26,7 @@ from typing import Any
 from ..errors import SkeletonDataError
 
 FINGERPRINT = "source.json"
+_HINT = "set data.cache to another folder, or delete this one to prepare it again"
 
 
 def source_fingerprint(source: str | Path, cache: str | Path) -> dict[str, Any]:
@@ -108,10 +109,9 @@ def check_cache_source(cache: str | Path, root: str | Path) -> None:
             raise SkeletonDataError(f"unreadable cache index: {exc}", cache) from exc
         recorded, recorded_source = None, str(index.get("source"))
     wanted = str(Path(root).resolve())
-    hint = "set data.cache to another folder, or delete this one to prepare it again"
     if recorded_source != wanted:
         raise SkeletonDataError(
-            f"this cache was prepared from {recorded_source}, but the data is {wanted}; {hint}",
+            f"this cache was prepared from {recorded_source}, but the data is {wanted}; {_HINT}",
             cache,
         )
     if recorded is None:
@@ -120,7 +120,7 @@ def check_cache_source(cache: str | Path, root: str | Path) -> None:
     if now["digest"] != recorded.get("digest"):
         raise SkeletonDataError(
             f"the files of {wanted} changed since this cache was prepared from them "
-            f"({recorded.get('files')} files then, {now['files']} now); {hint}",
+            f"({recorded.get('files')} files then, {now['files']} now); {_HINT}",
             cache,
         )
 
@@ -132,27 +132,26 @@ def check_cache_reader(cache: str | Path, format: str | None, options: Mapping[s
     stored = Path(cache) / FINGERPRINT
     if not stored.is_file():
         return
-    hint = "set data.cache to another folder, or delete this one to prepare it again"
     try:
         recorded = json.loads(stored.read_text(encoding="utf-8")).get("reader")
     except (OSError, ValueError, AttributeError) as exc:
         raise SkeletonDataError(f"unreadable source record: {exc}", stored) from exc
-    if not isinstance(recorded, dict):
-        raise SkeletonDataError(f"this cache records no reader settings; {hint}", cache)
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("options"), dict):
+        raise SkeletonDataError(f"this cache records no reader settings; {_HINT}", cache)
     wanted = reader_settings(format, options)
     if recorded.get("format") not in (None, wanted["format"]):
         raise SkeletonDataError(
             f"this cache was read as {recorded.get('format')}, but the dataset reads "
-            f"{wanted['format']}; {hint}",
+            f"{wanted['format']}; {_HINT}",
             cache,
         )
     # a cache prepared without a format (by suffix) gets the defaults of the one asked for
-    then = reader_settings(wanted["format"], recorded.get("options") or {})["options"]
+    then = reader_settings(wanted["format"], recorded["options"])["options"]
     now = wanted["options"]
     differ = sorted(key for key in {*then, *now} if then.get(key) != now.get(key))
     if differ:
         was = ", ".join(f"{key}={then.get(key)!r}" for key in differ)
         asked = ", ".join(f"{key}={now.get(key)!r}" for key in differ)
         raise SkeletonDataError(
-            f"this cache was read with {was}, but the dataset asks for {asked}; {hint}", cache
+            f"this cache was read with {was}, but the dataset asks for {asked}; {_HINT}", cache
         )
