@@ -2,7 +2,7 @@
 
 Each case picks a valid seed file (real recordings from the shared data folder for
 NTU, Kinetics and MSR; files built with the library's writers for npz, ST-GCN arrays and
-pyskl pickles), applies 1-3 mutations from :mod:`pyg_action.io.fuzzing.mutations` and
+pyskl pickles), applies 1-3 mutations from :mod:`fuzzing.mutations` (``scripts/fuzzing``) and
 reads it in a child process limited to ``--memory-mb`` of address space and
 ``--timeout`` seconds per case. A reader may accept the case (valid finite samples) or
 reject it with SkeletonDataError; anything else is counted as a failure. Every exception
@@ -30,9 +30,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pyg_action.io.fuzzing.mutations import RandomChoices, mutate_files
-from pyg_action.io.fuzzing.sandbox import Sandbox
-from pyg_action.io.fuzzing.targets import TARGETS, Outcome, seed_files
+from fuzzing.mutations import RandomChoices, mutate_files
+from fuzzing.sandbox import Sandbox
+from fuzzing.targets import TARGETS, Outcome, seed_files
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BAD_KINDS = ("failed", "timeout", "crashed", "mutator")

@@ -50,7 +50,7 @@ class Settings:
         device: ``"cpu"`` or ``"cuda"``.
         warmup: Untimed rounds.
         repeats: Timed rounds.
-        msr_root: MSR Action3D folder (lengths of the ``msr20-real`` preset).
+        msr_root: MSR Action3D folder (lengths of the ``msr20-real`` preset, which needs it).
         memory: Measure peak memory.
         variants: Sparse variants to time (``block``, ``message``, ``gather``; empty: all).
     """
@@ -63,7 +63,7 @@ class Settings:
     device: str = "cpu"
     warmup: int = 1
     repeats: int = 5
-    msr_root: str | Path = "../shared/data/msr_action3d"
+    msr_root: str | Path | None = None
     memory: bool = True
     variants: Sequence[str] = ()
 

@@ -126,9 +126,14 @@ class SkeletonInputs:
     layout: str
 
 
-def sample_lengths(shape: Shape, msr_root: str | Path) -> list[int]:
+def sample_lengths(shape: Shape, msr_root: str | Path | None) -> list[int]:
     """``T`` of every sample of ``shape``: fixed, or drawn from the MSR files under the root."""
     if shape.real_lengths:
+        if msr_root is None:
+            raise ValueError(
+                f"shape {shape.name} draws its sample lengths from MSR Action3D: give the folder "
+                "of its *_skeleton3D.txt files (--msr-root)"
+            )
         return msr_lengths(msr_root, shape.batch_size)
     return [shape.frames] * shape.batch_size
 

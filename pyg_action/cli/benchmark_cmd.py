@@ -115,9 +115,9 @@ def _environment(device: str, threads: int) -> dict[str, Any]:
 )
 @click.option(
     "--msr-root",
-    default="../shared/data/msr_action3d",
-    show_default=True,
-    help="MSR Action3D folder: sample lengths of the msr20-real shape.",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="MSR Action3D folder: sample lengths of the msr20-real shape (which needs it).",
 )
 @click.option(
     "--variant",
@@ -184,6 +184,11 @@ def benchmark(
             from ..bench.report import plot_ratios, table
             from ..bench.run import Settings, run
 
+            if msr_root is None and any(PRESETS[name].real_lengths for name in shapes):
+                raise click.UsageError(
+                    "--shape msr20-real draws its sample lengths from MSR Action3D files: "
+                    "give their folder with --msr-root"
+                )
             settings = Settings(
                 _names(operators, OPERATORS, "operators"),
                 _names(models, MODELS, "models"),

@@ -45,7 +45,8 @@ from ..errors import SkeletonDataError
 from ..graph import SkeletonGraphBuilder
 from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
-from .fingerprint import check_cache_source
+from .fingerprint import check_cache_reader, check_cache_source
+from .obtaining import missing_data_error
 from .prepared import is_prepared, open_prepared, prepare, read_folder
 from .registry import DatasetInfo, register_dataset
 from .report import ReadReport
@@ -394,12 +395,10 @@ def _load_source(
     if cache is not None and is_prepared(cache):
         if root is not None and Path(root).exists():
             check_cache_source(cache, root)  # never a cache of other data
+        check_cache_reader(cache, format, options)  # nor of the same files read otherwise
         return open_prepared(cache)
     if root is None or not Path(root).exists():
-        raise SkeletonDataError(
-            f"{what} not found at {root!s} (resolved {Path(str(root)).resolve()}); set the "
-            "dataset's root option to the folder of its files"
-        )
+        raise missing_data_error(what, root)
     if cache is not None:
         prepare(root, cache, format, progress=True, **options)
         return open_prepared(cache)
@@ -518,7 +517,7 @@ def synthetic_dataset(
 @register_dataset("msr_action3d")
 def msr_action3d_dataset(
     split: str = "train",
-    root: str | Path = "../shared/data/msr_action3d",
+    root: str | Path | None = None,
     protocol: str = "cross_subject",
     *,
     cache: str | Path | None = None,
@@ -562,7 +561,7 @@ _NTU_BENCHMARKS = {
 @register_dataset("ntu")
 def ntu_dataset(
     split: str = "train",
-    root: str | Path = "../shared/data/ntu_samples",
+    root: str | Path | None = None,
     benchmark: str = "xsub",
     *,
     cache: str | Path | None = None,
@@ -626,7 +625,7 @@ def ntu_dataset(
 @register_dataset("kinetics")
 def kinetics_dataset(
     split: str = "train",
-    root: str | Path = "../shared/data/kinetics_samples",
+    root: str | Path | None = None,
     train_labels: str | Path | None = None,
     val_labels: str | Path | None = None,
     *,
@@ -647,6 +646,8 @@ def kinetics_dataset(
     """
     from ..io import read_kinetics_labels
 
+    if root is None:  # the label files are read from it, even with a cache
+        raise missing_data_error("Kinetics-skeleton", root)
     root = Path(root)
     train_path = Path(train_labels) if train_labels else root / "kinetics_train_label.json"
     val_path = Path(val_labels) if val_labels else root / "kinetics_val_label.json"

@@ -44,7 +44,7 @@ from ..io.formats import FORMATS
 from ..io.validation import MAX_CLASSES, MAX_FRAMES, check_values, validate_sample
 from ..layouts import LayoutLike, SkeletonLayout, get_layout
 from ..sequence import SkeletonSequence
-from .fingerprint import source_fingerprint, write_fingerprint
+from .fingerprint import reader_settings, source_fingerprint, write_fingerprint
 from .report import ReadReport
 
 __all__ = [
@@ -495,6 +495,7 @@ def prepare(
     scan = scan_source(source, format, recursive=recursive)
     # before reading, so that a later change shows; a recursive scan met every file already
     fingerprint = source_fingerprint(source, out_dir, scan.files if recursive else None)
+    fingerprint["reader"] = reader_settings(format, options)
     scan = _outside(scan, Path(out_dir).resolve())  # a cache written into its own source
     items = iter_source(source, format, progress=progress, scan=scan, **options)
     with CacheWriter(

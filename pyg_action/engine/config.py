@@ -75,8 +75,8 @@ def read_config_file(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[st
     """
     path = Path(path).resolve()
     if path in _chain:
-        cycle = " -> ".join(str(p) for p in (*_chain, path))
-        raise ValueError(f"config {path}: base files form a cycle: {cycle}")
+        cycle = " -> ".join(str(p) for p in (*_chain[_chain.index(path) :], path))
+        raise ValueError(f"config {_chain[0]}: base files form a cycle: {cycle}")
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:

@@ -10,6 +10,8 @@ folder scans, ``prepare`` and the datasets all read the registry.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +65,17 @@ class FileFormat:
     found_by_default: bool = True
     container: bool = False
     companion: Callable[[Path], bool] | None = None
+
+    def option_defaults(self) -> dict[str, Any]:
+        """The default of every option that has one, from the signature of the function
+        ``reader`` calls (``inspect`` follows a wrapper's ``__wrapped__``)."""
+        parameters = inspect.signature(self.reader).parameters.values()
+        empty = inspect.Parameter.empty
+        return {
+            p.name: p.default
+            for p in parameters
+            if p.name in self.options and p.default is not empty
+        }
 
     def read(self, path: str | Path, **options: Any) -> Iterator[SampleOrError]:
         """The samples of ``path``, after checking ``options`` are this format's."""
@@ -126,6 +139,7 @@ def is_companion_file(path: Path) -> bool:
 def one_sample_reader(read: Callable[..., SkeletonSequence]) -> Reader:
     """A :data:`Reader` for a format of one sample per file, from its ``read(path)``."""
 
+    @functools.wraps(read)
     def reader(path: Path, **options: Any) -> Iterator[SampleOrError]:
         return iter([read(path, **options)])
 
@@ -139,6 +153,9 @@ def _stgcn_reader(path: Path, **options: Any) -> Iterator[SampleOrError]:
         label = path.with_name(path.stem[: -len("data")] + "label.pkl")
         options["label_path"] = label if label.is_file() else None
     return iter_stgcn_arrays(path, **options)
+
+
+_stgcn_reader.__wrapped__ = iter_stgcn_arrays  # type: ignore[attr-defined]  # its options' defaults
 
 
 def _is_kinetics_label_file(path: Path) -> bool:

@@ -285,11 +285,47 @@ class TemporalGraphConv(TypedMessagePassing):
 
         Returns:
             ``(N_out, C_out)``; a target without incoming edges gets only the bias.
+
+        Raises:
+            ValueError: with stride ``s > 1`` and no ``num_targets``; on CPU also for a tap
+                outside ``0..Γ-1`` (edges built for another window) or a target beyond the
+                output nodes (edges built for another stride). A CUDA tensor's taps are
+                checked on the device, without waiting for it.
         """
+        if not torch.jit.is_tracing():
+            self._check_edges(edge_index, edge_type, num_targets)
         stacked = self.weight.permute(2, 0, 1).reshape(-1, self.in_channels)  # (Γ C_out, C_in)
         h = linear(x, stacked).view(x.shape[0], self.kernel_size, self.out_channels)
         out = self.propagate_typed(h, edge_index, edge_type, None, num_targets)
         return out if self.bias is None else out + self.bias
+
+    def _check_edges(self, edge_index: Tensor, edge_type: Tensor, num_targets: int | None) -> None:
+        """Refuse edges this layer would silently misread: a tap ``k >= Γ`` of node ``i``
+        reads a tap of node ``i + 1``, and with a stride the output is the coarser graph."""
+        if self.stride > 1 and num_targets is None:
+            raise ValueError(
+                f"TemporalGraphConv with stride {self.stride} needs num_targets (the coarser "
+                "graph's node count) and edges built with that stride (build_edges, or "
+                "level.temporal(..., stride))"
+            )
+        if edge_type.numel() == 0:
+            return
+        if edge_type.is_cuda:
+            in_window = (edge_type >= 0) & (edge_type < self.kernel_size)
+            torch._assert_async(in_window.all(), "TemporalGraphConv: edge tap outside 0..Γ-1")
+            return
+        low, high = int(edge_type.min()), int(edge_type.max())
+        if low < 0 or high >= self.kernel_size:
+            raise ValueError(
+                f"TemporalGraphConv with kernel_size {self.kernel_size} got edge taps "
+                f"{low}..{high}: build the edges with window={self.kernel_size} (build_edges)"
+            )
+        target = int(edge_index[1].max())
+        if num_targets is not None and target >= num_targets:
+            raise ValueError(
+                f"TemporalGraphConv got edge targets up to {target} for {num_targets} output "
+                f"nodes: build the edges with stride={self.stride} (build_edges)"
+            )
 
     def forward_tracks(self, x: Tensor, tracks: SkeletonLevel) -> Tensor:
         r"""Structure-aware fast path: the same result as :meth:`forward` on :meth:`build_edges`.

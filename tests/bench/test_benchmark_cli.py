@@ -141,3 +141,9 @@ def test_linear_backend_applies_during_the_run_and_is_recorded(tmp_path, monkeyp
     invoke("--operators", "none", "--models", "none", "--linear", "torch", "--out", str(out))
     assert seen == ["torch"] and get_backend().linear == "onednn"
     assert json.loads(out.read_text())["linear"] == "torch"
+
+
+def test_the_real_lengths_shape_needs_the_msr_folder():
+    args = ["benchmark", "--quick", "--operators", "temporal_conv", "--models", "none"]
+    result = CliRunner().invoke(cli, [*args, "--shape", "msr20-real", "--repeats", "1"])
+    assert result.exit_code == 2 and "--msr-root" in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -171,6 +173,26 @@ def test_msr_action3d_builder(msr_raw, msr_root, tmp_path):
         build_dataset("msr_action3d", "train", root=str(msr_root), strict=True)
     with pytest.raises(SkeletonDataError, match="not found"):
         build_dataset("msr_action3d", "train", root=str(tmp_path / "nothing"))
+
+
+@pytest.mark.parametrize(
+    "name, expects",
+    [
+        ("msr_action3d", "aAA_sSS_eEE_skeleton3D.txt"),
+        ("ntu", "SsssCcccPpppRrrrAaaa.skeleton"),
+        ("kinetics", "kinetics_train_label.json"),
+    ],
+)
+def test_a_dataset_without_a_root_says_what_files_it_needs(name, expects):
+    with pytest.raises(SkeletonDataError, match="no root folder given") as err:
+        build_dataset(name, "train")
+    assert expects in str(err.value) and "data.root" in str(err.value)
+
+
+def test_the_library_names_no_workspace_data_folder():
+    package = Path(__file__).resolve().parents[2] / "pyg_action"
+    named = [p for p in package.rglob("*.py") if "shared/data" in p.read_text(encoding="utf-8")]
+    assert not named, f"library modules pointing at a development data folder: {named}"
 
 
 def test_msr_action3d_from_cache(msr_cli_cache):

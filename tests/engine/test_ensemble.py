@@ -33,6 +33,32 @@ def test_base_config_merges_sections_and_replaces_lists(tmp_path):
         load_config(child)
 
 
+@pytest.mark.parametrize(
+    "bases, start, cycle",
+    [
+        ({"self.yaml": "self.yaml"}, "self.yaml", ["self.yaml", "self.yaml"]),
+        ({"a.yaml": "b.yaml", "b.yaml": "a.yaml"}, "a.yaml", ["a.yaml", "b.yaml", "a.yaml"]),
+        (
+            {"top.yaml": "a.yaml", "a.yaml": "b.yaml", "b.yaml": "./a.yaml"},
+            "top.yaml",
+            ["a.yaml", "b.yaml", "a.yaml"],
+        ),
+    ],
+    ids=["itself", "two-files", "entered-from-outside"],
+)
+def test_base_cycle_error_names_the_given_config_and_exactly_the_cycle(
+    tmp_path, bases, start, cycle
+):
+    for name, base in bases.items():
+        (tmp_path / name).write_text(f"base: {base}\ntrain: {{epochs: 2}}\n")
+    expected = " -> ".join(str(tmp_path.resolve() / name) for name in cycle)
+    with pytest.raises(ValueError) as error:
+        load_config(tmp_path / start)
+    assert str(error.value) == (
+        f"config {tmp_path.resolve() / start}: base files form a cycle: {expected}"
+    )
+
+
 @pytest.mark.parametrize("model", ["stgcn", "shiftgcn"])
 @pytest.mark.parametrize("stream", ["joint", "bone", "joint_motion", "bone_motion"])
 def test_shipped_stream_configs_differ_from_their_base_only_in_the_stream(model, stream):

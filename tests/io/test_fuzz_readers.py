@@ -16,10 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pyg_action.errors import SkeletonDataError
-from pyg_action.io.fuzzing.mutations import RandomChoices, mutate_files, replace_count
-from pyg_action.io.fuzzing.sandbox import Sandbox
-from pyg_action.io.fuzzing.targets import (
+from fuzzing.mutations import RandomChoices, mutate_files, replace_count
+from fuzzing.sandbox import Sandbox
+from fuzzing.targets import (
     REAL_DATA_TARGETS,
     TARGETS,
     Files,
@@ -27,6 +26,7 @@ from pyg_action.io.fuzzing.targets import (
     run_case,
     seed_files,
 )
+from pyg_action.errors import SkeletonDataError
 
 CASES_PER_READER = 60
 BUILT_TARGETS = sorted(set(TARGETS) - set(REAL_DATA_TARGETS))
@@ -152,7 +152,7 @@ def test_the_long_run_of_seed_77_mutates_pyskl_past_its_old_crash(tmp_path):
 
 
 def test_mutated_string_arrays_stay_mutable():
-    from pyg_action.io.fuzzing.mutations import _mutate_array
+    from fuzzing.mutations import _mutate_array
 
     for seed in range(40):
         out = _mutate_array(np.array(["x", "yz"]), RandomChoices(seed))
@@ -194,3 +194,19 @@ def test_long_run_counts_exception_types_and_survives_a_failing_mutator(monkeypa
     assert code == 1  # the failing mutator is reported
     assert "| npz " in out and "| pyskl " in out  # both tables, the run went on
     assert out.count("mutator 3") == 2  # counted per reader among the exception types
+
+
+def test_the_fuzzing_tooling_is_not_part_of_the_installed_package():
+    import re
+    from fnmatch import fnmatch
+
+    import fuzzing
+
+    repo = Path(__file__).resolve().parents[2]
+    assert Path(fuzzing.__file__).resolve().parent == repo / "scripts" / "fuzzing"
+    assert not list((repo / "pyg_action").rglob("fuzzing/*.py"))
+    pyproject = (repo / "pyproject.toml").read_text()
+    find = re.search(r"\[tool\.setuptools\.packages\.find\]\ninclude = \[(.*)\]", pyproject)
+    assert find is not None, "the installed packages are listed in pyproject.toml"
+    patterns = [p.strip().strip('"') for p in find.group(1).split(",")]
+    assert patterns and not any(fnmatch("fuzzing", p) for p in patterns)

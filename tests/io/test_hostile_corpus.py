@@ -9,6 +9,7 @@ The corpus is read in a child process so that its peak memory is measured alone.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pyg_action.io.fuzzing.corpus import CASE_FORMATS, hostile_corpus
+from fuzzing.corpus import CASE_FORMATS, hostile_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,7 +27,7 @@ _CHILD = textwrap.dedent(
     from pathlib import Path
     from click.testing import CliRunner
     from pyg_action.cli.main import cli
-    from pyg_action.io.fuzzing.corpus import check_prepare, hostile_corpus, judge_case
+    from fuzzing.corpus import check_prepare, hostile_corpus, judge_case
 
     root = Path(sys.argv[1])
     marker = root / "ran"
@@ -65,7 +66,11 @@ def corpus_run(tmp_path_factory):
         text=True,
         timeout=300,
         cwd=REPO,
-        env={"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "scripts")]),
+            "OMP_NUM_THREADS": "1",
+            "PATH": "/usr/bin:/bin",
+        },
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

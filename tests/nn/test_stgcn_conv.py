@@ -212,3 +212,21 @@ def test_temporal_conv_loads_the_point_wise_layout_of_earlier_files():
     torch.testing.assert_close(loaded(x, index, kind), loaded.forward_tracks(x, level), **TOL)
     with pytest.raises(RuntimeError, match="lin.weight|weight"):
         TemporalGraphConv(3, 4, 5).load_state_dict({"lin.weight": torch.zeros(20, 2)})
+
+
+def test_temporal_conv_refuses_edges_of_another_window_or_stride():
+    """Edges built for another window would read the next node's taps (or index past the
+    last node); a strided layer without its coarser output would return unstrided rows."""
+    lengths, joints = torch.tensor([10, 6]), 3
+    x = torch.randn(int(lengths.sum()) * joints, 4)
+    index, kind, _ = TemporalGraphConv(4, 5, 9).build_edges(lengths, joints)
+    with pytest.raises(ValueError, match=r"kernel_size 3 got edge taps 0\.\.8: .*window=3"):
+        TemporalGraphConv(4, 5, 3)(x, index, kind)
+    strided = TemporalGraphConv(4, 5, 9, stride=2)
+    with pytest.raises(ValueError, match="stride 2 needs num_targets"):
+        strided(x, index, kind)
+    out_nodes = int(strided.build_edges(lengths, joints)[2].sum()) * joints
+    with pytest.raises(ValueError, match=f"targets up to 47 for {out_nodes} .*stride=2"):
+        strided(x, index, kind, out_nodes)
+    index, kind, _ = strided.build_edges(lengths, joints)
+    assert strided(x, index, kind, out_nodes).shape == (out_nodes, 5)

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ...errors import SkeletonDataError
-from ...sequence import SkeletonSequence
-from .. import KineticsLabel, read_kinetics_labels, read_samples, write_npz
+from pyg_action.errors import SkeletonDataError
+from pyg_action.io import KineticsLabel, read_kinetics_labels, read_samples, write_npz
+from pyg_action.sequence import SkeletonSequence
 
 #: A seed or case: file name -> content; the first name is the file that is read.
 Files = dict[str, bytes]

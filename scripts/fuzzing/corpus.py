@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ...sequence import SkeletonSequence
+from pyg_action.sequence import SkeletonSequence
+
 from .mutations import Call, _shared_reference_bomb
 
 #: Suffix -> the format a case of that suffix is read as.
@@ -680,7 +681,7 @@ def _cache_files() -> dict[str, bytes]:
     """The files of a valid prepared cache of two ntu25 samples."""
     import tempfile
 
-    from ...data.prepared import write_cache
+    from pyg_action.data.prepared import write_cache
 
     good = np.linspace(0.1, 1.0, 3 * 6 * 25, dtype=np.float32).reshape(3, 6, 25, 1)
     samples = [
@@ -789,7 +790,7 @@ def _error_problem(
     error: Exception, case: HostileCase, files: set[Path], *, per_sample: bool
 ) -> str | None:
     """What is wrong with an error a reader gave for ``case`` (``None``: nothing)."""
-    from ...errors import SkeletonDataError
+    from pyg_action.errors import SkeletonDataError
 
     if not isinstance(error, SkeletonDataError):
         return f"{type(error).__name__} instead of SkeletonDataError: {error}"
@@ -811,8 +812,8 @@ def judge_case(case: HostileCase, folder: Path) -> str | None:
     """Write ``case`` into ``folder``, read it as the project does and say what went wrong
     (``None`` when the reader ended in its own error naming the file, and the line, frame or
     sample where there is one, and kept the good samples beside it)."""
-    from ...data.prepared import PreparedCache
-    from .. import read_samples
+    from pyg_action.data.prepared import PreparedCache
+    from pyg_action.io import read_samples
 
     target = write_case_files(case, folder)
     files = {folder / name for name in case.files}
@@ -865,8 +866,8 @@ def check_prepare(cases: list[HostileCase], folder: Path) -> list[str]:
     The folder formats (NTU, MSR, Kinetics, npz) are prepared one folder each; ST-GCN and
     pyskl containers one file each (a folder holds them unread).
     """
-    from ...data.prepared import prepare
-    from ...errors import SkeletonDataError
+    from pyg_action.data.prepared import prepare
+    from pyg_action.errors import SkeletonDataError
 
     problems = []
     for fmt, good_files in _GOOD_FILES.items():

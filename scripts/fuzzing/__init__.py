@@ -1,5 +1,9 @@
 """Fuzzing of the readers: mutate valid files, read them in a sandbox, judge the outcome.
 
+Tooling of ``scripts/fuzz_readers.py`` and of the tests (``tests/io``), kept out of the
+installed package: scripts import it as their sibling ``fuzzing``, and pytest puts
+``scripts`` on the import path (``pythonpath`` in ``pyproject.toml``).
+
 * :mod:`.mutations`: byte, line, number, JSON, ``.npy`` header, ``.npz`` member and
   pickle mutations, driven by a :class:`~.mutations.Choices` source (``random`` in the
   long run, Hypothesis in the tests);

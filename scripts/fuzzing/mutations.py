@@ -22,9 +22,9 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from ...errors import SkeletonDataError
-from .._common import brief
-from ..safe_pickle import safe_loads
+from pyg_action.errors import SkeletonDataError
+from pyg_action.io._common import brief
+from pyg_action.io.safe_pickle import safe_loads
 
 T = TypeVar("T")
 
