@@ -44,6 +44,21 @@ def test_ema_follows_the_warmed_up_decay_by_hand():
         ema_model(net, decay=1.0)
 
 
+def test_an_ema_update_is_a_few_kernels_and_never_reads_the_device():
+    """One update of a whole ST-GCN: a handful of multi-tensor ops, none value-dependent (a
+    per-tensor update read the count back once per tensor: 0 waits is what a GPU needs)."""
+    from pyg_action.bench.opcount import count_ops
+    from pyg_action.models import create_model
+
+    net = create_model("stgcn", num_classes=6, channels=[16, 16, 32], strides=[1, 2, 1])
+    ema = ema_model(net, decay=0.99)
+    ema.update_parameters(net)
+    counted = count_ops(lambda: ema.update_parameters(net))
+    assert counted.total_value_dependent == 0, counted.summary()
+    tensors = len([*net.parameters(), *net.buffers()])
+    assert tensors > 40 and counted.total <= 16, counted.summary()
+
+
 def test_training_with_ema_evaluates_saves_and_resumes_the_average(tmp_path):
     config = load_config(None, [*TINY, "train.ema_decay=0.9"], model="stgcn")
     result = train(config, tmp_path / "run", progress=False)
