@@ -3,5 +3,6 @@
 from . import (
     shiftgcn,  # noqa: F401
     stgcn,  # noqa: F401
+    stgcnpp,  # noqa: F401
     vig,  # noqa: F401
 )
