@@ -59,6 +59,7 @@ class DenseMultiScaleTemporalConv(nn.Module):
         in_channels: int,
         out_channels: int,
         stride: int = 1,
+        kernel_size: int = 3,
         dilations: Sequence[int] = (1, 2, 3, 4),
         dropout: float = 0.0,
     ) -> None:
@@ -69,7 +70,7 @@ class DenseMultiScaleTemporalConv(nn.Module):
                 nn.Conv2d(in_channels, w, 1),
                 nn.BatchNorm2d(w),
                 nn.ReLU(),
-                DenseTemporalUnit(w, w, 3, stride, d, norm=False),
+                DenseTemporalUnit(w, w, kernel_size, stride, d, norm=False),
             )
             for w, d in zip(widths, dilations, strict=False)
         ]
@@ -125,13 +126,16 @@ class DenseSTGCNPPBlock(nn.Module):
         out_channels: int,
         adjacency: Tensor,
         stride: int,
+        kernel_size: int,
         dilations: Sequence[int],
         dropout: float,
         residual: bool,
     ) -> None:
         super().__init__()
         self.gcn = DenseAdaptiveGraphConv(in_channels, out_channels, adjacency)
-        self.tcn = DenseMultiScaleTemporalConv(out_channels, out_channels, stride, dilations, dropout)
+        self.tcn = DenseMultiScaleTemporalConv(
+            out_channels, out_channels, stride, kernel_size, dilations, dropout
+        )
         self.residual: nn.Module | None = None
         if residual:
             self.residual = (
@@ -156,6 +160,7 @@ class DenseSTGCNPPBackbone(nn.Module):
         adjacency: Tensor,
         channels: Sequence[int],
         strides: Sequence[int],
+        kernel_size: int,
         dilations: Sequence[int],
         dropout: float,
         data_norm: bool,
@@ -170,6 +175,7 @@ class DenseSTGCNPPBackbone(nn.Module):
                 widths[i + 1],
                 adjacency,
                 strides[i],
+                kernel_size,
                 dilations,
                 0.0 if i == 0 else dropout,
                 residual=i > 0,
@@ -211,6 +217,7 @@ class DenseSTGCNPP(nn.Module):
         dilation: int = 1,
         channels: Sequence[int] = DEFAULT_CHANNELS,
         strides: Sequence[int] = DEFAULT_STRIDES,
+        kernel_size: int = 3,
         dilations: Sequence[int] = (1, 2, 3, 4),
         dropout: float = 0.0,
         data_norm: bool = True,
@@ -221,7 +228,7 @@ class DenseSTGCNPP(nn.Module):
             adjacency_tensor(self.layout, strategy, max_hop, dilation), dtype=torch.float32
         )
         self.backbone = DenseSTGCNPPBackbone(
-            in_channels, adjacency, channels, strides, dilations, dropout, data_norm
+            in_channels, adjacency, channels, strides, kernel_size, dilations, dropout, data_norm
         )
         self.cls_head = DenseGCNHead(([in_channels, *channels])[-1], num_classes)
 

@@ -36,6 +36,7 @@ class STGCNPPBlock(nn.Module):
         num_partitions: ``K``.
         num_joints: ``V`` (the learned adjacency offset covers ``K V V`` joint pairs).
         stride: Temporal stride.
+        kernel_size: Window of every dilated temporal branch.
         dilations: Dilations of the temporal branches.
         dropout: Dropout after the temporal conv.
         residual: Add the block residual (identity, or linear + BN when the shape changes).
@@ -48,6 +49,7 @@ class STGCNPPBlock(nn.Module):
         num_partitions: int,
         num_joints: int,
         stride: int = 1,
+        kernel_size: int = 3,
         dilations: Sequence[int] = (1, 2, 3, 4),
         dropout: float = 0.0,
         residual: bool = True,
@@ -59,7 +61,9 @@ class STGCNPPBlock(nn.Module):
         )
         self.norm_gcn = nn.BatchNorm1d(out_channels)
         self.gcn_residual = residual_branch(in_channels, out_channels, 1)
-        self.tcn = MultiScaleTemporalConv(out_channels, out_channels, stride, 3, dilations)
+        self.tcn = MultiScaleTemporalConv(
+            out_channels, out_channels, stride, kernel_size, dilations
+        )
         self.norm_tcn = nn.BatchNorm1d(out_channels)
         self.dropout = nn.Dropout(dropout)
         self.residual = residual_branch(in_channels, out_channels, stride, residual)
@@ -89,7 +93,10 @@ class STGCNPP(SkeletonClassifier):
         strategy, max_hop, dilation: Partitioning of the initial adjacency.
         channels: Output width of each block.
         strides: Temporal stride of each block.
-        dilations: Dilations of the multi-scale temporal branches (3-frame windows).
+        kernel_size: Window of every dilated temporal branch (pyskl: 3). ``pyg-action train``
+            sets it from ``graph.temporal_window`` unless the model section names it, so the
+            shipped configs name it.
+        dilations: Dilations of the multi-scale temporal branches.
         dropout: Dropout after the temporal conv of every block but the first (pyskl: 0).
         data_norm: Batch-norm the input over (joint, channel).
 
@@ -108,6 +115,7 @@ class STGCNPP(SkeletonClassifier):
         dilation: int = 1,
         channels: Sequence[int] = DEFAULT_CHANNELS,
         strides: Sequence[int] = DEFAULT_STRIDES,
+        kernel_size: int = 3,
         dilations: Sequence[int] = (1, 2, 3, 4),
         dropout: float = 0.0,
         data_norm: bool = True,
@@ -122,6 +130,7 @@ class STGCNPP(SkeletonClassifier):
                 graph.num_types,
                 resolved.num_joints,
                 stride,
+                kernel_size,
                 dilations,
                 dropout=0.0 if i == 0 else dropout,
                 residual=i > 0,
@@ -134,7 +143,11 @@ class STGCNPP(SkeletonClassifier):
 
 #: ``pyg-action train --model stgcnpp`` without a config: quarter width, 6 blocks, 32 frames.
 QUICK_CONFIG = {
-    "model": {"channels": [16, 16, 32, 32, 64, 64], "strides": [1, 1, 2, 1, 2, 1]},
+    "model": {
+        "channels": [16, 16, 32, 32, 64, 64],
+        "strides": [1, 1, 2, 1, 2, 1],
+        "kernel_size": 3,
+    },
     "data": {
         "num_samples": 480,
         "transforms": {

@@ -23,9 +23,9 @@ end to end with at least :math:`P = \max(\delta)(Γ-1)/2` zero frames between th
 (:meth:`~pyg_action.graph.levels.SkeletonLevel.frame_positions`), every branch reads that one
 sequence without padding, trimmed by :math:`P - \delta(Γ-1)/2` frames at both ends, so that
 output ``j`` of every branch is centred on the same position ``j s + P`` and every branch gives
-as many frames; one gather then picks the kept frames of all branches together. The zero gaps equal the convolution's zero padding; for the max-pool branch
-they equal its :math:`-\infty` padding because its input follows a ReLU (every window holds
-its non-negative centre frame).
+as many frames; one gather then picks the kept frames of all branches together. The zero gaps
+equal the convolution's zero padding; for the max-pool branch they equal its :math:`-\infty`
+padding because its input follows a ReLU (every window holds its non-negative centre frame).
 """
 
 from __future__ import annotations
@@ -158,10 +158,11 @@ class MultiScaleTemporalConv(nn.Module):
         ``offset`` ``0`` pads each branch itself; ``offset`` ``P`` reads the frames from
         ``P - reach`` to ``P - reach`` before the end, unpadded (the one-sequence layout)."""
         parts = torch.split(image, self.widths[:-1], dim=1)
+        convs: list[TemporalGraphConv | None] = [*self.convs, None]  # type: ignore[list-item]
         outputs = []
-        for i, part in enumerate(parts):
-            conv = self.convs[i] if i < len(self.convs) else None
-            reach = POOL_WINDOW // 2 if conv is None else conv.dilation * (conv.kernel_size - 1) // 2
+        for conv, part in zip(convs, parts, strict=True):
+            dilation = 1 if conv is None else conv.dilation
+            reach = dilation * ((POOL_WINDOW if conv is None else conv.kernel_size) - 1) // 2
             pad = reach if offset == 0 else 0
             if offset > reach:  # trimmed at both ends: every branch gives as many frames
                 part = part[:, :, offset - reach : part.shape[2] - (offset - reach)]
@@ -169,7 +170,7 @@ class MultiScaleTemporalConv(nn.Module):
                 outputs.append(F.max_pool2d(part, (POOL_WINDOW, 1), (self.stride, 1), (pad, 0)))
             else:
                 outputs.append(
-                    track_conv2d(part, conv.weight, conv.bias, pad, conv.dilation, self.stride)
+                    track_conv2d(part, conv.weight, conv.bias, pad, dilation, self.stride)
                 )
         return outputs
 
