@@ -317,7 +317,8 @@ class SkeletonLevel:
         sample (memoised)."""
         key = f"person_frames/{person}"
         if key not in self._memo:
-            frames, track, start = [], 0, 0
+            frames: list[int] = []
+            track = start = 0
             for count in self.shape.persons:
                 for slot in range(count):
                     length = self.shape.lengths[track]
