@@ -10,6 +10,9 @@
 * ``stgcnpp``: :class:`~pyg_action.models.stgcnpp.STGCNPP` (block spatial path, multi-scale
   temporal branches on the tracks) against pyskl's dense formulation,
   :class:`~pyg_action.models.dense_stgcnpp.DenseSTGCNPP`.
+* ``ctrgcn``: :class:`~pyg_action.models.ctrgcn.CTRGCN` (refined topologies per track over
+  every frame's joint pairs) against the official formulation,
+  :class:`~pyg_action.models.dense_ctrgcn.DenseCTRGCN`.
 * ``vig``: the isotropic ViG blocks (Grapher + FFN, ``k`` growing from 9 to 18 with dilation
   as in :func:`~pyg_action.models.vig.block_schedule`) against the dense official blocks; the
   stem and head are the same dense layers in both models and are left out.
@@ -26,6 +29,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..models.ctrgcn import CTRGCN
+from ..models.dense_ctrgcn import DenseCTRGCN
 from ..models.dense_shiftgcn import DenseShiftGCN
 from ..models.dense_stgcn import DenseSTGCN
 from ..models.dense_stgcnpp import DenseSTGCNPP
@@ -108,6 +113,20 @@ def stgcnpp(s: SkeletonInputs, quick: bool, real_lengths: bool) -> Comparison:
     )
 
 
+def ctrgcn(s: SkeletonInputs, quick: bool, real_lengths: bool) -> Comparison:
+    """CTR-GCN (the official width: 64-256, 10 blocks)."""
+    options = {**(NARROW if quick else {}), "num_persons": s.dense_samples.shape[-1]}
+    torch.manual_seed(0)
+    sparse = CTRGCN(NUM_CLASSES, 3, s.layout, **options).to(s.nodes)
+    dense = DenseCTRGCN(NUM_CLASSES, 3, s.layout, **options).to(s.nodes)
+    return Comparison(
+        "ctrgcn",
+        {"refined": lambda: sparse(s.batch)},
+        _dense_references(dense, s, real_lengths),
+        [sparse, dense],
+    )
+
+
 def vig(i: ImageInputs, quick: bool) -> Comparison:
     """ViG blocks (Grapher + FFN): sparse nodes against dense images."""
     depth = 2 if quick else 12
@@ -143,5 +162,6 @@ SKELETON_MODELS: dict[str, Callable[[SkeletonInputs, bool, bool], Comparison]] =
     "stgcn": stgcn,
     "shiftgcn": shiftgcn,
     "stgcnpp": stgcnpp,
+    "ctrgcn": ctrgcn,
 }
 IMAGE_MODELS: dict[str, Callable[[ImageInputs, bool], Comparison]] = {"vig": vig}
