@@ -59,7 +59,7 @@ def assert_gradients_close(sparse, dense, tolerance):
 @pytest.mark.parametrize("layout", sorted(JOINTS))
 @pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
 def test_two_person_batch_matches_dense_outputs_and_gradients(layout, train):
-    """fp32: outputs within 1e-6 of their scale, gradients within 1e-4 in eval mode. Train-mode
+    """fp32: outputs within 1e-5 of their scale, gradients within 1e-4 in eval mode. Train-mode
     gradients are compared in float64 (1e-6), since ten layers of batch statistics amplify
     fp32 rounding (see tests/models/test_stgcnpp.py)."""
     dense, sparse = paired_models(layout)
@@ -69,7 +69,7 @@ def test_two_person_batch_matches_dense_outputs_and_gradients(layout, train):
     target = torch.randn(4, 7)
     out_dense = dense(x)
     out_sparse = sparse(batch_of(list(x), layout))
-    assert_close_to_scale(out_sparse, out_dense, 1e-6)
+    assert_close_to_scale(out_sparse, out_dense, 1e-5)
     if train:
         torch.testing.assert_close(sparse.person_norm.norm.running_mean, dense.data_bn.running_mean)
         dense, sparse = paired_models(layout, torch.float64)
@@ -89,7 +89,7 @@ def test_mixed_lengths_match_dense_on_each_sample_alone(layout, dtype):
     """Two-person samples of lengths 30/9/1/17/4 in one padding-free batch: outputs and summed
     parameter gradients equal the dense model's on every sample at its own length (eval
     mode), in fp32 and, tighter, in float64."""
-    output_tolerance, gradient_tolerance = (1e-6, 1e-4) if dtype == torch.float32 else (1e-9, 1e-7)
+    output_tolerance, gradient_tolerance = (1e-5, 1e-4) if dtype == torch.float32 else (1e-9, 1e-7)
     dense, sparse = paired_models(layout, dtype)
     dense.eval()
     sparse.eval()
