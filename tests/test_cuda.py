@@ -143,7 +143,7 @@ def test_image_models_on_cuda_equal_cpu(name: str) -> None:
     _assert_same_on_cuda(build, train_mode=False)
 
 
-@pytest.mark.parametrize("model", ["stgcn", "shiftgcn", "vig"])
+@pytest.mark.parametrize("model", ["stgcn", "shiftgcn", "stgcnpp", "ctrgcn", "vig"])
 def test_training_on_cuda(model: str, tmp_path) -> None:
     config = load_config(None, ["train.epochs=1", "train.batch_size=8"], model=model)
     result = train(config, tmp_path, device="cuda", progress=False)
@@ -175,7 +175,7 @@ def test_shift_benchmark_on_cuda() -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
-@pytest.mark.parametrize("model", ["stgcn", "shiftgcn"])
+@pytest.mark.parametrize("model", ["stgcn", "shiftgcn", "stgcnpp", "ctrgcn"])
 def test_skeleton_models_under_cuda_autocast(model: str, dtype: torch.dtype) -> None:
     """Inference and a training step under autocast: finite, close to fp32, fp32 gradients."""
     from pyg_action.models import create_model

@@ -7,6 +7,12 @@
   ``ratio_vs_dense_pad300`` (training throughput gain ``1 / ratio``).
 * ``shiftgcn``: :class:`~pyg_action.models.shiftgcn.ShiftGCN` (gather and message shifts)
   against :class:`~pyg_action.models.dense_shiftgcn.DenseShiftGCN`.
+* ``stgcnpp``: :class:`~pyg_action.models.stgcnpp.STGCNPP` (block spatial path, multi-scale
+  temporal branches on the tracks) against pyskl's dense formulation,
+  :class:`~pyg_action.models.dense_stgcnpp.DenseSTGCNPP`.
+* ``ctrgcn``: :class:`~pyg_action.models.ctrgcn.CTRGCN` (refined topologies per track over
+  every frame's joint pairs) against the official formulation,
+  :class:`~pyg_action.models.dense_ctrgcn.DenseCTRGCN`.
 * ``vig``: the isotropic ViG blocks (Grapher + FFN, ``k`` growing from 9 to 18 with dilation
   as in :func:`~pyg_action.models.vig.block_schedule`) against the dense official blocks; the
   stem and head are the same dense layers in both models and are left out.
@@ -23,10 +29,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..models.ctrgcn import CTRGCN
+from ..models.dense_ctrgcn import DenseCTRGCN
 from ..models.dense_shiftgcn import DenseShiftGCN
 from ..models.dense_stgcn import DenseSTGCN
+from ..models.dense_stgcnpp import DenseSTGCNPP
 from ..models.shiftgcn import ShiftGCN
 from ..models.stgcn import STGCN
+from ..models.stgcnpp import STGCNPP
 from ..models.vig import ViGBlock, block_schedule
 from ..nn import PartitionedGraphConv
 from ..nn.dense.vig import DenseFFN, DenseGrapher
@@ -89,6 +99,34 @@ def shiftgcn(s: SkeletonInputs, quick: bool, real_lengths: bool) -> Comparison:
     )
 
 
+def stgcnpp(s: SkeletonInputs, quick: bool, real_lengths: bool) -> Comparison:
+    """ST-GCN++ (pyskl's width: 64-256, 10 blocks)."""
+    options = NARROW if quick else {}
+    torch.manual_seed(0)
+    sparse = STGCNPP(NUM_CLASSES, 3, s.layout, **options).to(s.nodes)
+    dense = DenseSTGCNPP(NUM_CLASSES, 3, s.layout, **options).to(s.nodes)
+    return Comparison(
+        "stgcnpp",
+        {"block": lambda: sparse(s.batch)},
+        _dense_references(dense, s, real_lengths),
+        [sparse, dense],
+    )
+
+
+def ctrgcn(s: SkeletonInputs, quick: bool, real_lengths: bool) -> Comparison:
+    """CTR-GCN (the official width: 64-256, 10 blocks)."""
+    options = {**(NARROW if quick else {}), "num_persons": s.dense_samples.shape[-1]}
+    torch.manual_seed(0)
+    sparse = CTRGCN(NUM_CLASSES, 3, s.layout, **options).to(s.nodes)
+    dense = DenseCTRGCN(NUM_CLASSES, 3, s.layout, **options).to(s.nodes)
+    return Comparison(
+        "ctrgcn",
+        {"refined": lambda: sparse(s.batch)},
+        _dense_references(dense, s, real_lengths),
+        [sparse, dense],
+    )
+
+
 def vig(i: ImageInputs, quick: bool) -> Comparison:
     """ViG blocks (Grapher + FFN): sparse nodes against dense images."""
     depth = 2 if quick else 12
@@ -123,5 +161,7 @@ def vig(i: ImageInputs, quick: bool) -> Comparison:
 SKELETON_MODELS: dict[str, Callable[[SkeletonInputs, bool, bool], Comparison]] = {
     "stgcn": stgcn,
     "shiftgcn": shiftgcn,
+    "stgcnpp": stgcnpp,
+    "ctrgcn": ctrgcn,
 }
 IMAGE_MODELS: dict[str, Callable[[ImageInputs, bool], Comparison]] = {"vig": vig}

@@ -175,11 +175,18 @@ def skeleton_step_counts(
 
     from ..graph import SkeletonGraphBuilder
     from ..models import create_model
+    from ..models.dense_ctrgcn import DenseCTRGCN
     from ..models.dense_shiftgcn import DenseShiftGCN
     from ..models.dense_stgcn import DenseSTGCN
+    from ..models.dense_stgcnpp import DenseSTGCNPP
     from ..nn.backend import use_backend
 
-    dense_models = {"stgcn": DenseSTGCN, "shiftgcn": DenseShiftGCN}
+    dense_models = {
+        "stgcn": DenseSTGCN,
+        "shiftgcn": DenseShiftGCN,
+        "stgcnpp": DenseSTGCNPP,
+        "ctrgcn": DenseCTRGCN,
+    }
     torch.manual_seed(0)
     builder = SkeletonGraphBuilder("ntu25", edges=False)
     samples = [torch.randn(3, t, 25, persons) for t in lengths]
@@ -231,7 +238,7 @@ def main() -> None:
     dense references (``python -m pyg_action.bench.opcount``)."""
     print("model     batch                sparse ops (value-dep.)   dense ops (value-dep.)  ratio")
     batches = {"4 x 20 frames": [20] * 4, "20/17/13/18 frames": [20, 17, 13, 18]}
-    for name in ("stgcn", "shiftgcn"):
+    for name in ("stgcn", "shiftgcn", "stgcnpp", "ctrgcn"):
         for label, lengths in batches.items():
             row = skeleton_step_counts(name, lengths)
             sparse = f"{row['sparse_ops']:>10d} ({row['sparse_value_dependent']:>3d})"

@@ -52,7 +52,7 @@ from ..sequence import SkeletonSequence
 from .inference import load_trained, prepared_arrays, rank_classes, test_steps
 
 FORMATS = ("torchscript", "onnx")
-EXPORTABLE_MODELS = ("stgcn", "shiftgcn")
+EXPORTABLE_MODELS = ("stgcn", "shiftgcn", "stgcnpp", "ctrgcn")
 METADATA_KEY = "pyg_action.json"
 #: Largest difference allowed between exported and eager logits, relative to the largest
 #: eager logit (absolute below 1): fp32 kernels of another runtime sum in another order.
@@ -76,7 +76,7 @@ class ExportMetadata:
     """What an exported file needs besides its weights to classify skeleton files.
 
     Attributes:
-        model: Registered model name (``stgcn`` or ``shiftgcn``).
+        model: Registered model name (one of :data:`EXPORTABLE_MODELS`).
         class_names: Name of every output class, in logit order.
         layout: The skeleton layout as a dict (:meth:`~pyg_action.layouts.SkeletonLayout.to_dict`).
         config: The training config (its ``data`` section gives the test-time transforms).

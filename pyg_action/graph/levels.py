@@ -305,6 +305,30 @@ class SkeletonLevel:
         length = self.lengths.index_select(0, self.frame_track).repeat_interleave(joints)
         return frame, length
 
+    @_memoised
+    def padded_frames(self) -> Tensor:
+        """``(F,)`` where every frame sits in an ``(R, T_max)`` grid of the tracks padded to the
+        longest one (``track * T_max + frame``), for per-track dense products."""
+        longest = max(self.shape.lengths)
+        return self.frame_track * longest + self.frame_in_track
+
+    def person_frames(self, person: int) -> Tensor:
+        """``(F_m,)`` the frames, in order, of the tracks that are person ``person`` of their
+        sample (memoised)."""
+        key = f"person_frames/{person}"
+        if key not in self._memo:
+            frames: list[int] = []
+            track = start = 0
+            for count in self.shape.persons:
+                for slot in range(count):
+                    length = self.shape.lengths[track]
+                    if slot == person:
+                        frames.extend(range(start, start + length))
+                    start += length
+                    track += 1
+            self._memo[key] = torch.tensor(frames, dtype=torch.long, device=self.device)
+        return self._memo[key]
+
     def kept_frames(self, stride: int) -> Tensor:
         """``(F',)`` the frames (among this level's ``F``) that a stride keeps, in order: frames
         ``0, s, 2s, ...`` of every track; they are the frames of :meth:`coarsen`'s level."""

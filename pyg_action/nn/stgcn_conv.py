@@ -68,6 +68,12 @@ class PartitionedGraphConv(TypedMessagePassing):
             products over one block's ``(K, V, V)`` adjacency instead of per-edge messages;
             same result. Graphs that do not qualify (or calls without ``edge_slot``) always
             take the message-passing path.
+        offset_joints: If given (the block size ``V``), learn an additive offset
+            :math:`\mathbf{B}` ``(K, V, V)`` (entry ``[k, j, i]`` for the pair ``j -> i``,
+            initialised to zero) over every joint pair of a block: the aggregation uses
+            :math:`\mathbf{A} + \mathbf{B}` (ST-GCN++'s learned adjacency). Pairs without a
+            layout edge take part too, so this needs the block form (``blocks=`` or a graph
+            the fast path recognises).
 
     The block path multiplies on the narrower side: with ``C_in < C_out`` it aggregates the
     inputs first, :math:`\mathbf{z}_{i,k} = \sum_j A_{k,i,j} \mathbf{x}_j` (a
@@ -93,6 +99,7 @@ class PartitionedGraphConv(TypedMessagePassing):
         num_edge_slots: int | None = None,
         bias: bool = True,
         block_fast_path: bool = True,
+        offset_joints: int | None = None,
     ) -> None:
         super().__init__()
         self.block_fast_path = block_fast_path
@@ -103,11 +110,18 @@ class PartitionedGraphConv(TypedMessagePassing):
         self.importance = (
             nn.Parameter(torch.ones(num_edge_slots)) if num_edge_slots is not None else None
         )
+        self.offset = (
+            nn.Parameter(torch.zeros(num_partitions, offset_joints, offset_joints))
+            if offset_joints is not None
+            else None
+        )
 
     def reset_parameters(self) -> None:
         self.lin.reset_parameters()
         if self.importance is not None:
             nn.init.ones_(self.importance)
+        if self.offset is not None:
+            nn.init.zeros_(self.offset)
 
     def forward(
         self,
@@ -136,6 +150,11 @@ class PartitionedGraphConv(TypedMessagePassing):
             plan = block_plan(x.shape[0], edge_index, edge_type, edge_weight, edge_slot)
             if plan is not None:
                 return self._forward_blocks(x, plan)
+        if self.offset is not None:
+            raise ValueError(
+                "a learned adjacency offset covers every joint pair of a frame: pass the "
+                "frames' block plan (blocks=), not per-frame edges"
+            )
         edge_weight = self._scaled(edge_weight, edge_slot)
         h = self.lin(x).view(x.shape[0], self.num_partitions, self.out_channels)
         return self.propagate_typed(h, edge_index, edge_type, edge_weight)
@@ -159,6 +178,8 @@ class PartitionedGraphConv(TypedMessagePassing):
             weight = x.new_ones(plan.edges_per_block)
         if c_in < c_out:
             adjacency = plan.adjacency(weight.to(x.dtype), k, "target_type")
+            if self.offset is not None:  # [k, j, i] -> [i K + k, j]
+                adjacency = adjacency + self._offset(x, v).permute(2, 0, 1).reshape(v * k, v)
             z = _per_block_product(adjacency, x.view(blocks, v, c_in))
             w = self.lin.weight.view(k, c_out, c_in).transpose(1, 2).reshape(k * c_in, c_out)
             out = z.reshape(blocks * v, k * c_in) @ w
@@ -169,8 +190,20 @@ class PartitionedGraphConv(TypedMessagePassing):
                 )
             return out
         adjacency = plan.adjacency(weight.to(x.dtype), k, "target")
+        if self.offset is not None:  # [k, j, i] -> [i, j K + k]
+            adjacency = adjacency + self._offset(x, v).permute(2, 1, 0).reshape(v, v * k)
         h = self.lin(x).view(blocks, v * k, c_out)
         return _per_block_product(adjacency, h).reshape(-1, c_out)
+
+    def _offset(self, x: Tensor, block_size: int) -> Tensor:
+        """The learned offset in ``x``'s dtype, checked against the plan's block size."""
+        assert self.offset is not None
+        if self.offset.shape[-1] != block_size:
+            raise ValueError(
+                f"the adjacency offset is for blocks of {self.offset.shape[-1]} joints, the "
+                f"graph has blocks of {block_size}"
+            )
+        return self.offset.to(x.dtype)
 
     def __repr__(self) -> str:
         return (

@@ -28,7 +28,7 @@ TINY = [
     "data.transforms={train: [pre_normalize, {name: uniform_sample, length: 8, mode: train}],"
     " test: [pre_normalize, {name: uniform_sample, length: 8}]}",
 ]
-MODELS = ("stgcn", "shiftgcn")
+MODELS = ("stgcn", "shiftgcn", "stgcnpp", "ctrgcn")
 
 
 def _needs(fmt: str) -> None:

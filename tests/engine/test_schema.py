@@ -52,7 +52,7 @@ def test_a_file_with_a_typo_is_named(tmp_path):
 
 def test_defaults_and_quick_configs_validate():
     validate_config({**DEFAULTS, "data": {"name": "synthetic"}})
-    for model in ("stgcn", "shiftgcn", "vig", "vig_graph"):
+    for model in ("stgcn", "shiftgcn", "stgcnpp", "ctrgcn", "vig", "vig_graph"):
         validate_config(load_config(None, model=model))
 
 

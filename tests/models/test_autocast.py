@@ -10,6 +10,8 @@ from pyg_action.models import create_model
 SKELETON = {
     "stgcn": {"channels": [16, 16, 32], "strides": [1, 2, 1]},
     "shiftgcn": {"channels": [16, 16, 32], "strides": [1, 2, 1]},
+    "stgcnpp": {"channels": [16, 16, 32], "strides": [1, 2, 1]},
+    "ctrgcn": {"channels": [16, 16, 32], "strides": [1, 2, 1]},
 }
 
 

@@ -9,11 +9,18 @@ from torch_geometric.data import Batch
 from pyg_action.bench.opcount import count_ops, training_step_ops
 from pyg_action.graph import SkeletonGraphBuilder
 from pyg_action.models import create_model
+from pyg_action.models.dense_ctrgcn import DenseCTRGCN
 from pyg_action.models.dense_shiftgcn import DenseShiftGCN
 from pyg_action.models.dense_stgcn import DenseSTGCN
+from pyg_action.models.dense_stgcnpp import DenseSTGCNPP
 from pyg_action.nn import use_backend
 
-DENSE = {"stgcn": DenseSTGCN, "shiftgcn": DenseShiftGCN}
+DENSE = {
+    "stgcn": DenseSTGCN,
+    "shiftgcn": DenseShiftGCN,
+    "stgcnpp": DenseSTGCNPP,
+    "ctrgcn": DenseCTRGCN,
+}
 #: Sparse ops per training step over the dense reference's, as reached today, for
 #: equal-length batches and mixed lengths (ST-GCN's temporal convolution then gathers the
 #: tracks into one sequence). The goal is 1.0; these bounds keep what was won.
@@ -22,6 +29,10 @@ BOUNDS = {
     ("stgcn", "mixed"): 1.30,
     ("shiftgcn", "equal"): 1.20,
     ("shiftgcn", "mixed"): 1.20,
+    ("stgcnpp", "equal"): 1.0,
+    ("stgcnpp", "mixed"): 1.0,
+    ("ctrgcn", "equal"): 1.0,
+    ("ctrgcn", "mixed"): 1.0,
 }
 
 
@@ -32,7 +43,7 @@ def _batch(lengths, edges=False):
 
 
 @pytest.mark.parametrize("kind,lengths", [("equal", [20] * 4), ("mixed", [20, 17, 13, 18])])
-@pytest.mark.parametrize("name", ["stgcn", "shiftgcn"])
+@pytest.mark.parametrize("name", ["stgcn", "shiftgcn", "stgcnpp", "ctrgcn"])
 def test_training_step_has_no_value_dependent_op_and_bounded_count(name, kind, lengths):
     labels = torch.zeros(len(lengths), dtype=torch.long)
     with use_backend(temporal_shift="gather"):  # what every device but the CPU runs
@@ -83,7 +94,7 @@ def test_a_user_batch_without_its_shape_costs_one_read():
 
 
 @pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
-@pytest.mark.parametrize("name", ["stgcn", "shiftgcn"])
+@pytest.mark.parametrize("name", ["stgcn", "shiftgcn", "stgcnpp", "ctrgcn"])
 def test_compiles_as_one_graph_at_a_fixed_shape(name, train):
     """``torch.compile`` sees the whole model as one graph: the level's indices are Python-side
     arithmetic on the batch's host shape, with no data-dependent branch."""

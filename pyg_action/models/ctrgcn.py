@@ -1,0 +1,232 @@
+"""CTR-GCN on sparse skeleton batches.
+
+From "Channel-wise Topology Refinement Graph Convolution for Skeleton-Based Action Recognition"
+(Chen, Zhang, Yuan, Li, Deng, Hu; ICCV 2021). Ten blocks of width 64-256 as in ST-GCN; each
+block is a channel-wise topology refinement graph convolution over the all-pairs joint graph
+of every frame (:class:`~pyg_action.nn.ctr_conv.ChannelTopologyGraphConv`, three partitions)
+with a residual, then a multi-scale temporal convolution (5-frame windows with dilations 1 and
+2, a max-pool and a point-wise branch, each ending in a batch-norm:
+:class:`~pyg_action.nn.multiscale_tcn.MultiScaleTemporalConv`), plus the block residual. The
+input batch-norm has separate statistics for every person slot (the official ``M V C``
+batch-norm). Samples of any length and person count share a batch without padding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..graph.levels import SkeletonLevel
+from ..layouts import LayoutLike, adjacency_tensor, get_layout
+from ..nn.ctr_conv import ChannelTopologyGraphConv
+from ..nn.multiscale_tcn import MultiScaleTemporalConv
+from .registry import register_model
+from .skeleton_classifier import SkeletonClassifier, residual_branch
+from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
+
+
+def ctrgcn_adjacency(layout: LayoutLike, strategy: str = "inward_outward") -> Tensor:
+    """The initial ``(K, V, V)`` topology ``A[k, u, v]`` (target ``u``, source ``v``): the
+    layout's partitioned adjacency, transposed from its ``[k, source, target]`` order."""
+    dense = adjacency_tensor(get_layout(layout), strategy, 1, 1)
+    return torch.tensor(dense, dtype=torch.float32).transpose(1, 2).contiguous()
+
+
+class PersonDataNorm(nn.Module):
+    """Batch-norm of the input over (person slot, joint, channel): ``M V C`` statistics, the
+    frames of a sample's ``m``-th person normalised with slot ``m``'s.
+
+    The official model zero pads every sample to ``M`` persons and its batch statistics count
+    the padding; here only the persons present count (no padding exists). Samples with more
+    than ``M`` persons are an error.
+    """
+
+    def __init__(self, in_channels: int, num_joints: int, num_persons: int = 2) -> None:
+        super().__init__()
+        self.num_persons = num_persons
+        self.width = in_channels * num_joints
+        self.norm = nn.BatchNorm1d(num_persons * self.width)
+
+    def forward(self, x: Tensor, level: SkeletonLevel) -> Tensor:
+        most = max(level.shape.persons)
+        if most > self.num_persons:
+            raise ValueError(
+                f"a sample has {most} persons; the input batch-norm has statistics for "
+                f"{self.num_persons} (model option num_persons)"
+            )
+        rows = x.reshape(level.shape.num_frames, self.width)
+        norm, out = self.norm, x.new_empty(rows.shape)
+        momentum = 0.0 if norm.momentum is None else norm.momentum
+        for m in range(most):
+            part = slice(m * self.width, (m + 1) * self.width)
+            frames = level.person_frames(m)
+            train = norm.training or norm.running_mean is None
+            normed = F.batch_norm(
+                rows.index_select(0, frames),
+                None if norm.running_mean is None else norm.running_mean[part],
+                None if norm.running_var is None else norm.running_var[part],
+                norm.weight[part],
+                norm.bias[part],
+                train,
+                momentum,
+                norm.eps,
+            )
+            out = out.index_copy(0, frames, normed)
+        if norm.training and norm.num_batches_tracked is not None:
+            norm.num_batches_tracked.add_(1)
+        return out.view(x.shape)
+
+
+class CTRGCNBlock(nn.Module):
+    """``relu(BN(CTR-GC(x)) + down(x))`` -> multi-scale temporal conv, plus the block residual,
+    then ReLU.
+
+    Args:
+        in_channels, out_channels: Widths.
+        adjacency: ``(K, V, V)`` initial topology.
+        stride: Temporal stride.
+        kernel_size: Window of the dilated temporal branches.
+        dilations: Their dilations.
+        residual: Add the block residual (identity, or linear + BN when the shape changes).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        adjacency: Tensor,
+        stride: int = 1,
+        kernel_size: int = 5,
+        dilations: Sequence[int] = (1, 2),
+        residual: bool = True,
+    ) -> None:
+        super().__init__()
+        self.stride = stride
+        self.gcn = ChannelTopologyGraphConv(in_channels, out_channels, adjacency)
+        self.norm_gcn = nn.BatchNorm1d(out_channels)
+        nn.init.constant_(self.norm_gcn.weight, 1e-6)  # the official start: gcn ~ its residual
+        self.gcn_residual = residual_branch(in_channels, out_channels, 1)
+        self.tcn = MultiScaleTemporalConv(
+            out_channels,
+            out_channels,
+            stride,
+            kernel_size,
+            dilations,
+            transform=False,
+            branch_norm=True,
+            first_takes_rest=False,
+        )
+        self.residual = residual_branch(in_channels, out_channels, stride, residual)
+
+    def forward(self, x: Tensor, level: SkeletonLevel) -> tuple[Tensor, SkeletonLevel]:
+        assert self.gcn_residual is not None
+        g = torch.relu(self.norm_gcn(self.gcn(x, level)) + self.gcn_residual(x))
+        h = self.tcn(g, level)
+        if self.residual is not None:
+            h = h + self.residual(level.select_kept(x, self.stride))
+        return torch.relu(h), level.coarsen(self.stride)
+
+
+class CTRGCN(SkeletonClassifier):
+    """CTR-GCN classifier over batched skeleton graphs.
+
+    Args:
+        num_classes: Output classes.
+        in_channels: Node feature width.
+        layout: Skeleton layout (must match the data's).
+        strategy: Partitioning of the initial topology (official: ``inward_outward``).
+        channels: Output width of each block.
+        strides: Temporal stride of each block.
+        kernel_size: Window of the dilated temporal branches (official: 5).
+        dilations: Their dilations (official: 1, 2).
+        num_persons: Person slots of the input batch-norm (official: 2).
+        dropout: Dropout before the classifier (official: 0).
+        max_hop, dilation: Accepted for the shared graph options; only 1 is meaningful.
+
+    Shapes:
+        - **input:** a batch from :class:`~pyg_action.graph.SkeletonGraphBuilder`
+        - **output:** logits ``(B, num_classes)``
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int = 3,
+        layout: LayoutLike = "ntu25",
+        strategy: str = "inward_outward",
+        channels: Sequence[int] = DEFAULT_CHANNELS,
+        strides: Sequence[int] = DEFAULT_STRIDES,
+        kernel_size: int = 5,
+        dilations: Sequence[int] = (1, 2),
+        num_persons: int = 2,
+        dropout: float = 0.0,
+        max_hop: int = 1,
+        dilation: int = 1,
+    ) -> None:
+        if max_hop != 1 or dilation != 1:
+            raise ValueError("CTR-GCN's topology has one hop: max_hop and dilation must be 1")
+        adjacency = ctrgcn_adjacency(layout, strategy)
+
+        def make_block(i: int, c_in: int, c_out: int, stride: int) -> nn.Module:
+            return CTRGCNBlock(
+                c_in, c_out, adjacency, stride, kernel_size, dilations, residual=i > 0
+            )
+
+        super().__init__(num_classes, in_channels, layout, channels, strides, make_block, False)
+        self.uses_spatial_edges = False
+        self.person_norm = PersonDataNorm(in_channels, self.layout.num_joints, num_persons)
+        self.dropout = nn.Dropout(dropout)
+        nn.init.normal_(self.classifier.weight, 0.0, (2.0 / num_classes) ** 0.5)
+        nn.init.zeros_(self.classifier.bias)
+
+    def forward_nodes(self, batch: Any) -> tuple[Tensor, SkeletonLevel]:
+        level = SkeletonLevel.from_batch(batch, self.layout.num_joints, None, spatial=False)
+        x = self.person_norm(batch.x, level)
+        for block in self.blocks:
+            x, level = block(x, level)
+        return x, level
+
+    def forward_head(self, features: Tensor) -> Tensor:
+        return self.classifier(self.dropout(features))
+
+
+#: ``pyg-action train --model ctrgcn`` without a config: quarter width, 6 blocks, 32 frames.
+QUICK_CONFIG = {
+    "model": {
+        "channels": [16, 16, 32, 32, 64, 64],
+        "strides": [1, 1, 2, 1, 2, 1],
+        "kernel_size": 5,
+        "strategy": "inward_outward",
+    },
+    "data": {
+        "num_samples": 480,
+        "transforms": {
+            "train": [
+                "pre_normalize",
+                {"name": "uniform_sample", "length": 32, "mode": "train"},
+                {"name": "random_rotate", "angles": [10, 10, 10]},
+            ],
+            "test": ["pre_normalize", {"name": "uniform_sample", "length": 32}],
+        },
+    },
+    "train": {
+        "epochs": 8,
+        "batch_size": 16,
+        "optimizer": {"lr": 0.05},
+        "scheduler": {"warmup_epochs": 1},
+    },
+}
+
+
+@register_model(
+    "ctrgcn", default_data={"name": "synthetic"}, quick_config=QUICK_CONFIG, options=CTRGCN
+)
+def ctrgcn(
+    num_classes: int, in_channels: int = 3, layout: LayoutLike = "ntu25", **kwargs: Any
+) -> CTRGCN:
+    """CTR-GCN (10 blocks 64-64-64-64-128-128-128-256-256-256, stride 2 at blocks 5 and 8)."""
+    return CTRGCN(num_classes, in_channels, layout, **kwargs)

@@ -1,0 +1,181 @@
+"""Dense CTR-GCN reference, module for module the official formulation.
+
+Input ``(N, C, T, V, M)``, fixed ``T`` and ``M`` (shorter samples and missing persons zero
+padded). Its ``state_dict`` has the official parameter names (``data_bn``,
+``l{i}.gcn1.{PA, alpha, convs.k.conv{1,2,3,4}, bn, down.{0,1}}``,
+``l{i}.tcn1.branches.b.*``, ``l{i}.residual.{conv, bn}``, ``fc``), so
+:func:`pyg_action.models.convert.ctrgcn_from_official` converts it and official checkpoints
+alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..layouts import LayoutLike, get_layout
+from ..nn.ctr_conv import relation_width
+from ..nn.multiscale_tcn import POOL_WINDOW, branch_widths
+from .ctrgcn import ctrgcn_adjacency
+from .dense_stgcnpp import DenseTemporalUnit
+from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
+
+
+class DenseCTRGC(nn.Module):
+    """One partition's CTR-GC, as the official ``CTRGC`` computes it."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        rel = relation_width(in_channels)
+        self.conv1 = nn.Conv2d(in_channels, rel, 1)
+        self.conv2 = nn.Conv2d(in_channels, rel, 1)
+        self.conv3 = nn.Conv2d(in_channels, out_channels, 1)
+        self.conv4 = nn.Conv2d(rel, out_channels, 1)
+
+    def forward(self, x: Tensor, adjacency: Tensor, alpha: Tensor) -> Tensor:
+        x1, x2, x3 = self.conv1(x).mean(-2), self.conv2(x).mean(-2), self.conv3(x)
+        relation = torch.tanh(x1.unsqueeze(-1) - x2.unsqueeze(-2))
+        refined = self.conv4(relation) * alpha + adjacency[None, None]
+        return torch.einsum("ncuv,nctv->nctu", refined, x3)
+
+
+class DenseCTRGCUnit(nn.Module):
+    """The official ``unit_gcn``: CTR-GC summed over the partitions, BN, residual, ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, adjacency: Tensor) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(
+            DenseCTRGC(in_channels, out_channels) for _ in range(adjacency.shape[0])
+        )
+        self.PA = nn.Parameter(adjacency.clone())
+        self.alpha = nn.Parameter(torch.zeros(1))
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.down = (
+            nn.Sequential(nn.Conv2d(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels))
+            if in_channels != out_channels
+            else nn.Identity()
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = sum(conv(x, self.PA[k], self.alpha) for k, conv in enumerate(self.convs))
+        assert isinstance(y, Tensor)
+        return torch.relu(self.bn(y) + self.down(x))
+
+
+class DenseCTRGCNTemporal(nn.Module):
+    """The official ``MultiScale_TemporalConv`` without its own residual: dilated branches,
+    max-pool and 1x1 branches, each ending in a batch-norm, concatenated."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int,
+        dilations: Sequence[int],
+    ) -> None:
+        super().__init__()
+        w = branch_widths(out_channels, len(dilations) + 2, first_takes_rest=False)[0]
+        branches: list[nn.Module] = [
+            nn.Sequential(
+                nn.Conv2d(in_channels, w, 1),
+                nn.BatchNorm2d(w),
+                nn.ReLU(),
+                DenseTemporalUnit(w, w, kernel_size, stride, d),
+            )
+            for d in dilations
+        ]
+        branches.append(
+            nn.Sequential(
+                nn.Conv2d(in_channels, w, 1),
+                nn.BatchNorm2d(w),
+                nn.ReLU(),
+                nn.MaxPool2d((POOL_WINDOW, 1), (stride, 1), (POOL_WINDOW // 2, 0)),
+                nn.BatchNorm2d(w),
+            )
+        )
+        branches.append(
+            nn.Sequential(nn.Conv2d(in_channels, w, 1, stride=(stride, 1)), nn.BatchNorm2d(w))
+        )
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([branch(x) for branch in self.branches], 1)
+
+
+class DenseCTRGCNBlock(nn.Module):
+    """The official ``TCN_GCN_unit``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        adjacency: Tensor,
+        stride: int,
+        kernel_size: int,
+        dilations: Sequence[int],
+        residual: bool,
+    ) -> None:
+        super().__init__()
+        self.gcn1 = DenseCTRGCUnit(in_channels, out_channels, adjacency)
+        self.tcn1 = DenseCTRGCNTemporal(out_channels, out_channels, kernel_size, stride, dilations)
+        self.residual: nn.Module | None = None
+        if residual:
+            self.residual = (
+                nn.Identity()
+                if in_channels == out_channels and stride == 1
+                else DenseTemporalUnit(in_channels, out_channels, 1, stride)
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.tcn1(self.gcn1(x))
+        if self.residual is not None:
+            out = out + self.residual(x)
+        return torch.relu(out)
+
+
+class DenseCTRGCN(nn.Module):
+    """The dense CTR-GCN, configurable like :class:`~pyg_action.models.ctrgcn.CTRGCN`; the
+    blocks are ``l1 .. lL`` as in the official model."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int = 3,
+        layout: LayoutLike = "ntu25",
+        strategy: str = "inward_outward",
+        channels: Sequence[int] = DEFAULT_CHANNELS,
+        strides: Sequence[int] = DEFAULT_STRIDES,
+        kernel_size: int = 5,
+        dilations: Sequence[int] = (1, 2),
+        num_persons: int = 2,
+    ) -> None:
+        super().__init__()
+        self.layout = get_layout(layout)
+        adjacency = ctrgcn_adjacency(self.layout, strategy)
+        self.num_blocks = len(channels)
+        self.data_bn = nn.BatchNorm1d(num_persons * in_channels * self.layout.num_joints)
+        widths = [in_channels, *channels]
+        for i in range(len(channels)):
+            block = DenseCTRGCNBlock(
+                widths[i],
+                widths[i + 1],
+                adjacency,
+                strides[i],
+                kernel_size,
+                dilations,
+                residual=i > 0,
+            )
+            self.add_module(f"l{i + 1}", block)
+        self.fc = nn.Linear(widths[-1], num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c, t, v, m = x.shape
+        x = self.data_bn(x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t))
+        x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
+        for i in range(self.num_blocks):
+            x = getattr(self, f"l{i + 1}")(x)
+        features = x.view(n, m, x.shape[1], -1).mean(3).mean(1)
+        return self.fc(features)

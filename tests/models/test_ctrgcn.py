@@ -1,0 +1,163 @@
+"""Whole-model parity of the sparse CTR-GCN with the dense official formulation, and the
+weight converter from the official checkpoint layout."""
+
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from pyg_action.graph import SkeletonGraphBuilder
+from pyg_action.models import create_model
+from pyg_action.models.convert import ctrgcn_from_official
+from pyg_action.models.ctrgcn import CTRGCN
+from pyg_action.models.dense_ctrgcn import DenseCTRGCN
+
+SMALL = dict(channels=(16, 16, 32, 32, 32), strides=(1, 2, 1, 2, 1))
+JOINTS = {"ntu25": 25, "openpose18": 18}
+
+
+def paired_models(layout="ntu25", dtype=torch.float32):
+    """A dense model moved away from its initialisation (every parameter, the topology and
+    ``alpha`` included, and the batch-norm statistics) and the sparse model converted from its
+    state dict."""
+    torch.manual_seed(0)
+    dense = DenseCTRGCN(7, 3, layout, **SMALL)
+    for p in dense.parameters():
+        p.data.add_(0.2 * torch.randn_like(p))
+    for m in dense.modules():
+        if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
+            m.running_mean.normal_()
+            m.running_var.uniform_(0.5, 2.0)
+    sparse = CTRGCN(7, 3, layout, **SMALL)
+    sparse.load_state_dict(ctrgcn_from_official(dense.state_dict()))
+    return dense.to(dtype), sparse.to(dtype)
+
+
+def batch_of(samples, layout="ntu25", dtype=torch.float32):
+    builder = SkeletonGraphBuilder(layout, edges=False)
+    batch = Batch.from_data_list([builder(x.float()) for x in samples])
+    batch.x = batch.x.to(dtype)
+    return batch
+
+
+def assert_close_to_scale(got, expected, tolerance):
+    scale = float(expected.detach().abs().max())
+    torch.testing.assert_close(got, expected, atol=tolerance * scale, rtol=0)
+
+
+def assert_gradients_close(sparse, dense, tolerance):
+    """Every parameter gradient within ``tolerance`` of the largest entry of its own
+    gradient (or of a thousandth of the largest gradient, for those that are ~0)."""
+    expected = ctrgcn_from_official({n: p.grad for n, p in dense.named_parameters()})
+    got = {n: p.grad for n, p in sparse.named_parameters()}
+    assert set(expected) == set(got)
+    scale = max(float(g.abs().max()) for g in expected.values())
+    for name, grad in got.items():
+        atol = tolerance * max(float(expected[name].abs().max()), 1e-3 * scale)
+        torch.testing.assert_close(grad, expected[name], atol=atol, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize("layout", sorted(JOINTS))
+@pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
+def test_two_person_batch_matches_dense_outputs_and_gradients(layout, train):
+    """fp32: outputs within 1e-5 of their scale, gradients within 1e-4 in eval mode. Train-mode
+    gradients are compared in float64 (1e-6), since ten layers of batch statistics amplify
+    fp32 rounding (see tests/models/test_stgcnpp.py)."""
+    dense, sparse = paired_models(layout)
+    dense.train(train)
+    sparse.train(train)
+    x = torch.randn(4, 3, 20, JOINTS[layout], 2)
+    target = torch.randn(4, 7)
+    out_dense = dense(x)
+    out_sparse = sparse(batch_of(list(x), layout))
+    assert_close_to_scale(out_sparse, out_dense, 1e-5)
+    if train:
+        torch.testing.assert_close(sparse.person_norm.norm.running_mean, dense.data_bn.running_mean)
+        dense, sparse = paired_models(layout, torch.float64)
+        dense.train()
+        sparse.train()
+        x, target = x.double(), target.double()
+        out_dense = dense(x)
+        out_sparse = sparse(batch_of(list(x), layout, torch.float64))
+    (out_dense * target).sum().backward()
+    (out_sparse * target).sum().backward()
+    assert_gradients_close(sparse, dense, 1e-6 if train else 1e-4)
+
+
+@pytest.mark.parametrize("layout", sorted(JOINTS))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["fp32", "fp64"])
+def test_mixed_lengths_match_dense_on_each_sample_alone(layout, dtype):
+    """Two-person samples of lengths 30/9/1/17/4 in one padding-free batch: outputs and summed
+    parameter gradients equal the dense model's on every sample at its own length (eval
+    mode), in fp32 and, tighter, in float64."""
+    output_tolerance, gradient_tolerance = (1e-5, 1e-4) if dtype == torch.float32 else (1e-9, 1e-7)
+    dense, sparse = paired_models(layout, dtype)
+    dense.eval()
+    sparse.eval()
+    # fp32 draws (the builder stores fp32 coordinates), exactly representable in float64
+    samples = [torch.randn(3, t, JOINTS[layout], 2).to(dtype) for t in (30, 9, 1, 17, 4)]
+    target = torch.randn(len(samples), 7, dtype=dtype)
+    out = sparse(batch_of(samples, layout, dtype))
+    (out * target).sum().backward()
+    for i, x in enumerate(samples):
+        alone = dense(x[None])
+        assert_close_to_scale(out[i : i + 1], alone, output_tolerance)
+        (alone * target[i]).sum().backward()
+    assert_gradients_close(sparse, dense, gradient_tolerance)
+
+
+def test_one_person_samples_use_only_their_own_frames():
+    """A one-person sample is the mean over its one person: adding a second, all-zero person
+    (the official padding) changes the answer, while the sparse model has no such person."""
+    _, sparse = paired_models()
+    sparse.eval()
+    x = torch.randn(3, 10, 25, 1)
+    padded = torch.cat([x, torch.zeros_like(x)], -1)
+    alone, with_zeros = sparse(batch_of([x])), sparse(batch_of([padded]))
+    assert not torch.allclose(alone, with_zeros, atol=1e-3)
+    mixed = sparse(batch_of([x, torch.randn(3, 7, 25, 2)]))
+    torch.testing.assert_close(mixed[:1], alone, atol=1e-4, rtol=1e-4)
+
+
+def test_refinement_reaches_every_joint_pair_per_sample():
+    """With ``alpha`` switched on, the topology of each sample differs and joint pairs without
+    a bone exchange features: moving a far joint changes another joint's output."""
+    model = CTRGCN(5, 3, "ntu25", channels=[8], strides=[1]).eval()
+    conv = model.blocks[0].gcn
+    with torch.no_grad():
+        conv.alpha.fill_(1.0)
+        conv.adjacency.zero_()  # only the refinement connects joints
+    x = torch.randn(3, 6, 25, 1)
+    level_in = batch_of([x])
+    moved = x.clone()
+    moved[:, :, 24] += 5.0  # a hand tip
+    nodes = model.forward_nodes(level_in)[0].view(6, 25, -1)
+    nodes_moved = model.forward_nodes(batch_of([moved]))[0].view(6, 25, -1)
+    assert not torch.allclose(nodes[:, 3], nodes_moved[:, 3])  # the head
+
+
+def test_default_model_has_the_official_size_and_converts_key_for_key():
+    dense = DenseCTRGCN(60)
+    sparse = create_model("ctrgcn", num_classes=60)
+    n_dense = sum(p.numel() for p in dense.parameters())
+    assert n_dense == sum(p.numel() for p in sparse.parameters())
+    assert 1.40e6 < n_dense < 1.50e6  # the paper: 1.46 M
+    converted = ctrgcn_from_official(dense.state_dict())
+    assert set(converted) == set(sparse.state_dict())
+    for name, value in sparse.state_dict().items():
+        assert converted[name].shape == value.shape, name
+
+
+def test_converter_takes_a_data_parallel_prefix_and_names_unknown_keys():
+    dense, sparse = paired_models()
+    prefixed = {f"module.{k}": v for k, v in dense.state_dict().items()}
+    sparse.load_state_dict(ctrgcn_from_official(prefixed))
+    with pytest.raises(KeyError, match="head.weight"):
+        ctrgcn_from_official({"head.weight": torch.zeros(1)})
+    with pytest.raises(KeyError, match="gcn1.attention"):
+        ctrgcn_from_official({"l1.gcn1.attention": torch.zeros(1)})
+
+
+def test_more_persons_than_slots_is_a_clear_error():
+    model = create_model("ctrgcn", num_classes=3, channels=[8], strides=[1])
+    with pytest.raises(ValueError, match="3 persons"):
+        model(batch_of([torch.randn(3, 5, 25, 3)]))
