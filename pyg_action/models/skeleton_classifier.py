@@ -20,6 +20,12 @@ from ..nn.linear_map import Linear
 BlockFactory = Callable[[int, int, int, int], nn.Module]
 
 
+def at_least_fp32(x: Tensor) -> Tensor:
+    """``x`` in float32 when it is in a lower precision (autocast), else as it is: pooling
+    sums thousands of nodes, which a bf16 sum (added atomically on CUDA) rounds away."""
+    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+
+
 def residual_branch(
     in_channels: int, out_channels: int, stride: int, enabled: bool = True
 ) -> nn.Module | None:
@@ -107,7 +113,7 @@ class SkeletonClassifier(nn.Module):
         (under autocast a bf16 sum over a sample's thousands of nodes, which CUDA adds
         atomically in bf16, loses whole digits)."""
         x, level = self.forward_nodes(batch)
-        return global_mean_pool(x.float(), level.node_sample, size=level.shape.num_samples)
+        return global_mean_pool(at_least_fp32(x), level.node_sample, size=level.shape.num_samples)
 
     def forward_head(self, features: Tensor) -> Tensor:
         return self.classifier(features)
@@ -126,5 +132,7 @@ class SkeletonClassifier(nn.Module):
         joint = torch.arange(level.num_nodes, device=x.device) % self.layout.num_joints
         group = level.node_sample * self.layout.num_joints + joint
         num_samples = level.shape.num_samples
-        pooled = global_mean_pool(x.float(), group, size=num_samples * self.layout.num_joints)
-        return self.classifier(pooled).view(num_samples, self.layout.num_joints, -1)
+        pooled = global_mean_pool(
+            at_least_fp32(x), group, size=num_samples * self.layout.num_joints
+        )
+        return self.classifier(pooled).view(level.shape.num_samples, self.layout.num_joints, -1)

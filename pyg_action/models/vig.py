@@ -39,6 +39,7 @@ from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_poo
 from ..nn.linear_map import Linear
 from ..nn.vig_conv import FFN, Grapher, activation, pointwise
 from .registry import register_model
+from .skeleton_classifier import at_least_fp32
 
 #: Preset options of ``--model vig``; explicit options override them.
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -394,7 +395,7 @@ class GraphViG(nn.Module):
         for block in self.blocks:
             x = block(x, node_batch, edge_index)
             edge_index = None
-        return self.pool(x.float(), node_batch)
+        return self.pool(at_least_fp32(x), node_batch)
 
     def forward(self, batch: Data) -> Tensor:
         return self.head(self.forward_features(batch))
