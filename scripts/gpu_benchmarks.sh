@@ -8,7 +8,8 @@
 #   2. the same models replayed as CUDA graphs against eager (benchmarks/cuda_graphs.json);
 #   3. the share of wall time the GPU is busy during `pyg-action train` (MSR Action3D configs);
 #   4. tests/test_cuda.py: every operator and model on CUDA against CPU, training on CUDA;
-#   5. ViG-Ti 224x224 B=64 as whole models; Shift-GCN against ST-GCN on one input, eager and traced.
+#   5. ST-GCN++ and CTR-GCN against their dense references (B=16 T=100 and MSR lengths);
+#   6. ViG-Ti 224x224 B=64 as whole models; Shift-GCN against ST-GCN on one input, eager and traced.
 # Run from the repository root on a machine where torch sees a CUDA device:
 #   MSR_ROOT=/path/to/msr_action3d bash scripts/gpu_benchmarks.sh            # everything
 #   MSR_ROOT=/path/to/msr_action3d bash scripts/gpu_benchmarks.sh --no-tests # the tables only
@@ -66,6 +67,12 @@ step "busy stgcn, 4 workers" 90 python3 -m pyg_action.bench.busy --config config
 if [[ "${1:-}" != "--no-tests" ]]; then
   step tests/test_cuda.py 150 python3 -m pytest -q -rs --durations=5 -p no:cacheprovider tests/test_cuda.py
 fi
+for dtype in float32 bfloat16; do
+  step "models $dtype ST-GCN++ and CTR-GCN" 90 python3 -m pyg_action benchmark --device cuda \
+    --operators none --models stgcnpp,ctrgcn --shape ntu25-B16-T100 --shape msr20-real-B64 \
+    --msr-root "$msr_root" --dtype "$dtype" --repeats 10 \
+    --out "benchmarks/cuda_models_${dtype}_stgcnpp_ctrgcn.json"
+done
 step "vig" 60 python3 -m pyg_action.bench.vig --model ti --img-size 224 --batch-size 64 \
   --device cuda --dtype float32 --dtype bfloat16 --repeats 20 --out benchmarks/cuda_vig.json
 step "busy shiftgcn" 90 python3 -m pyg_action.bench.busy --config configs/msr_shiftgcn.yaml \

@@ -7,9 +7,9 @@ gone (``torch.compile(mode="reduce-overhead")`` and hand-written graph capture b
 
 Capture needs a step without host reads (no value-dependent shapes, no ``.item()``), which the
 sparse models have (:mod:`.opcount` counts them, ``tests/models/test_device_path.py`` keeps them
-at zero). Of the dense references only ST-GCN's qualifies: the dense Shift-GCN reads its learned
-shifts back to size its padding, so for Shift-GCN the table compares the sparse model with
-itself, eager and graphed.
+at zero). The dense references of ST-GCN, ST-GCN++ and CTR-GCN qualify too; the dense Shift-GCN
+reads its learned shifts back to size its padding, so for Shift-GCN the table compares the
+sparse model with itself, eager and graphed.
 
 Command line (needs a CUDA device)::
 
@@ -36,6 +36,8 @@ from .timing import interleaved_times, medians
 CAPTURABLE: dict[str, tuple[str, ...]] = {
     "stgcn": ("block", "dense", "dense_pad300"),
     "shiftgcn": ("gather",),
+    "stgcnpp": ("block", "dense", "dense_pad300"),
+    "ctrgcn": ("refined", "dense", "dense_pad300"),
 }
 AUTOCAST = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
