@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 
 import torch
 from torch import Tensor
@@ -61,6 +62,34 @@ def _block_entry(prefix: str, parts: list[str], value: Tensor) -> dict[str, Tens
 _PYSKL_BLOCK = re.compile(r"backbone\.gcn\.(\d+)\.(.+)")
 
 
+def _split_blocks(
+    state: Mapping[str, Tensor],
+    renames: Mapping[str, str],
+    block: re.Pattern[str],
+    first_block: int,
+    what: str,
+) -> tuple[dict[str, Tensor], dict[int, dict[str, Tensor]]]:
+    """An official state dict (``module.`` prefixes dropped) split into the tensors renamed by
+    prefix (``renames``: official prefix -> ours) and every block's entries by block index
+    (``block`` matches ``<index>`` and ``<rest>``; indices counted from ``first_block``).
+
+    Raises:
+        KeyError: for a name neither matches (the message says ``what`` it was read as).
+    """
+    out: dict[str, Tensor] = {}
+    blocks: dict[int, dict[str, Tensor]] = defaultdict(dict)
+    for raw, value in state.items():
+        name = raw.removeprefix("module.")
+        prefix = next((p for p in renames if name.startswith(p)), None)
+        if prefix is not None:
+            out[renames[prefix] + name.removeprefix(prefix)] = value
+        elif match := block.fullmatch(name):
+            blocks[int(match.group(1)) - first_block][match.group(2)] = value
+        else:
+            raise KeyError(f"unexpected {what} parameter {raw!r}")
+    return out, blocks
+
+
 def stgcnpp_from_pyskl(state: dict[str, Tensor], adjacency: Tensor) -> dict[str, Tensor]:
     """Map a pyskl ``stgcn++`` ``state_dict`` (or
     :class:`~pyg_action.models.dense_stgcnpp.DenseSTGCNPP`'s) to
@@ -85,18 +114,8 @@ def stgcnpp_from_pyskl(state: dict[str, Tensor], adjacency: Tensor) -> dict[str,
     Raises:
         KeyError: for a parameter the layout does not know (named in the message).
     """
-    out: dict[str, Tensor] = {}
-    blocks: dict[int, dict[str, Tensor]] = defaultdict(dict)
-    for raw, value in state.items():
-        name = raw.removeprefix("module.")
-        if name.startswith("backbone.data_bn."):
-            out["data_norm.norm." + name.removeprefix("backbone.data_bn.")] = value
-        elif name.startswith("cls_head.fc_cls."):
-            out["classifier." + name.removeprefix("cls_head.fc_cls.")] = value
-        elif match := _PYSKL_BLOCK.fullmatch(name):
-            blocks[int(match.group(1))][match.group(2)] = value
-        else:
-            raise KeyError(f"unexpected pyskl ST-GCN++ parameter {raw!r}")
+    renames = {"backbone.data_bn.": "data_norm.norm.", "cls_head.fc_cls.": "classifier."}
+    out, blocks = _split_blocks(state, renames, _PYSKL_BLOCK, 0, "pyskl ST-GCN++")
     for i, entries in sorted(blocks.items()):
         out.update(_stgcnpp_block(f"blocks.{i}", entries, adjacency))
     return out
@@ -193,18 +212,8 @@ def ctrgcn_from_official(state: dict[str, Tensor]) -> dict[str, Tensor]:
     Raises:
         KeyError: for a parameter this layout does not know (named in the message).
     """
-    out: dict[str, Tensor] = {}
-    blocks: dict[int, dict[str, Tensor]] = defaultdict(dict)
-    for raw, value in state.items():
-        name = raw.removeprefix("module.")
-        if name.startswith("data_bn."):
-            out["person_norm.norm." + name.removeprefix("data_bn.")] = value
-        elif name.startswith("fc."):
-            out["classifier." + name.removeprefix("fc.")] = value
-        elif match := _OFFICIAL_CTRGCN_BLOCK.fullmatch(name):
-            blocks[int(match.group(1)) - 1][match.group(2)] = value
-        else:
-            raise KeyError(f"unexpected CTR-GCN parameter {raw!r}")
+    renames = {"data_bn.": "person_norm.norm.", "fc.": "classifier."}
+    out, blocks = _split_blocks(state, renames, _OFFICIAL_CTRGCN_BLOCK, 1, "CTR-GCN")
     for i, entries in sorted(blocks.items()):
         out.update(_ctrgcn_block(f"blocks.{i}", entries))
     return out

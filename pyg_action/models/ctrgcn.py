@@ -25,7 +25,7 @@ from ..layouts import LayoutLike, adjacency_tensor, get_layout
 from ..nn.ctr_conv import ChannelTopologyGraphConv
 from ..nn.multiscale_tcn import MultiScaleTemporalConv
 from .registry import register_model
-from .skeleton_classifier import SkeletonClassifier, residual_branch
+from .skeleton_classifier import SkeletonClassifier, quick_skeleton_config, residual_branch
 from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
 
 
@@ -195,31 +195,14 @@ class CTRGCN(SkeletonClassifier):
 
 
 #: ``pyg-action train --model ctrgcn`` without a config: quarter width, 6 blocks, 32 frames.
-QUICK_CONFIG = {
-    "model": {
+QUICK_CONFIG = quick_skeleton_config(
+    {
         "channels": [16, 16, 32, 32, 64, 64],
         "strides": [1, 1, 2, 1, 2, 1],
         "kernel_size": 5,
         "strategy": "inward_outward",
-    },
-    "data": {
-        "num_samples": 480,
-        "transforms": {
-            "train": [
-                "pre_normalize",
-                {"name": "uniform_sample", "length": 32, "mode": "train"},
-                {"name": "random_rotate", "angles": [10, 10, 10]},
-            ],
-            "test": ["pre_normalize", {"name": "uniform_sample", "length": 32}],
-        },
-    },
-    "train": {
-        "epochs": 8,
-        "batch_size": 16,
-        "optimizer": {"lr": 0.05},
-        "scheduler": {"warmup_epochs": 1},
-    },
-}
+    }
+)
 
 
 @register_model(

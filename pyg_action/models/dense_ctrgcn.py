@@ -19,7 +19,7 @@ from ..layouts import LayoutLike, get_layout
 from ..nn.ctr_conv import relation_width
 from ..nn.multiscale_tcn import POOL_WINDOW, branch_widths
 from .ctrgcn import ctrgcn_adjacency
-from .dense_stgcnpp import DenseTemporalUnit
+from .dense_stgcnpp import DenseTemporalUnit, dense_residual
 from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
 
 
@@ -121,13 +121,7 @@ class DenseCTRGCNBlock(nn.Module):
         super().__init__()
         self.gcn1 = DenseCTRGCUnit(in_channels, out_channels, adjacency)
         self.tcn1 = DenseCTRGCNTemporal(out_channels, out_channels, kernel_size, stride, dilations)
-        self.residual: nn.Module | None = None
-        if residual:
-            self.residual = (
-                nn.Identity()
-                if in_channels == out_channels and stride == 1
-                else DenseTemporalUnit(in_channels, out_channels, 1, stride)
-            )
+        self.residual = dense_residual(in_channels, out_channels, stride, residual)
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.tcn1(self.gcn1(x))

@@ -50,6 +50,18 @@ class DenseTemporalUnit(nn.Module):
         return self.bn(self.conv(x))
 
 
+def dense_residual(
+    in_channels: int, out_channels: int, stride: int, enabled: bool = True
+) -> nn.Module | None:
+    """The official blocks' residual branch: none when off, the identity where the block keeps
+    the shape, else a strided 1x1 :class:`DenseTemporalUnit`."""
+    if not enabled:
+        return None
+    if in_channels == out_channels and stride == 1:
+        return nn.Identity()
+    return DenseTemporalUnit(in_channels, out_channels, 1, stride)
+
+
 class DenseMultiScaleTemporalConv(nn.Module):
     """pyskl's ``mstcn``: dilated branches, a max-pool and a 1x1 branch, concatenated, then
     ``BN -> ReLU -> 1x1`` and batch-norm."""
@@ -136,13 +148,7 @@ class DenseSTGCNPPBlock(nn.Module):
         self.tcn = DenseMultiScaleTemporalConv(
             out_channels, out_channels, stride, kernel_size, dilations, dropout
         )
-        self.residual: nn.Module | None = None
-        if residual:
-            self.residual = (
-                nn.Identity()
-                if in_channels == out_channels and stride == 1
-                else DenseTemporalUnit(in_channels, out_channels, 1, stride)
-            )
+        self.residual = dense_residual(in_channels, out_channels, stride, residual)
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.tcn(self.gcn(x))

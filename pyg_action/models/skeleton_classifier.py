@@ -20,6 +20,32 @@ from ..nn.linear_map import Linear
 BlockFactory = Callable[[int, int, int, int], nn.Module]
 
 
+def quick_skeleton_config(model: dict[str, Any]) -> dict[str, Any]:
+    """The config sections of ``pyg-action train --model NAME`` without a config: ``model``
+    (CPU-sized options of the model) on 480 synthetic samples, 32 frames, 8 epochs, so that
+    every skeleton model trains in minutes on a laptop CPU."""
+    return {
+        "model": model,
+        "data": {
+            "num_samples": 480,
+            "transforms": {
+                "train": [
+                    "pre_normalize",
+                    {"name": "uniform_sample", "length": 32, "mode": "train"},
+                    {"name": "random_rotate", "angles": [10, 10, 10]},
+                ],
+                "test": ["pre_normalize", {"name": "uniform_sample", "length": 32}],
+            },
+        },
+        "train": {
+            "epochs": 8,
+            "batch_size": 16,
+            "optimizer": {"lr": 0.05},
+            "scheduler": {"warmup_epochs": 1},
+        },
+    }
+
+
 def at_least_fp32(x: Tensor) -> Tensor:
     """``x`` in float32 when it is in a lower precision (autocast), else as it is: pooling
     sums thousands of nodes, which a bf16 sum (added atomically on CUDA) rounds away."""

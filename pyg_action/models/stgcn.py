@@ -19,7 +19,7 @@ from ..layouts import LayoutLike, get_layout, layout_graph
 from ..nn import PartitionedGraphConv, TemporalGraphConv
 from ..nn.motion import MotionExcitation
 from .registry import register_model
-from .skeleton_classifier import SkeletonClassifier, residual_branch
+from .skeleton_classifier import SkeletonClassifier, quick_skeleton_config, residual_branch
 
 DEFAULT_CHANNELS = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
 DEFAULT_STRIDES = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
@@ -157,26 +157,9 @@ class STGCN(SkeletonClassifier):
 #: ``pyg-action train --model stgcn`` without a config: quarter width, 6 blocks, 32 frames, so it
 #: trains in minutes on a laptop CPU. The paper-sized model is the default of the class and
 #: of the shipped configs.
-QUICK_CONFIG = {
-    "model": {"channels": [16, 16, 32, 32, 64, 64], "strides": [1, 1, 2, 1, 2, 1], "dropout": 0.2},
-    "data": {
-        "num_samples": 480,
-        "transforms": {
-            "train": [
-                "pre_normalize",
-                {"name": "uniform_sample", "length": 32, "mode": "train"},
-                {"name": "random_rotate", "angles": [10, 10, 10]},
-            ],
-            "test": ["pre_normalize", {"name": "uniform_sample", "length": 32}],
-        },
-    },
-    "train": {
-        "epochs": 8,
-        "batch_size": 16,
-        "optimizer": {"lr": 0.05},
-        "scheduler": {"warmup_epochs": 1},
-    },
-}
+QUICK_CONFIG = quick_skeleton_config(
+    {"channels": [16, 16, 32, 32, 64, 64], "strides": [1, 1, 2, 1, 2, 1], "dropout": 0.2}
+)
 
 
 @register_model(

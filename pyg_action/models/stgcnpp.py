@@ -23,7 +23,7 @@ from ..layouts import LayoutLike, get_layout, layout_graph
 from ..nn import PartitionedGraphConv
 from ..nn.multiscale_tcn import MultiScaleTemporalConv
 from .registry import register_model
-from .skeleton_classifier import SkeletonClassifier, residual_branch
+from .skeleton_classifier import SkeletonClassifier, quick_skeleton_config, residual_branch
 from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
 
 
@@ -142,30 +142,9 @@ class STGCNPP(SkeletonClassifier):
 
 
 #: ``pyg-action train --model stgcnpp`` without a config: quarter width, 6 blocks, 32 frames.
-QUICK_CONFIG = {
-    "model": {
-        "channels": [16, 16, 32, 32, 64, 64],
-        "strides": [1, 1, 2, 1, 2, 1],
-        "kernel_size": 3,
-    },
-    "data": {
-        "num_samples": 480,
-        "transforms": {
-            "train": [
-                "pre_normalize",
-                {"name": "uniform_sample", "length": 32, "mode": "train"},
-                {"name": "random_rotate", "angles": [10, 10, 10]},
-            ],
-            "test": ["pre_normalize", {"name": "uniform_sample", "length": 32}],
-        },
-    },
-    "train": {
-        "epochs": 8,
-        "batch_size": 16,
-        "optimizer": {"lr": 0.05},
-        "scheduler": {"warmup_epochs": 1},
-    },
-}
+QUICK_CONFIG = quick_skeleton_config(
+    {"channels": [16, 16, 32, 32, 64, 64], "strides": [1, 1, 2, 1, 2, 1], "kernel_size": 3}
+)
 
 
 @register_model(
