@@ -45,12 +45,14 @@ step() {  # step NAME LIMIT_S COMMAND...: run it within its limit, remember NAME
 }
 mkdir -p benchmarks docs/img
 for dtype in float32 bfloat16; do
+  # the main forms only: the message forms of Shift-GCN take ~1 s a step at B=16 and need
+  # over 100 GB at B=64, T=300 (their rows of 2026-12-04 are in benchmarks/)
   for shape in ntu25-B16-T100 msr20-real-B64; do
     step "models $dtype $shape" 100 python3 -m pyg_action benchmark --device cuda \
       --operators none --models stgcn,shiftgcn --shape "$shape" --msr-root "$msr_root" \
-      --dtype "$dtype" --repeats 10 --out "benchmarks/cuda_models_${dtype}_${shape}.json"
+      --variant block --variant gather --dtype "$dtype" --repeats 10 \
+      --out "benchmarks/cuda_models_${dtype}_${shape}.json"
   done
-  # the message forms of Shift-GCN need over 100 GB here: the main forms only
   step "models $dtype ntu25-B64-T300" 100 python3 -m pyg_action benchmark --device cuda \
     --operators none --models stgcn,shiftgcn --shape ntu25-B64-T300 --variant block \
     --variant gather --dtype "$dtype" --repeats 5 \
