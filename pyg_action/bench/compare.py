@@ -53,6 +53,16 @@ class Comparison:
 
         return run
 
+    def modes(self) -> dict[str, Callable[[Callable[[], Any]], Callable[[], None]]]:
+        """How each timed mode calls a forward: ``forward`` without gradients, and
+        ``forward_backward`` (:meth:`step`) when the comparison is differentiable."""
+        modes: dict[str, Callable[[Callable[[], Any]], Callable[[], None]]] = {
+            "forward": _inference
+        }
+        if self.differentiable:
+            modes["forward_backward"] = self.step
+        return modes
+
 
 def _inference(forward: Callable[[], Any]) -> Callable[[], None]:
     def run() -> None:
@@ -86,9 +96,7 @@ def measure(
     """
     for module in comparison.modules:
         module.train()
-    modes: dict[str, Callable[[Callable[[], Any]], Callable[[], None]]] = {"forward": _inference}
-    if comparison.differentiable:
-        modes["forward_backward"] = comparison.step
+    modes = comparison.modes()
     named = {**{f"sparse:{k}": v for k, v in comparison.sparse.items()}, **comparison.dense}
     results = {
         mode: _timed({k: wrap(f) for k, f in named.items()}, warmup, repeats, device)

@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from .compare import Comparison, _inference
+from .compare import Comparison
 from .models import SKELETON_MODELS
 from .shapes import PRESETS, sample_lengths, skeleton_inputs
 from .timing import interleaved_times, medians
@@ -75,7 +75,7 @@ def eager_and_graphed(
     forwards = {**comparison.sparse, **comparison.dense}
     device = torch.device("cuda")
     result: dict[str, dict[str, dict[str, float]]] = {}
-    for mode, wrap in (("forward", _inference), ("forward_backward", comparison.step)):
+    for mode, wrap in comparison.modes().items():
         runs: dict[str, Callable[[], None]] = {}
         for name in names:
             eager = wrap(forwards[name])
