@@ -6,13 +6,17 @@
 #      batch maximum, and to 300 frames for the real lengths), inference and forward+backward,
 #      fp32 and bf16 autocast: benchmarks/cuda_models_<dtype>_<shape>.json;
 #   2. the same models replayed as CUDA graphs against eager (benchmarks/cuda_graphs.json);
-#   3. the share of wall time the GPU is busy during `pyg-action train` (MSR Action3D configs);
+#   3. the share of wall time the GPU is busy during `pyg-action train` (MSR Action3D configs),
+#      eager, and with `train.cuda_graphs` (steps replayed as CUDA graphs; graphbusy);
 #   4. tests/test_cuda.py: every operator and model on CUDA against CPU, training on CUDA;
 #   5. ST-GCN++ and CTR-GCN against their dense references (B=16 T=100 and MSR lengths);
 #   6. ViG-Ti 224x224 B=64 as whole models; Shift-GCN against ST-GCN on one input, eager and traced.
 # Run from the repository root on a machine where torch sees a CUDA device:
 #   MSR_ROOT=/path/to/msr_action3d bash scripts/gpu_benchmarks.sh            # everything
 #   MSR_ROOT=/path/to/msr_action3d bash scripts/gpu_benchmarks.sh --no-tests # the tables only
+#   ONLY=tests,graphbusy bash scripts/gpu_benchmarks.sh                       # some groups only
+# The groups (ONLY, comma-separated), in the order they run: models, graphs, busy, graphbusy,
+# tests, newmodels, vig, shift.
 # MSR_ROOT (default data/msr_action3d) holds the aXX_sYY_eZZ_skeleton3D.txt files: their lengths
 # drive the real-length rows, and the busy measurement trains on them. BUDGET_S (default 470)
 # bounds the whole run: each step gets at most its own limit and what is left of the budget, and
@@ -28,7 +32,9 @@ deadline=$((SECONDS + ${BUDGET_S:-470}))
 python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'torch sees no CUDA device')" || exit 1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
 python3 -c "import torch, torch_geometric as g; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'pyg', g.__version__)"
+groups=",${ONLY:-models,graphs,busy,graphbusy,tests,newmodels,vig,shift},"
 failed=()
+want() { [[ $groups == *",$1,"* ]]; }
 step() {  # step NAME LIMIT_S COMMAND...: run it within its limit, remember NAME if it fails
   local name=$1 limit=$2 left=$((deadline - SECONDS))
   shift 2
@@ -44,7 +50,7 @@ step() {  # step NAME LIMIT_S COMMAND...: run it within its limit, remember NAME
   echo "== $name: $((SECONDS - started)) s"
 }
 mkdir -p benchmarks docs/img
-for dtype in float32 bfloat16; do
+want models && for dtype in float32 bfloat16; do
   # the main forms only: the message forms of Shift-GCN take ~1 s a step at B=16 and need
   # over 100 GB at B=64, T=300 (their rows of 2026-12-04 are in benchmarks/)
   for shape in ntu25-B16-T100 msr20-real-B64; do
@@ -58,28 +64,37 @@ for dtype in float32 bfloat16; do
     --variant gather --dtype "$dtype" --repeats 5 \
     --out "benchmarks/cuda_models_${dtype}_ntu25-B64-T300.json"
 done
-step "cuda graphs" 90 python3 -m pyg_action.bench.graphs --shape ntu25-B16-T100 \
+want graphs && step "cuda graphs" 90 python3 -m pyg_action.bench.graphs --shape ntu25-B16-T100 \
   --shape msr20-real-B64 --dtype float32 --dtype bfloat16 --msr-root "$msr_root" \
   --out benchmarks/cuda_graphs.json
-step "busy stgcn" 90 python3 -m pyg_action.bench.busy --config configs/msr_stgcn.yaml \
-  --data "$msr_root" --epochs 3 --out benchmarks/cuda_busy_msr_stgcn.json
-step "busy stgcn, 4 workers" 90 python3 -m pyg_action.bench.busy --config configs/msr_stgcn.yaml \
-  --data "$msr_root" --epochs 3 --set train.num_workers=4 \
-  --out benchmarks/cuda_busy_msr_stgcn_workers4.json
-if [[ "${1:-}" != "--no-tests" ]]; then
+if want busy; then
+  step "busy stgcn" 90 python3 -m pyg_action.bench.busy --config configs/msr_stgcn.yaml \
+    --data "$msr_root" --epochs 3 --out benchmarks/cuda_busy_msr_stgcn.json
+  step "busy stgcn, 4 workers" 90 python3 -m pyg_action.bench.busy \
+    --config configs/msr_stgcn.yaml --data "$msr_root" --epochs 3 --set train.num_workers=4 \
+    --out benchmarks/cuda_busy_msr_stgcn_workers4.json
+fi
+want graphbusy && for model in stgcn shiftgcn; do
+  step "busy $model, CUDA graphs, 4 workers" 60 python3 -m pyg_action.bench.busy \
+    --config "configs/msr_$model.yaml" --data "$msr_root" --epochs 3 \
+    --set train.cuda_graphs=true --set train.num_workers=4 \
+    --out "benchmarks/cuda_busy_msr_${model}_graphs_workers4.json"
+done
+if want tests && [[ "${1:-}" != "--no-tests" ]]; then
   step tests/test_cuda.py 150 python3 -m pytest -q -rs --durations=5 -p no:cacheprovider tests/test_cuda.py
 fi
-for dtype in float32 bfloat16; do
+want newmodels && for dtype in float32 bfloat16; do
   step "models $dtype ST-GCN++ and CTR-GCN" 90 python3 -m pyg_action benchmark --device cuda \
     --operators none --models stgcnpp,ctrgcn --shape ntu25-B16-T100 --shape msr20-real-B64 \
     --msr-root "$msr_root" --dtype "$dtype" --repeats 10 \
     --out "benchmarks/cuda_models_${dtype}_stgcnpp_ctrgcn.json"
 done
-step "vig" 60 python3 -m pyg_action.bench.vig --model ti --img-size 224 --batch-size 64 \
+want vig && step "vig" 60 python3 -m pyg_action.bench.vig --model ti --img-size 224 --batch-size 64 \
   --device cuda --dtype float32 --dtype bfloat16 --repeats 20 --out benchmarks/cuda_vig.json
-step "busy shiftgcn" 90 python3 -m pyg_action.bench.busy --config configs/msr_shiftgcn.yaml \
-  --data "$msr_root" --epochs 3 --out benchmarks/cuda_busy_msr_shiftgcn.json
-step "shift" 60 sh -c 'python3 -m pyg_action.bench.shift --device cuda --traced --no-message --repeats 20 \
+want busy && step "busy shiftgcn" 90 python3 -m pyg_action.bench.busy \
+  --config configs/msr_shiftgcn.yaml --data "$msr_root" --epochs 3 \
+  --out benchmarks/cuda_busy_msr_shiftgcn.json
+want shift && step "shift" 60 sh -c 'python3 -m pyg_action.bench.shift --device cuda --traced --no-message --repeats 20 \
   > benchmarks/cuda_shift.json.part && mv benchmarks/cuda_shift.json.part benchmarks/cuda_shift.json'
 echo "wrote benchmarks/cuda_*.json"
 if ((${#failed[@]})); then

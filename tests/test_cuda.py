@@ -151,6 +151,39 @@ def test_training_on_cuda(model: str, tmp_path) -> None:
     assert (tmp_path / "last.pt").exists()
 
 
+@pytest.mark.parametrize("model", ["stgcn", "shiftgcn", "stgcnpp", "ctrgcn"])
+def test_training_replayed_as_cuda_graphs_follows_eager_training(model, tmp_path, monkeypatch):
+    """``train.cuda_graphs``: the same run recorded per batch shape and replayed gives the
+    losses and accuracies of the eager run (up to the GPU's atomic-add order), and every
+    shape of the run is recorded once."""
+    from pyg_action.engine import trainer
+    from pyg_action.engine.graphed_step import cuda_capture
+
+    from .engine.test_graphed_step import GRAPHED, _log
+
+    captures = []
+
+    def counted(step: Callable[[], None]) -> Callable[[], None]:
+        captures.append(step)
+        return cuda_capture(step)
+
+    monkeypatch.setattr(trainer, "step_capture", lambda device: counted)
+    logs = {}
+    for graphs in ("false", "true"):
+        overrides = [*GRAPHED, "train.amp=false", f"train.cuda_graphs={graphs}"]
+        train(load_config(None, overrides, model=model), tmp_path / graphs, device="cuda",
+              progress=False)  # fmt: skip
+        logs[graphs] = _log(tmp_path / graphs)
+    assert len(captures) == 2
+    for eager, graphed in zip(logs["false"], logs["true"], strict=True):
+        assert graphed["train_loss"] == pytest.approx(eager["train_loss"], rel=1e-3)
+        assert graphed["train_top1"] == pytest.approx(eager["train_top1"], abs=10)
+    amp = [*GRAPHED, "train.amp=bf16", "train.cuda_graphs=true"]
+    result = train(load_config(None, amp, model=model), tmp_path / "bf16", device="cuda",
+                   progress=False)  # fmt: skip
+    assert len(captures) == 4 and 0 <= result.final["top1"] <= 100
+
+
 def test_benchmark_command_on_cuda(tmp_path) -> None:
     out = tmp_path / "bench.json"
     runner = CliRunner()

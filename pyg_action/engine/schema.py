@@ -73,6 +73,7 @@ class TrainSection(_Section):
     weight_gradient: Literal["onednn", "taps"] = "onednn"
     bucket_by_length: bool = False
     num_workers: int = Field(default=0, ge=0)
+    cuda_graphs: bool = False
 
 
 class GraphSection(_Section):

@@ -8,7 +8,8 @@ stops the run with an error naming the batch's samples, and the logs are strict 
 process or data-parallel over several (see :mod:`pyg_action.engine.distributed`). With
 ``train.ema_decay`` set, an exponential moving average of the weights
 (:mod:`pyg_action.engine.averaging`) is what is evaluated every epoch and what inference
-loads from the checkpoints.
+loads from the checkpoints. With ``train.cuda_graphs`` on a GPU, each batch shape's forward
+and backward is captured once as a CUDA graph and replayed (:mod:`.graphed_step`).
 
 Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
 torch random state of every rank and the log's records, and the batch order and augmentation
@@ -60,6 +61,7 @@ from .distributed import (
     process_group,
     sync_batchnorm,
 )
+from .graphed_step import Capture, GraphedSteps, cuda_capture
 from .metrics import classification_metrics
 from .schedule import build_optimizer, build_scheduler
 
@@ -321,6 +323,37 @@ class _Run:
     num_classes: int
     amp_dtype: torch.dtype | None
     grad_clip: float | None
+    graphed: GraphedSteps | None
+
+
+def step_capture(device: torch.device) -> Capture | None:
+    """How ``train.cuda_graphs`` records a step on ``device``: CUDA graphs on a GPU, and
+    nothing elsewhere (the option is then ignored, like ``train.amp: true`` on a CPU)."""
+    return cuda_capture if device.type == "cuda" else None
+
+
+def _graphed_steps(
+    opts: dict[str, Any],
+    net: nn.Module,
+    criterion: nn.Module,
+    amp: torch.dtype | None,
+    ctx: Context,
+) -> GraphedSteps | None:
+    """The recorder of ``train.cuda_graphs`` (see :mod:`.graphed_step`), or ``None``."""
+    capture = step_capture(ctx.device) if opts.get("cuda_graphs") else None
+    if capture is None:
+        return None
+    if ctx.distributed:
+        raise ValueError(
+            "train.cuda_graphs trains in one process: DistributedDataParallel's gradient "
+            "all-reduce cannot be recorded; set train.cuda_graphs=false to train distributed"
+        )
+    if amp == torch.float16:
+        raise ValueError(
+            "train.cuda_graphs needs bfloat16 or full precision: float16's loss scaling reads "
+            "an overflow flag back every step; use train.amp=bf16 or true on this GPU"
+        )
+    return GraphedSteps(net, criterion, amp, capture)
 
 
 def _build_run(
@@ -343,6 +376,9 @@ def _build_run(
     pinned = ctx.device.type == "cuda"  # page-locked batches copy to the GPU asynchronously
     workers = int(opts.get("num_workers") or 0)
     ema_decay = float(opts.get("ema_decay") or 0.0)
+    criterion = nn.CrossEntropyLoss(
+        reduction="sum", label_smoothing=float(opts.get("label_smoothing", 0.0))
+    )
     return _Run(
         ctx=ctx,
         net=net,
@@ -351,9 +387,7 @@ def _build_run(
         optimizer=optimizer,
         scheduler=build_scheduler(optimizer, opts["scheduler"], int(opts["epochs"]), len(sampler)),
         scaler=torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16),
-        criterion=nn.CrossEntropyLoss(
-            reduction="sum", label_smoothing=float(opts.get("label_smoothing", 0.0))
-        ),
+        criterion=criterion,
         sampler=sampler,
         # workers start anew each epoch and take the dataset's epoch key with them, so a
         # sample's augmentation is the same with or without them
@@ -370,6 +404,7 @@ def _build_run(
         num_classes=train_info.num_classes,
         amp_dtype=amp_dtype,
         grad_clip=float(opts["grad_clip"]) if opts.get("grad_clip") else None,
+        graphed=_graphed_steps(opts, net, criterion, amp_dtype, ctx),
     )
 
 
@@ -396,13 +431,15 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     bar = tqdm(run.train_loader, desc=desc, disable=None if progress else True, leave=False)
     for step, batch in enumerate(bar):
         batch = batch.to(dev, non_blocking=True)
-        with torch.autocast(dev.type, dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
-            logits = run.model(batch)
-            summed = run.criterion(logits.float(), batch.y)
-        _optimise(run, summed * (run.ctx.world_size / run.sampler.global_batch_size(step)))
-        loss_sum += summed.detach()
-        correct += (logits.detach().argmax(1) == batch.y).sum()
-        finite.append(torch.isfinite(summed.detach()))
+        scale = run.ctx.world_size / run.sampler.global_batch_size(step)
+        if run.graphed is not None:
+            summed, hits = run.graphed(batch, scale)
+        else:
+            summed, hits = _forward_backward(run, batch, scale)
+        _update(run)
+        loss_sum += summed
+        correct += hits
+        finite.append(torch.isfinite(summed))
         sample_ids.append(getattr(batch, "sample_id", batch.y.numel()))
         seen += int(batch.y.numel())
         if not bar.disable and step % PROGRESS_EVERY == 0:
@@ -488,10 +525,20 @@ def autocast_dtype(amp: Any, device: torch.device) -> torch.dtype | None:
     return AMP_DTYPES[amp]
 
 
-def _optimise(run: _Run, loss: torch.Tensor) -> None:
-    """Backward (gradients all-reduced by DDP), optional clipping, optimiser and LR step."""
+def _forward_backward(run: _Run, batch: Any, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward, summed loss and backward of the loss times ``scale`` (gradients all-reduced by
+    DDP); returns the summed loss and the correct top-1 count, both detached."""
+    dev = run.ctx.device
+    with torch.autocast(dev.type, dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
+        logits = run.model(batch)
+        summed = run.criterion(logits.float(), batch.y)
     run.optimizer.zero_grad(set_to_none=True)
-    run.scaler.scale(loss).backward()
+    run.scaler.scale(summed * scale).backward()
+    return summed.detach(), (logits.detach().argmax(1) == batch.y).sum()
+
+
+def _update(run: _Run) -> None:
+    """Optional clipping, then the optimiser, LR schedule and moving-average steps."""
     if run.grad_clip is not None:
         run.scaler.unscale_(run.optimizer)
         nn.utils.clip_grad_norm_(run.net.parameters(), run.grad_clip)
