@@ -35,7 +35,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -157,7 +157,7 @@ class SkeletonDataset(Dataset):
                 f"0..{total - 1}"
             )
         self.layout = self._resolve_layout(layout)
-        self.pipeline: Compose = build_transforms(transforms, self.layout)
+        self._set_pipeline(build_transforms(transforms, self.layout))
         if isinstance(graph, SkeletonGraphBuilder):
             self.builder = graph
         else:
@@ -243,7 +243,7 @@ class SkeletonDataset(Dataset):
         """The same samples, split and graphs under another transform pipeline; nothing is
         read again, and the copy has its own augmentation generator and epoch key."""
         other = copy.copy(self)
-        other.pipeline = build_transforms(transforms, self.layout)
+        other._set_pipeline(build_transforms(transforms, self.layout))
         other._rng, other._rng_owner, other._epoch_key = None, None, None
         return other
 
@@ -266,9 +266,42 @@ class SkeletonDataset(Dataset):
     def len(self) -> int:
         return len(self.split)
 
+    #: Bytes of kept deterministic-step outputs per dataset (see :meth:`prepared`).
+    PREPARED_BYTES: ClassVar[int] = 1 << 30
+
+    def _set_pipeline(self, pipeline: Compose) -> None:
+        self.pipeline = pipeline
+        self._head, self._tail = pipeline.split()
+        self._prepared: dict[int, np.ndarray] = {}
+        self._prepared_bytes = 0
+
+    def prepared(self, idx: int) -> np.ndarray:
+        """Split position ``idx`` after the pipeline's leading deterministic steps.
+
+        Those steps (normalisation, fixed resampling, streams: :meth:`Compose.split`) give the
+        same array every epoch, so it is computed once and kept, read-only, while the kept
+        arrays stay under :data:`PREPARED_BYTES`; only the random steps run per access.
+        """
+        kept = self._prepared.get(idx)
+        if kept is not None:
+            return kept
+        x = self._head(self.array(idx)) if len(self._head) else self.array(idx)
+        if len(self._head) and self._prepared_bytes + x.nbytes <= self.PREPARED_BYTES:
+            x.setflags(write=False)  # shared by every later access: never changed in place
+            self._prepared[idx] = x
+            self._prepared_bytes += x.nbytes
+        return x
+
+    def prepare_all(self) -> None:
+        """Compute :meth:`prepared` for every sample now (within the byte budget): DataLoader
+        workers started afterwards inherit the kept arrays instead of each recomputing them."""
+        if len(self._head):
+            for idx in range(len(self.split)):
+                self.prepared(idx)
+
     def get(self, idx: int) -> Data:
         index = self.split[idx]
-        x = self.pipeline(self.array(idx), self._sample_generator(index))
+        x = self._tail(self.prepared(idx), self._sample_generator(index))
         if not x.flags.writeable:
             x = x.copy()
         label = int(self._labels_all[index])

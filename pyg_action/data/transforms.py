@@ -89,10 +89,14 @@ class Transform:
     """Base class: ``__call__(x, rng)`` maps a ``(C, T, V, M)`` array to a new one.
 
     Subclasses that need the skeleton set ``needs_layout = True`` and take ``layout`` as their
-    first constructor argument; :func:`build_transforms` passes it in.
+    first constructor argument; :func:`build_transforms` passes it in. Those whose output
+    depends on the input alone (no draw from ``rng``) set ``deterministic = True``: a dataset
+    then computes the leading run of such steps once per sample and keeps the result
+    (:meth:`Compose.split`).
     """
 
     needs_layout = False
+    deterministic = False
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
@@ -202,6 +206,8 @@ class Centre(Transform):
         coords: Number of coordinate channels (see module docs).
     """
 
+    deterministic = True
+
     needs_layout = True
 
     def __init__(
@@ -273,6 +279,8 @@ class PreNormalize3D(Transform):
     noisy depth-sensor skeletons (Kinect v1, MSR Action3D) a glitch in the first frame would
     otherwise mis-orient the whole sequence.
     """
+
+    deterministic = True
 
     needs_layout = True
 
@@ -365,6 +373,8 @@ class ScaleNormalize(Transform):
 
     Scaling is about the origin, so apply it after centring.
     """
+
+    deterministic = True
 
     needs_layout = True
     _TORSO = {"ntu25": ("spine_base", "spine_shoulder"), "msr20": ("hip_center", "neck")}
@@ -527,6 +537,8 @@ class RandomMirror(Transform):
 class MaxPersons(Transform):
     """Keep at most ``count`` persons (the first ones, in the reader's order)."""
 
+    deterministic = True
+
     def __init__(self, count: int = 2) -> None:
         if count < 1:
             raise ValueError(f"max_persons: count must be >= 1, got {count}")
@@ -582,6 +594,10 @@ class UniformSample(Transform):
         self.length = int(length)
         self.mode = mode
 
+    @property
+    def deterministic(self) -> bool:  # type: ignore[override]  # the centres in test mode
+        return self.mode == "test"
+
     def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         x = _check(x)
         index = uniform_sample_indices(
@@ -600,6 +616,8 @@ class TemporalMedian(Transform):
     a frame or two, common on Kinect v1 data) while keeping motion edges. Each person is
     filtered over its own present frames; missing person-frames stay zero.
     """
+
+    deterministic = True
 
     def __init__(self, window: int = 5, coords: int | None = None) -> None:
         if window < 1 or window % 2 == 0:
@@ -674,6 +692,8 @@ class Bone(Transform):
     Non-coordinate channels are copied unchanged.
     """
 
+    deterministic = True
+
     needs_layout = True
 
     def __init__(self, layout: LayoutLike, coords: int | None = None) -> None:
@@ -688,6 +708,8 @@ class Bone(Transform):
 @register_transform("motion", "velocity")
 class Motion(Transform):
     """Motion stream: ``x[t + 1] - x[t]``; the last frame is zero."""
+
+    deterministic = True
 
     def __init__(self, coords: int | None = None) -> None:
         self.coords = coords
@@ -707,6 +729,8 @@ class Streams(Transform):
     ``streams`` is a list drawn from ``joint``, ``bone``, ``joint_motion``, ``bone_motion``;
     each contributes ``C`` channels.
     """
+
+    deterministic = True
 
     needs_layout = True
 
@@ -742,6 +766,8 @@ class Streams(Transform):
 @register_transform("normalize", "feature_normalize")
 class Normalize(Transform):
     """Per-channel feature normalisation ``(x - mean) / std`` (lists of length ``C``)."""
+
+    deterministic = True
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         self.mean = np.asarray(mean, dtype=np.float32).reshape(-1)
@@ -788,6 +814,17 @@ class Compose(Transform):
 
     def __len__(self) -> int:
         return len(self.transforms)
+
+    def split(self) -> tuple[Compose, Compose]:
+        """The leading steps whose output depends on the input alone, and the rest:
+        ``rest(head(x), rng)`` is ``self(x, rng)``, with the same draws from ``rng``, so the
+        head's output can be computed once per sample and kept."""
+        count = 0
+        while count < len(self.transforms) and getattr(
+            self.transforms[count], "deterministic", False
+        ):
+            count += 1
+        return Compose(self.transforms[:count]), Compose(self.transforms[count:])
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(t) for t in self.transforms)

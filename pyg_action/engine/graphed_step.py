@@ -26,7 +26,9 @@ Limits, each refused where the trainer reads the config: one process (Distribute
 all-reduces from hooks that a record cannot hold), bfloat16 or full precision (float16's loss
 scaling reads an overflow flag back every step). Each record keeps its activations in a private
 memory pool; :attr:`GraphedSteps.max_graphs` bounds how many shapes are recorded, and batches
-of further shapes run eagerly.
+of further shapes run eagerly. Records pay where batch shapes repeat: clips of a fixed length
+(``uniform_sample``) with a fixed person count, as on MSR Action3D; batches that mix one- and
+two-person samples in varying proportions rarely repeat a shape and run eagerly.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+#: Shapes counted towards their capture at most; when more have been seen, the counts restart.
+SEEN_LIMIT = 1024
 
 #: Records a step once and returns the callable that replays it.
 Capture = Callable[[Callable[[], None]], Callable[[], None]]
@@ -121,6 +126,8 @@ class GraphedSteps:
             record.replay()
             return record.loss, record.correct
         count = self.seen.get(key, 0)
+        if len(self.seen) >= SEEN_LIMIT:  # shapes that never repeat: forget, stay bounded
+            self.seen.clear()
         self.seen[key] = count + 1
         if count < self.warmup or len(self.records) >= self.max_graphs:
             return self._eager(batch, scale)

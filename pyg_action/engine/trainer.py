@@ -375,6 +375,11 @@ def _build_run(
     amp_dtype = autocast_dtype(opts.get("amp"), ctx.device)
     pinned = ctx.device.type == "cuda"  # page-locked batches copy to the GPU asynchronously
     workers = int(opts.get("num_workers") or 0)
+    if workers:  # workers start each epoch from the parent's copy: prepare the samples there
+        for info in (train_info, test_info):
+            prepare = getattr(info.dataset, "prepare_all", None)
+            if prepare is not None:
+                prepare()
     ema_decay = float(opts.get("ema_decay") or 0.0)
     criterion = nn.CrossEntropyLoss(
         reduction="sum", label_smoothing=float(opts.get("label_smoothing", 0.0))
