@@ -103,7 +103,9 @@ def sweep(
         if not torch.cuda.is_available():
             raise click.ClickException("--device cuda asked for, but torch sees no CUDA device")
     at_once = parallel or max(1, (os.cpu_count() or 1) // threads)
-    click.echo(f"{len(runs)} runs into {out_dir}, {at_once} at once, {threads} thread(s) each")
+    click.echo(
+        f"{len(runs)} runs into {out_dir}, at most {at_once} at once, {threads} thread(s) each"
+    )
     write_manifest(plan, out_dir)
     outcomes = run_sweep(runs, device=device, threads=threads, parallel=at_once, progress=not quiet)
     skipped = sum(outcome.status == "done" for outcome in outcomes)

@@ -13,7 +13,8 @@ themselves, each a mapping of dotted config key to value::
 
 A variant's value replaces what the config holds at its key (a list or a mapping as a whole),
 as ``--set`` does. :func:`plan_sweep` builds and schema-checks the full config of every
-(variant, seed) before anything trains, so a typo fails in seconds, not after hours. A run's
+(variant, seed), transform steps included, before anything trains, so a typo fails in
+seconds, not after hours. A run's
 config is, in order: the base file, the sweep's ``set``, the variant, the command line's
 overrides, and ``train.seed``.
 """
@@ -29,8 +30,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
+from ..data.datasets import check_transforms_config
 from .config import Override, load_config
-from .schema import ConfigError
 
 #: A variant's name is a folder name: letters, digits, ``.``, ``_`` and ``-``.
 VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -137,7 +138,8 @@ def plan_sweep(
 
     Raises:
         SweepError: An unknown variant in ``only``, ``train.seed`` in ``overrides``, or a
-            config that does not match the schema (naming the variant).
+            config that does not match the schema or names a bad transform step (naming the
+            variant).
     """
     only = list(only)
     unknown = [name for name in only if name not in sweep.variants]
@@ -156,7 +158,8 @@ def plan_sweep(
         for seed in sweep.seeds:
             try:
                 config = load_config(sweep.base, [*steps, ("train.seed", seed)])
-            except (ConfigError, ValueError) as exc:
+                check_transforms_config((config.get("data") or {}).get("transforms"))
+            except ValueError as exc:
                 raise SweepError(f"sweep file {sweep.path}: variant {name!r}: {exc}") from None
             runs.append(SweepRun(name, seed, Path(out) / name / f"seed{seed}", config))
     return runs

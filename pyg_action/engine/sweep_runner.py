@@ -174,7 +174,7 @@ def run_sweep(
         for future in as_completed(futures):
             outcome = future.result()
             outcomes[futures[future]] = outcome
-            if outcome.status == "failed":
-                tqdm.write(f"failed: {outcome.run.folder}: {outcome.message}")
+            if outcome.status == "failed":  # the last line now, the rest in the report
+                tqdm.write(f"failed: {outcome.run.folder}: {outcome.message.splitlines()[-1]}")
             bar.update(1)
     return [outcomes[index] for index in range(len(runs))]

@@ -73,6 +73,11 @@ def test_a_missing_base_is_named(tmp_path):
         ({"train.epoch": 3}, "train.epoch: unknown key; did you mean 'train.epochs'?"),
         ({"train.epochs": "ten"}, "train.epochs: Input should be a valid integer"),
         ({"model.channels": {"a": 1}}, "model.channels:"),
+        ({"data.transforms.train": ["pre_normalise"]}, "unknown transform 'pre_normalise'"),
+        ({"data.transforms.test": [{"name": "random_mirror", "q": 1}]}, "unknown option(s) ['q']"),
+        ({"data.transforms.train": [{"name": "random_scale", "scale": 1.5}]}, "scale must be in"),
+        ({"data.transforms.train": [{"name": "random_rotate", "angles": [1, 2]}]}, "angles is one"),
+        ({"data.transforms": {"trian": []}}, "unknown split keys ['trian']"),
     ],
 )
 def test_a_bad_variant_fails_before_anything_runs(tmp_path, variant, message):
@@ -251,8 +256,8 @@ def test_a_folder_of_another_config_is_never_touched(tmp_path):
 
 @pytest.mark.slow
 def test_a_sweep_trains_summarizes_resumes_and_reports_a_failing_variant(tmp_path):
-    """2 variants x 2 seeds in parallel, beside a variant whose transform does not exist (it
-    fails when its data is built, at run time); then a rerun trains nothing more."""
+    """2 variants x 2 seeds in parallel, beside a variant whose data folder does not exist (it
+    fails at run time); then a rerun trains nothing more."""
     sweep = _write_sweep(
         tmp_path,
         {
@@ -260,7 +265,7 @@ def test_a_sweep_trains_summarizes_resumes_and_reports_a_failing_variant(tmp_pat
             "variants": {
                 "plain": {},
                 "fast_lr": {"train.optimizer.lr": 0.3},
-                "broken": {"data.transforms.test": [{"name": "no_such_transform"}]},
+                "broken": {"data": {"name": "msr_action3d", "root": str(tmp_path / "none")}},
             },
         },
     )
@@ -271,7 +276,7 @@ def test_a_sweep_trains_summarizes_resumes_and_reports_a_failing_variant(tmp_pat
     assert "2 of 6 runs failed" in result.output
     for seed in (0, 1):
         failed = out / "broken" / f"seed{seed}"
-        assert "no_such_transform" in (failed / "stderr.log").read_text()
+        assert "MSR Action3D: not found at" in (failed / "stderr.log").read_text()
         assert not (failed / "result.json").exists()
     summary = {v["variant"]: v for v in json.loads((out / "summary.json").read_text())["variants"]}
     assert summary["broken"]["seeds"] == [] and summary["broken"]["unfinished"] == [0, 1]
@@ -303,7 +308,7 @@ def test_a_failing_run_is_reported_and_a_foreign_folder_left_alone(tmp_path):
         {
             "seeds": [0],
             "variants": {
-                "broken": {"data.transforms.test": [{"name": "no_such_transform"}]},
+                "broken": {"data": {"name": "msr_action3d", "root": str(tmp_path / "none")}},
                 "taken": {},
             },
         },
@@ -315,8 +320,8 @@ def test_a_failing_run_is_reported_and_a_foreign_folder_left_alone(tmp_path):
     result = CliRunner().invoke(cli, ["sweep", str(sweep), "--out", str(out), "--quiet"])
     assert result.exit_code != 0 and "2 of 2 runs failed" in result.output
     stderr = (out / "broken" / "seed0" / "stderr.log").read_text()
-    assert "unknown transform 'no_such_transform'" in stderr
-    assert "unknown transform 'no_such_transform'" in result.output
+    assert f"MSR Action3D: not found at {tmp_path / 'none'}" in stderr
+    assert f"MSR Action3D: not found at {tmp_path / 'none'}" in result.output
     assert f"{foreign} holds a run of another config" in result.output
     assert sorted(p.name for p in foreign.iterdir()) == ["config.json"]
     summary = json.loads((out / "summary.json").read_text())["variants"]
