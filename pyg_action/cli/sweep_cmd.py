@@ -23,7 +23,7 @@ import click
     "--parallel",
     type=click.IntRange(min=1),
     default=None,
-    help="Runs at once. Default: the number of CPUs // --threads.",
+    help="Runs at once. Default: the number of usable CPUs // --threads.",
 )
 @click.option(
     "--threads",
@@ -102,7 +102,7 @@ def sweep(
 
         if not torch.cuda.is_available():
             raise click.ClickException("--device cuda asked for, but torch sees no CUDA device")
-    at_once = parallel or max(1, (os.cpu_count() or 1) // threads)
+    at_once = parallel or max(1, _usable_cpus() // threads)
     click.echo(
         f"{len(runs)} runs into {out_dir}, at most {at_once} at once, {threads} thread(s) each"
     )
@@ -119,6 +119,13 @@ def sweep(
         raise click.ClickException(
             f"{len(failed)} of {len(runs)} runs failed (their stderr.log is in their folder)"
         )
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _echo_summary(out_dir: str) -> None:
