@@ -51,16 +51,17 @@ from .prepared import is_prepared, open_prepared, prepare, read_folder
 from .registry import DatasetInfo, register_dataset
 from .report import ReadReport
 from .sources import InMemorySource, SampleSource, open_source
-from .split_names import ALL, TEST, select_stored, split_part
+from .split_names import ALL, TEST, TRAIN, select_stored, split_part
 from .splits import kinetics_split, npz_split_key, ratio_split, sample_facts, split_indices
 from .synthetic import SYNTHETIC_CLASSES, SYNTHETIC_LAYOUT, make_synthetic, synthetic_split
-from .transforms import Compose, build_transforms
+from .transforms import Compose, build_transforms, check_transform
 
 __all__ = [
     "DEFAULT_TRANSFORMS",
     "MSR_ACTIONS",
     "NTU_ACTIONS",
     "SkeletonDataset",
+    "check_transforms_config",
     "format_report",
     "pick_transforms",
 ]
@@ -387,6 +388,20 @@ DEFAULT_TRANSFORMS: dict[str, dict[str, list]] = {
     "pyskl": _steps(100, prenorm=True),
     "stgcn_arrays": _steps(100, prenorm=True),
 }
+
+
+def check_transforms_config(transforms: Any) -> None:
+    """Check a config's ``data.transforms`` (a list, or one per split) step by step without
+    the data (:func:`~pyg_action.data.transforms.check_transform`)."""
+    if transforms is None:
+        return
+    lists = [transforms]
+    if isinstance(transforms, Mapping) and "name" not in transforms:
+        pick_transforms(transforms, TRAIN, {})  # checks the split keys
+        lists = list(transforms.values())
+    for steps in lists:
+        for step in [steps] if isinstance(steps, str | Mapping) else steps:
+            check_transform(step)
 
 
 def pick_transforms(transforms: Any, split: str, default: Mapping[str, list]) -> Any:

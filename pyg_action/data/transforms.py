@@ -62,6 +62,7 @@ __all__ = [
     "Transform",
     "UniformSample",
     "build_transforms",
+    "check_transform",
     "describe_transforms",
     "mirror_pairs",
     "register_transform",
@@ -831,8 +832,10 @@ class Compose(Transform):
         return f"Compose([{inner}])"
 
 
-def build_transform(spec: str | Mapping[str, Any], layout: LayoutLike | None = None) -> Transform:
-    """One transform from ``"name"`` or ``{"name": ..., **options}``."""
+def _transform_class(
+    spec: str | Mapping[str, Any],
+) -> tuple[str, type[Transform], dict[str, Any]]:
+    """The name, registered class and options of one step, checked."""
     if isinstance(spec, str):
         spec = {"name": spec}
     if not isinstance(spec, Mapping) or "name" not in spec:
@@ -848,11 +851,32 @@ def build_transform(spec: str | Mapping[str, Any], layout: LayoutLike | None = N
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise ValueError(f"transform {name!r} got unknown option(s) {unknown}; options: {accepted}")
+    return name, cls, options
+
+
+def build_transform(spec: str | Mapping[str, Any], layout: LayoutLike | None = None) -> Transform:
+    """One transform from ``"name"`` or ``{"name": ..., **options}``."""
+    name, cls, options = _transform_class(spec)
     if cls.needs_layout:
         if layout is None:
             raise ValueError(f"transform {name!r} needs a skeleton layout")
         return cls(get_layout(layout), **options)  # type: ignore[call-arg]
     return cls(**options)
+
+
+def check_transform(spec: str | Mapping[str, Any]) -> None:
+    """Check one step without the data: its name and options, and its values by building it
+    (a step that needs the skeleton layout is checked by name and options only).
+
+    Raises:
+        ValueError: An unknown transform or option, or a value its class refuses.
+    """
+    name, cls, options = _transform_class(spec)
+    if not cls.needs_layout:
+        try:
+            cls(**options)
+        except TypeError as exc:  # e.g. a number where a list is expected
+            raise ValueError(f"transform {name!r}: {exc}") from None
 
 
 def build_transforms(

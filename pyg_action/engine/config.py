@@ -15,6 +15,7 @@ loads: unknown keys and wrong values are errors naming their dotted key.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -44,26 +45,51 @@ def merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def apply_override(config: dict[str, Any], assignment: str) -> None:
-    """Apply one ``a.b.c=value`` override in place (the value is parsed as YAML)."""
+#: One override: ``"a.b.c=value"`` (the value parsed as YAML, as ``--set`` takes it) or a
+#: ``(dotted key, value)`` pair whose value is used as it is (a list or mapping included).
+Override = str | tuple[str, Any]
+
+
+def parse_override(assignment: str) -> tuple[str, Any]:
+    """The dotted key and the YAML-parsed value of one ``a.b.c=value`` override."""
     if "=" not in assignment:
         raise ConfigError(f"--set {assignment}: not of the form key=value")
     key, raw = assignment.split("=", 1)
-    parts = key.strip().split(".")
-    node = config
-    for part in parts[:-1]:
-        if node.get(part) is None:
-            node[part] = {}
-        if not isinstance(node[part], dict):
-            raise ValueError(f"override {assignment!r}: {part!r} is not a section")
-        node = node[part]
     try:
-        node[parts[-1]] = yaml.safe_load(raw)
+        return key.strip(), yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(
             f"--set {assignment}: the value {raw!r} is not valid YAML ({problem})"
         ) from None
+
+
+def assign(config: dict[str, Any], key: str, value: Any) -> None:
+    """Set the dotted ``key`` of ``config`` to (a copy of) ``value`` in place, creating the
+    sections on the way; the value replaces what was there (lists and mappings included)."""
+    parts = key.split(".")
+    node = config
+    for part in parts[:-1]:
+        if node.get(part) is None:
+            node[part] = {}
+        if not isinstance(node[part], dict):
+            raise ValueError(f"override {key!r}: {part!r} is not a section")
+        node = node[part]
+    node[parts[-1]] = copy.deepcopy(value)
+
+
+def apply_override(config: dict[str, Any], override: Override) -> None:
+    """Apply one override (``a.b.c=value`` or a ``(key, value)`` pair) in place."""
+    key, value = parse_override(override) if isinstance(override, str) else override
+    assign(config, key, value)
+
+
+def describe_override(override: Override) -> str:
+    """An override as ``key=value`` text (a pair's value written as JSON)."""
+    if isinstance(override, str):
+        return override
+    key, value = override
+    return f"{key}={json.dumps(value)}"
 
 
 def read_config_file(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -96,7 +122,7 @@ def read_config_file(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[st
 
 
 def _quick_model_options(
-    model: dict[str, Any], quick_model: Mapping[str, Any], overrides: Iterable[str]
+    model: dict[str, Any], quick_model: Mapping[str, Any], keys: Iterable[str]
 ) -> dict[str, Any]:
     """The model section with the quick recipe's options only while its variant is kept.
 
@@ -109,8 +135,8 @@ def _quick_model_options(
     if variant is None or variant == quick_model.get("variant"):
         return model
     explicit = set()
-    for assignment in overrides:
-        parts = assignment.split("=", 1)[0].strip().split(".")
+    for key in keys:
+        parts = key.split(".")
         if len(parts) > 1 and parts[0] == "model":
             explicit.add(parts[1])
     return {
@@ -122,11 +148,12 @@ def _quick_model_options(
 
 def load_config(
     path: str | Path | None = None,
-    overrides: Iterable[str] = (),
+    overrides: Iterable[Override] = (),
     model: str | None = None,
 ) -> dict[str, Any]:
-    """Defaults, then the YAML file (over its ``base``), then ``--model``, then ``--set``;
-    checked against the schema (:class:`~pyg_action.engine.schema.ConfigError` otherwise).
+    """Defaults, then the YAML file (over its ``base``), then ``--model``, then the overrides
+    in order (``--set`` text or ``(key, value)`` pairs, see :data:`Override`); checked against
+    the schema (:class:`~pyg_action.engine.schema.ConfigError` otherwise).
 
     Without a config file, the model's quick recipe (its embedded dataset and a CPU-sized
     schedule, see :func:`~pyg_action.models.quick_config`) is merged in first; its data
@@ -147,15 +174,17 @@ def load_config(
     if model is not None and model != config["model"]["name"]:
         config["model"] = {"name": model}
     overrides = list(overrides)
-    for assignment in overrides:
-        apply_override(config, assignment)
+    pairs = [parse_override(o) if isinstance(o, str) else o for o in overrides]
+    for pair in pairs:
+        apply_override(config, pair)
     if quick_model is not None:
-        config["model"] = _quick_model_options(config["model"], quick_model, overrides)
+        config["model"] = _quick_model_options(config["model"], quick_model, dict(pairs))
     data = config.get("data") or {}
     default = quick_config(config["model"]["name"])["data"]
     if data.get("name", default["name"]) == default["name"]:
         # the model's own dataset (with its quick options unless a file set them)
         config["data"] = merge(default if path is None else {"name": default["name"]}, data)
     source = f"config {path}" if path is not None else "config"
-    validate_config(config, source + (" with --set " + " ".join(overrides) if overrides else ""))
+    given = " ".join(describe_override(o) for o in overrides)
+    validate_config(config, source + (f" with --set {given}" if given else ""))
     return config

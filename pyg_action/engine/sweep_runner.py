@@ -1,0 +1,180 @@
+"""Running a sweep's trainings as separate processes, several at once.
+
+Every (variant, seed) trains in its own ``python -m pyg_action train`` process, with the
+run's full config written into its folder (:data:`RUN_CONFIG`) and passed with ``--config``,
+``OMP_NUM_THREADS`` set to the threads each run may use, and its output kept in the folder
+(``train.log``, ``stderr.log``). A run whose folder already has ``result.json`` is skipped, one
+with an unfinished run in it is resumed (``--resume``), so a stopped sweep continues where it
+stopped; a folder holding a run of another config is never touched. A failing run is reported
+with the end of its ``stderr.log`` and the others go on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+import pyg_action
+
+from .sweep import Sweep, SweepRun
+
+#: The run's full config, written into its folder and passed to ``pyg-action train``.
+RUN_CONFIG = "sweep_config.json"
+#: What the sweep's folder records of the sweep (read by the summary).
+MANIFEST = "sweep.json"
+#: Lines of a failed run's ``stderr.log`` shown in its report.
+ERROR_LINES = 15
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What became of one run: ``done`` (finished before), ``trained`` or ``failed``."""
+
+    run: SweepRun
+    status: str
+    message: str = ""
+
+
+def run_status(run: SweepRun) -> str:
+    """``done`` (``result.json`` there), ``resume`` (an unfinished run) or ``new``.
+
+    Raises:
+        ValueError: The folder holds a run of another config (its differing keys named).
+    """
+    written = run.folder / "config.json"
+    if written.is_file():
+        try:
+            found = json.loads(written.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{written} cannot be read ({exc}); nothing was touched") from None
+        differing = sorted(_differing_keys(_plain(run.config), found))
+        if differing:
+            raise ValueError(
+                f"{run.folder} holds a run of another config (differing: "
+                f"{', '.join(differing)}); nothing was touched: remove it or sweep into "
+                "another --out"
+            )
+    if (run.folder / "result.json").is_file():
+        return "done"
+    return "resume" if (run.folder / "last.pt").is_file() else "new"
+
+
+def _plain(config: Mapping[str, Any]) -> Any:
+    """The config as JSON reads it back (tuples as lists)."""
+    return json.loads(json.dumps(config))
+
+
+def _differing_keys(a: Any, b: Any, prefix: str = "") -> Iterator[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in a.keys() | b.keys():
+            yield from _differing_keys(a.get(key), b.get(key), f"{prefix}{key}.")
+    elif a != b:
+        yield prefix.rstrip(".")
+
+
+def train_command(run: SweepRun, device: str, resume: bool) -> list[str]:
+    """The ``python -m pyg_action train`` command line of ``run``."""
+    command = [sys.executable, "-m", "pyg_action", "train", "--config"]
+    command += [str(run.folder / RUN_CONFIG), "--out", str(run.folder), "--quiet"]
+    command += ["--device", device]
+    return [*command, "--resume"] if resume else command
+
+
+def _environment(threads: int) -> dict[str, str]:
+    """This process's environment with ``OMP_NUM_THREADS`` and this ``pyg_action`` first on
+    the path, so that every run trains with the code that checked its config."""
+    package_root = str(Path(pyg_action.__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH")
+    return {
+        **os.environ,
+        "OMP_NUM_THREADS": str(threads),
+        "PYTHONPATH": package_root + (os.pathsep + path if path else ""),
+    }
+
+
+def execute(run: SweepRun, device: str, threads: int, resume: bool) -> RunOutcome:
+    """Train ``run`` in a child process; its stdout and stderr go to files in its folder."""
+    try:
+        return _execute(run, device, threads, resume)
+    except OSError as exc:  # a folder or log that cannot be written, a process not started
+        return RunOutcome(run, "failed", str(exc))
+
+
+def _execute(run: SweepRun, device: str, threads: int, resume: bool) -> RunOutcome:
+    run.folder.mkdir(parents=True, exist_ok=True)
+    (run.folder / RUN_CONFIG).write_text(json.dumps(run.config, indent=2), encoding="utf-8")
+    with (
+        open(run.folder / "train.log", "w", encoding="utf-8") as stdout,
+        open(run.folder / "stderr.log", "w", encoding="utf-8") as stderr,
+    ):
+        done = subprocess.run(
+            train_command(run, device, resume),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            env=_environment(threads),
+            check=False,
+        )
+    if done.returncode == 0 and (run.folder / "result.json").is_file():
+        return RunOutcome(run, "trained")
+    lines = (run.folder / "stderr.log").read_text(encoding="utf-8", errors="replace")
+    tail = "\n".join(lines.splitlines()[-ERROR_LINES:])
+    return RunOutcome(run, "failed", f"exit status {done.returncode}; {tail}".strip())
+
+
+def write_manifest(sweep: Sweep, out: str | Path) -> None:
+    """Record the sweep file, its seeds and its variants in ``out/sweep.json``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "sweep_file": str(sweep.path.resolve()),
+        "seeds": list(sweep.seeds),
+        "variants": list(sweep.variants),
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+
+def run_sweep(
+    runs: Sequence[SweepRun],
+    *,
+    device: str = "cpu",
+    threads: int = 1,
+    parallel: int = 1,
+    progress: bool = True,
+) -> list[RunOutcome]:
+    """Train every run not finished before, at most ``parallel`` at once; a failure is
+    reported (``tqdm.write``) and the others go on. Returns one outcome per run, in order."""
+    outcomes: dict[int, RunOutcome] = {}
+    pending: list[tuple[int, SweepRun, bool]] = []
+    for index, run in enumerate(runs):
+        try:
+            status = run_status(run)
+        except ValueError as exc:
+            outcomes[index] = RunOutcome(run, "failed", str(exc))
+            continue
+        if status == "done":
+            outcomes[index] = RunOutcome(run, "done")
+        else:
+            pending.append((index, run, status == "resume"))
+    bar = tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress)
+    with bar, ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        futures = {
+            pool.submit(execute, run, device, threads, resume): index
+            for index, run, resume in pending
+        }
+        for future in as_completed(futures):
+            outcome = future.result()
+            outcomes[futures[future]] = outcome
+            if outcome.status == "failed":  # the last line now, the rest in the report
+                tqdm.write(f"failed: {outcome.run.folder}: {outcome.message.splitlines()[-1]}")
+            bar.update(1)
+    return [outcomes[index] for index in range(len(runs))]

@@ -1,0 +1,163 @@
+"""The summary of a sweep's folder: per variant, the held-out top-1 over its seeds.
+
+Read from the run folders themselves (``<variant>/seed<k>/result.json`` and ``log.jsonl``), so
+it can be rebuilt at any time, from a finished sweep or from one still partial: every variant
+says how many seeds it has. Written as ``summary.json`` and ``summary.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .sweep import SEED_FOLDER
+from .sweep_runner import MANIFEST
+from .trainer import read_result
+
+
+@dataclass
+class VariantSummary:
+    """One variant's finished seeds and the statistics of their final-epoch top-1 (%).
+
+    ``std`` is the sample standard deviation (n - 1; ``None`` for one seed), ``best_top1_mean``
+    the mean of each seed's best epoch, ``seconds_per_run`` the mean wall time of a run's
+    epochs (from ``log.jsonl``; start-up not counted). ``unfinished`` are the seeds whose
+    folder holds no ``result.json`` (failed, stopped or still training); ``problems`` the
+    finished runs whose files could not be read.
+    """
+
+    variant: str
+    seeds: list[int]
+    top1: list[float]
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+    best_top1_mean: float | None
+    seconds_per_run: float | None
+    expected_seeds: int | None
+    unfinished: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _seed_folders(variant: Path) -> list[tuple[int, Path]]:
+    found = []
+    for folder in variant.iterdir():
+        match = SEED_FOLDER.fullmatch(folder.name)
+        if match and folder.is_dir():
+            found.append((int(match.group(1)), folder))
+    return sorted(found)
+
+
+def _epoch_seconds(folder: Path) -> float:
+    """The summed ``seconds`` of the epochs in ``log.jsonl``."""
+    lines = (folder / "log.jsonl").read_text(encoding="utf-8").splitlines()
+    return sum(float(json.loads(line)["seconds"]) for line in lines if line.strip())
+
+
+def _mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def summarize_variant(variant: Path, expected_seeds: int | None) -> VariantSummary:
+    """The summary of one variant's folder."""
+    seeds, top1, best, seconds = [], [], [], []
+    unfinished, problems = [], []
+    for seed, folder in _seed_folders(variant):
+        if not (folder / "result.json").is_file():
+            unfinished.append(seed)
+            continue
+        try:
+            result = read_result(folder)
+            final, best_top1 = float(result.final["top1"]), float(result.best["top1"])
+            run_seconds = _epoch_seconds(folder)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"{folder}: {type(exc).__name__}: {exc}")
+            continue
+        if not (math.isfinite(final) and math.isfinite(best_top1)):
+            problems.append(f"{folder}: result.json holds a non-finite top-1")
+            continue
+        seeds.append(seed)
+        top1.append(final)
+        best.append(best_top1)
+        seconds.append(run_seconds)
+    return VariantSummary(
+        variant=variant.name,
+        seeds=seeds,
+        top1=top1,
+        mean=_mean(top1),
+        std=statistics.stdev(top1) if len(top1) > 1 else None,
+        min=min(top1) if top1 else None,
+        max=max(top1) if top1 else None,
+        best_top1_mean=_mean(best),
+        seconds_per_run=_mean(seconds),
+        expected_seeds=expected_seeds,
+        unfinished=unfinished,
+        problems=problems,
+    )
+
+
+def summarize(out: str | Path) -> list[VariantSummary]:
+    """Every variant folder of the sweep folder ``out``, best mean first (variants without a
+    finished seed last)."""
+    out = Path(out)
+    if not out.is_dir():
+        raise ValueError(f"no sweep folder {out}")
+    expected = None
+    if (out / MANIFEST).is_file():
+        try:
+            expected = len(json.loads((out / MANIFEST).read_text(encoding="utf-8"))["seeds"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{out / MANIFEST} cannot be read: {exc}") from None
+    variants = [
+        summarize_variant(folder, expected)
+        for folder in sorted(out.iterdir())
+        if folder.is_dir() and _seed_folders(folder)
+    ]
+    if not variants:
+        raise ValueError(f"{out} holds no run folders (<variant>/seed<k>)")
+    return sorted(variants, key=lambda v: (v.mean is None, -(v.mean or 0.0), v.variant))
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def summary_markdown(variants: list[VariantSummary]) -> str:
+    """The summary as a Markdown table (top-1 in %, best mean first)."""
+    lines = [
+        "| variant | seeds | top-1 mean ± sd | min | max | best-epoch top-1 mean "
+        "| top-1 per seed | s/run |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for v in variants:
+        count = f"{len(v.seeds)}/{v.expected_seeds}" if v.expected_seeds else str(len(v.seeds))
+        spread = f"{_number(v.mean)} ± {_number(v.std)}" if v.mean is not None else "–"
+        per_seed = ", ".join(f"{s}: {t:.2f}" for s, t in zip(v.seeds, v.top1, strict=True))
+        lines.append(
+            f"| {v.variant} | {count} | {spread} | {_number(v.min)} | {_number(v.max)} "
+            f"| {_number(v.best_top1_mean)} | {per_seed or '–'} | {_number(v.seconds_per_run, 1)} |"
+        )
+    notes = [
+        f"- {v.variant}: seeds {', '.join(map(str, v.unfinished))} not finished"
+        for v in variants
+        if v.unfinished
+    ]
+    notes += [f"- {problem}" for v in variants for problem in v.problems]
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+
+
+def write_summary(out: str | Path) -> str:
+    """Summarize the sweep folder ``out`` into ``summary.json`` and ``summary.md``; returns
+    the Markdown."""
+    out = Path(out)
+    variants = summarize(out)
+    payload: dict[str, Any] = {"variants": [asdict(v) for v in variants]}
+    (out / "summary.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    text = summary_markdown(variants)
+    (out / "summary.md").write_text(text, encoding="utf-8")
+    return text

@@ -1,0 +1,331 @@
+"""``pyg-action sweep``: sweep files, the runs' configs, running, resuming and the summary."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from pyg_action.cli.main import cli
+from pyg_action.engine.sweep import SweepError, SweepRun, plan_sweep, read_sweep
+from pyg_action.engine.sweep_runner import run_status
+from pyg_action.engine.sweep_summary import summarize
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+#: A base config of a tiny ST-GCN on the synthetic data (one epoch in a few seconds).
+TINY_BASE = {
+    "model": {"name": "stgcn", "channels": [8, 8], "strides": [1, 2]},
+    "data": {
+        "name": "synthetic",
+        "num_samples": 48,
+        "transforms": {
+            "train": ["pre_normalize", {"name": "uniform_sample", "length": 8, "mode": "train"}],
+            "test": ["pre_normalize", {"name": "uniform_sample", "length": 8}],
+        },
+    },
+    "train": {"epochs": 1, "batch_size": 8},
+}
+
+
+def _write_sweep(folder: Path, sweep: dict, name: str = "sweep.yaml") -> Path:
+    (folder / "base.yaml").write_text(yaml.safe_dump(TINY_BASE))
+    path = folder / name
+    path.write_text(yaml.safe_dump({"base": "base.yaml", **sweep}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("sweep", "message"),
+    [
+        ({"seeds": [0], "variant": {"a": {}}}, "variant: unknown key (valid: base, seeds,"),
+        ({"seeds": ["0"], "variants": {"a": {}}}, "seeds.0: Input should be a valid integer"),
+        ({"seeds": 0, "variants": {"a": {}}}, "seeds: Input should be a valid list"),
+        ({"seeds": [], "variants": {"a": {}}}, "seeds: List should have at least 1 item"),
+        ({"seeds": [1, 1], "variants": {"a": {}}}, "seeds: [1] listed more than once"),
+        ({"seeds": [0], "variants": {"a": [1]}}, "variants.a: Input should be a valid dict"),
+        ({"seeds": [0], "variants": {"a/b": {}}}, "variants.a/b: a variant's name is its folder"),
+        ({"seeds": [0], "variants": {"a": {"train.seed": 3}}}, "train.seed is set by the sweep"),
+        ({"seeds": [0]}, "variants: missing"),
+    ],
+)
+def test_sweep_file_errors_name_the_file_and_the_key(tmp_path, sweep, message):
+    path = _write_sweep(tmp_path, sweep, "bad_sweep.yaml")
+    with pytest.raises(SweepError) as caught:
+        read_sweep(path)
+    assert "bad_sweep.yaml" in str(caught.value) and message in str(caught.value)
+
+
+def test_a_missing_base_is_named(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("base: nowhere.yaml\nseeds: [0]\nvariants: {a: {}}\n")
+    with pytest.raises(SweepError, match=r"s\.yaml: its base config .*nowhere\.yaml does not"):
+        read_sweep(path)
+
+
+@pytest.mark.parametrize(
+    ("variant", "message"),
+    [
+        ({"train.epoch": 3}, "train.epoch: unknown key; did you mean 'train.epochs'?"),
+        ({"train.epochs": "ten"}, "train.epochs: Input should be a valid integer"),
+        ({"model.channels": {"a": 1}}, "model.channels:"),
+        ({"data.transforms.train": ["pre_normalise"]}, "unknown transform 'pre_normalise'"),
+        ({"data.transforms.test": [{"name": "random_mirror", "q": 1}]}, "unknown option(s) ['q']"),
+        ({"data.transforms.train": [{"name": "random_scale", "scale": 1.5}]}, "scale must be in"),
+        ({"data.transforms.train": [{"name": "random_rotate", "angles": [1, 2]}]}, "angles is one"),
+        ({"data.transforms": {"trian": []}}, "unknown split keys ['trian']"),
+    ],
+)
+def test_a_bad_variant_fails_before_anything_runs(tmp_path, variant, message):
+    path = _write_sweep(tmp_path, {"seeds": [0], "variants": {"good": {}, "typo": variant}})
+    sweep = read_sweep(path)
+    with pytest.raises(SweepError) as caught:
+        plan_sweep(sweep, tmp_path / "out")
+    text = str(caught.value)
+    assert "sweep.yaml" in text and "variant 'typo'" in text and message in text
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_variant_in_only_is_named(tmp_path):
+    sweep = read_sweep(_write_sweep(tmp_path, {"seeds": [0], "variants": {"a": {}, "b": {}}}))
+    with pytest.raises(SweepError, match=r"sweep\.yaml: no variant 'c' \(variants: a, b\)"):
+        plan_sweep(sweep, tmp_path / "out", only=["a", "c"])
+    result = CliRunner().invoke(
+        cli, ["sweep", str(sweep.path), "--out", str(tmp_path / "o"), "--only", "c"]
+    )
+    assert result.exit_code != 0 and "no variant 'c'" in result.output
+
+
+def test_a_runs_config_is_base_then_set_then_variant_then_command_line_then_seed(tmp_path):
+    mirror = [*TINY_BASE["data"]["transforms"]["train"], {"name": "random_mirror", "p": 0.3}]
+    sweep = read_sweep(
+        _write_sweep(
+            tmp_path,
+            {
+                "seeds": [3, 7],
+                "set": ["train.batch_size=4", "train.optimizer.lr=0.2"],
+                "variants": {
+                    "plain": None,
+                    "mirror": {"data.transforms.train": mirror, "train.batch_size": 6},
+                    "sgd": {"train.optimizer": {"name": "sgd", "lr": 0.01}},
+                },
+            },
+        )
+    )
+    runs = plan_sweep(sweep, tmp_path / "out", ["train.epochs=2"], only=["mirror", "sgd"])
+    assert [(r.variant, r.seed) for r in runs] == [
+        ("mirror", 3),
+        ("mirror", 7),
+        ("sgd", 3),
+        ("sgd", 7),
+    ]
+    assert [r.folder for r in runs[:2]] == [
+        tmp_path / "out" / "mirror" / f"seed{s}" for s in (3, 7)
+    ]
+    mirrored = runs[0].config
+    assert mirrored["data"]["transforms"]["train"] == mirror  # a list replaced as a whole
+    assert mirrored["data"]["transforms"]["test"] == TINY_BASE["data"]["transforms"]["test"]
+    assert mirrored["train"]["batch_size"] == 6 and mirrored["train"]["optimizer"]["lr"] == 0.2
+    assert [r.config["train"]["seed"] for r in runs] == [3, 7, 3, 7]
+    assert all(r.config["train"]["epochs"] == 2 for r in runs)
+    # a mapping replaces the section: the shared lr gives way, the schema's defaults are not
+    # filled in (validation only checks)
+    assert runs[2].config["train"]["optimizer"] == {"name": "sgd", "lr": 0.01}
+    with pytest.raises(SweepError, match="train.seed is set by the sweep's seeds"):
+        plan_sweep(sweep, tmp_path / "out", ["train.seed=1"])
+
+
+@pytest.mark.parametrize("name", ["msr_recipes.yaml", "msr_stgcnpp_recipes.yaml"])
+def test_the_shipped_sweeps_build_every_run(tmp_path, name):
+    sweep = read_sweep(CONFIGS / "sweeps" / name)
+    runs = plan_sweep(sweep, tmp_path)
+    assert len(runs) == len(sweep.variants) * 3 and sweep.seeds == (0, 1, 2)
+    configs = {run.variant: run.config for run in runs if run.seed == 0}
+    base = configs["baseline"]
+    assert configs["epochs100"]["train"]["epochs"] == 100 and base["train"]["epochs"] == 50
+    strong = configs["strong_aug"]["data"]["transforms"]["train"]
+    assert {"name": "random_rotate", "angles": 30} in strong
+    assert {"name": "random_scale", "scale": 0.2} in strong
+    names = [step if isinstance(step, str) else step["name"] for step in strong]
+    assert names.index("random_mirror") < names.index("streams")
+    assert configs["strong_aug"]["data"]["transforms"]["test"] == base["data"]["transforms"]["test"]
+
+
+def test_the_ctrgcn_sweep_changes_what_each_variant_names(tmp_path):
+    runs = plan_sweep(read_sweep(CONFIGS / "sweeps" / "msr_recipes.yaml"), tmp_path)
+    configs = {run.variant: run.config for run in runs if run.seed == 1}
+    base = configs["baseline"]
+    train_steps = base["data"]["transforms"]["train"]
+    mirrored = configs["mirror"]["data"]["transforms"]["train"]
+    assert mirrored == [*train_steps[:-1], "random_mirror", train_steps[-1]]
+    for split in ("train", "test"):
+        steps = configs["len64"]["data"]["transforms"][split]
+        assert [s for s in steps if isinstance(s, dict) and s["name"] == "uniform_sample"][0][
+            "length"
+        ] == 64
+    assert configs["narrow"]["model"]["channels"] == [32, 32, 64, 64, 128, 128]
+    assert configs["wd1e-3"]["train"]["optimizer"]["weight_decay"] == 0.001
+    assert configs["wd1e-3"]["train"]["optimizer"]["lr"] == base["train"]["optimizer"]["lr"]
+    assert configs["dropout_long"]["model"]["dropout"] == 0.2
+    assert "random_mirror" in configs["dropout_long"]["data"]["transforms"]["train"]
+    for name in ("narrow", "wd1e-3", "dropout_long"):
+        assert configs[name]["train"]["epochs"] == 100
+
+
+def test_dry_run_lists_every_run_and_trains_nothing(tmp_path):
+    sweep = _write_sweep(
+        tmp_path, {"seeds": [0, 1], "variants": {"a": {}, "b": {"train.epochs": 2}}}
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["sweep", str(sweep), "--out", str(out), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    for variant in ("a", "b"):
+        for seed in (0, 1):
+            assert (
+                f"{variant} seed {seed} -> {out / variant / f'seed{seed}'} (new)" in result.output
+            )
+    assert "4 runs, every config checked" in result.output and not out.exists()
+    bad = CliRunner().invoke(
+        cli, ["sweep", str(sweep), "--out", str(out), "--dry-run", "--set", "train.epochs=0"]
+    )
+    assert bad.exit_code != 0 and "train.epochs: Input should be greater than 0" in bad.output
+
+
+def _finished_run(folder: Path, top1: float, best: float, seconds: list[float]) -> None:
+    """A run folder as training leaves it (result.json and log.jsonl)."""
+    folder.mkdir(parents=True)
+    result = {"final": {"top1": top1}, "best": {"top1": best, "epoch": 1}, "synthetic": False}
+    (folder / "result.json").write_text(json.dumps(result))
+    lines = [json.dumps({"epoch": i + 1, "seconds": s}) for i, s in enumerate(seconds)]
+    (folder / "log.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_the_summary_of_a_partial_sweep(tmp_path):
+    out = tmp_path / "out"
+    _finished_run(out / "wide" / "seed0", 80.0, 82.0, [10.0, 20.0])
+    _finished_run(out / "wide" / "seed1", 90.0, 91.0, [10.0, 10.0])
+    _finished_run(out / "wide" / "seed2", 85.0, 88.0, [30.0])
+    _finished_run(out / "narrow" / "seed0", 87.5, 87.5, [5.0])
+    (out / "narrow" / "seed1").mkdir()  # started, not finished
+    (out / "sweep.json").write_text(json.dumps({"seeds": [0, 1, 2], "variants": ["wide"]}))
+    result = CliRunner().invoke(cli, ["sweep", "--summarize", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())["variants"]
+    assert [v["variant"] for v in summary] == ["narrow", "wide"]  # best mean first
+    narrow, wide = summary
+    assert wide["seeds"] == [0, 1, 2] and wide["top1"] == [80.0, 90.0, 85.0]
+    assert wide["mean"] == pytest.approx(85.0) and wide["std"] == pytest.approx(5.0)  # n - 1
+    assert (wide["min"], wide["max"]) == (80.0, 90.0)
+    assert wide["best_top1_mean"] == pytest.approx(87.0)
+    assert wide["seconds_per_run"] == pytest.approx(80.0 / 3)
+    assert narrow["seeds"] == [0] and narrow["std"] is None and narrow["unfinished"] == [1]
+    table = (out / "summary.md").read_text()
+    assert "| wide | 3/3 | 85.00 ± 5.00 | 80.00 | 90.00 | 87.00 |" in table
+    assert "| narrow | 1/3 | 87.50 ± – |" in table
+    assert "narrow: seeds 1 not finished" in table and table in result.output
+
+
+def test_an_unreadable_result_is_reported_not_counted(tmp_path):
+    _finished_run(tmp_path / "a" / "seed0", 50.0, 50.0, [1.0])
+    _finished_run(tmp_path / "a" / "seed1", 60.0, 60.0, [1.0])
+    (tmp_path / "a" / "seed1" / "result.json").write_text('{"final": {"top1": NaN}}')
+    (variant,) = summarize(tmp_path)
+    assert variant.seeds == [0] and variant.mean == 50.0
+    assert len(variant.problems) == 1 and "seed1" in variant.problems[0]
+
+
+def test_a_folder_of_another_config_is_never_touched(tmp_path):
+    config = {"model": {"name": "stgcn"}, "train": {"epochs": 3, "seed": 0}}
+    folder = tmp_path / "a" / "seed0"
+    folder.mkdir(parents=True)
+    run = SweepRun("a", 0, folder, config)
+    assert run_status(run) == "new"
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "last.pt").write_bytes(b"")
+    assert run_status(run) == "resume"
+    (folder / "result.json").write_text("{}")
+    assert run_status(run) == "done"
+    other = SweepRun("a", 0, folder, {**config, "train": {"epochs": 4, "seed": 0}})
+    with pytest.raises(ValueError, match=r"another config \(differing: train\.epochs\)"):
+        run_status(other)
+
+
+@pytest.mark.slow
+def test_a_sweep_trains_summarizes_resumes_and_reports_a_failing_variant(tmp_path):
+    """2 variants x 2 seeds in parallel, beside a variant whose data folder does not exist (it
+    fails at run time); then a rerun trains nothing more."""
+    sweep = _write_sweep(
+        tmp_path,
+        {
+            "seeds": [0, 1],
+            "variants": {
+                "plain": {},
+                "fast_lr": {"train.optimizer.lr": 0.3},
+                "broken": {"data": {"name": "msr_action3d", "root": str(tmp_path / "none")}},
+            },
+        },
+    )
+    out = tmp_path / "runs"
+    args = ["sweep", str(sweep), "--out", str(out), "--parallel", "2", "--quiet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code != 0
+    assert "2 of 6 runs failed" in result.output
+    for seed in (0, 1):
+        failed = out / "broken" / f"seed{seed}"
+        assert "MSR Action3D: not found at" in (failed / "stderr.log").read_text()
+        assert not (failed / "result.json").exists()
+    summary = {v["variant"]: v for v in json.loads((out / "summary.json").read_text())["variants"]}
+    assert summary["broken"]["seeds"] == [] and summary["broken"]["unfinished"] == [0, 1]
+    for variant in ("plain", "fast_lr"):
+        folders = [out / variant / f"seed{seed}" for seed in (0, 1)]
+        results = [json.loads((f / "result.json").read_text()) for f in folders]
+        top1 = [r["final"]["top1"] for r in results]
+        assert summary[variant]["top1"] == top1
+        assert summary[variant]["mean"] == pytest.approx(statistics.fmean(top1))
+        assert summary[variant]["std"] == pytest.approx(statistics.stdev(top1))
+        configs = [json.loads((f / "config.json").read_text()) for f in folders]
+        assert [c["train"]["seed"] for c in configs] == [0, 1]
+        assert configs[0] == json.loads((folders[0] / "sweep_config.json").read_text())
+    assert json.loads((out / "fast_lr" / "seed1" / "config.json").read_text())["train"][
+        "optimizer"
+    ]["lr"] == pytest.approx(0.3)
+    finished = {f: f.stat().st_mtime_ns for f in out.glob("*/seed*/result.json")}
+    again = CliRunner().invoke(cli, [*args, "--only", "plain", "--only", "fast_lr"])
+    assert again.exit_code == 0, again.output
+    assert "4 runs were finished before and kept" in again.output
+    assert {f: f.stat().st_mtime_ns for f in out.glob("*/seed*/result.json")} == finished
+
+
+def test_a_failing_run_is_reported_and_a_foreign_folder_left_alone(tmp_path):
+    """The failing run's stderr is kept in its folder and named in the output; a folder holding
+    a run of another config is refused without being touched; the command fails at the end."""
+    sweep = _write_sweep(
+        tmp_path,
+        {
+            "seeds": [0],
+            "variants": {
+                "broken": {"data": {"name": "msr_action3d", "root": str(tmp_path / "none")}},
+                "taken": {},
+            },
+        },
+    )
+    out = tmp_path / "runs"
+    foreign = out / "taken" / "seed0"
+    foreign.mkdir(parents=True)
+    (foreign / "config.json").write_text(json.dumps({"model": {"name": "vig"}}))
+    result = CliRunner().invoke(cli, ["sweep", str(sweep), "--out", str(out), "--quiet"])
+    assert result.exit_code != 0 and "2 of 2 runs failed" in result.output
+    stderr = (out / "broken" / "seed0" / "stderr.log").read_text()
+    assert f"MSR Action3D: not found at {tmp_path / 'none'}" in stderr
+    assert f"MSR Action3D: not found at {tmp_path / 'none'}" in result.output
+    assert f"{foreign} holds a run of another config" in result.output
+    assert sorted(p.name for p in foreign.iterdir()) == ["config.json"]
+    summary = json.loads((out / "summary.json").read_text())["variants"]
+    assert [(v["variant"], v["seeds"], v["unfinished"]) for v in summary] == [
+        ("broken", [], [0]),
+        ("taken", [], [0]),
+    ]
