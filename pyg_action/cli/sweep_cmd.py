@@ -52,6 +52,13 @@ import click
     default=None,
     help="Only rebuild the summary of an existing sweep folder from its runs.",
 )
+@click.option(
+    "--clips",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Also evaluate every run averaging this many temporal clips per test sequence "
+    "(pyg-action evaluate --clips); the summary adds their top-1.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def sweep(
     sweep_file,
@@ -64,6 +71,7 @@ def sweep(
     only,
     dry_run,
     summarize_dir,
+    clips,
     quiet,
 ):
     """Train every variant of SWEEP_FILE with every seed, each run in its own process, and
@@ -107,7 +115,9 @@ def sweep(
         f"{len(runs)} runs into {out_dir}, at most {at_once} at once, {threads} thread(s) each"
     )
     write_manifest(plan, out_dir)
-    outcomes = run_sweep(runs, device=device, threads=threads, parallel=at_once, progress=not quiet)
+    outcomes = run_sweep(
+        runs, device=device, threads=threads, parallel=at_once, progress=not quiet, clips=clips
+    )
     skipped = sum(outcome.status == "done" for outcome in outcomes)
     if skipped:
         click.echo(f"{skipped} runs were finished before and kept")

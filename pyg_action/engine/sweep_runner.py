@@ -6,7 +6,10 @@ run's full config written into its folder (:data:`RUN_CONFIG`) and passed with `
 (``train.log``, ``stderr.log``). A run whose folder already has ``result.json`` is skipped, one
 with an unfinished run in it is resumed (``--resume``), so a stopped sweep continues where it
 stopped; a folder holding a run of another config is never touched. A failing run is reported
-with the end of its ``stderr.log`` and the others go on.
+with the end of its ``stderr.log`` and the others go on. With ``clips``, every finished run is
+also evaluated with that many temporal clips per test sequence (``pyg-action evaluate
+--clips``), its per-sample scores written to ``test_clips<N>.npz`` for the summary and for
+late fusion.
 """
 
 from __future__ import annotations
@@ -89,6 +92,19 @@ def train_command(run: SweepRun, device: str, resume: bool) -> list[str]:
     return [*command, "--resume"] if resume else command
 
 
+def clips_dump(folder: Path, clips: int) -> Path:
+    """Where a run's ``clips``-clip test scores go."""
+    return folder / f"test_clips{clips}.npz"
+
+
+def evaluate_command(run: SweepRun, device: str, clips: int) -> list[str]:
+    """The ``python -m pyg_action evaluate --clips`` command line of a finished ``run``."""
+    command = [sys.executable, "-m", "pyg_action", "evaluate", "--checkpoint"]
+    command += [str(run.folder / "last.pt"), "--clips", str(clips), "--device", device]
+    command += ["--out", str(run.folder / "evaluation")]
+    return [*command, "--dump", str(clips_dump(run.folder, clips))]
+
+
 def _environment(threads: int) -> dict[str, str]:
     """This process's environment with ``OMP_NUM_THREADS`` and this ``pyg_action`` first on
     the path, so that every run trains with the code that checked its config."""
@@ -101,34 +117,55 @@ def _environment(threads: int) -> dict[str, str]:
     }
 
 
-def execute(run: SweepRun, device: str, threads: int, resume: bool) -> RunOutcome:
-    """Train ``run`` in a child process; its stdout and stderr go to files in its folder."""
+def execute(
+    run: SweepRun, device: str, threads: int, status: str, clips: int | None = None
+) -> RunOutcome:
+    """Train ``run`` (``status`` ``new`` or ``resume``; ``done``: trained before) in a child
+    process, then evaluate it with ``clips`` clips when asked; the children's stdout and
+    stderr go to files in its folder."""
     try:
-        return _execute(run, device, threads, resume)
+        outcome = RunOutcome(run, "done")
+        if status != "done":
+            run.folder.mkdir(parents=True, exist_ok=True)
+            config = json.dumps(run.config, indent=2)
+            (run.folder / RUN_CONFIG).write_text(config, encoding="utf-8")
+            outcome = _child(run, train_command(run, device, status == "resume"), threads, "train")
+            if outcome.status == "failed" or not (run.folder / "result.json").is_file():
+                return outcome if outcome.status == "failed" else _failed(run, 0, "stderr.log")
+        if clips is not None and not clips_dump(run.folder, clips).is_file():
+            evaluated = _child(run, evaluate_command(run, device, clips), threads, "evaluate")
+            if evaluated.status == "failed":
+                return evaluated
+        return outcome
     except OSError as exc:  # a folder or log that cannot be written, a process not started
         return RunOutcome(run, "failed", str(exc))
 
 
-def _execute(run: SweepRun, device: str, threads: int, resume: bool) -> RunOutcome:
-    run.folder.mkdir(parents=True, exist_ok=True)
-    (run.folder / RUN_CONFIG).write_text(json.dumps(run.config, indent=2), encoding="utf-8")
+def _child(run: SweepRun, command: list[str], threads: int, name: str) -> RunOutcome:
+    """Run ``command`` with its output in ``<name>.log`` and ``stderr.log`` (``evaluate``:
+    ``evaluate_stderr.log``) of the run's folder."""
+    errors = "stderr.log" if name == "train" else f"{name}_stderr.log"
     with (
-        open(run.folder / "train.log", "w", encoding="utf-8") as stdout,
-        open(run.folder / "stderr.log", "w", encoding="utf-8") as stderr,
+        open(run.folder / f"{name}.log", "w", encoding="utf-8") as stdout,
+        open(run.folder / errors, "w", encoding="utf-8") as stderr,
     ):
         done = subprocess.run(
-            train_command(run, device, resume),
+            command,
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,
             env=_environment(threads),
             check=False,
         )
-    if done.returncode == 0 and (run.folder / "result.json").is_file():
-        return RunOutcome(run, "trained")
-    lines = (run.folder / "stderr.log").read_text(encoding="utf-8", errors="replace")
+    if done.returncode == 0:
+        return RunOutcome(run, "trained" if name == "train" else "done")
+    return _failed(run, done.returncode, errors)
+
+
+def _failed(run: SweepRun, code: int, errors: str) -> RunOutcome:
+    lines = (run.folder / errors).read_text(encoding="utf-8", errors="replace")
     tail = "\n".join(lines.splitlines()[-ERROR_LINES:])
-    return RunOutcome(run, "failed", f"exit status {done.returncode}; {tail}".strip())
+    return RunOutcome(run, "failed", f"exit status {code}; {tail}".strip())
 
 
 def write_manifest(sweep: Sweep, out: str | Path) -> None:
@@ -150,26 +187,28 @@ def run_sweep(
     threads: int = 1,
     parallel: int = 1,
     progress: bool = True,
+    clips: int | None = None,
 ) -> list[RunOutcome]:
-    """Train every run not finished before, at most ``parallel`` at once; a failure is
-    reported (``tqdm.write``) and the others go on. Returns one outcome per run, in order."""
+    """Train every run not finished before, at most ``parallel`` at once, and evaluate every
+    run with ``clips`` clips when asked (once: a run with its scores is left alone); a failure
+    is reported (``tqdm.write``) and the others go on. Returns one outcome per run, in order."""
     outcomes: dict[int, RunOutcome] = {}
-    pending: list[tuple[int, SweepRun, bool]] = []
+    pending: list[tuple[int, SweepRun, str]] = []
     for index, run in enumerate(runs):
         try:
             status = run_status(run)
         except ValueError as exc:
             outcomes[index] = RunOutcome(run, "failed", str(exc))
             continue
-        if status == "done":
+        if status == "done" and (clips is None or clips_dump(run.folder, clips).is_file()):
             outcomes[index] = RunOutcome(run, "done")
         else:
-            pending.append((index, run, status == "resume"))
+            pending.append((index, run, status))
     bar = tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress)
     with bar, ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         futures = {
-            pool.submit(execute, run, device, threads, resume): index
-            for index, run, resume in pending
+            pool.submit(execute, run, device, threads, status, clips): index
+            for index, run, status in pending
         }
         for future in as_completed(futures):
             outcome = future.result()

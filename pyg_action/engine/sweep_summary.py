@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .sweep import SEED_FOLDER
 from .sweep_runner import MANIFEST
@@ -42,6 +45,11 @@ class VariantSummary:
     expected_seeds: int | None
     unfinished: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    clips: int | None = None
+    clip_top1: list[float] = field(default_factory=list)
+    clip_mean: float | None = None
+    clip_std: float | None = None
+    fused_top1: float | None = None
 
 
 def _seed_folders(variant: Path) -> list[tuple[int, Path]]:
@@ -59,6 +67,27 @@ def _epoch_seconds(folder: Path) -> float:
     return sum(float(json.loads(line)["seconds"]) for line in lines if line.strip())
 
 
+CLIPS_DUMP = re.compile(r"test_clips(\d+)\.npz")
+
+
+def clip_scores(folder: Path) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """``(clips, softmax scores (N, K), labels (N,))`` of a run's most-clips evaluation dump
+    (``test_clips<N>.npz``), or ``None`` when it has none."""
+    dumps = [(int(m.group(1)), f) for f in folder.iterdir() if (m := CLIPS_DUMP.fullmatch(f.name))]
+    if not dumps:
+        return None
+    clips, path = max(dumps)
+    with np.load(path, allow_pickle=False) as scores:
+        logits, labels = scores["logits"].astype(np.float64), scores["labels"]
+    logits = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    return clips, probs / probs.sum(axis=1, keepdims=True), labels
+
+
+def _top1(probs: np.ndarray, labels: np.ndarray) -> float:
+    return 100.0 * float(np.mean(probs.argmax(axis=1) == labels))
+
+
 def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
@@ -67,6 +96,7 @@ def summarize_variant(variant: Path, expected_seeds: int | None) -> VariantSumma
     """The summary of one variant's folder."""
     seeds, top1, best, seconds = [], [], [], []
     unfinished, problems = [], []
+    clip_runs: list[tuple[int, np.ndarray, np.ndarray]] = []
     for seed, folder in _seed_folders(variant):
         if not (folder / "result.json").is_file():
             unfinished.append(seed)
@@ -81,10 +111,25 @@ def summarize_variant(variant: Path, expected_seeds: int | None) -> VariantSumma
         if not (math.isfinite(final) and math.isfinite(best_top1)):
             problems.append(f"{folder}: result.json holds a non-finite top-1")
             continue
+        try:
+            scores = clip_scores(folder)
+        except (OSError, ValueError, KeyError) as exc:
+            problems.append(f"{folder}: its clip scores cannot be read: {exc}")
+            scores = None
+        if scores is not None:
+            clip_runs.append(scores)
         seeds.append(seed)
         top1.append(final)
         best.append(best_top1)
         seconds.append(run_seconds)
+    clip_top1 = [_top1(probs, labels) for _, probs, labels in clip_runs]
+    fused = None
+    counts = {clips for clips, _, _ in clip_runs}
+    same_samples = all(np.array_equal(run[2], clip_runs[0][2]) for run in clip_runs)
+    if clip_runs and len(counts) == 1 and same_samples:
+        fused = _top1(np.mean([probs for _, probs, _ in clip_runs], axis=0), clip_runs[0][2])
+    elif clip_runs:
+        problems.append(f"{variant}: its runs were evaluated with different clips or samples")
     return VariantSummary(
         variant=variant.name,
         seeds=seeds,
@@ -98,6 +143,11 @@ def summarize_variant(variant: Path, expected_seeds: int | None) -> VariantSumma
         expected_seeds=expected_seeds,
         unfinished=unfinished,
         problems=problems,
+        clips=max(counts) if counts else None,
+        clip_top1=clip_top1,
+        clip_mean=_mean(clip_top1),
+        clip_std=statistics.stdev(clip_top1) if len(clip_top1) > 1 else None,
+        fused_top1=fused,
     )
 
 
@@ -129,10 +179,12 @@ def _number(value: float | None, digits: int = 2) -> str:
 
 def summary_markdown(variants: list[VariantSummary]) -> str:
     """The summary as a Markdown table (top-1 in %, best mean first)."""
+    with_clips = any(v.clips for v in variants)
     lines = [
         "| variant | seeds | top-1 mean ± sd | min | max | best-epoch top-1 mean "
-        "| top-1 per seed | s/run |",
-        "|---|---|---|---|---|---|---|---|",
+        "| top-1 per seed | s/run |"
+        + (" clips | clip top-1 mean ± sd | seeds fused |" if with_clips else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|---|---|" if with_clips else ""),
     ]
     for v in variants:
         count = f"{len(v.seeds)}/{v.expected_seeds}" if v.expected_seeds else str(len(v.seeds))
@@ -141,6 +193,7 @@ def summary_markdown(variants: list[VariantSummary]) -> str:
         lines.append(
             f"| {v.variant} | {count} | {spread} | {_number(v.min)} | {_number(v.max)} "
             f"| {_number(v.best_top1_mean)} | {per_seed or '–'} | {_number(v.seconds_per_run, 1)} |"
+            + (_clip_cells(v) if with_clips else "")
         )
     notes = [
         f"- {v.variant}: seeds {', '.join(map(str, v.unfinished))} not finished"
@@ -149,6 +202,14 @@ def summary_markdown(variants: list[VariantSummary]) -> str:
     ]
     notes += [f"- {problem}" for v in variants for problem in v.problems]
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+
+
+def _clip_cells(v: VariantSummary) -> str:
+    if v.clip_mean is None:
+        return " – | – | – |"
+    return (
+        f" {v.clips} | {_number(v.clip_mean)} ± {_number(v.clip_std)} | {_number(v.fused_top1)} |"
+    )
 
 
 def write_summary(out: str | Path) -> str:

@@ -6,6 +6,7 @@ import json
 import statistics
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -329,3 +330,46 @@ def test_a_failing_run_is_reported_and_a_foreign_folder_left_alone(tmp_path):
         ("broken", [], [0]),
         ("taken", [], [0]),
     ]
+
+
+def _clip_dump(folder: Path, clips: int, logits: list[list[float]], labels: list[int]) -> None:
+    np.savez(
+        folder / f"test_clips{clips}.npz",
+        logits=np.array(logits, dtype=np.float32),
+        labels=np.array(labels, dtype=np.int64),
+        names=np.array([f"s{i}" for i in range(len(labels))]),
+        class_names=np.array(["a", "b"]),
+    )
+
+
+def test_the_summary_adds_clip_scores_and_their_fusion(tmp_path):
+    """Each seed's clip top-1 and the top-1 of the seeds' mean softmax: here each seed gets
+    one of two samples right and their fusion both (the confident score wins each sample)."""
+    for seed, logits in enumerate([[[4.0, 0.0], [0.2, 0.0]], [[0.0, 0.2], [0.0, 4.0]]]):
+        folder = tmp_path / "out" / "a" / f"seed{seed}"
+        _finished_run(folder, 50.0, 50.0, [1.0])
+        _clip_dump(folder, 3, [[0.0, 9.0]] * 2, [0, 1])  # fewer clips: not read
+        _clip_dump(folder, 10, logits, [0, 1])
+    (variant,) = summarize(tmp_path / "out")
+    assert variant.clips == 10
+    assert variant.clip_top1 == [50.0, 50.0]
+    assert variant.fused_top1 == 100.0
+    table = (CliRunner().invoke(cli, ["sweep", "--summarize", str(tmp_path / "out")])).output
+    assert "| 10 | 50.00 ± 0.00 | 100.00 |" in table
+
+
+def test_a_sweep_evaluates_its_runs_with_clips_once(tmp_path):
+    sweep = _write_sweep(tmp_path, {"seeds": [0], "variants": {"plain": {}}})
+    out = tmp_path / "runs"
+    args = ["sweep", str(sweep), "--out", str(out), "--clips", "2", "--quiet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    dump = out / "plain" / "seed0" / "test_clips2.npz"
+    with np.load(dump, allow_pickle=False) as scores:
+        expected = 100.0 * float(np.mean(scores["logits"].argmax(1) == scores["labels"]))
+    (variant,) = summarize(out)
+    assert variant.clips == 2 and variant.clip_top1 == [pytest.approx(expected)]
+    written = dump.stat().st_mtime_ns
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and "1 runs were finished before and kept" in again.output
+    assert dump.stat().st_mtime_ns == written
