@@ -14,10 +14,9 @@ gives the next one after a stride (frames ``0, s, 2s, ...`` of every track). Lev
 by shape signature (:func:`SkeletonLevel.structured`), so batches of one shape share their
 indices and each index is built once.
 
-A batch carries its shape on the host when it was made by
+A batch carries its shape on the host when its samples were made by
 :class:`~pyg_action.graph.SkeletonGraphBuilder` (the ``track_shape`` attribute, a list with one
-``(T, M)`` pair per sample after batching) or by :func:`~pyg_action.data.collate.collate_skeletons`.
-Other batches (a user's own PyG graphs with ``num_frames`` and ``num_persons``) cost one read of
+``(T, M)`` pair per sample after PyG's batching). Other batches (a user's own PyG graphs with ``num_frames`` and ``num_persons``) cost one read of
 those two small tensors per forward. Batches that carry explicit spatial edges whose labels
 vary per frame (the gravity-centre partitions) keep them: their spatial convolution runs on the
 edges (message passing), everything temporal still from the shape.
