@@ -175,6 +175,11 @@ def test_the_ctrgcn_sweep_changes_what_each_variant_names(tmp_path):
     assert "random_mirror" in configs["dropout_long"]["data"]["transforms"]["train"]
     for name in ("narrow", "wd1e-3", "dropout_long"):
         assert configs[name]["train"]["epochs"] == 100
+    for split in ("train", "test"):  # the median filter before the scale normalisation
+        steps = configs["median"]["data"]["transforms"][split]
+        assert steps[:3] == ["pre_normalize", {"name": "temporal_median", "window": 5},
+                             "scale_normalize"]  # fmt: skip
+        assert steps[3:] == base["data"]["transforms"][split][2:]
 
 
 def test_dry_run_lists_every_run_and_trains_nothing(tmp_path):
