@@ -175,6 +175,16 @@ def test_the_ctrgcn_sweep_changes_what_each_variant_names(tmp_path):
     assert "random_mirror" in configs["dropout_long"]["data"]["transforms"]["train"]
     for name in ("narrow", "wd1e-3", "dropout_long"):
         assert configs[name]["train"]["epochs"] == 100
+    crop = {"name": "random_crop", "ratio": [0.7, 1.0]}
+    assert configs["crop"]["data"]["transforms"]["train"] == [
+        *train_steps[:2],
+        crop,
+        *train_steps[2:],
+    ]
+    everything = configs["all_aug"]
+    assert (
+        crop in everything["data"]["transforms"]["train"] and everything["model"]["dropout"] == 0.2
+    )
     for split in ("train", "test"):  # the median filter before the scale normalisation
         steps = configs["median"]["data"]["transforms"][split]
         assert steps[:3] == ["pre_normalize", {"name": "temporal_median", "window": 5},
