@@ -51,7 +51,8 @@ Capture = Callable[[Callable[[], None]], Callable[[], None]]
 def cuda_capture(step: Callable[[], None]) -> Callable[[], None]:
     """``step`` captured as a CUDA graph (its kernels recorded, not run); returns the replay."""
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    # thread-local: a DataLoader's pin-memory thread may allocate page-locked memory meanwhile
+    with torch.cuda.graph(graph, capture_error_mode="thread_local"):
         step()
     return graph.replay
 
