@@ -337,19 +337,17 @@ class SkeletonLevel:
             self._memo[key] = self.coarsen(stride)._fine_frames(self, stride)
         return self._memo[key]
 
-    def strided_frames(self, stride: int) -> tuple[Tensor, Tensor, Tensor]:
-        """For every frame of :meth:`coarsen`'s level, as ``(F', 1)`` columns: where its track
-        starts among this level's ``F`` frames, the number ``s t'`` of the frame it keeps
-        within the track, and the track's last frame number ``T - 1`` here."""
-        key = f"strided_frames/{stride}"
+    def tap_frames(self, stride: int) -> tuple[Tensor, Tensor, Tensor]:
+        """For every frame of :meth:`coarsen`'s level, as ``(F', 1, 1)`` columns (among this
+        level's ``F`` frames): the frame it keeps (frame ``s t'`` of its track), and its
+        track's first and last frames (memoised)."""
+        key = f"tap_frames/{stride}"
         if key not in self._memo:
             coarse = self.coarsen(stride)
-            frame = coarse.frame_in_track * stride
-            self._memo[key] = (
-                self.track_starts.index_select(0, coarse.frame_track).unsqueeze(1),
-                frame.unsqueeze(1),
-                (self.lengths.index_select(0, coarse.frame_track) - 1).unsqueeze(1),
-            )
+            first = self.track_starts.index_select(0, coarse.frame_track)
+            last = first + self.lengths.index_select(0, coarse.frame_track) - 1
+            kept = first + coarse.frame_in_track * stride
+            self._memo[key] = tuple(t.view(-1, 1, 1) for t in (kept, first, last))
         return self._memo[key]
 
     def _fine_frames(self, fine: SkeletonLevel, stride: int) -> Tensor:

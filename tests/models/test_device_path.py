@@ -27,8 +27,8 @@ DENSE = {
 BOUNDS = {
     ("stgcn", "equal"): 1.15,
     ("stgcn", "mixed"): 1.30,
-    ("shiftgcn", "equal"): 1.20,
-    ("shiftgcn", "mixed"): 1.20,
+    ("shiftgcn", "equal"): 1.0,
+    ("shiftgcn", "mixed"): 1.0,
     ("stgcnpp", "equal"): 1.0,
     ("stgcnpp", "mixed"): 1.0,
     ("ctrgcn", "equal"): 1.0,
