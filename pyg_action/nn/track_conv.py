@@ -96,9 +96,12 @@ def track_conv_rows(
 
     The rows *are* the channels-last images ``(R, C_in, T, V)`` in memory; outside autocast
     one autograd function passes between the two layouts with one strided view each way
-    (forward and backward), where autograd would record a view and a permute for each.
+    (forward and backward), where autograd would record a view and a permute for each. Under
+    autocast, and when tracing or scripting (whose programs hold portable operators), it is
+    the view, permute and :func:`track_conv2d` themselves.
     """
-    if torch.is_autocast_enabled(rows.device.type) or not rows.is_contiguous():
+    portable = torch.jit.is_tracing() or torch.jit.is_scripting()
+    if portable or torch.is_autocast_enabled(rows.device.type) or not rows.is_contiguous():
         images = rows.view(tracks, -1, num_joints, rows.shape[1]).permute(0, 3, 1, 2)
         out = track_conv2d(images, weight, bias, padding, dilation, stride)
         return out.permute(0, 2, 3, 1).reshape(-1, out.shape[1])
