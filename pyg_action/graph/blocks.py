@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import torch
 from torch import Tensor
 
 
@@ -37,6 +38,9 @@ class BlockPlan:
     edge_weight: Tensor | None = None
     edge_slot: Tensor | None = None
     _flat: dict[tuple[int, str], Tensor] = field(default_factory=dict, compare=False, repr=False)
+    _tables: dict[tuple[object, ...], Tensor] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def adjacency(self, weight: Tensor, num_types: int, order: str) -> Tensor:
         """Weighted adjacency of one block from block 0's edge weights ``(E_0,)``.
@@ -47,6 +51,35 @@ class BlockPlan:
             order: ``"target_type"`` gives ``(V * K, V)`` with entry ``[i K + k, j]``;
                 ``"target"`` gives ``(V, V * K)`` with entry ``[i, j K + k]``.
         """
+        flat, shape = self._entries(num_types, order)
+        return weight.new_zeros(shape[0] * shape[1]).index_add(0, flat, weight).view(shape)
+
+    def slot_adjacency(self, importance: Tensor, num_types: int, order: str) -> Tensor:
+        r"""The adjacency (as :meth:`adjacency`) whose edge ``e`` has weight
+        :math:`w_e m_{s_e}`: block 0's weight times the importance ``(S,)`` of its slot.
+
+        The entries are linear in the importance, so the adjacency is one product
+        :math:`\mathbf{P} \mathbf{m}` with a constant ``(V V K, S)`` table :math:`\mathbf{P}`
+        (built once per plan, order and dtype): one kernel forward and one backward, whatever
+        the number of edges.
+        """
+        flat, shape = self._entries(num_types, order)
+        key = (num_types, order, importance.numel(), importance.dtype, importance.device)
+        table = self._tables.get(key)
+        if table is None:
+            slots = self.edge_slot
+            if slots is None:
+                slots = torch.arange(self.edges_per_block, device=flat.device)
+            weight = self.edge_weight
+            if weight is None:
+                weight = torch.ones(self.edges_per_block, device=flat.device)
+            table = importance.new_zeros(shape[0] * shape[1], importance.numel()).detach()
+            table.index_put_((flat, slots), weight.to(importance.dtype), accumulate=True)
+            self._tables[key] = table
+        return torch.mv(table, importance).view(shape)
+
+    def _entries(self, num_types: int, order: str) -> tuple[Tensor, tuple[int, int]]:
+        """The flat adjacency entry of every edge of block 0 (cached) and the shape."""
         v = self.block_size
         if order == "target_type":
             shape = (v * num_types, v)
@@ -61,5 +94,4 @@ class BlockPlan:
                 self._flat[key] = (dst * num_types + self.edge_type) * v + src
             else:
                 self._flat[key] = (dst * v + src) * num_types + self.edge_type
-        flat = self._flat[key]
-        return weight.new_zeros(v * v * num_types).index_add(0, flat, weight).view(shape)
+        return self._flat[key], shape

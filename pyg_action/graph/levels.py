@@ -269,16 +269,29 @@ class SkeletonLevel:
         """``(R,)`` frames per track (long)."""
         return torch.tensor(self.shape.lengths, dtype=torch.long, device=self.device)
 
+    def _nodes_per_sample(self) -> list[int]:
+        nodes, track = [], 0
+        for persons in self.shape.persons:
+            nodes.append(sum(self.shape.lengths[track : track + persons]) * self.num_joints)
+            track += persons
+        return nodes
+
     @_memoised
     def node_sample(self) -> Tensor:
         """``(N,)`` the sample of every node."""
-        nodes_per_sample = []
-        track = 0
-        for persons in self.shape.persons:
-            frames = sum(self.shape.lengths[track : track + persons])
-            nodes_per_sample.append(frames * self.num_joints)
-            track += persons
-        return _arange_repeated(nodes_per_sample, self.device)
+        return _arange_repeated(self._nodes_per_sample(), self.device)
+
+    @_memoised
+    def sample_nodes(self) -> Tensor:
+        """``(B, 1)`` nodes of every sample (float), the divisor of a per-sample mean."""
+        nodes = torch.tensor(self._nodes_per_sample(), dtype=torch.float32, device=self.device)
+        return nodes.unsqueeze(1)
+
+    def sample_mean(self, x: Tensor) -> Tensor:
+        """The mean of ``x`` ``(N, C)`` over every sample's nodes, ``(B, C)``: one sum into
+        the samples and one division."""
+        sums = x.new_zeros(self.shape.num_samples, x.shape[1]).index_add(0, self.node_sample, x)
+        return sums / self.sample_nodes
 
     @_memoised
     def frame_track(self) -> Tensor:
@@ -336,19 +349,17 @@ class SkeletonLevel:
             self._memo[key] = self.coarsen(stride)._fine_frames(self, stride)
         return self._memo[key]
 
-    def strided_frames(self, stride: int) -> tuple[Tensor, Tensor, Tensor]:
-        """For every frame of :meth:`coarsen`'s level, as ``(F', 1)`` columns: where its track
-        starts among this level's ``F`` frames, the number ``s t'`` of the frame it keeps
-        within the track, and the track's last frame number ``T - 1`` here."""
-        key = f"strided_frames/{stride}"
+    def tap_frames(self, stride: int) -> tuple[Tensor, Tensor, Tensor]:
+        """For every frame of :meth:`coarsen`'s level, as ``(F', 1, 1)`` columns (among this
+        level's ``F`` frames): the frame it keeps (frame ``s t'`` of its track), and its
+        track's first and last frames (memoised)."""
+        key = f"tap_frames/{stride}"
         if key not in self._memo:
             coarse = self.coarsen(stride)
-            frame = coarse.frame_in_track * stride
-            self._memo[key] = (
-                self.track_starts.index_select(0, coarse.frame_track).unsqueeze(1),
-                frame.unsqueeze(1),
-                (self.lengths.index_select(0, coarse.frame_track) - 1).unsqueeze(1),
-            )
+            first = self.track_starts.index_select(0, coarse.frame_track)
+            last = first + self.lengths.index_select(0, coarse.frame_track) - 1
+            kept = first + coarse.frame_in_track * stride
+            self._memo[key] = tuple(t.view(-1, 1, 1) for t in (kept, first, last))
         return self._memo[key]
 
     def _fine_frames(self, fine: SkeletonLevel, stride: int) -> Tensor:
@@ -393,6 +404,21 @@ class SkeletonLevel:
             output = coarse.frame_in_track + starts[coarse.frame_track] // stride
             self._positions[key] = (position, output, sum(slots) + pad)
         return self._positions[key]
+
+    def node_positions(self, pad: int, stride: int = 1) -> tuple[Tensor, Tensor, int]:
+        """:meth:`frame_positions` per node: the sequence row ``position V + v`` of every node
+        ``(N,)``, the output row of every kept node ``(N',)`` and the sequence's frames
+        (memoised)."""
+        key = f"node_positions/{pad}/{stride}"
+        if key not in self._memo:
+            position, output, total = self.frame_positions(pad, stride)
+            joints = torch.arange(self.num_joints, device=self.device)
+            self._memo[key] = (
+                (position[:, None] * self.num_joints + joints).view(-1),
+                (output[:, None] * self.num_joints + joints).view(-1),
+                total,
+            )
+        return self._memo[key]
 
     def temporal(self, window: int, dilation: int = 1, stride: int = 1) -> tuple[Tensor, Tensor]:
         """Temporal ``(edge_index, edge_type)`` of a window, targets at stride ``stride``."""

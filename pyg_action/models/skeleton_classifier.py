@@ -139,7 +139,7 @@ class SkeletonClassifier(nn.Module):
         (under autocast a bf16 sum over a sample's thousands of nodes, which CUDA adds
         atomically in bf16, loses whole digits)."""
         x, level = self.forward_nodes(batch)
-        return global_mean_pool(at_least_fp32(x), level.node_sample, size=level.shape.num_samples)
+        return level.sample_mean(at_least_fp32(x))
 
     def forward_head(self, features: Tensor) -> Tensor:
         return self.classifier(features)

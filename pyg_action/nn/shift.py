@@ -337,17 +337,24 @@ class TemporalShift(ChannelShiftPassing):
                 table = (table * scale).to(x.dtype)
             frame, length = level.node_frames
             return shift_rows(x, first, table, frame, length, level.num_joints)
-        return shift_frames(x, level, self.stride, self._scaled_taps(x.dtype, scale))
+        offsets, weights = self.stacked_taps()
+        if scale is not None:
+            weights = weights * scale
+        return shift_frames(x, level, self.stride, offsets, weights)
 
-    def _scaled_taps(self, dtype: torch.dtype, scale: Tensor | None) -> list[tuple[Tensor, Tensor]]:
-        taps = [(offset, weight.to(dtype)) for offset, weight in self.taps()]
-        return taps if scale is None else [(offset, weight * scale) for offset, weight in taps]
+    def stacked_taps(self) -> tuple[Tensor, Tensor]:
+        """The taps of :meth:`taps` stacked: offsets (long) and weights, each ``(K, 1, 1, C)``
+        (laid out to broadcast over ``(K, frames, joints, C)``)."""
+        offsets, weights = zip(*self.taps(), strict=True)
+        shape = (len(offsets), 1, 1, self.channels)
+        return torch.stack(offsets).view(shape), torch.stack(weights).view(shape)
 
     def ones_response(self, level: SkeletonLevel, dtype: torch.dtype) -> Tensor:
         r"""The shift of a feature that is 1 everywhere: ``(F', C)`` per output frame (the
         same for all its joints), :math:`\sum_k \mathbf{w}_k` over the taps that stay in
         the track."""
-        return ones_response(level, self.stride, self._scaled_taps(dtype, None))
+        offsets, weights = self.stacked_taps()
+        return ones_response(level, self.stride, offsets, weights.to(dtype))
 
     def __repr__(self) -> str:
         return (
@@ -426,17 +433,28 @@ class AdaptiveTemporalShift(TemporalShift):
         super().__init__(channels, stride, impl)
         self.init_scale = init_scale
         self.shift = nn.Parameter(torch.empty(channels))
+        step = torch.tensor([0, 1]).view(2, 1, 1, 1)
+        self.register_buffer("tap_step", step, persistent=False)
+        self.register_buffer("tap_base", (1 - step).float(), persistent=False)
+        self.register_buffer("tap_sign", (2 * step - 1).float(), persistent=False)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         nn.init.uniform_(self.shift, -self.init_scale, self.init_scale)
 
     def taps(self) -> list[tuple[Tensor, Tensor]]:
-        position = self.shift + (self.stride - 1) / 2
+        offsets, weights = self.stacked_taps()
+        return [(offsets[k].view(-1), weights[k].view(-1)) for k in range(2)]
+
+    def stacked_taps(self) -> tuple[Tensor, Tensor]:
+        r"""Offsets :math:`\lfloor p_c \rfloor + (0, 1)` and weights
+        :math:`(1 - \alpha_c, \alpha_c)`, each ``(2, 1, 1, C)``, in a few whole-tensor ops."""
+        position = self.shift if self.stride == 1 else self.shift + (self.stride - 1) / 2
         low = torch.floor(position.detach())
         alpha = position - low
-        offset = low.long()
-        return [(offset, 1 - alpha), (offset + 1, alpha)]
+        # (2, 1, 1, 1) constants broadcast against the (C,) rows: tap 0 at low with 1 - alpha,
+        # tap 1 at low + 1 with alpha
+        return low.long() + self.tap_step, torch.addcmul(self.tap_base, alpha, self.tap_sign)
 
 
 def temporal_shift(

@@ -9,18 +9,17 @@ stride ``s`` to
         \,[0 \le s t' + o_{k,c} < T_r],
 
 zero where a tap leaves the track (each track's own boundaries, any mix of lengths). With
-nodes ordered ``(track, frame, joint)`` the features are ``(F, V, C)``: tap ``k`` is one
-``gather`` along the frames with the ``(F', C)`` index ``start_r + s t' + o_{k,c}`` (clamped
-into range) expanded over the joints, times the ``(F', C)`` weight ``w_{k,c}`` zeroed where
-the tap leaves its track. Every shape is fixed by the level's host-side shape and ``K``:
-nothing depends on the offsets' values, so a learnable (adaptive) shift runs without a host
-synchronisation, and autograd's backward of ``gather`` (a ``scatter_add``) and of the
-weighting is the exact adjoint.
+nodes ordered ``(track, frame, joint)`` the features are ``(F, V, C)``. The taps come stacked,
+offsets and weights ``(K, 1, 1, C)``: every tap's source frame ``start_r + s t' + o_{k,c}``
+(clamped into the track) is one ``(K, F', 1, C)`` index, so all taps are *one* ``gather``
+along the frames (the index expanded over the joints), one product with the ``(K, F', 1, C)``
+weights zeroed where a tap leaves its track, and one sum over the taps. Every shape is fixed
+by the level's host-side shape and ``K``: nothing depends on the offsets' values, so a
+learnable (adaptive) shift runs without a host synchronisation, and autograd's backward of
+``gather`` (a ``scatter_add``) and of the weighting is the exact adjoint.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -29,49 +28,46 @@ from ..graph.levels import SkeletonLevel
 
 
 def tap_weights(
-    level: SkeletonLevel, stride: int, taps: Sequence[tuple[Tensor, Tensor]]
-) -> list[tuple[Tensor, Tensor]]:
-    """For every tap, the ``(F', C)`` source frame (among the level's ``F``) and the weight
-    there, zero where the tap leaves the track (``F'`` frames after ``stride``)."""
-    start, frame, last = level.strided_frames(stride)
-    out = []
-    for offset, weight in taps:
-        target = frame + offset
-        reached = target.clamp(min=0).minimum(last)  # the nearest frame of the track
-        out.append((start + reached, weight * (reached == target)))
-    return out
+    level: SkeletonLevel, stride: int, offsets: Tensor, weights: Tensor
+) -> tuple[Tensor, Tensor]:
+    """The ``(K, F', 1, C)`` source frame of every tap (among the level's ``F``) and its
+    weight there, zero where the tap leaves the track (``F'`` frames after ``stride``).
+
+    Args:
+        offsets: ``(K, 1, 1, C)`` integer frame offsets (long).
+        weights: ``(K, 1, 1, C)`` their weights (may require gradients).
+    """
+    kept, first, last = level.tap_frames(stride)
+    target = kept + offsets
+    source = target.clamp(first, last)  # the nearest frame of the track
+    return source, weights * (source == target)
 
 
 def shift_frames(
-    x: Tensor,
-    level: SkeletonLevel,
-    stride: int,
-    taps: Sequence[tuple[Tensor, Tensor]],
+    x: Tensor, level: SkeletonLevel, stride: int, offsets: Tensor, weights: Tensor
 ) -> Tensor:
-    """The shift of ``x`` ``(N, C)`` on ``level`` by ``taps`` (module notes), ``(N', C)``.
+    """The shift of ``x`` ``(N, C)`` on ``level`` by the stacked taps (module notes),
+    ``(N', C)``.
 
     Args:
         x: ``(N, C)`` node features.
         level: Their level.
         stride: Temporal stride ``s``; the output is on ``level.coarsen(stride)``.
-        taps: ``(offset, weight)`` pairs, each ``(C,)``: integer frame offsets (long) and the
-            weights of the frames they reach (may require gradients).
+        offsets: ``(K, 1, 1, C)`` integer frame offsets (long).
+        weights: ``(K, 1, 1, C)`` the weights of the frames they reach (may require
+            gradients).
     """
     num_joints, channels = level.num_joints, x.shape[1]
-    frames = x.view(-1, num_joints, channels)
-    out: Tensor | None = None
-    for source, weight in tap_weights(level, stride, taps):
-        index = source.unsqueeze(1).expand(-1, num_joints, -1)
-        term = torch.gather(frames, 0, index) * weight.unsqueeze(1).to(x.dtype)
-        out = term if out is None else out + term
-    assert out is not None, "a shift has at least one tap"
-    return out.view(-1, channels)
+    source, weight = tap_weights(level, stride, offsets, weights.to(x.dtype))
+    taps, frames_out = source.shape[0], source.shape[1]
+    index = source.view(-1, 1, channels).expand(-1, num_joints, -1)
+    gathered = torch.gather(x.view(-1, num_joints, channels), 0, index)
+    out = gathered.view(taps, frames_out, num_joints, channels) * weight
+    return (out.sum(0) if taps > 1 else out).view(-1, channels)
 
 
-def ones_response(
-    level: SkeletonLevel, stride: int, taps: Sequence[tuple[Tensor, Tensor]]
-) -> Tensor:
+def ones_response(level: SkeletonLevel, stride: int, offsets: Tensor, weights: Tensor) -> Tensor:
     """The shift of a feature that is 1 everywhere, per output frame: ``(F', C)``, the sum of
     the weights of the taps that stay inside the track (the same for every joint)."""
-    weights = [weight for _, weight in tap_weights(level, stride, taps)]
-    return torch.stack(weights).sum(0)
+    _, weight = tap_weights(level, stride, offsets, weights)
+    return weight.sum(0).view(weight.shape[1], -1)

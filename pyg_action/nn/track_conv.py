@@ -68,15 +68,56 @@ def track_conv2d(
     default, no gradient, CPU autocast, or CUDA, where cuDNN's own kernels are kept) this is
     plain ``F.conv2d``. Both give the same values up to floating-point summation order.
     """
-    needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
-    if (
-        needs_grad
+    if _own_weight_gradient(x, weight):
+        return _TrackConv2d.apply(x, weight, bias, padding, dilation, stride)
+    return _conv(x, _kernel(weight), bias, padding, dilation, stride)
+
+
+def track_conv_rows(
+    rows: Tensor,
+    tracks: int,
+    num_joints: int,
+    weight: Tensor,
+    bias: Tensor | None,
+    padding: int = 0,
+    dilation: int = 1,
+    stride: int = 1,
+) -> Tensor:
+    """:func:`track_conv2d` of node-major rows, returning node-major rows.
+
+    Args:
+        rows: ``(R T V, C_in)``, ordered ``(track, frame, joint)``.
+        tracks: ``R`` (every track has ``T`` frames).
+        num_joints: ``V``.
+        weight, bias, padding, dilation, stride: As :func:`track_conv2d`.
+
+    Returns:
+        ``(R T' V, C_out)``, ordered ``(track, frame, joint)``.
+
+    The rows *are* the channels-last images ``(R, C_in, T, V)`` in memory; outside autocast
+    one autograd function passes between the two layouts with one strided view each way
+    (forward and backward), where autograd would record a view and a permute for each. Under
+    autocast, and when tracing or scripting (whose programs hold portable operators), it is
+    the view, permute and :func:`track_conv2d` themselves.
+    """
+    portable = torch.jit.is_tracing() or torch.jit.is_scripting()
+    if portable or torch.is_autocast_enabled(rows.device.type) or not rows.is_contiguous():
+        images = rows.view(tracks, -1, num_joints, rows.shape[1]).permute(0, 3, 1, 2)
+        out = track_conv2d(images, weight, bias, padding, dilation, stride)
+        return out.permute(0, 2, 3, 1).reshape(-1, out.shape[1])
+    taps = _own_weight_gradient(rows, weight)
+    return _RowsConv.apply(rows, weight, bias, tracks, num_joints, padding, dilation, stride, taps)
+
+
+def _own_weight_gradient(x: Tensor, weight: Tensor) -> bool:
+    """Whether the weight gradient comes from the per-tap products (module notes)."""
+    return (
+        torch.is_grad_enabled()
+        and (x.requires_grad or weight.requires_grad)
         and x.device.type == "cpu"
         and not torch.is_autocast_enabled("cpu")
         and get_backend().conv_weight_gradient == "taps"
-    ):
-        return _TrackConv2d.apply(x, weight, bias, padding, dilation, stride)
-    return _conv(x, _kernel(weight), bias, padding, dilation, stride)
+    )
 
 
 def _kernel(weight: Tensor) -> Tensor:
@@ -90,6 +131,45 @@ def _conv(
     return F.conv2d(
         x, kernel, bias, stride=(stride, 1), padding=(padding, 0), dilation=(dilation, 1)
     )
+
+
+def _images(rows: Tensor, tracks: int, num_joints: int) -> Tensor:
+    """Contiguous node-major ``(R T V, C)`` rows as the channels-last ``(R, C, T, V)``
+    images they are in memory (one strided view)."""
+    channels = rows.shape[1]
+    frames = rows.shape[0] // (tracks * num_joints)
+    size = (tracks, channels, frames, num_joints)
+    strides = (frames * num_joints * channels, 1, num_joints * channels, channels)
+    return rows.as_strided(size, strides)
+
+
+def _rows(images: Tensor) -> Tensor:
+    """``(R, C, T, V)`` images as node-major ``(R T V, C)`` rows: one strided view when they
+    are channels-last, else a copy."""
+    tracks, channels, frames, joints = images.shape
+    if images.is_contiguous(memory_format=torch.channels_last):
+        size = (tracks * frames * joints, channels)
+        return images.as_strided(size, (channels, 1))
+    return images.permute(0, 2, 3, 1).reshape(-1, channels)
+
+
+def _conv_backward(
+    ctx: Any, grad: Tensor, x: Tensor, kernel: Tensor, taps: bool
+) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+    """Input, weight ``(C_out, C_in, Γ)`` and bias gradients of :func:`_conv` (``grad`` and
+    ``x`` channels-last images), the weight's from the per-tap products when ``taps``."""
+    padding, dilation, stride = ctx.geometry
+    needs_x, needs_w, needs_b = ctx.needs_input_grad[:3]
+    grad_x, grad_w, grad_b = torch.ops.aten.convolution_backward(
+        grad, x, kernel, [kernel.shape[0]] if needs_b else None, (stride, 1), (padding, 0),
+        (dilation, 1), False, (0, 0), 1, (needs_x, needs_w and not taps, needs_b),
+    )  # fmt: skip
+    if needs_w and taps:
+        # (R, T, V, C) node-major views of the channels-last images
+        rows_out, rows_in = grad.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1)
+        grad_w = _weight_grad(rows_out, rows_in, kernel.shape[2], padding, dilation, stride)
+        return grad_x, grad_w.permute(1, 2, 0), grad_b
+    return grad_x, None if grad_w is None else grad_w.squeeze(-1), grad_b
 
 
 class _TrackConv2d(torch.autograd.Function):
@@ -114,23 +194,39 @@ class _TrackConv2d(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         x, kernel = ctx.saved_tensors
-        padding, dilation, stride = ctx.geometry
         grad = grad.contiguous(memory_format=torch.channels_last)
-        grad_x = grad_w = grad_b = None
-        if ctx.needs_input_grad[0]:
-            (grad_x, _, _) = torch.ops.aten.convolution_backward(
-                grad, x, kernel, None, (stride, 1), (padding, 0), (dilation, 1), False,
-                (0, 0), 1, (True, False, False),
-            )  # fmt: skip
-        # (R, T, V, C) node-major views of the channels-last images
-        rows_out = grad.permute(0, 2, 3, 1)
-        if ctx.needs_input_grad[1]:
-            rows_in = x.permute(0, 2, 3, 1)
-            taps = _weight_grad(rows_out, rows_in, kernel.shape[2], padding, dilation, stride)
-            grad_w = taps.permute(1, 2, 0)
-        if ctx.needs_input_grad[2]:
-            grad_b = rows_out.sum((0, 1, 2))
-        return grad_x, grad_w, grad_b, None, None, None
+        return (*_conv_backward(ctx, grad, x, kernel, taps=True), None, None, None)
+
+
+class _RowsConv(torch.autograd.Function):
+    """:func:`track_conv_rows`: rows in, rows out, the layouts passed by strided views."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        rows: Tensor,
+        weight: Tensor,
+        bias: Tensor | None,
+        tracks: int,
+        num_joints: int,
+        padding: int,
+        dilation: int,
+        stride: int,
+        taps: bool,
+    ) -> Tensor:
+        images, kernel = _images(rows, tracks, num_joints), _kernel(weight)
+        ctx.save_for_backward(images, kernel)
+        ctx.geometry, ctx.tracks, ctx.taps = (padding, dilation, stride), tracks, taps
+        return _rows(_conv(images, kernel, bias, padding, dilation, stride))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        images, kernel = ctx.saved_tensors
+        grad = _images(grad.contiguous(), ctx.tracks, images.shape[3])
+        grad_x, grad_w, grad_b = _conv_backward(ctx, grad, images, kernel, ctx.taps)
+        grad_rows = None if grad_x is None else _rows(grad_x)
+        return grad_rows, grad_w, grad_b, None, None, None, None, None, None
 
 
 def _weight_grad(

@@ -21,19 +21,6 @@ DENSE = {
     "stgcnpp": DenseSTGCNPP,
     "ctrgcn": DenseCTRGCN,
 }
-#: Sparse ops per training step over the dense reference's, as reached today, for
-#: equal-length batches and mixed lengths (ST-GCN's temporal convolution then gathers the
-#: tracks into one sequence). The goal is 1.0; these bounds keep what was won.
-BOUNDS = {
-    ("stgcn", "equal"): 1.15,
-    ("stgcn", "mixed"): 1.30,
-    ("shiftgcn", "equal"): 1.20,
-    ("shiftgcn", "mixed"): 1.20,
-    ("stgcnpp", "equal"): 1.0,
-    ("stgcnpp", "mixed"): 1.0,
-    ("ctrgcn", "equal"): 1.0,
-    ("ctrgcn", "mixed"): 1.0,
-}
 
 
 def _batch(lengths, edges=False):
@@ -51,7 +38,9 @@ def test_training_step_has_no_value_dependent_op_and_bounded_count(name, kind, l
     dense_input = torch.randn(len(lengths), 3, 20, 25, 2)
     dense = training_step_ops(DENSE[name](60), dense_input, labels)
     assert sparse.total_value_dependent == 0, sparse.summary()
-    assert sparse.total <= BOUNDS[name, kind] * dense.total, (sparse.summary(), dense.total)
+    # no more ops than the dense reference, at equal and at mixed lengths (the sparse model
+    # then gathers the tracks into gap-separated sequences; the dense one runs padded)
+    assert sparse.total <= dense.total, (sparse.summary(), dense.total)
 
 
 def test_batches_with_edges_take_the_same_path():

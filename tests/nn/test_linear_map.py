@@ -116,5 +116,8 @@ def test_models_give_the_same_logits_and_gradients_on_both_backends(name):
     (logits, grads), (expected, expected_grads) = results["onednn"], results["torch"]
     torch.testing.assert_close(logits, expected, rtol=1e-4, atol=1e-5)
     for grad, expected_grad in zip(grads, expected_grads, strict=True):
-        scale = expected_grad.abs().max().clamp_min(1e-6)
+        # a bias followed by a training-mode batch-norm has a gradient that is zero but for
+        # rounding (~1e-8 here, which two product kernels round differently): such
+        # gradients are compared at an absolute 1e-7
+        scale = expected_grad.abs().max().clamp_min(1e-3)
         assert (grad - expected_grad).abs().max() <= 1e-4 * scale

@@ -230,3 +230,27 @@ def test_temporal_conv_refuses_edges_of_another_window_or_stride():
         strided(x, index, kind, out_nodes)
     index, kind, _ = strided.build_edges(lengths, joints)
     assert strided(x, index, kind, out_nodes).shape == (out_nodes, 5)
+
+
+@pytest.mark.parametrize("order", ["target", "target_type"])
+def test_slot_adjacency_is_the_scattered_scaled_edge_weights(order):
+    """One product with the constant table gives the adjacency of the edge weights times their
+    slots' importance, gradient included, also when slots are shared and two edges fall on one
+    entry (summed)."""
+    from pyg_action.graph.blocks import BlockPlan
+
+    torch.manual_seed(0)
+    edge_index = torch.tensor([[0, 1, 2, 2, 0], [1, 2, 0, 0, 1]])  # edges 0 and 4 coincide
+    edge_type = torch.tensor([0, 1, 1, 1, 0])
+    edge_weight = torch.rand(5)
+    edge_slot = torch.tensor([0, 1, 2, 0, 1])
+    plan = BlockPlan(4, 3, 5, edge_index, edge_type, edge_weight, edge_slot)
+    importance = torch.rand(3, requires_grad=True)
+    got = plan.slot_adjacency(importance, 2, order)
+    expected_importance = importance.detach().clone().requires_grad_()
+    expected = plan.adjacency(edge_weight * expected_importance[edge_slot], 2, order)
+    torch.testing.assert_close(got, expected)
+    seed = torch.randn_like(got)
+    (got * seed).sum().backward()
+    (expected * seed).sum().backward()
+    torch.testing.assert_close(importance.grad, expected_importance.grad)
