@@ -16,10 +16,11 @@ indices and each index is built once.
 
 A batch carries its shape on the host when its samples were made by
 :class:`~pyg_action.graph.SkeletonGraphBuilder` (the ``track_shape`` attribute, a list with one
-``(T, M)`` pair per sample after PyG's batching). Other batches (a user's own PyG graphs with ``num_frames`` and ``num_persons``) cost one read of
-those two small tensors per forward. Batches that carry explicit spatial edges whose labels
-vary per frame (the gravity-centre partitions) keep them: their spatial convolution runs on the
-edges (message passing), everything temporal still from the shape.
+``(T, M)`` pair per sample after PyG's batching). Other batches (a user's own PyG graphs with
+``num_frames`` and ``num_persons``) cost one read of those two small tensors per forward.
+Batches that carry explicit spatial edges whose labels vary per frame (the gravity-centre
+partitions) keep them: their spatial convolution runs on the edges (message passing),
+everything temporal still from the shape.
 """
 
 from __future__ import annotations
