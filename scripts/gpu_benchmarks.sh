@@ -74,11 +74,12 @@ if want busy; then
     --config configs/msr_stgcn.yaml --data "$msr_root" --epochs 3 --set train.num_workers=4 \
     --out benchmarks/cuda_busy_msr_stgcn_workers4.json
 fi
-want graphbusy && for model in stgcn shiftgcn; do
-  step "busy $model, CUDA graphs, 4 workers" 60 python3 -m pyg_action.bench.busy \
+want graphbusy && for run in stgcn:0 stgcn:4 shiftgcn:4; do
+  model=${run%:*} workers=${run#*:}
+  step "busy $model, CUDA graphs, $workers workers" 60 python3 -m pyg_action.bench.busy \
     --config "configs/msr_$model.yaml" --data "$msr_root" --epochs 3 \
-    --set train.cuda_graphs=true --set train.num_workers=4 \
-    --out "benchmarks/cuda_busy_msr_${model}_graphs_workers4.json"
+    --set train.cuda_graphs=true --set train.num_workers="$workers" \
+    --out "benchmarks/cuda_busy_msr_${model}_graphs_workers$workers.json"
 done
 if want tests && [[ "${1:-}" != "--no-tests" ]]; then
   step tests/test_cuda.py 150 python3 -m pytest -q -rs --durations=5 -p no:cacheprovider tests/test_cuda.py
