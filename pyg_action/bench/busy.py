@@ -4,8 +4,10 @@ A training run is overhead-bound when the host cannot issue kernels as fast as t
 them: the GPU then idles between kernels, however fast each kernel is. This module trains a
 config for a few epochs under :mod:`torch.profiler` (CUDA activity only), takes the union of
 the intervals in which at least one kernel ran, and divides it by the wall time of the whole
-run (data loading, evaluation and checkpoints included, as a user sees it). The profiler's own
-cost makes the figure a slight underestimate.
+run (data loading, evaluation and checkpoints included, as a user sees it), and by the time
+of the epochs alone (``epochs_busy_fraction``: the ``seconds`` of ``log.jsonl``, training and
+evaluation, without the start-up that reads the dataset and builds the model), which is what
+a long run tends to. The profiler's own cost makes both figures slight underestimates.
 
 Command line (needs a CUDA device)::
 
@@ -53,7 +55,7 @@ def training_busy_fraction(
     """Train ``config_path`` (with ``--set``-style ``overrides``) for ``epochs`` epochs on
     ``device`` under the profiler; returns the wall and busy seconds and their ratio."""
     from ..engine.config import load_config
-    from ..engine.trainer import train
+    from ..engine.trainer import epoch_seconds, train
 
     if not (device.startswith("cuda") and torch.cuda.is_available()):
         raise ValueError("the busy fraction is measured on a CUDA device; torch sees none")
@@ -65,6 +67,7 @@ def training_busy_fraction(
             result = train(config, Path(out), progress=False, device=device)
             torch.cuda.synchronize()
             wall = time.perf_counter() - started
+        in_epochs = epoch_seconds(out)
     busy = covered_time(kernel_intervals(profile)) / 1e6
     return {
         "config": config_path,
@@ -75,6 +78,8 @@ def training_busy_fraction(
         "wall_s": wall,
         "gpu_busy_s": busy,
         "busy_fraction": busy / wall,
+        "epochs_s": in_epochs,
+        "epochs_busy_fraction": busy / in_epochs,
         "test_top1": result.final.get("top1"),
     }
 

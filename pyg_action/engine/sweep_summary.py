@@ -19,7 +19,7 @@ import numpy as np
 
 from .sweep import SEED_FOLDER
 from .sweep_runner import MANIFEST
-from .trainer import read_result
+from .trainer import epoch_seconds, read_result
 
 
 @dataclass
@@ -61,12 +61,6 @@ def _seed_folders(variant: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _epoch_seconds(folder: Path) -> float:
-    """The summed ``seconds`` of the epochs in ``log.jsonl``."""
-    lines = (folder / "log.jsonl").read_text(encoding="utf-8").splitlines()
-    return sum(float(json.loads(line)["seconds"]) for line in lines if line.strip())
-
-
 CLIPS_DUMP = re.compile(r"test_clips(\d+)\.npz")
 
 
@@ -104,7 +98,7 @@ def summarize_variant(variant: Path, expected_seeds: int | None) -> VariantSumma
         try:
             result = read_result(folder)
             final, best_top1 = float(result.final["top1"]), float(result.best["top1"])
-            run_seconds = _epoch_seconds(folder)
+            run_seconds = epoch_seconds(folder)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             problems.append(f"{folder}: {type(exc).__name__}: {exc}")
             continue

@@ -297,6 +297,13 @@ class _Outputs:
         _write_text(self.out_dir / "result.json", strict_json(summary, indent=2))
 
 
+def epoch_seconds(out_dir: str | Path) -> float:
+    """The summed ``seconds`` of a run's epochs in its ``log.jsonl`` (training and evaluation;
+    start-up and checkpoint writing not counted)."""
+    lines = (Path(out_dir) / "log.jsonl").read_text(encoding="utf-8").splitlines()
+    return sum(float(json.loads(line)["seconds"]) for line in lines if line.strip())
+
+
 def read_result(out_dir: str | Path) -> TrainResult:
     """The :class:`TrainResult` of a finished run, from its ``result.json``."""
     out_dir = Path(out_dir)
