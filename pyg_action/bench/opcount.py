@@ -146,15 +146,23 @@ def count_ops(fn: Callable[[], Any]) -> OpCount:
     return result
 
 
-def training_step_ops(model: torch.nn.Module, inputs: Any, labels: torch.Tensor) -> OpCount:
-    """Ops of one training step's forward, cross-entropy loss and backward (no optimiser).
+def training_step_ops(
+    model: torch.nn.Module,
+    inputs: Any,
+    labels: torch.Tensor,
+    autocast: torch.dtype | None = None,
+) -> OpCount:
+    """Ops of one training step's forward, cross-entropy loss and backward (no optimiser),
+    the forward under CPU autocast to ``autocast`` when given (the loss in fp32).
 
     One untimed step runs first, so that per-shape caches are warm: what is counted is what
     every later step with the same input shapes dispatches.
     """
 
     def step() -> None:
-        loss = torch.nn.functional.cross_entropy(model(inputs), labels)
+        with torch.autocast("cpu", dtype=autocast, enabled=autocast is not None):
+            logits = model(inputs)
+        loss = torch.nn.functional.cross_entropy(logits.float(), labels)
         loss.backward()
 
     model.train()

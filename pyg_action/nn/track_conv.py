@@ -94,17 +94,28 @@ def track_conv_rows(
     Returns:
         ``(R T' V, C_out)``, ordered ``(track, frame, joint)``.
 
-    The rows *are* the channels-last images ``(R, C_in, T, V)`` in memory; outside autocast
-    one autograd function passes between the two layouts with one strided view each way
-    (forward and backward), where autograd would record a view and a permute for each. Under
-    autocast, and when tracing or scripting (whose programs hold portable operators), it is
-    the view, permute and :func:`track_conv2d` themselves.
+    The rows *are* the channels-last images ``(R, C_in, T, V)`` in memory; one autograd
+    function passes between the two layouts with one strided view each way (forward and
+    backward), where autograd would record a view and a permute for each. Under autocast the
+    rows, weight and bias are cast to the autocast dtype first, as autocast casts a
+    convolution's inputs, and the function runs in that dtype. When tracing or scripting
+    (whose programs hold portable operators) it is the view, permute and
+    :func:`track_conv2d` themselves.
     """
     portable = torch.jit.is_tracing() or torch.jit.is_scripting()
-    if portable or torch.is_autocast_enabled(rows.device.type) or not rows.is_contiguous():
+    if portable or not rows.is_contiguous():
         images = rows.view(tracks, -1, num_joints, rows.shape[1]).permute(0, 3, 1, 2)
         out = track_conv2d(images, weight, bias, padding, dilation, stride)
         return out.permute(0, 2, 3, 1).reshape(-1, out.shape[1])
+    device = rows.device.type
+    if torch.is_autocast_enabled(device):
+        low = torch.get_autocast_dtype(device)
+        rows, weight = rows.to(low).contiguous(), weight.to(low)
+        bias = None if bias is None else bias.to(low)
+        with torch.autocast(device, enabled=False):
+            return _RowsConv.apply(
+                rows, weight, bias, tracks, num_joints, padding, dilation, stride, False
+            )
     taps = _own_weight_gradient(rows, weight)
     return _RowsConv.apply(rows, weight, bias, tracks, num_joints, padding, dilation, stride, taps)
 

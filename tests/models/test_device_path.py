@@ -43,6 +43,21 @@ def test_training_step_has_no_value_dependent_op_and_bounded_count(name, kind, l
     assert sparse.total <= dense.total, (sparse.summary(), dense.total)
 
 
+@pytest.mark.parametrize("name", ["stgcn", "shiftgcn", "stgcnpp", "ctrgcn"])
+def test_training_step_under_bf16_autocast_bounded_by_dense(name):
+    """Under autocast too (what bf16 training dispatches; equal lengths): the temporal
+    convolution casts its inputs like autocast and keeps its strided views."""
+    labels = torch.zeros(4, dtype=torch.long)
+    with use_backend(temporal_shift="gather"):
+        sparse = training_step_ops(
+            create_model(name, num_classes=60), _batch([20] * 4), labels, torch.bfloat16
+        )
+    dense_input = torch.randn(4, 3, 20, 25, 2)
+    dense = training_step_ops(DENSE[name](60), dense_input, labels, torch.bfloat16)
+    assert sparse.total_value_dependent == 0, sparse.summary()
+    assert sparse.total <= dense.total, (sparse.summary(), dense.total)
+
+
 def test_batches_with_edges_take_the_same_path():
     """A batch that carries the explicit spatial edges (the builder's default) is convolved
     with the layout's block plan all the same: no edge is read, so nothing value-dependent."""
