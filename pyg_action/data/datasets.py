@@ -295,10 +295,13 @@ class SkeletonDataset(Dataset):
 
     def prepare_all(self) -> None:
         """Compute :meth:`prepared` for every sample now (within the byte budget): DataLoader
-        workers started afterwards inherit the kept arrays instead of each recomputing them."""
+        workers started afterwards inherit the kept arrays instead of each recomputing them.
+        Stops at the first sample the budget has no room for."""
         if len(self._head):
             for idx in range(len(self.split)):
                 self.prepared(idx)
+                if idx not in self._prepared:
+                    break
 
     def get(self, idx: int) -> Data:
         index = self.split[idx]

@@ -84,6 +84,10 @@ def test_kept_bytes_are_bounded():
     dataset = _dataset(TRAIN)
     one = dataset.prepared(0).nbytes
     bounded = _dataset(TRAIN, keep_bytes=2 * one)
+    calls = []
+    head = bounded._head.transforms[0]
+    bounded._head.transforms[0] = lambda x, rng: calls.append(1) or head(x, rng)
     bounded.prepare_all()
     assert 1 <= len(bounded._prepared) < len(bounded)
     assert bounded._prepared_bytes <= 2 * one
+    assert len(calls) == len(bounded._prepared) + 1  # it stops once the budget is full
