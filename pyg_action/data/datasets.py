@@ -282,12 +282,20 @@ class SkeletonDataset(Dataset):
         Those steps (normalisation, fixed resampling, streams: :meth:`Compose.split`) give the
         same array every epoch, so it is computed once and kept, read-only, while the kept
         arrays stay under :data:`PREPARED_BYTES`; only the random steps run per access.
+        DataLoader workers, which start anew every epoch, use what the main process kept
+        (:meth:`prepare_all`) and keep nothing themselves.
         """
         kept = self._prepared.get(idx)
         if kept is not None:
             return kept
         x = self._head(self.array(idx)) if len(self._head) else self.array(idx)
-        if len(self._head) and self._prepared_bytes + x.nbytes <= self.PREPARED_BYTES:
+        # a DataLoader worker lives one epoch: it reads what the parent kept, and keeps nothing
+        in_worker = torch.utils.data.get_worker_info() is not None
+        if (
+            len(self._head)
+            and not in_worker
+            and self._prepared_bytes + x.nbytes <= self.PREPARED_BYTES
+        ):
             x.setflags(write=False)  # shared by every later access: never changed in place
             self._prepared[idx] = x
             self._prepared_bytes += x.nbytes

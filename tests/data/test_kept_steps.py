@@ -91,3 +91,16 @@ def test_kept_bytes_are_bounded():
     assert 1 <= len(bounded._prepared) < len(bounded)
     assert bounded._prepared_bytes <= 2 * one
     assert len(calls) == len(bounded._prepared) + 1  # it stops once the budget is full
+
+
+def _kept_in_worker(data):
+    return len(torch.utils.data.get_worker_info().dataset._prepared)
+
+
+def test_workers_use_what_the_parent_kept_and_keep_nothing():
+    from torch.utils.data import DataLoader
+
+    dataset = _dataset(TRAIN)
+    dataset.prepared(0)  # the parent keeps sample 0 only
+    loader = DataLoader(dataset, batch_size=None, num_workers=1, collate_fn=_kept_in_worker)
+    assert list(loader) == [1] * len(dataset)  # the worker reads it and adds nothing
