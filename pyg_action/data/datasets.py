@@ -285,17 +285,15 @@ class SkeletonDataset(Dataset):
         DataLoader workers, which start anew every epoch, use what the main process kept
         (:meth:`prepare_all`) and keep nothing themselves.
         """
+        if not len(self._head):
+            return self.array(idx)
         kept = self._prepared.get(idx)
         if kept is not None:
             return kept
-        x = self._head(self.array(idx)) if len(self._head) else self.array(idx)
+        x = self._head(self.array(idx))
         # a DataLoader worker lives one epoch: it reads what the parent kept, and keeps nothing
         in_worker = torch.utils.data.get_worker_info() is not None
-        if (
-            len(self._head)
-            and not in_worker
-            and self._prepared_bytes + x.nbytes <= self.PREPARED_BYTES
-        ):
+        if not in_worker and self._prepared_bytes + x.nbytes <= self.PREPARED_BYTES:
             x.setflags(write=False)  # shared by every later access: never changed in place
             self._prepared[idx] = x
             self._prepared_bytes += x.nbytes
@@ -304,12 +302,12 @@ class SkeletonDataset(Dataset):
     def prepare_all(self) -> None:
         """Compute :meth:`prepared` for every sample now (within the byte budget): DataLoader
         workers started afterwards inherit the kept arrays instead of each recomputing them.
-        Stops at the first sample the budget has no room for."""
-        if len(self._head):
-            for idx in range(len(self.split)):
-                self.prepared(idx)
-                if idx not in self._prepared:
-                    break
+        Stops at the first sample the budget has no room for (at once when no step is
+        deterministic)."""
+        for idx in range(len(self.split)):
+            self.prepared(idx)
+            if idx not in self._prepared:
+                break
 
     def get(self, idx: int) -> Data:
         index = self.split[idx]

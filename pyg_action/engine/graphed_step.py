@@ -72,6 +72,24 @@ def shape_key(batch: Any) -> Hashable:
     return tuple(sorted((key, frozen(batch[key])) for key in batch.keys()))
 
 
+def loss_and_hits(
+    model: nn.Module,
+    criterion: nn.Module,
+    batch: Any,
+    amp_dtype: torch.dtype | None,
+    cache_enabled: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """A training step's forward: the loss of ``model``'s logits on ``batch`` (autocast to
+    ``amp_dtype`` when given, the loss in fp32) and the number of correct top-1 predictions."""
+    device_type = batch.y.device.type
+    with torch.autocast(
+        device_type, dtype=amp_dtype, enabled=amp_dtype is not None, cache_enabled=cache_enabled
+    ):
+        logits = model(batch)
+        loss = criterion(logits.float(), batch.y)
+    return loss, (logits.detach().argmax(1) == batch.y).sum()
+
+
 @dataclass
 class _Record:
     """One batch shape: the batch whose tensors the record reads, and the replay."""
@@ -166,16 +184,11 @@ class GraphedSteps:
             torch._foreach_zero_(self.grads)
         else:  # the first step: its backward allocates the gradients kept from then on
             self.net.zero_grad(set_to_none=True)
-        device_type = batch.y.device.type
-        low = self.amp_dtype
         # autocast's weight cache cannot outlive a capture: off, in every step alike
-        with torch.autocast(device_type, dtype=low, enabled=low is not None, cache_enabled=False):
-            logits = self.net(batch)
-            loss = self.criterion(logits.float(), batch.y)
+        loss, correct = loss_and_hits(self.net, self.criterion, batch, self.amp_dtype, False)
         (loss * scale).backward()
         if self.grads is None:
             self.grads = [p.grad for p in self.net.parameters() if p.grad is not None]
-        correct = (logits.detach().argmax(1) == batch.y).sum()
         return loss.detach(), correct
 
 

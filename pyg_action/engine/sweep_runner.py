@@ -124,26 +124,28 @@ def execute(
     process, then evaluate it with ``clips`` clips when asked; the children's stdout and
     stderr go to files in its folder."""
     try:
-        outcome = RunOutcome(run, "done")
         if status != "done":
             run.folder.mkdir(parents=True, exist_ok=True)
             config = json.dumps(run.config, indent=2)
             (run.folder / RUN_CONFIG).write_text(config, encoding="utf-8")
-            outcome = _child(run, train_command(run, device, status == "resume"), threads, "train")
-            if outcome.status == "failed" or not (run.folder / "result.json").is_file():
-                return outcome if outcome.status == "failed" else _failed(run, 0, "stderr.log")
+            failure = _child(run, train_command(run, device, status == "resume"), threads, "train")
+            if failure is None and not (run.folder / "result.json").is_file():
+                failure = _failed(run, 0, "stderr.log")
+            if failure is not None:
+                return failure
         if clips is not None and not clips_dump(run.folder, clips).is_file():
-            evaluated = _child(run, evaluate_command(run, device, clips), threads, "evaluate")
-            if evaluated.status == "failed":
-                return evaluated
-        return outcome
+            failure = _child(run, evaluate_command(run, device, clips), threads, "evaluate")
+            if failure is not None:
+                return failure
+        return RunOutcome(run, "done" if status == "done" else "trained")
     except OSError as exc:  # a folder or log that cannot be written, a process not started
         return RunOutcome(run, "failed", str(exc))
 
 
-def _child(run: SweepRun, command: list[str], threads: int, name: str) -> RunOutcome:
+def _child(run: SweepRun, command: list[str], threads: int, name: str) -> RunOutcome | None:
     """Run ``command`` with its output in ``<name>.log`` and ``stderr.log`` (``evaluate``:
-    ``evaluate_stderr.log``) of the run's folder."""
+    ``evaluate_stderr.log``) of the run's folder; ``None`` when it succeeds, else the
+    failure."""
     errors = "stderr.log" if name == "train" else f"{name}_stderr.log"
     with (
         open(run.folder / f"{name}.log", "w", encoding="utf-8") as stdout,
@@ -157,9 +159,7 @@ def _child(run: SweepRun, command: list[str], threads: int, name: str) -> RunOut
             env=_environment(threads),
             check=False,
         )
-    if done.returncode == 0:
-        return RunOutcome(run, "trained" if name == "train" else "done")
-    return _failed(run, done.returncode, errors)
+    return None if done.returncode == 0 else _failed(run, done.returncode, errors)
 
 
 def _failed(run: SweepRun, code: int, errors: str) -> RunOutcome:

@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from .ensemble import fuse_scores
+from .metrics import classification_metrics
 from .sweep import SEED_FOLDER
 from .sweep_runner import MANIFEST
 from .trainer import epoch_seconds, read_result
@@ -64,22 +67,19 @@ def _seed_folders(variant: Path) -> list[tuple[int, Path]]:
 CLIPS_DUMP = re.compile(r"test_clips(\d+)\.npz")
 
 
-def clip_scores(folder: Path) -> tuple[int, np.ndarray, np.ndarray] | None:
-    """``(clips, softmax scores (N, K), labels (N,))`` of a run's most-clips evaluation dump
+def clip_scores(folder: Path) -> tuple[int, torch.Tensor, torch.Tensor] | None:
+    """``(clips, logits (N, K), labels (N,))`` of a run's most-clips evaluation dump
     (``test_clips<N>.npz``), or ``None`` when it has none."""
     dumps = [(int(m.group(1)), f) for f in folder.iterdir() if (m := CLIPS_DUMP.fullmatch(f.name))]
     if not dumps:
         return None
     clips, path = max(dumps)
     with np.load(path, allow_pickle=False) as scores:
-        logits, labels = scores["logits"].astype(np.float64), scores["labels"]
-    logits = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    return clips, probs / probs.sum(axis=1, keepdims=True), labels
+        return clips, torch.from_numpy(scores["logits"]), torch.from_numpy(scores["labels"])
 
 
-def _top1(probs: np.ndarray, labels: np.ndarray) -> float:
-    return 100.0 * float(np.mean(probs.argmax(axis=1) == labels))
+def _top1(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    return float(classification_metrics(scores, labels)["top1"])
 
 
 def _mean(values: list[float]) -> float | None:
@@ -90,7 +90,7 @@ def summarize_variant(variant: Path, expected_seeds: int | None) -> VariantSumma
     """The summary of one variant's folder."""
     seeds, top1, best, seconds = [], [], [], []
     unfinished, problems = [], []
-    clip_runs: list[tuple[int, np.ndarray, np.ndarray]] = []
+    clip_runs: list[tuple[int, torch.Tensor, torch.Tensor]] = []
     for seed, folder in _seed_folders(variant):
         if not (folder / "result.json").is_file():
             unfinished.append(seed)
@@ -116,12 +116,13 @@ def summarize_variant(variant: Path, expected_seeds: int | None) -> VariantSumma
         top1.append(final)
         best.append(best_top1)
         seconds.append(run_seconds)
-    clip_top1 = [_top1(probs, labels) for _, probs, labels in clip_runs]
+    clip_top1 = [_top1(logits, labels) for _, logits, labels in clip_runs]
     fused = None
     counts = {clips for clips, _, _ in clip_runs}
-    same_samples = all(np.array_equal(run[2], clip_runs[0][2]) for run in clip_runs)
+    same_samples = all(torch.equal(run[2], clip_runs[0][2]) for run in clip_runs)
     if clip_runs and len(counts) == 1 and same_samples:
-        fused = _top1(np.mean([probs for _, probs, _ in clip_runs], axis=0), clip_runs[0][2])
+        logits = [logits for _, logits, _ in clip_runs]
+        fused = _top1(fuse_scores(logits, [1.0] * len(logits), "softmax"), clip_runs[0][2])
     elif clip_runs:
         problems.append(f"{variant}: its runs were evaluated with different clips or samples")
     return VariantSummary(

@@ -61,7 +61,7 @@ from .distributed import (
     process_group,
     sync_batchnorm,
 )
-from .graphed_step import Capture, GraphedSteps, cuda_capture
+from .graphed_step import Capture, GraphedSteps, cuda_capture, loss_and_hits
 from .metrics import classification_metrics
 from .schedule import build_optimizer, build_scheduler
 
@@ -540,13 +540,10 @@ def autocast_dtype(amp: Any, device: torch.device) -> torch.dtype | None:
 def _forward_backward(run: _Run, batch: Any, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward, summed loss and backward of the loss times ``scale`` (gradients all-reduced by
     DDP); returns the summed loss and the correct top-1 count, both detached."""
-    dev = run.ctx.device
-    with torch.autocast(dev.type, dtype=run.amp_dtype, enabled=run.amp_dtype is not None):
-        logits = run.model(batch)
-        summed = run.criterion(logits.float(), batch.y)
+    summed, hits = loss_and_hits(run.model, run.criterion, batch, run.amp_dtype)
     run.optimizer.zero_grad(set_to_none=True)
     run.scaler.scale(summed * scale).backward()
-    return summed.detach(), (logits.detach().argmax(1) == batch.y).sum()
+    return summed.detach(), hits
 
 
 def _update(run: _Run) -> None:
