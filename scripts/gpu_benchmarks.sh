@@ -5,18 +5,21 @@
 #      64 samples at MSR Action3D lengths), sparse against the dense references (padded to the
 #      batch maximum, and to 300 frames for the real lengths), inference and forward+backward,
 #      fp32 and bf16 autocast: benchmarks/cuda_models_<dtype>_<shape>.json;
-#   2. the same models replayed as CUDA graphs against eager (benchmarks/cuda_graphs.json);
-#   3. the share of wall time the GPU is busy during `pyg-action train` (MSR Action3D configs),
+#   2. batches made on the GPU (`train.device_data`) against the DataLoader's, per epoch, and the
+#      share of wall time the GPU is busy in `pyg-action train` with them, CUDA graphs and a
+#      checkpoint every 10 epochs (devicedata);
+#   3. the same models replayed as CUDA graphs against eager (benchmarks/cuda_graphs.json);
+#   4. the share of wall time the GPU is busy during `pyg-action train` (MSR Action3D configs),
 #      eager, and with `train.cuda_graphs` (steps replayed as CUDA graphs; graphbusy);
-#   4. tests/test_cuda.py: every operator and model on CUDA against CPU, training on CUDA;
-#   5. ST-GCN++ and CTR-GCN against their dense references (B=16 T=100 and MSR lengths);
-#   6. ViG-Ti 224x224 B=64 as whole models; Shift-GCN against ST-GCN on one input, eager and traced.
+#   5. tests/test_cuda.py: every operator and model on CUDA against CPU, training on CUDA;
+#   6. ST-GCN++ and CTR-GCN against their dense references (B=16 T=100 and MSR lengths);
+#   7. ViG-Ti 224x224 B=64 as whole models; Shift-GCN against ST-GCN on one input, eager and traced.
 # Run from the repository root on a machine where torch sees a CUDA device:
 #   MSR_ROOT=/path/to/msr_action3d bash scripts/gpu_benchmarks.sh            # everything
 #   MSR_ROOT=/path/to/msr_action3d bash scripts/gpu_benchmarks.sh --no-tests # the tables only
 #   ONLY=tests,graphbusy bash scripts/gpu_benchmarks.sh                       # some groups only
-# The groups (ONLY, comma-separated), in the order they run: models, graphs, busy, graphbusy,
-# tests, newmodels, vig, shift.
+# The groups (ONLY, comma-separated), in the order they run: models, devicedata, graphs, busy,
+# graphbusy, tests, newmodels, vig, shift.
 # MSR_ROOT (default data/msr_action3d) holds the aXX_sYY_eZZ_skeleton3D.txt files: their lengths
 # drive the real-length rows, and the busy measurement trains on them. BUDGET_S (default 470)
 # bounds the whole run: each step gets at most its own limit and what is left of the budget, and
@@ -32,7 +35,7 @@ deadline=$((SECONDS + ${BUDGET_S:-470}))
 python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'torch sees no CUDA device')" || exit 1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
 python3 -c "import torch, torch_geometric as g; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'pyg', g.__version__)"
-groups=",${ONLY:-models,graphs,busy,graphbusy,tests,newmodels,vig,shift},"
+groups=",${ONLY:-models,devicedata,graphs,busy,graphbusy,tests,newmodels,vig,shift},"
 failed=()
 want() { [[ $groups == *",$1,"* ]]; }
 step() {  # step NAME LIMIT_S COMMAND...: run it within its limit, remember NAME if it fails
@@ -64,6 +67,16 @@ want models && for dtype in float32 bfloat16; do
     --variant gather --dtype "$dtype" --repeats 5 \
     --out "benchmarks/cuda_models_${dtype}_ntu25-B64-T300.json"
 done
+if want devicedata; then
+  step "data path stgcn" 40 python3 -m pyg_action.bench.data_path --config configs/msr_stgcn.yaml \
+    --data "$msr_root" --device cuda --epochs 5 --out benchmarks/cuda_data_path_msr_stgcn.json
+  for model in stgcn shiftgcn; do
+    step "busy $model, device data, CUDA graphs" 60 python3 -m pyg_action.bench.busy \
+      --config "configs/msr_$model.yaml" --data "$msr_root" --epochs 10 \
+      --set train.device_data=true --set train.cuda_graphs=true --set train.checkpoint_every=10 \
+      --out "benchmarks/cuda_busy_msr_${model}_graphs_device.json"
+  done
+fi
 want graphs && step "cuda graphs" 90 python3 -m pyg_action.bench.graphs --shape ntu25-B16-T100 \
   --shape msr20-real-B64 --dtype float32 --dtype bfloat16 --msr-root "$msr_root" \
   --out benchmarks/cuda_graphs.json

@@ -74,6 +74,8 @@ class TrainSection(_Section):
     bucket_by_length: bool = False
     num_workers: int = Field(default=0, ge=0)
     cuda_graphs: bool = False
+    device_data: bool = False
+    checkpoint_every: int = Field(default=1, gt=0)
 
 
 class GraphSection(_Section):

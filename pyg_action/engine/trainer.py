@@ -2,14 +2,17 @@
 
 One function, :func:`train`, runs a config: builds the datasets and the model from the
 registries, trains with progress bars, evaluates every epoch, writes a JSON-lines log
-(``log.jsonl``; TensorBoard too when installed), atomic checkpoints (``last.pt`` every epoch,
-``best.pt`` on improvement) and resumes from ``last.pt``; the first non-finite training loss
+(``log.jsonl``; TensorBoard too when installed), atomic checkpoints (``last.pt`` every
+``train.checkpoint_every`` epochs and after the last, ``best.pt`` on improvement) and resumes
+from ``last.pt``; the first non-finite training loss
 stops the run with an error naming the batch's samples, and the logs are strict JSON; one
 process or data-parallel over several (see :mod:`pyg_action.engine.distributed`). With
 ``train.ema_decay`` set, an exponential moving average of the weights
 (:mod:`pyg_action.engine.averaging`) is what is evaluated every epoch and what inference
 loads from the checkpoints. With ``train.cuda_graphs`` on a GPU, each batch shape's forward
-and backward is captured once as a CUDA graph and replayed (:mod:`.graphed_step`).
+and backward is captured once as a CUDA graph and replayed (:mod:`.graphed_step`); with
+``train.device_data`` the batches are made on the training device instead of by DataLoaders
+(:mod:`pyg_action.data.device_split`).
 
 Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
 torch random state of every rank and the log's records, and the batch order and augmentation
@@ -27,6 +30,7 @@ import math
 import os
 import random
 import time
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +44,7 @@ from torch.optim.swa_utils import AveragedModel
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
+from ..data.device_split import DeviceSplit
 from ..data.registry import (
     DataFacts,
     DatasetInfo,
@@ -128,16 +133,17 @@ def build_model_for(config: dict[str, Any], data: DataFacts | DatasetInfo) -> nn
 
 @torch.no_grad()
 def predict_logits(
-    model: nn.Module, loader: DataLoader, device: torch.device
+    model: nn.Module, loader: Iterable[Any], device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits and labels of every sample in ``loader`` (eval mode)."""
+    """Logits and labels (on the CPU) of every sample of the batches in ``loader`` (eval
+    mode); they stay on ``device`` until the last batch, so the host waits for it once."""
     model.eval()
     logits, labels = [], []
     for batch in loader:
-        batch = batch.to(device)
-        logits.append(model(batch).float().cpu())
-        labels.append(batch.y.cpu())
-    return torch.cat(logits), torch.cat(labels)
+        batch = batch.to(device, non_blocking=True)
+        logits.append(model(batch).float())
+        labels.append(batch.y)
+    return torch.cat(logits).cpu(), torch.cat(labels).cpu()
 
 
 def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
@@ -248,11 +254,15 @@ def _train_with_methods(
         improved = final["top1"] > best["top1"]
         if improved:
             best = {**final, "epoch": epoch + 1}
-        rng = gather_objects(_rng_state(ctx.device), ctx)
+        checkpoint = (epoch + 1) % int(opts["checkpoint_every"]) == 0 or epoch + 1 == epochs
+        if improved or checkpoint:  # the same on every rank: gather_objects is collective
+            rng = gather_objects(_rng_state(ctx.device), ctx)
+            if outputs is not None:
+                state = {**meta, **_training_state(run), "rng": rng, "epoch": epoch}
+                state.update(best=best, metrics=final, history=history)
+                outputs.checkpoint(state, best=improved, last=checkpoint)
         if outputs is not None:
-            state = {**meta, **_training_state(run), "rng": rng, "epoch": epoch}
-            state.update(best=best, metrics=final, history=history)
-            outputs.epoch(state, improved)
+            outputs.log(history[-1])
         if shown.lines:
             tqdm.write(
                 f"epoch {epoch + 1}/{epochs}  loss {train_loss:.3f}  "
@@ -267,8 +277,8 @@ class _Outputs:
     """Rank 0's files: ``config.json``, ``log.jsonl`` (and TensorBoard), checkpoints, result.
 
     ``log.jsonl`` starts as the records of the checkpoint resumed from, and an epoch's line is
-    appended only after its checkpoint: whenever a crash hits, the resumed log has one line
-    per epoch.
+    appended after the epoch's checkpoints: whenever a crash hits, resuming rewrites the log
+    from ``last.pt``'s records, one line per epoch up to the epoch it resumes after.
     """
 
     def __init__(self, out_dir: Path, config: dict[str, Any], history: list[dict]) -> None:
@@ -278,12 +288,15 @@ class _Outputs:
         _write_text(out_dir / "log.jsonl", "".join(strict_json(r) + "\n" for r in history))
         self.writer = _tensorboard(out_dir)
 
-    def epoch(self, state: dict[str, Any], improved: bool) -> None:
-        """Checkpoint (``best.pt`` too when ``improved``), then log the epoch's record."""
-        if improved:
+    def checkpoint(self, state: dict[str, Any], best: bool, last: bool) -> None:
+        """Write ``state`` as ``best.pt`` and/or ``last.pt``."""
+        if best:
             save_checkpoint(self.out_dir / "best.pt", state)
-        save_checkpoint(self.out_dir / "last.pt", state)
-        record = state["history"][-1]
+        if last:
+            save_checkpoint(self.out_dir / "last.pt", state)
+
+    def log(self, record: dict[str, Any]) -> None:
+        """Append one epoch's record to ``log.jsonl`` (and TensorBoard)."""
         with open(self.out_dir / "log.jsonl", "a", encoding="utf-8") as log:
             log.write(strict_json(record) + "\n")
         if self.writer is not None:
@@ -327,6 +340,9 @@ class _Run:
     sampler: ShardedBatchSampler
     train_loader: DataLoader
     test_loader: DataLoader
+    #: ``train.device_data``: the splits on the device, batched there instead of by the loaders
+    device_train: DeviceSplit | None
+    device_test: DeviceSplit | None
     num_classes: int
     amp_dtype: torch.dtype | None
     grad_clip: float | None
@@ -382,7 +398,9 @@ def _build_run(
     amp_dtype = autocast_dtype(opts.get("amp"), ctx.device)
     pinned = ctx.device.type == "cuda"  # page-locked batches copy to the GPU asynchronously
     workers = int(opts.get("num_workers") or 0)
-    if workers:  # workers start each epoch from the parent's copy: prepare the samples there
+    on_device = bool(opts.get("device_data"))
+    if workers and not on_device:  # workers start each epoch from the parent's copy:
+        # prepare the samples there
         for info in (train_info, test_info):
             prepare = getattr(info.dataset, "prepare_all", None)
             if prepare is not None:
@@ -413,6 +431,8 @@ def _build_run(
             pin_memory=pinned,
             num_workers=workers,
         ),
+        device_train=DeviceSplit(train_info.dataset, ctx.device) if on_device else None,
+        device_test=DeviceSplit(test_info.dataset, ctx.device) if on_device else None,
         num_classes=train_info.num_classes,
         amp_dtype=amp_dtype,
         grad_clip=float(opts["grad_clip"]) if opts.get("grad_clip") else None,
@@ -429,9 +449,14 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     dev = run.ctx.device
     run.model.train()
     run.sampler.set_epoch(epoch)
-    set_dataset_epoch = getattr(run.train_loader.dataset, "set_epoch", None)
-    if set_dataset_epoch is not None:
-        set_dataset_epoch(epoch)
+    batches: Iterable[Any] = run.train_loader
+    if run.device_train is not None:
+        seed = _device_seed(run, epoch + 1)
+        batches = run.device_train.batches(list(run.sampler), seed)
+    else:
+        set_dataset_epoch = getattr(run.train_loader.dataset, "set_epoch", None)
+        if set_dataset_epoch is not None:
+            set_dataset_epoch(epoch)
     # the sums stay on the device: the host waits for it once per epoch (and once per
     # PROGRESS_EVERY steps where a progress bar is shown), never per step; so does the
     # non-finite check, whose per-step flags are read with the sums
@@ -440,7 +465,13 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     finite: list[torch.Tensor] = []
     sample_ids: list[Any] = []
     seen = 0
-    bar = tqdm(run.train_loader, desc=desc, disable=None if progress else True, leave=False)
+    bar = tqdm(
+        batches,
+        desc=desc,
+        total=len(run.sampler),
+        disable=None if progress else True,
+        leave=False,
+    )
     for step, batch in enumerate(bar):
         batch = batch.to(dev, non_blocking=True)
         scale = run.ctx.world_size / run.sampler.global_batch_size(step)
@@ -560,12 +591,27 @@ def _update(run: _Run) -> None:
 
 def _evaluate(run: _Run) -> dict[str, float]:
     """Held-out metrics over the whole test split (each rank predicts its contiguous shard)."""
+    batches: Iterable[Any] = run.test_loader
+    if run.device_test is not None:
+        shard = run.test_loader.sampler
+        size = run.test_loader.batch_size or 1
+        chunks = [shard[i : i + size] for i in range(0, len(shard), size)]
+        batches = run.device_test.batches(chunks, _device_seed(run, 0))
     if len(run.test_loader):
-        logits, labels = predict_logits(inference_net(run), run.test_loader, run.ctx.device)
+        logits, labels = predict_logits(inference_net(run), batches, run.ctx.device)
     else:  # fewer test samples than processes
         logits, labels = torch.empty(0, run.num_classes), torch.empty(0, dtype=torch.long)
     logits, labels = gather_rows(logits, run.ctx), gather_rows(labels, run.ctx)
     return _scalar_metrics(classification_metrics(logits, labels))
+
+
+def _device_seed(run: _Run, key: int) -> int:
+    """The seed of ``train.device_data``'s generator: keyed by the run's seed, the rank and
+    ``key`` (``epoch + 1`` for training, 0 for evaluation), so a resumed epoch draws again
+    what it drew before."""
+    seed = int(run.sampler.seed)
+    entropy = np.random.SeedSequence([seed, run.ctx.rank, key])
+    return int(entropy.generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
 def inference_net(run: _Run) -> nn.Module:

@@ -51,7 +51,9 @@ def _log(folder):
     return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
 
 
-@pytest.mark.parametrize("extra", [[], ["train.ema_decay=0.9", "train.grad_clip=1.0"]])
+@pytest.mark.parametrize(
+    "extra", [[], ["train.ema_decay=0.9", "train.grad_clip=1.0"], ["train.device_data=true"]]
+)
 def test_recorded_steps_train_like_eager_steps(tmp_path, monkeypatch, extra):
     eager = load_config(None, [*GRAPHED, *extra], model="stgcn")
     train(eager, tmp_path / "eager", progress=False)

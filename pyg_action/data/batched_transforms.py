@@ -1,0 +1,291 @@
+"""Batched forms of the transforms, run on whole batches on the training device.
+
+With ``train.device_data`` a split's samples live on the training device
+(:class:`~pyg_action.data.device_split.DeviceSplit`) and the steps of the pipeline after its
+deterministic head run there on a whole batch at once. A batch is a :class:`Clips`: ``x`` of
+shape ``(B, C, T, V, M)`` whose frames ``t >= frames[b]`` are padding (their values are
+unspecified and never read), with the frame counts on the device and on the host. Every form
+below is a few tensor operations over the batch, draws its random numbers from
+``draw(shape)`` (uniform in ``[0, 1)``, float64, on the device) and reads nothing back to the
+host, so batches are built without waiting for the device.
+
+For the same uniform draws each form returns what its numpy step returns for every sample
+(the numpy step takes them from ``rng`` in this order; ``tests/data/test_batched_transforms.py``
+feeds both the same numbers):
+
+* ``uniform_sample``: ``L`` numbers per sample, the offsets inside the ``L`` segments
+  (:func:`~pyg_action.data.transforms.uniform_sample_indices`);
+* ``random_rotate``: three angles per sample, ``-a + 2 a u`` degrees (an axis with ``a = 0``
+  is not rotated, and its number is unused);
+* ``random_scale``: ``coords`` factors per sample (one with ``per_axis=False``),
+  ``(1 - s) + 2 s u``;
+* ``streams``, ``bone``, ``motion``, ``normalize`` draw nothing.
+
+The random numbers differ from the numpy path's (a ``torch.Generator`` on the device, not the
+per-sample numpy generators), so a run with ``train.device_data`` is reproducible with itself,
+not bit-equal to one without it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .transforms import (
+    Bone,
+    Motion,
+    Normalize,
+    RandomRotate,
+    RandomScale,
+    Streams,
+    Transform,
+    UniformSample,
+)
+
+__all__ = ["BatchedStep", "Clips", "Draw", "batched_step", "batched_steps"]
+
+#: ``draw(shape)``: uniform numbers in ``[0, 1)``, float64, on the batch's device.
+Draw = Callable[[tuple[int, ...]], Tensor]
+
+
+@dataclass(frozen=True)
+class Clips:
+    """A batch of clips: ``x`` ``(B, C, T, V, M)``, valid up to ``frames[b]`` frames each.
+
+    ``host_frames`` holds the same counts as ``frames``, on the host: what the batch's graph
+    structure is built from without reading the device.
+    """
+
+    x: Tensor
+    frames: Tensor
+    host_frames: tuple[int, ...]
+
+    def with_x(self, x: Tensor) -> Clips:
+        return Clips(x, self.frames, self.host_frames)
+
+
+#: One step on a batch: ``step(clips, draw) -> clips``.
+BatchedStep = Callable[[Clips, Draw], Clips]
+
+
+def _coords(step: Transform, channels: int) -> int:
+    """The coordinate channels a geometric step acts on (as the numpy step counts them)."""
+    coords = getattr(step, "coords", None)
+    if coords is None:
+        return min(3, channels)
+    if not 1 <= coords <= channels:
+        raise ValueError(f"{step!r}: coords={coords} but the samples have {channels} channels")
+    return int(coords)
+
+
+def _replace_coords(x: Tensor, coords: int, values: Tensor) -> Tensor:
+    """``x`` with its first ``coords`` channels replaced by ``values`` (other channels kept)."""
+    if coords == x.shape[1]:
+        return values.to(x.dtype)
+    return torch.cat([values.to(x.dtype), x[:, coords:]], dim=1)
+
+
+# ----------------------------------------------------------------------------- temporal
+
+
+def _uniform_sample(step: UniformSample) -> BatchedStep:
+    length = step.length
+
+    def apply(clips: Clips, draw: Draw) -> Clips:
+        x, frames = clips.x, clips.frames
+        count = frames.view(-1, 1)  # (B, 1)
+        steps = torch.arange(length, device=x.device)
+        u = draw((x.shape[0], length)) if step.mode == "train" else None
+        # T >= L: one frame of each segment [floor(i T / L), floor((i + 1) T / L))
+        start = steps * count // length
+        size = (steps + 1) * count // length - start
+        offset = size // 2 if u is None else torch.floor(u * size).long()
+        segment_frame = start + torch.minimum(offset, size - 1)
+        # T < L: frame floor((i + u) T / L), repeating frames
+        position = steps.double() + (0.5 if u is None else u)
+        stretched = torch.floor(position * count.double() / length).long()
+        stretched = torch.minimum(stretched.clamp_min(0), count - 1)
+        index = torch.where(count >= length, segment_frame, stretched)  # (B, L)
+        batch, channels, _, joints, persons = x.shape
+        gather = index.view(batch, 1, length, 1, 1).expand(batch, channels, length, joints, persons)
+        sampled = torch.gather(x, 2, gather)
+        full = torch.full_like(frames, length)
+        return Clips(sampled, full, (length,) * batch)
+
+    return apply
+
+
+# ----------------------------------------------------------------------------- geometric
+
+
+#: Rotation about the x, y and z axes as ``fixed + cos(a) * COS + sin(a) * SIN``:
+#: ``_AXIS_PARTS[k][axis]`` for k = fixed part, cosine positions, signed sine positions.
+_AXIS_PARTS = (
+    (  # fixed
+        [[1, 0, 0], [0, 0, 0], [0, 0, 0]],
+        [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+        [[0, 0, 0], [0, 0, 0], [0, 0, 1]],
+    ),
+    (  # cosine
+        [[0, 0, 0], [0, 1, 0], [0, 0, 1]],
+        [[1, 0, 0], [0, 0, 0], [0, 0, 1]],
+        [[1, 0, 0], [0, 1, 0], [0, 0, 0]],
+    ),
+    (  # sine
+        [[0, 0, 0], [0, 0, -1], [0, 1, 0]],
+        [[0, 0, 1], [0, 0, 0], [-1, 0, 0]],
+        [[0, -1, 0], [1, 0, 0], [0, 0, 0]],
+    ),
+)
+
+
+def _axis_rotations(radians: Tensor, parts: Tensor) -> Tensor:
+    """``(B, 3, 3, 3)``: per sample, the rotations ``Rx, Ry, Rz`` by its three angles
+    ``radians`` ``(B, 3)`` (``parts``: :data:`_AXIS_PARTS` as a tensor)."""
+    angle = radians.view(-1, 3, 1, 1)
+    return parts[0] + angle.cos() * parts[1] + angle.sin() * parts[2]
+
+
+def _random_rotate(step: RandomRotate) -> BatchedStep:
+    constants: dict[torch.device, tuple[Tensor, Tensor]] = {}  # made once per device
+
+    def apply(clips: Clips, draw: Draw) -> Clips:
+        x = clips.x
+        coords = _coords(step, x.shape[1])
+        if x.device not in constants:
+            limits = torch.tensor(step.angles, dtype=torch.float64)
+            parts = torch.tensor(_AXIS_PARTS, dtype=torch.float64)
+            constants[x.device] = (limits.to(x.device), parts.to(x.device))
+        limits, parts = constants[x.device]
+        degrees = -limits + (2 * limits) * draw((x.shape[0], 3))
+        axes = _axis_rotations(degrees * (math.pi / 180), parts)
+        if coords >= 3:  # Rz @ Ry @ Rx, as rotation_matrix multiplies them
+            matrices, coords = axes[:, 2] @ axes[:, 1] @ axes[:, 0], 3
+        elif coords == 2:
+            matrices = axes[:, 2, :2, :2]
+        else:
+            return clips
+        rotated = torch.einsum("bij,bjtvm->bitvm", matrices, x[:, :coords].double())
+        return clips.with_x(_replace_coords(x, coords, rotated))
+
+    return apply
+
+
+def _random_scale(step: RandomScale) -> BatchedStep:
+    low, high = 1 - step.scale, 1 + step.scale
+
+    def apply(clips: Clips, draw: Draw) -> Clips:
+        x = clips.x
+        coords = _coords(step, x.shape[1])
+        factors = low + (high - low) * draw((x.shape[0], coords if step.per_axis else 1))
+        scaled = x[:, :coords].double() * factors.view(x.shape[0], -1, 1, 1, 1)
+        return clips.with_x(_replace_coords(x, coords, scaled))
+
+    return apply
+
+
+# ----------------------------------------------------------------------------- streams
+
+
+def _bone(x: Tensor, parents: Tensor, coords: int) -> Tensor:
+    """Each joint minus its parent on the first ``coords`` channels (joints are dim 3)."""
+    joints = x[:, :coords]
+    return _replace_coords(x, coords, joints - joints.index_select(3, parents))
+
+
+def _motion(clips: Clips, x: Tensor, coords: int) -> Tensor:
+    """``x[t + 1] - x[t]`` on the first ``coords`` channels, zero from each clip's last frame."""
+    points = x[:, :coords]
+    change = torch.zeros_like(points)
+    change[:, :, :-1] = points[:, :, 1:] - points[:, :, :-1]
+    frame = torch.arange(x.shape[2], device=x.device)
+    inside = (frame.view(1, -1) < clips.frames.view(-1, 1) - 1).to(x.dtype)  # (B, T)
+    return _replace_coords(x, coords, change * inside.view(x.shape[0], 1, -1, 1, 1))
+
+
+def _parents(step: Bone | Streams, device: torch.device) -> Tensor:
+    return torch.tensor(step.layout.parents, dtype=torch.long, device=device)
+
+
+def _streams(step: Streams) -> BatchedStep:
+    def apply(clips: Clips, draw: Draw) -> Clips:
+        x = clips.x
+        coords = _coords(step, x.shape[1])
+        made: dict[str, Tensor] = {"joint": x}
+        if any(name.startswith("bone") for name in step.streams):
+            made["bone"] = _bone(x, _parents(step, x.device), coords)
+        for name in step.streams:
+            if name not in made:
+                made[name] = _motion(clips, made[name.split("_")[0]], coords)
+        return clips.with_x(torch.cat([made[name] for name in step.streams], dim=1))
+
+    return apply
+
+
+def _bone_step(step: Bone) -> BatchedStep:
+    def apply(clips: Clips, draw: Draw) -> Clips:
+        x = clips.x
+        return clips.with_x(_bone(x, _parents(step, x.device), _coords(step, x.shape[1])))
+
+    return apply
+
+
+def _motion_step(step: Motion) -> BatchedStep:
+    def apply(clips: Clips, draw: Draw) -> Clips:
+        return clips.with_x(_motion(clips, clips.x, _coords(step, clips.x.shape[1])))
+
+    return apply
+
+
+def _normalize(step: Normalize) -> BatchedStep:
+    def apply(clips: Clips, draw: Draw) -> Clips:
+        x = clips.x
+        if x.shape[1] != step.mean.size:
+            raise ValueError(
+                f"normalize has {step.mean.size} means but the samples have {x.shape[1]} channels"
+            )
+        mean = torch.as_tensor(step.mean, device=x.device).view(1, -1, 1, 1, 1)
+        std = torch.as_tensor(step.std, device=x.device).view(1, -1, 1, 1, 1)
+        return clips.with_x((x - mean) / std)
+
+    return apply
+
+
+_FORMS: dict[type[Transform], Callable[[Transform], BatchedStep]] = {
+    UniformSample: _uniform_sample,  # type: ignore[dict-item]
+    RandomRotate: _random_rotate,  # type: ignore[dict-item]
+    RandomScale: _random_scale,  # type: ignore[dict-item]
+    Streams: _streams,  # type: ignore[dict-item]
+    Bone: _bone_step,  # type: ignore[dict-item]
+    Motion: _motion_step,  # type: ignore[dict-item]
+    Normalize: _normalize,  # type: ignore[dict-item]
+}
+
+
+def batched_step(step: Transform) -> BatchedStep:
+    """The batched form of ``step``; a step without one is a :class:`ValueError` naming it."""
+    form = _FORMS.get(type(step))
+    if form is None:
+        supported = ", ".join(sorted(cls.__name__ for cls in _FORMS))
+        raise ValueError(
+            f"{step!r} has no batched form for train.device_data (steps after the pipeline's "
+            f"deterministic head must be one of: {supported}); move it before the random "
+            "steps or set train.device_data=false"
+        )
+    return form(step)
+
+
+def batched_steps(steps: list[Transform]) -> Callable[[Clips, Draw], Clips]:
+    """The batched form of a chain of steps (every one checked now)."""
+    forms = [batched_step(step) for step in steps]
+
+    def apply(clips: Clips, draw: Draw) -> Clips:
+        for form in forms:
+            clips = form(clips, draw)
+        return clips
+
+    return apply

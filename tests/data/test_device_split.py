@@ -1,0 +1,98 @@
+"""``train.device_data``: a split kept on the device gives the DataLoader's batches (same
+nodes, labels and shape), augments them as the numpy pipeline would for the same draws, and
+builds them without a value-dependent operation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.loader import DataLoader
+
+from pyg_action.bench.opcount import count_ops
+from pyg_action.data import SkeletonDataset
+from pyg_action.data.device_split import DeviceSplit
+from pyg_action.errors import SkeletonDataError
+from pyg_action.sequence import SkeletonSequence
+
+from .test_batched_transforms import FixedDraws, _recorded_draws
+
+RESAMPLED = [
+    "pre_normalize",
+    {"name": "uniform_sample", "length": 10},
+    {"name": "streams", "streams": ["joint", "bone"]},
+]
+RECORDED_LENGTHS = ["pre_normalize", {"name": "streams", "streams": ["joint", "joint_motion"]}]
+AUGMENTED = [
+    "pre_normalize",
+    {"name": "uniform_sample", "length": 10, "mode": "train"},
+    {"name": "random_rotate", "angles": 20},
+    {"name": "random_scale", "scale": 0.2},
+    {"name": "streams", "streams": ["joint", "bone", "bone_motion"]},
+]
+KEYS = ("x", "y", "num_frames", "num_persons", "sample_id")
+
+
+def _dataset(transforms, persons=(1, 2), lengths=(7, 15, 11, 23, 9, 12, 18, 6)):
+    rng = np.random.default_rng(1)
+    samples = [
+        SkeletonSequence(
+            rng.normal(size=(3, t, 25, persons[i % len(persons)])).astype(np.float32),
+            i % 3,
+            layout="ntu25",
+            name=f"s{i}",
+        )
+        for i, t in enumerate(lengths)
+    ]
+    return SkeletonDataset(samples, split=list(range(1, len(samples))), transforms=transforms,
+                           seed=0, verbose=False)  # fmt: skip
+
+
+@pytest.mark.parametrize("persons", [(2,), (1, 2, 2)], ids=["two_persons", "mixed_persons"])
+@pytest.mark.parametrize("transforms", [RESAMPLED, RECORDED_LENGTHS], ids=["resampled", "recorded"])
+def test_batches_equal_the_data_loaders(transforms, persons):
+    dataset = _dataset(transforms, persons)
+    split = DeviceSplit(dataset, "cpu")
+    order = [[3, 0, 5], [1, 6, 2, 4]]
+    loader = DataLoader(dataset, batch_sampler=order)
+    for ours, theirs in zip(split.batches(order, seed=0), loader, strict=True):
+        for key in KEYS:
+            torch.testing.assert_close(ours[key], theirs[key], rtol=0, atol=0, msg=key)
+        assert [tuple(p) for p in ours.track_shape] == [tuple(p) for p in theirs.track_shape]
+
+
+def test_augmented_batches_follow_the_numpy_pipeline_for_the_same_draws():
+    dataset = _dataset(AUGMENTED)
+    split = DeviceSplit(dataset, "cpu")
+    rows = [4, 0, 6, 2]
+    draw, record = _recorded_draws(3)
+    batch = split.batch(torch.tensor(rows), rows, draw)
+    nodes = batch.x.view(len(rows), -1, batch.x.shape[-1])
+    for b, row in enumerate(rows):
+        rng = FixedDraws([drawn[b].numpy() for drawn in record])
+        expected = dataset.builder(dataset.pipeline(dataset.array(row), rng)).x
+        torch.testing.assert_close(nodes[b], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_draws_follow_the_seed():
+    split = DeviceSplit(_dataset(AUGMENTED), "cpu")
+    order = [[0, 1, 2], [3, 4, 5, 6]]
+    first, again, other = (list(split.batches(order, seed=s)) for s in (1, 1, 2))
+    for a, b, c in zip(first, again, other, strict=True):
+        torch.testing.assert_close(a.x, b.x, rtol=0, atol=0)
+        assert not torch.equal(a.x, c.x)
+
+
+@pytest.mark.parametrize("transforms", [AUGMENTED, RECORDED_LENGTHS], ids=["resampled", "recorded"])
+def test_a_batch_is_built_without_value_dependent_operations(transforms):
+    split = DeviceSplit(_dataset(transforms), "cpu")
+    list(split.batches([[1, 2]], seed=0))  # the rotation's constants are made once per device
+    counted = count_ops(lambda: list(split.batches([[0, 3, 5]], seed=0)))
+    assert not counted.value_dependent, counted.value_dependent
+    assert counted.total < 150, counted.total  # ~60 kernels, the rest views (118 ops today)
+
+
+def test_a_split_beyond_the_byte_budget_is_refused():
+    message = r"GiB.*8 samples padded to 10 frames and 2 persons.*device_data"
+    with pytest.raises(SkeletonDataError, match=message):
+        DeviceSplit(_dataset(RESAMPLED, lengths=(10,) * 9), "cpu", max_bytes=1000)

@@ -1,0 +1,68 @@
+"""``train.device_data`` and ``train.checkpoint_every``: a run whose batches are built on the
+device trains, checkpoints every N epochs, and resumes after a crash exactly as if never
+stopped."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from pyg_action.engine import trainer
+from pyg_action.engine.checkpoint import load_checkpoint
+from pyg_action.engine.config import load_config
+from pyg_action.engine.trainer import train
+
+from .test_crash_resume import TINY, _log, _without_time
+
+ON_DEVICE = [*TINY, "train.epochs=5", "train.device_data=true", "train.checkpoint_every=2"]
+
+
+class Crash(RuntimeError):
+    pass
+
+
+def _crash_in_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int) -> None:
+    """Make the evaluation of ``epoch`` (1-based) raise, as a kill would stop the run."""
+    real, calls = trainer._evaluate, []
+
+    def evaluate(run):
+        calls.append(1)
+        if len(calls) == epoch:
+            raise Crash
+        return real(run)
+
+    monkeypatch.setattr(trainer, "_evaluate", evaluate)
+
+
+def test_device_data_checkpoints_every_n_epochs_and_resumes_exactly(tmp_path, monkeypatch):
+    config = load_config(None, ON_DEVICE, model="stgcn")
+    reference, crashed = tmp_path / "reference", tmp_path / "crashed"
+    train(config, reference, progress=False)
+    with monkeypatch.context() as patch:
+        _crash_in_epoch(patch, 4)
+        with pytest.raises(Crash):
+            train(config, crashed, progress=False)
+    assert load_checkpoint(crashed / "last.pt")["epoch"] == 1  # written after epochs 2 (and 5)
+    assert [r["epoch"] for r in _log(crashed)] == [1, 2, 3]  # every epoch is logged
+    train(config, crashed, resume=True, progress=False)
+    assert [r["epoch"] for r in _log(crashed)] == [1, 2, 3, 4, 5]
+    assert _without_time(_log(crashed)) == _without_time(_log(reference))
+    result = [json.loads((run / "result.json").read_text()) for run in (reference, crashed)]
+    assert result[0] == result[1]
+    expected = load_checkpoint(reference / "last.pt")
+    assert expected["epoch"] == 4  # the last epoch is always checkpointed
+    for key, value in load_checkpoint(crashed / "last.pt")["model"].items():
+        torch.testing.assert_close(value, expected["model"][key], rtol=0, atol=1e-6)
+
+
+def test_device_data_draws_other_augmentation_than_the_loaders(tmp_path):
+    """Both paths train; their augmentation differs (the draws come from other generators),
+    so their losses do too, while evaluation (deterministic here) sees the same batches."""
+    logs = {}
+    for flag in ("true", "false"):
+        config = load_config(None, [*TINY, "train.epochs=1", f"train.device_data={flag}"], "stgcn")
+        train(config, tmp_path / flag, progress=False)
+        logs[flag] = _log(tmp_path / flag)[0]
+    assert logs["true"]["train_loss"] != logs["false"]["train_loss"]
