@@ -17,8 +17,6 @@ Command line (needs a CUDA device)::
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -26,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from .config_run import config_run_main
 
 
 def covered_time(intervals: Iterable[tuple[float, float]]) -> float:
@@ -85,20 +85,7 @@ def training_busy_fraction(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default=None, help="config file (default: the quick model)")
-    parser.add_argument("--data", default=None, help="data root (data.root)")
-    parser.add_argument("--set", action="append", default=[], help="config override")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--device", default="cuda")
-    parser.add_argument("--out", default=None, help="write the JSON here too")
-    args = parser.parse_args(argv)
-    overrides = [*args.set, *([f"data.root={args.data}"] if args.data else [])]
-    report = training_busy_fraction(args.config, overrides, args.epochs, args.device)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    config_run_main(argv, __doc__.split("\n\n")[0], training_busy_fraction, epochs=2, device="cuda")
 
 
 if __name__ == "__main__":

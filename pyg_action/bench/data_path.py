@@ -18,16 +18,15 @@ Command line::
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch_geometric.loader import DataLoader
+
+from .config_run import config_run_main
 
 
 def _synchronize(device: torch.device) -> None:
@@ -107,20 +106,7 @@ def data_path_seconds(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default=None, help="config file (default: the quick model)")
-    parser.add_argument("--data", default=None, help="data root (data.root)")
-    parser.add_argument("--set", action="append", default=[], help="config override")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", default=None, help="write the JSON here too")
-    args = parser.parse_args(argv)
-    overrides = [*args.set, *([f"data.root={args.data}"] if args.data else [])]
-    report = data_path_seconds(args.config, overrides, args.epochs, args.device)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    config_run_main(argv, __doc__.split("\n\n")[0], data_path_seconds, epochs=5, device="cpu")
 
 
 if __name__ == "__main__":
