@@ -34,7 +34,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from ..errors import SkeletonDataError
-from .batched_transforms import Clips, batched_steps
+from .batched_transforms import Clips, Draw, batched_steps
 
 __all__ = ["DEVICE_BYTES", "DeviceSplit"]
 
@@ -112,7 +112,7 @@ class DeviceSplit:
             yield self.batch(order[start : start + size], [int(i) for i in rows], draw)
             start += size
 
-    def batch(self, rows: Tensor, host_rows: Sequence[int], draw: Any) -> Data:
+    def batch(self, rows: Tensor, host_rows: Sequence[int], draw: Draw) -> Data:
         """The batch of split positions ``rows`` (on the device; ``host_rows`` the same)."""
         host_frames = tuple(int(self.frames[i]) for i in host_rows)
         persons = tuple(int(self.persons[i]) for i in host_rows)
