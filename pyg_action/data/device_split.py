@@ -35,6 +35,7 @@ from torch_geometric.data import Data
 
 from ..errors import SkeletonDataError
 from .batched_transforms import Clips, Draw, batched_steps
+from .transforms import Compose
 
 __all__ = ["DEVICE_BYTES", "DeviceSplit"]
 
@@ -56,6 +57,11 @@ class DeviceSplit:
         self, dataset: Any, device: torch.device | str, max_bytes: int = DEVICE_BYTES
     ) -> None:
         self.device = torch.device(device)
+        if not isinstance(getattr(dataset, "pipeline", None), Compose):
+            raise ValueError(
+                f"train.device_data keeps skeleton datasets on the device, not "
+                f"{type(dataset).__name__}; set train.device_data=false"
+            )
         head, tail = dataset.pipeline.split()
         self.augment = batched_steps(tail.transforms)
         self.description = f"split {dataset.split_name!r} of {dataset.description}"

@@ -66,3 +66,9 @@ def test_device_data_draws_other_augmentation_than_the_loaders(tmp_path):
         train(config, tmp_path / flag, progress=False)
         logs[flag] = _log(tmp_path / flag)[0]
     assert logs["true"]["train_loss"] != logs["false"]["train_loss"]
+
+
+def test_device_data_is_refused_for_other_than_skeleton_data(tmp_path):
+    config = load_config(None, ["train.epochs=1", "train.device_data=true"], model="vig")
+    with pytest.raises(ValueError, match=r"device_data keeps skeleton datasets.*not \w+"):
+        train(config, tmp_path, progress=False)
