@@ -198,7 +198,7 @@ def test_device_data_on_cuda_builds_the_loaders_batches_and_trains(tmp_path):
 
     dataset = _dataset(RECORDED_LENGTHS)
     order = [[3, 0, 5], [1, 6, 2, 4]]
-    batches = DeviceSplit(dataset, "cuda").batches(order, seed=0)
+    batches = DeviceSplit(dataset, "cuda").batches(order, epoch=0)
     for ours, theirs in zip(batches, DataLoader(dataset, batch_sampler=order), strict=True):
         assert ours.x.is_cuda
         for key in ("x", "y", "num_frames", "num_persons", "sample_id"):

@@ -83,8 +83,8 @@ def data_path_seconds(
         _drain(loaders[1], dev)
         loader_times.append(time.perf_counter() - started)
         started = time.perf_counter()
-        _drain(on_device[0].batches(list(sampler), seed=epoch), dev)
-        _drain(on_device[1].batches(test_chunks, seed=0), dev)
+        _drain(on_device[0].batches(list(sampler), epoch), dev)
+        _drain(on_device[1].batches(test_chunks, 0), dev)
         device_times.append(time.perf_counter() - started)
     loader_s, device_s = statistics.median(loader_times[1:]), statistics.median(device_times[1:])
     return {

@@ -15,15 +15,14 @@ feeds both the same numbers):
 
 * ``uniform_sample``: ``L`` numbers per sample, the offsets inside the ``L`` segments
   (:func:`~pyg_action.data.transforms.uniform_sample_indices`);
-* ``random_rotate``: three angles per sample, ``-a + 2 a u`` degrees (an axis with ``a = 0``
-  is not rotated, and its number is unused);
+* ``random_rotate``: one angle per axis whose limit ``a`` is not zero, ``-a + 2 a u`` degrees
+  (x, y, z in that order);
 * ``random_scale``: ``coords`` factors per sample (one with ``per_axis=False``),
   ``(1 - s) + 2 s u``;
 * ``streams``, ``bone``, ``motion``, ``normalize`` draw nothing.
 
-The random numbers differ from the numpy path's (a ``torch.Generator`` on the device, not the
-per-sample numpy generators), so a run with ``train.device_data`` is reproducible with itself,
-not bit-equal to one without it.
+:class:`~pyg_action.data.device_split.DeviceSplit` draws those numbers from each sample's own
+numpy generator, so its batches are the DataLoader's.
 """
 
 from __future__ import annotations
@@ -152,6 +151,7 @@ def _axis_rotations(radians: Tensor, parts: Tensor) -> Tensor:
 
 def _random_rotate(step: RandomRotate) -> BatchedStep:
     constants: dict[torch.device, tuple[Tensor, Tensor]] = {}  # made once per device
+    active = [axis for axis, limit in enumerate(step.angles) if limit > 0]
 
     def apply(clips: Clips, draw: Draw) -> Clips:
         x = clips.x
@@ -161,7 +161,11 @@ def _random_rotate(step: RandomRotate) -> BatchedStep:
             parts = torch.tensor(_AXIS_PARTS, dtype=torch.float64)
             constants[x.device] = (limits.to(x.device), parts.to(x.device))
         limits, parts = constants[x.device]
-        degrees = -limits + (2 * limits) * draw((x.shape[0], 3))
+        degrees = torch.zeros(x.shape[0], 3, dtype=torch.float64, device=x.device)
+        if active:  # numpy draws no number for an axis that does not turn
+            degrees[:, active] = -limits[active] + (2 * limits[active]) * draw(
+                (x.shape[0], len(active))
+            )
         axes = _axis_rotations(degrees * (math.pi / 180), parts)
         if coords >= 3:  # Rz @ Ry @ Rx, as rotation_matrix multiplies them
             matrices, coords = axes[:, 2] @ axes[:, 1] @ axes[:, 0], 3

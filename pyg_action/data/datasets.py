@@ -258,8 +258,9 @@ class SkeletonDataset(Dataset):
         base = torch.initial_seed() if self.seed is None else self.seed
         self._epoch_key = (int(base), int(epoch))
 
-    def _sample_generator(self, index: int) -> np.random.Generator:
-        """The generator of source sample ``index``: per epoch after :meth:`set_epoch`."""
+    def sample_generator(self, index: int) -> np.random.Generator:
+        """The generator of source sample ``index``'s augmentation: keyed by (seed, epoch,
+        ``index``) after :meth:`set_epoch`, else this process's :meth:`generator`."""
         if self._epoch_key is None:
             return self.generator()
         return np.random.default_rng([*self._epoch_key, index])
@@ -311,7 +312,7 @@ class SkeletonDataset(Dataset):
 
     def get(self, idx: int) -> Data:
         index = self.split[idx]
-        x = self._tail(self.prepared(idx), self._sample_generator(index))
+        x = self._tail(self.prepared(idx), self.sample_generator(index))
         if not x.flags.writeable:
             x = x.copy()
         label = int(self._labels_all[index])

@@ -14,9 +14,11 @@ the device once.
 The batches are the DataLoader's batches in content: ``x`` ``(N_nodes, C)`` node-major
 ``(sample, person, frame, joint)``, ``y``, ``num_frames``, ``num_persons``, ``track_shape``
 (host-side ``(T, M)`` per sample) and ``sample_id``, without explicit edges (the models derive
-every index from the shape). The random numbers come from one ``torch.Generator`` per split on
-the device, seeded by (seed, epoch, rank): a run is reproducible and resumes exactly, but its
-augmentation is not the DataLoader path's (which keys numpy generators by sample).
+every index from the shape). The random numbers are the DataLoader path's: each sample's
+numpy generator keyed by (seed, epoch, sample) (:meth:`SkeletonDataset.sample_generator`)
+draws on the host the few numbers its steps take (a clip's frame offsets, three angles, three
+factors), copied to the device per step; the batched steps turn the same numbers into the same
+clips (up to float rounding), so a run with ``train.device_data`` trains as one without it.
 
 Samples of other lengths and person counts are padded to the split's longest and most
 populous (a batch keeps each sample's own frames and persons, as the DataLoader's does);
@@ -57,6 +59,7 @@ class DeviceSplit:
         self, dataset: Any, device: torch.device | str, max_bytes: int = DEVICE_BYTES
     ) -> None:
         self.device = torch.device(device)
+        self.dataset = dataset
         if not isinstance(getattr(dataset, "pipeline", None), Compose):
             raise ValueError(
                 f"train.device_data keeps skeleton datasets on the device, not "
@@ -98,25 +101,35 @@ class DeviceSplit:
     def __len__(self) -> int:
         return len(self.frames)
 
-    def batches(self, positions: Sequence[Sequence[int]], seed: int) -> Iterator[Data]:
-        """One batch per list of split positions, in order, augmented with draws from a
-        generator seeded with ``seed``; the positions are copied to the device at once."""
+    def batches(self, positions: Sequence[Sequence[int]], epoch: int) -> Iterator[Data]:
+        """One batch per list of split positions, in order, augmented with the numbers the
+        samples draw in ``epoch`` (:meth:`SkeletonDataset.set_epoch`); the positions are
+        copied to the device at once."""
+        self.dataset.set_epoch(epoch)
         sizes = [len(p) for p in positions]
         flat = [int(i) for p in positions for i in p]
         order = torch.tensor(flat, dtype=torch.long)
         if self.device.type == "cuda":
             order = order.pin_memory()
         order = order.to(self.device, non_blocking=True)
-        generator = torch.Generator(device=self.device)
-        generator.manual_seed(seed)
-
-        def draw(shape: tuple[int, ...]) -> Tensor:
-            return torch.rand(shape, generator=generator, dtype=torch.float64, device=self.device)
-
         start = 0
         for size, rows in zip(sizes, positions, strict=True):
-            yield self.batch(order[start : start + size], [int(i) for i in rows], draw)
+            host_rows = [int(i) for i in rows]
+            yield self.batch(order[start : start + size], host_rows, self._draws(host_rows))
             start += size
+
+    def _draws(self, rows: Sequence[int]) -> Draw:
+        """``draw((B, k))``: ``k`` uniform numbers from each sample's own generator, in the
+        order its numpy steps would take them, on the device."""
+        generators = [self.dataset.sample_generator(self.dataset.split[i]) for i in rows]
+
+        def draw(shape: tuple[int, ...]) -> Tensor:
+            values = torch.from_numpy(np.stack([g.random(shape[1:]) for g in generators]))
+            if self.device.type == "cuda":
+                values = values.pin_memory()
+            return values.to(self.device, non_blocking=True)
+
+        return draw
 
     def batch(self, rows: Tensor, host_rows: Sequence[int], draw: Draw) -> Data:
         """The batch of split positions ``rows`` (on the device; ``host_rows`` the same)."""

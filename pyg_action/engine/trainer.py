@@ -451,8 +451,7 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     run.sampler.set_epoch(epoch)
     batches: Iterable[Any] = run.train_loader
     if run.device_train is not None:
-        seed = _device_seed(run, epoch + 1)
-        batches = run.device_train.batches(list(run.sampler), seed)
+        batches = run.device_train.batches(list(run.sampler), epoch)
     else:
         set_dataset_epoch = getattr(run.train_loader.dataset, "set_epoch", None)
         if set_dataset_epoch is not None:
@@ -596,22 +595,13 @@ def _evaluate(run: _Run) -> dict[str, float]:
         shard = run.test_loader.sampler
         size = run.test_loader.batch_size or 1
         chunks = [shard[i : i + size] for i in range(0, len(shard), size)]
-        batches = run.device_test.batches(chunks, _device_seed(run, 0))
+        batches = run.device_test.batches(chunks, epoch=0)
     if len(run.test_loader):
         logits, labels = predict_logits(inference_net(run), batches, run.ctx.device)
     else:  # fewer test samples than processes
         logits, labels = torch.empty(0, run.num_classes), torch.empty(0, dtype=torch.long)
     logits, labels = gather_rows(logits, run.ctx), gather_rows(labels, run.ctx)
     return _scalar_metrics(classification_metrics(logits, labels))
-
-
-def _device_seed(run: _Run, key: int) -> int:
-    """The seed of ``train.device_data``'s generator: keyed by the run's seed, the rank and
-    ``key`` (``epoch + 1`` for training, 0 for evaluation), so a resumed epoch draws again
-    what it drew before."""
-    seed = int(run.sampler.seed)
-    entropy = np.random.SeedSequence([seed, run.ctx.rank, key])
-    return int(entropy.generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
 def inference_net(run: _Run) -> nn.Module:

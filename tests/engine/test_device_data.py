@@ -1,6 +1,6 @@
 """``train.device_data`` and ``train.checkpoint_every``: a run whose batches are built on the
-device trains, checkpoints every N epochs, and resumes after a crash exactly as if never
-stopped."""
+device trains as the DataLoader path does, checkpoints every N epochs, and resumes after a
+crash exactly as if never stopped."""
 
 from __future__ import annotations
 
@@ -57,15 +57,19 @@ def test_device_data_checkpoints_every_n_epochs_and_resumes_exactly(tmp_path, mo
         torch.testing.assert_close(value, expected["model"][key], rtol=0, atol=1e-6)
 
 
-def test_device_data_draws_other_augmentation_than_the_loaders(tmp_path):
-    """Both paths train; their augmentation differs (the draws come from other generators),
-    so their losses do too, while evaluation (deterministic here) sees the same batches."""
+def test_device_data_trains_as_the_data_loaders_do(tmp_path):
+    """The same batches, augmentation included: without dropout (whose masks come from torch's
+    generator, from which every DataLoader iterator also draws a seed) the two paths' runs
+    agree up to the float rounding of the batched transforms."""
     logs = {}
     for flag in ("true", "false"):
-        config = load_config(None, [*TINY, "train.epochs=1", f"train.device_data={flag}"], "stgcn")
+        overrides = [*TINY, "model.dropout=0", "train.epochs=2", f"train.device_data={flag}"]
+        config = load_config(None, overrides, "stgcn")
         train(config, tmp_path / flag, progress=False)
-        logs[flag] = _log(tmp_path / flag)[0]
-    assert logs["true"]["train_loss"] != logs["false"]["train_loss"]
+        logs[flag] = _without_time(_log(tmp_path / flag))
+    for ours, theirs in zip(logs["true"], logs["false"], strict=True):
+        assert ours["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-4)
+        assert ours["test_top1"] == pytest.approx(theirs["test_top1"], abs=2.1)  # a sample or two
 
 
 def test_device_data_is_refused_for_other_than_skeleton_data(tmp_path):
