@@ -121,9 +121,12 @@ class DeviceSplit:
     def _draws(self, rows: Sequence[int]) -> Draw:
         """``draw((B, k))``: ``k`` uniform numbers from each sample's own generator, in the
         order its numpy steps would take them, on the device."""
-        generators = [self.dataset.sample_generator(self.dataset.split[i]) for i in rows]
+        generators: list[np.random.Generator] = []  # made at the first draw: often none
 
         def draw(shape: tuple[int, ...]) -> Tensor:
+            if not generators:
+                split = self.dataset.split
+                generators.extend(self.dataset.sample_generator(split[i]) for i in rows)
             values = torch.from_numpy(np.stack([g.random(shape[1:]) for g in generators]))
             if self.device.type == "cuda":
                 values = values.pin_memory()
