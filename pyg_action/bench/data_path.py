@@ -72,8 +72,6 @@ def data_path_seconds(
     on_device = (DeviceSplit(train_set, dev), DeviceSplit(test_set, dev))
     _synchronize(dev)
     setup = time.perf_counter() - started
-    test_rows = range(len(test_set))
-    test_chunks = [test_rows[i : i + eval_size] for i in range(0, len(test_rows), eval_size)]
     loader_times, device_times = [], []
     for epoch in range(epochs + 1):  # the first epoch of each path warms it up
         sampler.set_epoch(epoch)
@@ -84,7 +82,7 @@ def data_path_seconds(
         loader_times.append(time.perf_counter() - started)
         started = time.perf_counter()
         _drain(on_device[0].batches(list(sampler), epoch), dev)
-        _drain(on_device[1].batches(test_chunks, 0), dev)
+        _drain(on_device[1].in_order(range(len(test_set)), eval_size, epoch=0), dev)
         device_times.append(time.perf_counter() - started)
     loader_s, device_s = statistics.median(loader_times[1:]), statistics.median(device_times[1:])
     return {

@@ -71,6 +71,20 @@ class Clips:
 BatchedStep = Callable[[Clips, Draw], Clips]
 
 
+class _Constants:
+    """A step's constant tensors, copied to each device they are used on once (not with
+    every batch)."""
+
+    def __init__(self, **host: Tensor) -> None:
+        self._host = host
+        self._placed: dict[torch.device, dict[str, Tensor]] = {}
+
+    def on(self, device: torch.device) -> dict[str, Tensor]:
+        if device not in self._placed:
+            self._placed[device] = {name: t.to(device) for name, t in self._host.items()}
+        return self._placed[device]
+
+
 def _coords(step: Transform, channels: int) -> int:
     """The coordinate channels a geometric step acts on (as the numpy step counts them)."""
     coords = getattr(step, "coords", None)
@@ -150,23 +164,22 @@ def _axis_rotations(radians: Tensor, parts: Tensor) -> Tensor:
 
 
 def _random_rotate(step: RandomRotate) -> BatchedStep:
-    constants: dict[torch.device, tuple[Tensor, Tensor]] = {}  # made once per device
     active = [axis for axis, limit in enumerate(step.angles) if limit > 0]
+    constants = _Constants(
+        active=torch.tensor(active, dtype=torch.long),  # numpy draws no angle for the others
+        limits=torch.tensor([step.angles[axis] for axis in active], dtype=torch.float64),
+        parts=torch.tensor(_AXIS_PARTS, dtype=torch.float64),
+    )
 
     def apply(clips: Clips, draw: Draw) -> Clips:
         x = clips.x
         coords = _coords(step, x.shape[1])
-        if x.device not in constants:
-            limits = torch.tensor(step.angles, dtype=torch.float64)
-            parts = torch.tensor(_AXIS_PARTS, dtype=torch.float64)
-            constants[x.device] = (limits.to(x.device), parts.to(x.device))
-        limits, parts = constants[x.device]
+        const = constants.on(x.device)
         degrees = torch.zeros(x.shape[0], 3, dtype=torch.float64, device=x.device)
-        if active:  # numpy draws no number for an axis that does not turn
-            degrees[:, active] = -limits[active] + (2 * limits[active]) * draw(
-                (x.shape[0], len(active))
-            )
-        axes = _axis_rotations(degrees * (math.pi / 180), parts)
+        if active:
+            limits = const["limits"]
+            degrees[:, const["active"]] = -limits + (2 * limits) * draw((x.shape[0], len(active)))
+        axes = _axis_rotations(degrees * (math.pi / 180), const["parts"])
         if coords >= 3:  # Rz @ Ry @ Rx, as rotation_matrix multiplies them
             matrices, coords = axes[:, 2] @ axes[:, 1] @ axes[:, 0], 3
         elif coords == 2:
@@ -211,17 +224,19 @@ def _motion(clips: Clips, x: Tensor, coords: int) -> Tensor:
     return _replace_coords(x, coords, change * inside.view(x.shape[0], 1, -1, 1, 1))
 
 
-def _parents(step: Bone | Streams, device: torch.device) -> Tensor:
-    return torch.tensor(step.layout.parents, dtype=torch.long, device=device)
+def _parents(step: Bone | Streams) -> _Constants:
+    return _Constants(parents=torch.tensor(step.layout.parents, dtype=torch.long))
 
 
 def _streams(step: Streams) -> BatchedStep:
+    constants = _parents(step)
+
     def apply(clips: Clips, draw: Draw) -> Clips:
         x = clips.x
         coords = _coords(step, x.shape[1])
         made: dict[str, Tensor] = {"joint": x}
         if any(name.startswith("bone") for name in step.streams):
-            made["bone"] = _bone(x, _parents(step, x.device), coords)
+            made["bone"] = _bone(x, constants.on(x.device)["parents"], coords)
         for name in step.streams:
             if name not in made:
                 made[name] = _motion(clips, made[name.split("_")[0]], coords)
@@ -231,9 +246,12 @@ def _streams(step: Streams) -> BatchedStep:
 
 
 def _bone_step(step: Bone) -> BatchedStep:
+    constants = _parents(step)
+
     def apply(clips: Clips, draw: Draw) -> Clips:
         x = clips.x
-        return clips.with_x(_bone(x, _parents(step, x.device), _coords(step, x.shape[1])))
+        parents = constants.on(x.device)["parents"]
+        return clips.with_x(_bone(x, parents, _coords(step, x.shape[1])))
 
     return apply
 
@@ -246,15 +264,19 @@ def _motion_step(step: Motion) -> BatchedStep:
 
 
 def _normalize(step: Normalize) -> BatchedStep:
+    shape = (1, -1, 1, 1, 1)
+    constants = _Constants(
+        mean=torch.from_numpy(step.mean).view(shape), std=torch.from_numpy(step.std).view(shape)
+    )
+
     def apply(clips: Clips, draw: Draw) -> Clips:
         x = clips.x
         if x.shape[1] != step.mean.size:
             raise ValueError(
                 f"normalize has {step.mean.size} means but the samples have {x.shape[1]} channels"
             )
-        mean = torch.as_tensor(step.mean, device=x.device).view(1, -1, 1, 1, 1)
-        std = torch.as_tensor(step.std, device=x.device).view(1, -1, 1, 1, 1)
-        return clips.with_x((x - mean) / std)
+        const = constants.on(x.device)
+        return clips.with_x((x - const["mean"]) / const["std"])
 
     return apply
 

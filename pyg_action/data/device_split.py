@@ -118,6 +118,12 @@ class DeviceSplit:
             yield self.batch(order[start : start + size], host_rows, self._draws(host_rows))
             start += size
 
+    def in_order(self, rows: Sequence[int], batch_size: int, epoch: int) -> Iterator[Data]:
+        """``rows`` in batches of ``batch_size`` (the last one shorter), in order, as a
+        DataLoader over them without shuffling gives them (evaluation)."""
+        chunks = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+        return self.batches(chunks, epoch)
+
     def _draws(self, rows: Sequence[int]) -> Draw:
         """``draw((B, k))``: ``k`` uniform numbers from each sample's own generator, in the
         order its numpy steps would take them, on the device."""

@@ -591,11 +591,9 @@ def _update(run: _Run) -> None:
 def _evaluate(run: _Run) -> dict[str, float]:
     """Held-out metrics over the whole test split (each rank predicts its contiguous shard)."""
     batches: Iterable[Any] = run.test_loader
-    if run.device_test is not None:
-        shard = run.test_loader.sampler
-        size = run.test_loader.batch_size or 1
-        chunks = [shard[i : i + size] for i in range(0, len(shard), size)]
-        batches = run.device_test.batches(chunks, epoch=0)
+    if run.device_test is not None:  # the loader's own shard and batch size
+        shard, size = run.test_loader.sampler, run.test_loader.batch_size or 1
+        batches = run.device_test.in_order(shard, size, epoch=0)
     if len(run.test_loader):
         logits, labels = predict_logits(inference_net(run), batches, run.ctx.device)
     else:  # fewer test samples than processes
