@@ -41,6 +41,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .mixup import soft_target
+
 #: Shapes counted towards their capture at most; when more have been seen, the counts restart.
 SEEN_LIMIT = 1024
 
@@ -80,13 +82,15 @@ def loss_and_hits(
     cache_enabled: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """A training step's forward: the loss of ``model``'s logits on ``batch`` (autocast to
-    ``amp_dtype`` when given, the loss in fp32) and the number of correct top-1 predictions."""
+    ``amp_dtype`` when given, the loss in fp32) and the number of correct top-1 predictions.
+    The loss compares with the blended labels of a ``train.mixup`` batch where it has them
+    (:func:`.mixup.soft_target`), the hits always with ``y``."""
     device_type = batch.y.device.type
     with torch.autocast(
         device_type, dtype=amp_dtype, enabled=amp_dtype is not None, cache_enabled=cache_enabled
     ):
         logits = model(batch)
-        loss = criterion(logits.float(), batch.y)
+        loss = criterion(logits.float(), soft_target(batch))
     return loss, (logits.detach().argmax(1) == batch.y).sum()
 
 

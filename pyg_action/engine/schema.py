@@ -67,6 +67,7 @@ class TrainSection(_Section):
     optimizer: OptimizerSection = OptimizerSection()
     scheduler: SchedulerSection = SchedulerSection()
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
+    mixup: float = Field(default=0.0, ge=0)
     amp: bool | Literal["bf16", "fp16"] = True
     grad_clip: float | None = Field(default=None, gt=0)
     ema_decay: float = Field(default=0.0, ge=0, lt=1)

@@ -12,7 +12,8 @@ process or data-parallel over several (see :mod:`pyg_action.engine.distributed`)
 loads from the checkpoints. With ``train.cuda_graphs`` on a GPU, each batch shape's forward
 and backward is captured once as a CUDA graph and replayed (:mod:`.graphed_step`); with
 ``train.device_data`` the batches are made on the training device instead of by DataLoaders
-(:mod:`pyg_action.data.device_split`).
+(:mod:`pyg_action.data.device_split`). With ``train.mixup`` every training batch's samples are
+blended in pairs of equal shape, labels too (:mod:`.mixup`).
 
 Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
 torch random state of every rank and the log's records, and the batch order and augmentation
@@ -68,6 +69,7 @@ from .distributed import (
 )
 from .graphed_step import Capture, GraphedSteps, cuda_capture, loss_and_hits
 from .metrics import classification_metrics
+from .mixup import Mixup
 from .schedule import build_optimizer, build_scheduler
 
 GRAPH_MODEL_KEYS = ("strategy", "max_hop", "dilation")
@@ -347,6 +349,8 @@ class _Run:
     amp_dtype: torch.dtype | None
     grad_clip: float | None
     graphed: GraphedSteps | None
+    #: ``train.mixup``: blends each training batch's samples (``None`` when off)
+    mixup: Mixup | None
 
 
 def step_capture(device: torch.device) -> Capture | None:
@@ -437,6 +441,11 @@ def _build_run(
         amp_dtype=amp_dtype,
         grad_clip=float(opts["grad_clip"]) if opts.get("grad_clip") else None,
         graphed=_graphed_steps(opts, net, criterion, amp_dtype, ctx),
+        mixup=Mixup(
+            float(opts["mixup"]), train_info.num_classes, seed=int(opts["seed"]), rank=ctx.rank
+        )
+        if opts.get("mixup")
+        else None,
     )
 
 
@@ -473,6 +482,8 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     )
     for step, batch in enumerate(bar):
         batch = batch.to(dev, non_blocking=True)
+        if run.mixup is not None:
+            batch = run.mixup(batch, epoch, step)
         scale = run.ctx.world_size / run.sampler.global_batch_size(step)
         if run.graphed is not None:
             summed, hits = run.graphed(batch, scale)

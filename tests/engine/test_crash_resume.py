@@ -16,11 +16,12 @@ from pyg_action.engine import checkpoint
 from pyg_action.engine.config import load_config
 from pyg_action.engine.trainer import train
 
-# dropout and random augmentation on: resuming must restore every random number
+# dropout, random augmentation and mixup on: resuming must restore every random number
 TINY = [
     "model.channels=[8, 8]",
     "model.strides=[1, 2]",
     "model.dropout=0.3",
+    "train.mixup=0.4",
     "data.num_samples=96",
     "train.epochs=6",
     "train.batch_size=8",

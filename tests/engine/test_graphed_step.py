@@ -52,7 +52,13 @@ def _log(folder):
 
 
 @pytest.mark.parametrize(
-    "extra", [[], ["train.ema_decay=0.9", "train.grad_clip=1.0"], ["train.device_data=true"]]
+    "extra",
+    [
+        [],
+        ["train.ema_decay=0.9", "train.grad_clip=1.0"],
+        ["train.device_data=true"],
+        ["train.mixup=0.4", "train.device_data=true"],  # the blended labels are refilled too
+    ],
 )
 def test_recorded_steps_train_like_eager_steps(tmp_path, monkeypatch, extra):
     eager = load_config(None, [*GRAPHED, *extra], model="stgcn")
