@@ -71,12 +71,12 @@ class Mixup:
                 ``num_persons``), ``x`` ``(N, C)`` ordered sample by sample, labels ``y`` ``(B,)``.
             epoch, step: Where in the run the batch is trained (they key the random numbers).
         """
-        frames, persons = _sample_shapes(batch)
-        partner, lam = self.draw(list(zip(frames, persons, strict=True)), epoch, step)
+        shapes = _sample_shapes(batch)
+        partner, lam = self.draw(shapes, epoch, step)
         x, y = batch.x, batch.y.view(-1)
-        track_frames = [t * m for t, m in zip(frames, persons, strict=True)]
-        nodes_per_frame = x.size(0) // max(sum(track_frames), 1)  # V
-        sizes = [f * nodes_per_frame for f in track_frames]
+        sample_frames = [t * m for t, m in shapes]
+        nodes_per_frame = x.size(0) // max(sum(sample_frames), 1)  # V
+        sizes = [f * nodes_per_frame for f in sample_frames]
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         device = x.device
         counts = torch.tensor(sizes, device=device)
@@ -116,8 +116,8 @@ def partners(shapes: list[tuple[int, int]], rng: np.random.Generator) -> np.ndar
     return partner
 
 
-def _sample_shapes(batch: Any) -> tuple[list[int], list[int]]:
-    """Frames and persons of every sample (:func:`~pyg_action.graph.levels.track_shape_of`:
+def _sample_shapes(batch: Any) -> list[tuple[int, int]]:
+    """``(frames, persons)`` of every sample (:func:`~pyg_action.graph.levels.track_shape_of`:
     the host-side ``track_shape``, else one read of ``num_frames`` and ``num_persons``)."""
     if getattr(batch, "track_shape", None) is None and getattr(batch, "num_frames", None) is None:
         raise ValueError(
@@ -127,8 +127,7 @@ def _sample_shapes(batch: Any) -> tuple[list[int], list[int]]:
     shape = track_shape_of(batch, num_joints=1)
     first_tracks = np.cumsum([0, *shape.persons])[:-1]
     pairs = zip(first_tracks, shape.persons, strict=True)
-    frames = [shape.lengths[r] if m else 0 for r, m in pairs]
-    return frames, list(shape.persons)
+    return [(shape.lengths[r] if m else 0, m) for r, m in pairs]
 
 
 def soft_target(batch: Any) -> Tensor:
