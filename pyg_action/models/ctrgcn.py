@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, adjacency_tensor, get_layout
 from ..nn.ctr_conv import ChannelTopologyGraphConv
+from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import MultiScaleTemporalConv
 from .registry import register_model
 from .skeleton_classifier import SkeletonClassifier, quick_skeleton_config, residual_branch
@@ -92,6 +93,9 @@ class CTRGCNBlock(nn.Module):
         kernel_size: Window of the dilated temporal branches.
         dilations: Their dilations.
         residual: Add the block residual (identity, or linear + BN when the shape changes).
+        drop_path: Probability that a training sample skips the block's graph and temporal
+            convolutions and keeps only its residual (:class:`SampleDropPath`; needs
+            ``residual``).
     """
 
     def __init__(
@@ -103,8 +107,11 @@ class CTRGCNBlock(nn.Module):
         kernel_size: int = 5,
         dilations: Sequence[int] = (1, 2),
         residual: bool = True,
+        drop_path: float = 0.0,
     ) -> None:
         super().__init__()
+        if drop_path > 0 and not residual:
+            raise ValueError("drop_path needs the block residual")
         self.stride = stride
         self.gcn = ChannelTopologyGraphConv(in_channels, out_channels, adjacency)
         self.norm_gcn = nn.BatchNorm1d(out_channels)
@@ -121,14 +128,17 @@ class CTRGCNBlock(nn.Module):
             first_takes_rest=False,
         )
         self.residual = residual_branch(in_channels, out_channels, stride, residual)
+        self.drop_path = SampleDropPath(drop_path)
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> tuple[Tensor, SkeletonLevel]:
         assert self.gcn_residual is not None
         g = torch.relu(self.norm_gcn(self.gcn(x, level)) + self.gcn_residual(x))
         h = self.tcn(g, level)
+        coarse = level.coarsen(self.stride)
         if self.residual is not None:
+            h = self.drop_path(h, coarse.node_sample, coarse.shape.num_samples)
             h = h + self.residual(level.select_kept(x, self.stride))
-        return torch.relu(h), level.coarsen(self.stride)
+        return torch.relu(h), coarse
 
 
 class CTRGCN(SkeletonClassifier):
@@ -145,6 +155,9 @@ class CTRGCN(SkeletonClassifier):
         dilations: Their dilations (official: 1, 2).
         num_persons: Person slots of the input batch-norm (official: 2).
         dropout: Dropout before the classifier (official: 0).
+        drop_path: Stochastic depth (official: 0): block ``i`` of ``L`` is skipped by a
+            training sample with probability ``drop_path * i / (L - 1)``, keeping its residual
+            (the first block, which has none, never).
         max_hop, dilation: Accepted for the shared graph options; only 1 is meaningful.
 
     Shapes:
@@ -164,16 +177,18 @@ class CTRGCN(SkeletonClassifier):
         dilations: Sequence[int] = (1, 2),
         num_persons: int = 2,
         dropout: float = 0.0,
+        drop_path: float = 0.0,
         max_hop: int = 1,
         dilation: int = 1,
     ) -> None:
         if max_hop != 1 or dilation != 1:
             raise ValueError("CTR-GCN's topology has one hop: max_hop and dilation must be 1")
         adjacency = ctrgcn_adjacency(layout, strategy)
+        rates = depth_rates(drop_path, len(channels))
 
         def make_block(i: int, c_in: int, c_out: int, stride: int) -> nn.Module:
             return CTRGCNBlock(
-                c_in, c_out, adjacency, stride, kernel_size, dilations, residual=i > 0
+                c_in, c_out, adjacency, stride, kernel_size, dilations, i > 0, rates[i]
             )
 
         super().__init__(num_classes, in_channels, layout, channels, strides, make_block, False)

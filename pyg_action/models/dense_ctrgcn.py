@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ..layouts import LayoutLike, get_layout
 from ..nn.ctr_conv import relation_width
+from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import POOL_WINDOW, branch_widths
 from .ctrgcn import ctrgcn_adjacency
 from .dense_stgcnpp import DenseTemporalUnit, dense_residual
@@ -117,22 +118,32 @@ class DenseCTRGCNBlock(nn.Module):
         kernel_size: int,
         dilations: Sequence[int],
         residual: bool,
+        drop_path: float = 0.0,
     ) -> None:
         super().__init__()
         self.gcn1 = DenseCTRGCUnit(in_channels, out_channels, adjacency)
         self.tcn1 = DenseCTRGCNTemporal(out_channels, out_channels, kernel_size, stride, dilations)
         self.residual = dense_residual(in_channels, out_channels, stride, residual)
+        self.drop_path = SampleDropPath(drop_path)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, num_samples: int) -> Tensor:
+        """``x``: ``(N M, C, T, V)``, the ``M`` person tracks of each of ``N = num_samples``
+        samples in a row."""
         out = self.tcn1(self.gcn1(x))
         if self.residual is not None:
+            if self.drop_path.active:
+                persons = x.shape[0] // num_samples
+                track_sample = torch.arange(x.shape[0], device=x.device) // persons
+                out = self.drop_path(out, track_sample, num_samples)
             out = out + self.residual(x)
         return torch.relu(out)
 
 
 class DenseCTRGCN(nn.Module):
-    """The dense CTR-GCN, configurable like :class:`~pyg_action.models.ctrgcn.CTRGCN`; the
-    blocks are ``l1 .. lL`` as in the official model."""
+    """The dense CTR-GCN, configurable like :class:`~pyg_action.models.ctrgcn.CTRGCN` (but for
+    its classifier dropout); the blocks are ``l1 .. lL`` as in the official model.
+    ``drop_path`` is not in the official model: stochastic depth drawn in the same order as
+    the sparse model's, for train-mode parity."""
 
     def __init__(
         self,
@@ -145,10 +156,12 @@ class DenseCTRGCN(nn.Module):
         kernel_size: int = 5,
         dilations: Sequence[int] = (1, 2),
         num_persons: int = 2,
+        drop_path: float = 0.0,
     ) -> None:
         super().__init__()
         self.layout = get_layout(layout)
         adjacency = ctrgcn_adjacency(self.layout, strategy)
+        rates = depth_rates(drop_path, len(channels))
         self.num_blocks = len(channels)
         self.data_bn = nn.BatchNorm1d(num_persons * in_channels * self.layout.num_joints)
         widths = [in_channels, *channels]
@@ -161,6 +174,7 @@ class DenseCTRGCN(nn.Module):
                 kernel_size,
                 dilations,
                 residual=i > 0,
+                drop_path=rates[i],
             )
             self.add_module(f"l{i + 1}", block)
         self.fc = nn.Linear(widths[-1], num_classes)
@@ -170,6 +184,6 @@ class DenseCTRGCN(nn.Module):
         x = self.data_bn(x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t))
         x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
         for i in range(self.num_blocks):
-            x = getattr(self, f"l{i + 1}")(x)
+            x = getattr(self, f"l{i + 1}")(x, n)
         features = x.view(n, m, x.shape[1], -1).mean(3).mean(1)
         return self.fc(features)

@@ -15,19 +15,19 @@ SMALL = dict(channels=(16, 16, 32, 32, 32), strides=(1, 2, 1, 2, 1))
 JOINTS = {"ntu25": 25, "openpose18": 18}
 
 
-def paired_models(layout="ntu25", dtype=torch.float32):
+def paired_models(layout="ntu25", dtype=torch.float32, **options):
     """A dense model moved away from its initialisation (every parameter, the topology and
     ``alpha`` included, and the batch-norm statistics) and the sparse model converted from its
     state dict."""
     torch.manual_seed(0)
-    dense = DenseCTRGCN(7, 3, layout, **SMALL)
+    dense = DenseCTRGCN(7, 3, layout, **SMALL, **options)
     for p in dense.parameters():
         p.data.add_(0.2 * torch.randn_like(p))
     for m in dense.modules():
         if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
             m.running_mean.normal_()
             m.running_var.uniform_(0.5, 2.0)
-    sparse = CTRGCN(7, 3, layout, **SMALL)
+    sparse = CTRGCN(7, 3, layout, **SMALL, **options)
     sparse.load_state_dict(ctrgcn_from_official(dense.state_dict()))
     return dense.to(dtype), sparse.to(dtype)
 
@@ -81,6 +81,39 @@ def test_two_person_batch_matches_dense_outputs_and_gradients(layout, train):
     (out_dense * target).sum().backward()
     (out_sparse * target).sum().backward()
     assert_gradients_close(sparse, dense, 1e-6 if train else 1e-4)
+
+
+@pytest.mark.parametrize("layout", sorted(JOINTS))
+def test_drop_path_training_matches_dense_with_the_same_draws(layout):
+    """Stochastic depth (``drop_path``) in training: from the same generator state both models
+    skip the same blocks for the same samples, so outputs and gradients agree (float64, as in
+    the train-mode test above); the draws do skip blocks (the output differs from the same
+    model's without them), and evaluation ignores them."""
+    dense, sparse = paired_models(layout, torch.float64, drop_path=0.6)
+    dense.train()
+    sparse.train()
+    x = torch.randn(6, 3, 20, JOINTS[layout], 2).double()  # fp32 values, as the builder keeps
+    target = torch.randn(6, 7, dtype=torch.float64)
+    torch.manual_seed(3)
+    out_dense = dense(x)
+    torch.manual_seed(3)
+    out_sparse = sparse(batch_of(list(x), layout, torch.float64))
+    assert_close_to_scale(out_sparse, out_dense, 1e-9)
+    (out_dense * target).sum().backward()
+    (out_sparse * target).sum().backward()
+    assert_gradients_close(sparse, dense, 1e-6)
+
+    _, undropped = paired_models(layout, torch.float64)
+    undropped.train()
+    out_undropped = undropped(batch_of(list(x), layout, torch.float64))
+    assert not torch.allclose(out_sparse, out_undropped, atol=1e-3)
+    evaluated = [
+        paired_models(layout, torch.float64, **options)[1].eval()(
+            batch_of(list(x), layout, torch.float64)
+        )
+        for options in ({"drop_path": 0.6}, {})
+    ]
+    torch.testing.assert_close(*evaluated)
 
 
 @pytest.mark.parametrize("layout", sorted(JOINTS))
