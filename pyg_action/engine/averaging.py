@@ -10,7 +10,14 @@ After every optimiser step the averaged copy moves towards the trained weights:
 with ``t`` the number of updates so far; the warm-up term keeps the first epochs from being
 dominated by the random initialisation. BatchNorm running statistics are averaged the same way
 (``use_buffers=True``), so the averaged model is complete and needs no extra pass over the data.
-A decay ``d`` of 0.999 averages over roughly the last thousand steps.
+A decay ``d`` of 0.999 averages over roughly the last thousand steps. The warm-up weighs step
+``s`` of ``T`` about ``∝ (s + 10)^8``, so whatever ``d``, a run of ``T`` steps averages over
+at most its last ``~T / 9`` steps.
+
+The uniform average (stochastic weight averaging, Izmailov et al., UAI 2018) weighs every step
+since it started alike: ``d_t = t / (1 + t)``, ``\bar\theta_t`` the mean of the ``t + 1``
+weights so far (its BatchNorm statistics the mean of theirs, an approximation of the
+statistics of the averaged weights that needs no pass over the data).
 """
 
 from __future__ import annotations
@@ -18,12 +25,14 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
 
-class WarmedUpEMA(AveragedModel):
-    """The moving average above, updated by a few multi-tensor kernels per step.
+class WeightAverage(AveragedModel):
+    """A running average of a model's weights, updated by a few multi-tensor kernels per step:
+    ``θ̄_t = d_t θ̄_{t-1} + (1 - d_t) θ_t`` with ``d_t`` from :meth:`decay_at` (here the uniform
+    average, ``train.swa_from``; :class:`WarmedUpEMA` the moving one).
 
     :class:`~torch.optim.swa_utils.AveragedModel` with a per-tensor ``avg_fn`` launches four
     kernels for every parameter and buffer and reads the update count back from the device
@@ -33,11 +42,8 @@ class WarmedUpEMA(AveragedModel):
     ``torch._foreach_*`` calls and the integer ones (BatchNorm's batch counters) are copied.
     """
 
-    def __init__(self, net: nn.Module, decay: float) -> None:
-        if not 0.0 < decay < 1.0:
-            raise ValueError(f"train.ema_decay must be in (0, 1) (or 0 for off), got {decay}")
+    def __init__(self, net: nn.Module) -> None:
         super().__init__(net, use_buffers=True)
-        self.decay = decay
 
     @torch.no_grad()
     def update_parameters(self, model: nn.Module) -> None:
@@ -46,9 +52,7 @@ class WarmedUpEMA(AveragedModel):
         pairs = list(zip(averaged, current, strict=True))
         floats = [(a, c) for a, c in pairs if a.is_floating_point()]
         counters = [(a, c) for a, c in pairs if not a.is_floating_point()]
-        steps = self.n_averaged.to(torch.float64)
-        warm = torch.clamp((1.0 + steps) / (10.0 + steps), max=self.decay)
-        d = torch.where(self.n_averaged == 0, torch.zeros_like(warm), warm)
+        d = self.decay_at(self.n_averaged.to(torch.float64))
         if floats:
             moving, target = [a for a, _ in floats], [c for _, c in floats]
             torch._foreach_mul_(moving, d)
@@ -56,6 +60,25 @@ class WarmedUpEMA(AveragedModel):
         if counters:
             torch._foreach_copy_([a for a, _ in counters], [c for _, c in counters])
         self.n_averaged += 1
+
+    def decay_at(self, steps: Tensor) -> Tensor:
+        """``d_t`` after ``t = steps`` updates (0-d float64): ``t / (1 + t)``, the uniform
+        average of all the weights seen."""
+        return steps / (1.0 + steps)
+
+
+class WarmedUpEMA(WeightAverage):
+    """The exponential moving average above, ``d_t = min(d, (1 + t) / (10 + t))``."""
+
+    def __init__(self, net: nn.Module, decay: float) -> None:
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"train.ema_decay must be in (0, 1) (or 0 for off), got {decay}")
+        super().__init__(net)
+        self.decay = decay
+
+    def decay_at(self, steps: Tensor) -> Tensor:
+        warm = torch.clamp((1.0 + steps) / (10.0 + steps), max=self.decay)
+        return torch.where(steps == 0, torch.zeros_like(warm), warm)
 
 
 def ema_model(net: nn.Module, decay: float) -> WarmedUpEMA:

@@ -71,6 +71,7 @@ class TrainSection(_Section):
     amp: bool | Literal["bf16", "fp16"] = True
     grad_clip: float | None = Field(default=None, gt=0)
     ema_decay: float = Field(default=0.0, ge=0, lt=1)
+    swa_from: int | None = Field(default=None, gt=0)
     weight_gradient: Literal["onednn", "taps"] = "onednn"
     bucket_by_length: bool = False
     num_workers: int = Field(default=0, ge=0)

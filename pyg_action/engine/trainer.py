@@ -41,7 +41,6 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.swa_utils import AveragedModel
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
@@ -55,7 +54,13 @@ from ..data.registry import (
 )
 from ..models import create_model
 from ..nn.backend import use_backend
-from .averaging import averaged_module, ema_model, ema_state, load_ema_state
+from .averaging import (
+    WeightAverage,
+    averaged_module,
+    ema_model,
+    ema_state,
+    load_ema_state,
+)
 from .checkpoint import load_checkpoint, load_weights, save_checkpoint
 from .distributed import (
     Context,
@@ -242,7 +247,7 @@ def _train_with_methods(
         started = time.perf_counter()
         desc = f"epoch {epoch + 1}/{epochs}"
         train_loss, train_top1 = _train_epoch(run, epoch, desc, shown.bars)
-        final = _evaluate(run)
+        final = _evaluate(run, epoch)
         history.append(
             {
                 "epoch": epoch + 1,
@@ -260,7 +265,7 @@ def _train_with_methods(
         if improved or checkpoint:  # the same on every rank: gather_objects is collective
             rng = gather_objects(_rng_state(ctx.device), ctx)
             if outputs is not None:
-                state = {**meta, **_training_state(run), "rng": rng, "epoch": epoch}
+                state = {**meta, **_training_state(run, epoch), "rng": rng, "epoch": epoch}
                 state.update(best=best, metrics=final, history=history)
                 outputs.checkpoint(state, best=improved, last=checkpoint)
         if outputs is not None:
@@ -329,12 +334,14 @@ def read_result(out_dir: str | Path) -> TrainResult:
 @dataclass
 class _Run:
     """What one process trains with; ``model`` is ``net`` wrapped for data parallelism and
-    ``ema`` the moving average of ``net``'s weights (``None`` when off)."""
+    ``ema`` the average of ``net``'s weights (``None`` when off), updated from epoch
+    ``average_start`` (0-based) on."""
 
     ctx: Context
     net: nn.Module
     model: nn.Module
-    ema: AveragedModel | None
+    ema: WeightAverage | None
+    average_start: int
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler
@@ -383,6 +390,24 @@ def _graphed_steps(
     return GraphedSteps(net, criterion, amp, capture)
 
 
+def _weight_average(net: nn.Module, opts: dict[str, Any]) -> tuple[WeightAverage | None, int]:
+    """The average of the weights that is evaluated (``train.ema_decay`` or ``train.swa_from``)
+    and the first epoch (0-based) whose steps update it."""
+    ema_decay = float(opts.get("ema_decay") or 0.0)
+    swa_from = opts.get("swa_from")
+    if swa_from is None:
+        return (ema_model(net, ema_decay) if ema_decay else None), 0
+    if ema_decay:
+        raise ValueError(
+            "train.ema_decay and train.swa_from both average the weights: set one of them"
+        )
+    if int(swa_from) > int(opts["epochs"]):
+        raise ValueError(
+            f"train.swa_from is epoch {swa_from} but the run has {opts['epochs']} epochs"
+        )
+    return WeightAverage(net), int(swa_from) - 1
+
+
 def _build_run(
     config: dict[str, Any], train_info: DatasetInfo, test_info: DatasetInfo, ctx: Context
 ) -> _Run:
@@ -409,7 +434,7 @@ def _build_run(
             prepare = getattr(info.dataset, "prepare_all", None)
             if prepare is not None:
                 prepare()
-    ema_decay = float(opts.get("ema_decay") or 0.0)
+    ema, average_start = _weight_average(net, opts)
     criterion = nn.CrossEntropyLoss(
         reduction="sum", label_smoothing=float(opts.get("label_smoothing", 0.0))
     )
@@ -417,7 +442,8 @@ def _build_run(
         ctx=ctx,
         net=net,
         model=net,
-        ema=ema_model(net, ema_decay) if ema_decay else None,
+        ema=ema,
+        average_start=average_start,
         optimizer=optimizer,
         scheduler=build_scheduler(optimizer, opts["scheduler"], int(opts["epochs"]), len(sampler)),
         scaler=torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16),
@@ -456,6 +482,7 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     DistributedDataParallel averages the gradients they are those of the global batch's mean.
     """
     dev = run.ctx.device
+    averaging = _averaging(run, epoch)
     run.model.train()
     run.sampler.set_epoch(epoch)
     batches: Iterable[Any] = run.train_loader
@@ -489,7 +516,7 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
             summed, hits = run.graphed(batch, scale)
         else:
             summed, hits = _forward_backward(run, batch, scale)
-        _update(run)
+        _update(run, averaging)
         loss_sum += summed
         correct += hits
         finite.append(torch.isfinite(summed))
@@ -587,42 +614,54 @@ def _forward_backward(run: _Run, batch: Any, scale: float) -> tuple[torch.Tensor
     return summed.detach(), hits
 
 
-def _update(run: _Run) -> None:
-    """Optional clipping, then the optimiser, LR schedule and moving-average steps."""
+def _averaging(run: _Run, epoch: int) -> bool:
+    """Whether epoch ``epoch``'s steps update the weight average (and so whether it exists
+    after that epoch)."""
+    return run.ema is not None and epoch >= run.average_start
+
+
+def _update(run: _Run, averaging: bool) -> None:
+    """Optional clipping, then the optimiser, LR schedule and weight-average steps."""
     if run.grad_clip is not None:
         run.scaler.unscale_(run.optimizer)
         nn.utils.clip_grad_norm_(run.net.parameters(), run.grad_clip)
     run.scaler.step(run.optimizer)
     run.scaler.update()
     run.scheduler.step()
-    if run.ema is not None:
+    if averaging:
+        assert run.ema is not None
         run.ema.update_parameters(run.net)
 
 
-def _evaluate(run: _Run) -> dict[str, float]:
-    """Held-out metrics over the whole test split (each rank predicts its contiguous shard)."""
+def _evaluate(run: _Run, epoch: int) -> dict[str, float]:
+    """Held-out metrics after epoch ``epoch`` over the whole test split (each rank predicts its
+    contiguous shard)."""
     batches: Iterable[Any] = run.test_loader
     if run.device_test is not None:  # the loader's own shard and batch size
         shard, size = run.test_loader.sampler, run.test_loader.batch_size or 1
         batches = run.device_test.in_order(shard, size, epoch=0)
     if len(run.test_loader):
-        logits, labels = predict_logits(inference_net(run), batches, run.ctx.device)
+        logits, labels = predict_logits(inference_net(run, epoch), batches, run.ctx.device)
     else:  # fewer test samples than processes
         logits, labels = torch.empty(0, run.num_classes), torch.empty(0, dtype=torch.long)
     logits, labels = gather_rows(logits, run.ctx), gather_rows(labels, run.ctx)
     return _scalar_metrics(classification_metrics(logits, labels))
 
 
-def inference_net(run: _Run) -> nn.Module:
-    """The weights that are evaluated: the moving average when on, else the trained ones."""
-    return run.net if run.ema is None else averaged_module(run.ema)
+def inference_net(run: _Run, epoch: int) -> nn.Module:
+    """The weights evaluated after epoch ``epoch``: their average once it is updated, else the
+    trained ones."""
+    if run.ema is not None and epoch >= run.average_start:
+        return averaged_module(run.ema)
+    return run.net
 
 
-def _training_state(run: _Run) -> dict[str, Any]:
-    """Model, optimiser and schedule state (the sampler and augmentation are keyed by epoch).
+def _training_state(run: _Run, epoch: int) -> dict[str, Any]:
+    """Model, optimiser and schedule state after epoch ``epoch`` (the sampler and
+    augmentation are keyed by epoch).
 
-    ``model`` holds the trained weights, ``ema`` (when on) the averaged ones; inference uses
-    ``ema`` when present (:func:`~pyg_action.engine.inference.load_trained`).
+    ``model`` holds the trained weights, ``ema`` (once the average is updated) the averaged
+    ones; inference uses ``ema`` when present (:func:`~pyg_action.engine.inference.load_trained`).
     """
     state = {
         "model": run.net.state_dict(),
@@ -630,7 +669,7 @@ def _training_state(run: _Run) -> dict[str, Any]:
         "scheduler": run.scheduler.state_dict(),
         "scaler": run.scaler.state_dict(),
     }
-    if run.ema is not None:
+    if run.ema is not None and _averaging(run, epoch):
         state["ema"] = ema_state(run.ema)
     return state
 
@@ -641,13 +680,13 @@ def _restore(run: _Run, state: dict[str, Any], path: Path) -> None:
     run.optimizer.load_state_dict(state["optimizer"])
     run.scheduler.load_state_dict(state["scheduler"])
     run.scaler.load_state_dict(state["scaler"])
-    if run.ema is not None:
-        if "ema" not in state:
-            raise ValueError(
-                "train.ema_decay is set but the checkpoint resumed from has no moving average; "
-                "resume with the config it was trained with"
-            )
+    if run.ema is not None and "ema" in state:
         load_ema_state(run.ema, state["ema"])
+    elif _averaging(run, int(state["epoch"])):
+        raise ValueError(
+            "the config averages the weights (train.ema_decay or train.swa_from) but the "
+            "checkpoint resumed from has no average; resume with the config it was trained with"
+        )
     ranks = state["rng"]
     _set_rng_state(ranks[run.ctx.rank] if len(ranks) == run.ctx.world_size else ranks[0])
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from pyg_action.engine.averaging import ema_model, ema_state, load_ema_state
+from pyg_action.engine.averaging import WeightAverage, ema_model, ema_state, load_ema_state
 from pyg_action.engine.checkpoint import load_checkpoint
 from pyg_action.engine.config import load_config
 from pyg_action.engine.inference import evaluate_checkpoint, load_trained
@@ -88,5 +88,54 @@ def test_training_with_ema_evaluates_saves_and_resumes_the_average(tmp_path):
     # turning the average on for a run trained without it is refused, not silently restarted
     plain = load_config(None, [*TINY, "train.epochs=1"], model="stgcn")
     train(plain, tmp_path / "plain", progress=False)
-    with pytest.raises(ValueError, match="no moving average"):
+    with pytest.raises(ValueError, match="has no average"):
         train(config, tmp_path / "plain", resume=True, progress=False)
+
+
+def test_the_uniform_average_is_the_mean_of_every_weight_seen():
+    net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    average = WeightAverage(net)
+    seen = []
+    for _ in range(5):
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(torch.randn_like(p))
+        net.train()(torch.randn(8, 3))
+        average.update_parameters(net)
+        seen.append(torch.cat([t.flatten() for t in (*net.parameters(), net[1].running_mean)]))
+    module = average.module
+    got = torch.cat([t.flatten() for t in (*module.parameters(), module[1].running_mean)])
+    torch.testing.assert_close(got, torch.stack(seen).mean(0), rtol=1e-6, atol=1e-6)
+
+
+def test_swa_from_averages_the_later_epochs_and_resumes(tmp_path):
+    """``train.swa_from: 2`` of 3 epochs: the average holds the 10 steps of epochs 2-3, is what
+    the last epoch evaluated and what inference loads; a run resumed from epoch 1 (whose
+    checkpoint has no average yet) ends with the uninterrupted run's average.
+    tests/engine/test_crash_resume.py kills and resumes a run across its averaging start."""
+    swa = [*TINY, "train.epochs=3", "train.swa_from=2"]
+    config = load_config(None, swa, model="stgcn")
+    result = train(config, tmp_path / "run", progress=False)
+    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert state["ema"]["updates"] == 2 * 5
+    assert any(not torch.equal(state["model"][k], v) for k, v in state["ema"]["weights"].items())
+    metrics = evaluate_checkpoint(tmp_path / "run" / "last.pt")
+    assert metrics["top1"] == pytest.approx(result.final["top1"], abs=1e-2)
+
+    short = load_config(None, [*TINY, "train.epochs=1"], model="stgcn")
+    train(short, tmp_path / "resumed", progress=False)
+    train(config, tmp_path / "resumed", resume=True, progress=False)
+    resumed = load_checkpoint(tmp_path / "resumed" / "last.pt")["ema"]
+    assert resumed["updates"] == 10
+    for key, value in state["ema"]["weights"].items():
+        torch.testing.assert_close(resumed["weights"][key], value, rtol=1e-6, atol=1e-6)
+
+
+def test_swa_from_is_checked_against_the_run(tmp_path):
+    for extra, message in (
+        (["train.swa_from=3"], "has 2 epochs"),
+        (["train.swa_from=1", "train.ema_decay=0.9"], "set one of them"),
+    ):
+        config = load_config(None, [*TINY, *extra], model="stgcn")
+        with pytest.raises(ValueError, match=message):
+            train(config, tmp_path, progress=False)
