@@ -23,7 +23,7 @@ import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 SECTIONS = ("model", "data", "graph", "train")
 #: Builder parameters the engine fills itself (not config options).
@@ -78,6 +78,15 @@ class TrainSection(_Section):
     cuda_graphs: bool = False
     device_data: bool = False
     checkpoint_every: int = Field(default=1, gt=0)
+
+    @model_validator(mode="after")
+    def _one_weight_average(self) -> TrainSection:
+        if self.swa_from is not None:
+            if self.ema_decay:
+                raise ValueError("ema_decay and swa_from both average the weights: set one")
+            if self.swa_from > self.epochs:
+                raise ValueError(f"swa_from is epoch {self.swa_from} of {self.epochs} epochs")
+        return self
 
 
 class GraphSection(_Section):
@@ -182,6 +191,8 @@ def _describe(error: Any, schema: type[BaseModel], config: Mapping[str, Any]) ->
         return _unknown_key(error["loc"], error["input"], schema)
     if error["type"] == "missing":
         return f"{key}: missing"
+    if error["type"] == "value_error":  # a check across keys: the section's input is long
+        return f"{key}: {error['msg'].removeprefix('Value error, ')}"
     return f"{key}: {error['msg']} (got {error['input']!r})"
 
 

@@ -391,21 +391,13 @@ def _graphed_steps(
 
 
 def _weight_average(net: nn.Module, opts: dict[str, Any]) -> tuple[WeightAverage | None, int]:
-    """The average of the weights that is evaluated (``train.ema_decay`` or ``train.swa_from``)
-    and the first epoch (0-based) whose steps update it."""
+    """The average of the weights that is evaluated (``train.ema_decay`` or ``train.swa_from``,
+    not both: the schema checks) and the first epoch (0-based) whose steps update it."""
     ema_decay = float(opts.get("ema_decay") or 0.0)
     swa_from = opts.get("swa_from")
-    if swa_from is None:
-        return (ema_model(net, ema_decay) if ema_decay else None), 0
-    if ema_decay:
-        raise ValueError(
-            "train.ema_decay and train.swa_from both average the weights: set one of them"
-        )
-    if int(swa_from) > int(opts["epochs"]):
-        raise ValueError(
-            f"train.swa_from is epoch {swa_from} but the run has {opts['epochs']} epochs"
-        )
-    return WeightAverage(net), int(swa_from) - 1
+    if swa_from is not None:
+        return WeightAverage(net), int(swa_from) - 1
+    return (ema_model(net, ema_decay) if ema_decay else None), 0
 
 
 def _build_run(

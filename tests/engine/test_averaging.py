@@ -1,4 +1,4 @@
-"""The moving average of the weights: its maths, what is evaluated, saved, loaded and resumed."""
+"""Averages of the weights (moving and uniform): maths, evaluation, saving, loading, resuming."""
 
 import json
 
@@ -10,6 +10,7 @@ from pyg_action.engine.averaging import WeightAverage, ema_model, ema_state, loa
 from pyg_action.engine.checkpoint import load_checkpoint
 from pyg_action.engine.config import load_config
 from pyg_action.engine.inference import evaluate_checkpoint, load_trained
+from pyg_action.engine.schema import ConfigError
 from pyg_action.engine.trainer import train
 
 from .test_engine import TINY
@@ -131,11 +132,11 @@ def test_swa_from_averages_the_later_epochs_and_resumes(tmp_path):
         torch.testing.assert_close(resumed["weights"][key], value, rtol=1e-6, atol=1e-6)
 
 
-def test_swa_from_is_checked_against_the_run(tmp_path):
+def test_swa_from_is_checked_with_the_config():
+    """Before anything loads, naming the section and the problem."""
     for extra, message in (
-        (["train.swa_from=3"], "has 2 epochs"),
-        (["train.swa_from=1", "train.ema_decay=0.9"], "set one of them"),
+        (["train.swa_from=3"], "train: swa_from is epoch 3 of 2 epochs"),
+        (["train.swa_from=1", "train.ema_decay=0.9"], "train: ema_decay and swa_from both"),
     ):
-        config = load_config(None, [*TINY, *extra], model="stgcn")
-        with pytest.raises(ValueError, match=message):
-            train(config, tmp_path, progress=False)
+        with pytest.raises(ConfigError, match=message):
+            load_config(None, [*TINY, *extra], model="stgcn")
