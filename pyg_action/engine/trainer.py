@@ -474,7 +474,7 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     DistributedDataParallel averages the gradients they are those of the global batch's mean.
     """
     dev = run.ctx.device
-    averaging = _averaging(run, epoch)
+    average = _average_of(run, epoch)
     run.model.train()
     run.sampler.set_epoch(epoch)
     batches: Iterable[Any] = run.train_loader
@@ -508,7 +508,7 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
             summed, hits = run.graphed(batch, scale)
         else:
             summed, hits = _forward_backward(run, batch, scale)
-        _update(run, averaging)
+        _update(run, average)
         loss_sum += summed
         correct += hits
         finite.append(torch.isfinite(summed))
@@ -606,13 +606,13 @@ def _forward_backward(run: _Run, batch: Any, scale: float) -> tuple[torch.Tensor
     return summed.detach(), hits
 
 
-def _averaging(run: _Run, epoch: int) -> bool:
-    """Whether epoch ``epoch``'s steps update the weight average (and so whether it exists
-    after that epoch)."""
-    return run.ema is not None and epoch >= run.average_start
+def _average_of(run: _Run, epoch: int) -> WeightAverage | None:
+    """The weight average if epoch ``epoch``'s steps update it (so it exists after that
+    epoch), else ``None``."""
+    return run.ema if epoch >= run.average_start else None
 
 
-def _update(run: _Run, averaging: bool) -> None:
+def _update(run: _Run, average: WeightAverage | None) -> None:
     """Optional clipping, then the optimiser, LR schedule and weight-average steps."""
     if run.grad_clip is not None:
         run.scaler.unscale_(run.optimizer)
@@ -620,9 +620,8 @@ def _update(run: _Run, averaging: bool) -> None:
     run.scaler.step(run.optimizer)
     run.scaler.update()
     run.scheduler.step()
-    if averaging:
-        assert run.ema is not None
-        run.ema.update_parameters(run.net)
+    if average is not None:
+        average.update_parameters(run.net)
 
 
 def _evaluate(run: _Run, epoch: int) -> dict[str, float]:
@@ -643,9 +642,8 @@ def _evaluate(run: _Run, epoch: int) -> dict[str, float]:
 def inference_net(run: _Run, epoch: int) -> nn.Module:
     """The weights evaluated after epoch ``epoch``: their average once it is updated, else the
     trained ones."""
-    if run.ema is not None and epoch >= run.average_start:
-        return averaged_module(run.ema)
-    return run.net
+    average = _average_of(run, epoch)
+    return run.net if average is None else averaged_module(average)
 
 
 def _training_state(run: _Run, epoch: int) -> dict[str, Any]:
@@ -661,8 +659,9 @@ def _training_state(run: _Run, epoch: int) -> dict[str, Any]:
         "scheduler": run.scheduler.state_dict(),
         "scaler": run.scaler.state_dict(),
     }
-    if run.ema is not None and _averaging(run, epoch):
-        state["ema"] = ema_state(run.ema)
+    average = _average_of(run, epoch)
+    if average is not None:
+        state["ema"] = ema_state(average)
     return state
 
 
@@ -674,7 +673,7 @@ def _restore(run: _Run, state: dict[str, Any], path: Path) -> None:
     run.scaler.load_state_dict(state["scaler"])
     if run.ema is not None and "ema" in state:
         load_ema_state(run.ema, state["ema"])
-    elif _averaging(run, int(state["epoch"])):
+    elif _average_of(run, int(state["epoch"])) is not None:
         raise ValueError(
             "the config averages the weights (train.ema_decay or train.swa_from) but the "
             "checkpoint resumed from has no average; resume with the config it was trained with"
