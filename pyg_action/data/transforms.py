@@ -52,6 +52,7 @@ __all__ = [
     "Motion",
     "Normalize",
     "PreNormalize3D",
+    "RandomBoneScale",
     "RandomCrop",
     "RandomMirror",
     "RandomRotate",
@@ -531,6 +532,73 @@ class RandomMirror(Transform):
             return np.array(x, dtype=np.float32, copy=True)
         out = np.array(x[:, :, self._order], dtype=np.float32, copy=True)
         out[self.axis] = -out[self.axis]
+        return out
+
+
+@register_transform("random_bone_scale", "random_bone_length")
+class RandomBoneScale(Transform):
+    """Change the body: every bone's length times its own random factor in ``[1 - s, 1 + s]``.
+
+    A bone is a joint ``j`` and its parent ``p(j)`` on the way to the layout's centre ``c``
+    (:attr:`SkeletonLayout.parents`), ``b_j = x_j - x_p(j)``. With ``f_j`` the factor drawn for
+    ``j``'s bone the joints are rebuilt from the centre outwards,
+
+        ``x'_c = x_c``,  ``x'_j = x'_p(j) + f_j · b_j = x_c + Σ_{k ∈ path(j)} f_k · b_k``,
+
+    ``path(j)`` the joints from ``j`` up to the centre (excluded), so every bone keeps its
+    direction and the centre its place. One draw per sample, shared by all frames and persons
+    (the body stays rigid over time); with ``symmetric`` a ``left_*`` joint's bone and its
+    ``right_*`` twin's (:func:`mirror_pairs`) share their factor. A person-frame that is all
+    zero (absent) stays zero; channels past ``coords`` are copied unchanged.
+    """
+
+    needs_layout = True
+
+    def __init__(
+        self,
+        layout: LayoutLike,
+        scale: float = 0.1,
+        symmetric: bool = True,
+        coords: int | None = None,
+    ) -> None:
+        if not 0 <= scale < 1:
+            raise ValueError(f"random_bone_scale: scale must be in [0, 1), got {scale}")
+        self.layout = get_layout(layout)
+        self.scale = float(scale)
+        self.symmetric = bool(symmetric)
+        self.coords = coords
+        num = self.layout.num_joints
+        parents = self.layout.parents
+        # path[j, k] = 1 where k's bone lies between joint j and the centre
+        path = np.zeros((num, num))
+        for joint in range(num):
+            node = joint
+            while node != self.layout.center:
+                path[joint, node] = 1.0
+                node = parents[node]
+        self._path = path
+        # the joint whose factor each bone uses: a right_* bone borrows its left twin's
+        source = np.arange(num)
+        if self.symmetric:
+            for left, right in mirror_pairs(self.layout):
+                source[right] = left
+        self._source = source
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        x = _check(x)
+        num = self._path.shape[0]
+        if x.shape[2] != num:
+            raise SkeletonDataError(
+                f"random_bone_scale: layout {self.layout.name!r} has {num} joints, "
+                f"the sample {x.shape[2]}"
+            )
+        c = _num_coords(x, self.coords)
+        factors = rng.uniform(1 - self.scale, 1 + self.scale, size=num)[self._source]
+        coords = x[:c].astype(np.float64)
+        bones = self.layout.bone_array(coords, axis=2)
+        centre = coords[:, :, self.layout.center : self.layout.center + 1]
+        out = np.array(x, dtype=np.float32, copy=True)
+        out[:c] = centre + np.einsum("jk,k,ctkm->ctjm", self._path, factors, bones)
         return out
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,6 +18,7 @@ from pyg_action.data.transforms import (
     Motion,
     Normalize,
     PreNormalize3D,
+    RandomBoneScale,
     RandomCrop,
     RandomMirror,
     RandomRotate,
@@ -338,6 +342,49 @@ def test_isotropic_random_scale_scales_every_bone_alike(seed):
     assert 0.7 <= ratio.flat[0] <= 1.3
 
 
+@SETTINGS
+@given(seed=st.integers(0, 2**31), layout=LAYOUTS, frames=st.integers(1, 12))
+def test_random_bone_scale_changes_each_bone_length_and_keeps_its_direction(seed, layout, frames):
+    x = sample(seed, layout, frames, 2, channels=4)
+    x[:, frames // 2, :, 1] = 0.0  # the second person is absent in one frame
+    step = RandomBoneScale(layout, scale=0.3)
+    out = step(x, np.random.default_rng(seed))
+    skeleton = get_layout(layout)
+    centre = skeleton.center
+    real = np.arange(skeleton.num_joints) != centre
+    before = skeleton.bone_array(x[:3].astype(np.float64), axis=2)[:, :, real]
+    after = skeleton.bone_array(out[:3].astype(np.float64), axis=2)[:, :, real]
+    # one factor per bone, the same in every frame and for both persons, the direction kept
+    factor = np.linalg.norm(after[:, 0, :, 0], axis=0) / np.linalg.norm(before[:, 0, :, 0], axis=0)
+    np.testing.assert_allclose(after, before * factor[None, None, :, None], atol=1e-4)
+    assert np.all((factor >= 0.7 - 1e-4) & (factor <= 1.3 + 1e-4))
+    assert np.ptp(factor) > 0.01  # the bones got different factors
+    # twins share their factor; the centre, the score channel and the absent frame are kept
+    index = [j for j in range(skeleton.num_joints) if j != centre]
+    for left, right in mirror_pairs(skeleton):
+        assert factor[index.index(left)] == pytest.approx(factor[index.index(right)], rel=1e-4)
+    np.testing.assert_allclose(out[:3, :, centre], x[:3, :, centre], atol=1e-6)
+    np.testing.assert_array_equal(out[3], x[3])
+    np.testing.assert_array_equal(out[:, frames // 2, :, 1], 0.0)
+
+
+def test_random_bone_scale_zero_is_the_identity_and_checks_its_input():
+    x = sample(3, "msr20", 5, 1)
+    np.testing.assert_allclose(
+        RandomBoneScale("msr20", scale=0.0)(x, np.random.default_rng(0)), x, atol=1e-5
+    )
+    independent = RandomBoneScale("msr20", scale=0.3, symmetric=False)(x, np.random.default_rng(0))
+    lengths = bone_lengths(independent, "msr20")[0] / bone_lengths(x, "msr20")[0]
+    left, right = mirror_pairs(MSR20)[0]
+    assert lengths[left] != pytest.approx(lengths[right], rel=1e-3)
+    with pytest.raises(ValueError, match="scale must be in"):
+        RandomBoneScale("msr20", scale=1.0)
+    with pytest.raises(SkeletonDataError, match="20 joints"):
+        RandomBoneScale("msr20")(sample(0, "ntu25", 2, 1), np.random.default_rng(0))
+    step = build_transforms([{"name": "random_bone_scale", "scale": 0.2}], layout="msr20")
+    assert step(x, np.random.default_rng(1)).shape == x.shape
+
+
 def test_normalize_and_rotation_matrix():
     x = sample(5, "ntu25", 3, 1)
     out = Normalize(mean=[1, 2, 3], std=[2, 2, 4])(x)
@@ -397,3 +444,11 @@ def test_compose_accepts_sequences_and_never_writes_its_input():
     result = pipeline(seq, np.random.default_rng(0))
     assert isinstance(result, SkeletonSequence) and result.label == 3
     np.testing.assert_array_equal(result.data, out)
+
+
+def test_every_registered_transform_and_alias_is_in_the_datasets_doc_table():
+    doc = (Path(__file__).parents[2] / "docs" / "datasets.md").read_text(encoding="utf-8")
+    named: set[str] = set()
+    for name, aliases in re.findall(r"^\| `([a-z_0-9]+)`(?: \(([^)]*)\))? \|", doc, re.M):
+        named |= {name, *re.findall(r"`([a-z_0-9]+)`", aliases)}
+    assert set(TRANSFORMS) - named == set()
