@@ -48,6 +48,7 @@ __all__ = [
     "Bone",
     "Centre",
     "Compose",
+    "DropMissingFrames",
     "MaxPersons",
     "Motion",
     "Normalize",
@@ -644,6 +645,28 @@ def uniform_sample_indices(
     u = np.full(length, 0.5) if rng is None else rng.random(length)
     index = np.floor((steps + u) * num_frames / length).astype(np.int64)
     return np.clip(index, 0, num_frames - 1)
+
+
+@register_transform("drop_missing_frames", "valid_frames")
+class DropMissingFrames(Transform):
+    """Remove the frames in which no person is present (every channel of every person zero).
+
+    Trackers write all-zero frames where they lost the body: MSR Action3D's Kinect v1 loses
+    some subjects while they bend down, so half of several "pick up & throw" and "bend"
+    sequences is zeros. Kept, such a frame reaches the model as a body collapsed onto one
+    point, and the frames around it as a jump of metres in the motion stream. The official
+    ST-GCN and CTR-GCN feeders likewise keep only the frames with a body (they count them
+    and crop). The remaining frames keep their order; a sample without any is an error.
+    """
+
+    deterministic = True
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        x = _check(x)
+        keep = np.flatnonzero(_present(x).any(axis=1))
+        if keep.size == 0:
+            raise SkeletonDataError("drop_missing_frames: no frame of the sample holds a body")
+        return np.ascontiguousarray(x[:, keep], dtype=np.float32)
 
 
 @register_transform("uniform_sample")

@@ -15,6 +15,7 @@ from pyg_action.data.transforms import (
     Bone,
     Centre,
     Compose,
+    DropMissingFrames,
     Motion,
     Normalize,
     PreNormalize3D,
@@ -257,6 +258,19 @@ def test_uniform_sampling_indices(frames, length, seed):
 def test_uniform_sample_output_length(x, length, mode):
     out = UniformSample(length, mode)(x, np.random.default_rng(0))
     assert out.shape == (x.shape[0], length, *x.shape[2:])
+
+
+def test_drop_missing_frames_keeps_the_frames_with_a_body_in_order():
+    x = sample(2, "msr20", 8, 2, channels=4)
+    x[:, [0, 3, 4, 7]] = 0.0  # nobody in these frames
+    x[:, 5, :, 0] = 0.0  # only the second person in frame 5
+    out = DropMissingFrames()(x)
+    np.testing.assert_array_equal(out, x[:, [1, 2, 5, 6]])
+    assert out.dtype == np.float32 and out.flags.c_contiguous
+    assert DropMissingFrames.deterministic
+    np.testing.assert_array_equal(DropMissingFrames()(out), out)
+    with pytest.raises(SkeletonDataError, match="no frame of the sample holds a body"):
+        DropMissingFrames()(np.zeros_like(x))
 
 
 def test_uniform_sample_test_mode_is_deterministic_centre():
