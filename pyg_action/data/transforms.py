@@ -121,6 +121,18 @@ def _check(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _check_joints(x: np.ndarray, layout: SkeletonLayout, step: str) -> np.ndarray:
+    """:func:`_check`, and that the sample has ``layout``'s joint count (``step`` names the
+    transform in the error)."""
+    x = _check(x)
+    if x.shape[2] != layout.num_joints:
+        raise SkeletonDataError(
+            f"{step}: layout {layout.name!r} has {layout.num_joints} joints, "
+            f"the sample {x.shape[2]}"
+        )
+    return x
+
+
 def _num_coords(x: np.ndarray, coords: int | None) -> int:
     if coords is None:
         return min(3, x.shape[0])
@@ -523,12 +535,7 @@ class RandomMirror(Transform):
         self.axis = int(axis)
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        x = _check(x)
-        if x.shape[2] != self._order.size:
-            raise SkeletonDataError(
-                f"random_mirror: layout {self.layout.name!r} has {self._order.size} joints, "
-                f"the sample {x.shape[2]}"
-            )
+        x = _check_joints(x, self.layout, "random_mirror")
         if rng.random() >= self.p:
             return np.array(x, dtype=np.float32, copy=True)
         out = np.array(x[:, :, self._order], dtype=np.float32, copy=True)
@@ -586,15 +593,9 @@ class RandomBoneScale(Transform):
         self._source = source
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        x = _check(x)
-        num = self._path.shape[0]
-        if x.shape[2] != num:
-            raise SkeletonDataError(
-                f"random_bone_scale: layout {self.layout.name!r} has {num} joints, "
-                f"the sample {x.shape[2]}"
-            )
+        x = _check_joints(x, self.layout, "random_bone_scale")
         c = _num_coords(x, self.coords)
-        factors = rng.uniform(1 - self.scale, 1 + self.scale, size=num)[self._source]
+        factors = rng.uniform(1 - self.scale, 1 + self.scale, size=self._source.size)[self._source]
         coords = x[:c].astype(np.float64)
         bones = self.layout.bone_array(coords, axis=2)
         centre = coords[:, :, self.layout.center : self.layout.center + 1]
