@@ -8,19 +8,7 @@ from pathlib import Path
 
 import click
 
-from .options import clips_option, dataset_class_option
-
-
-def _parse_weights(text: str | None, count: int) -> list[float]:
-    if text is None:
-        return [1.0] * count
-    try:
-        weights = [float(w) for w in text.split(",")]
-    except ValueError as exc:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers") from exc
-    if len(weights) != count:
-        raise click.BadParameter(f"{len(weights)} weights for {count} checkpoints")
-    return weights
+from .options import clips_option, dataset_class_option, parse_weights
 
 
 @click.command()
@@ -119,7 +107,7 @@ def ensemble(
                 fusion = fusion or "softmax"
                 clips = clips or 1
                 out = Path(out_dir) if out_dir else Path(checkpoints[0]).parent
-                values = _parse_weights(weights, len(checkpoints))
+                values = parse_weights(weights, len(checkpoints), "checkpoints")
                 members = [
                     (Stream(Path(c).parent.name or Path(c).stem, w), Path(c))
                     for c, w in zip(checkpoints, values, strict=True)

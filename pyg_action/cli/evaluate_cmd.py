@@ -36,8 +36,9 @@ from .options import clips_option, dataset_class_option
 def evaluate(checkpoint, data_path, split, out_dir, clips, device, dump_path, dataset_class):
     """Evaluate CHECKPOINT on a split of its dataset (or of --data)."""
     from ..data.registry import allow_dataset_class
-    from ..engine.inference import evaluate_checkpoint, write_per_class_csv, write_scores
+    from ..engine.inference import evaluate_checkpoint, write_per_class_csv
     from ..engine.plots import plot_confusion
+    from ..engine.scores import write_scores
 
     try:
         with allow_dataset_class(dataset_class):

@@ -15,6 +15,7 @@ from .inspect_cmd import inspect
 from .layouts_cmd import layouts
 from .predict_cmd import predict
 from .prepare_cmd import prepare
+from .scores_cmd import scores
 from .sweep_cmd import sweep
 from .train_cmd import train
 from .visualize_cmd import visualize
@@ -33,6 +34,7 @@ cli.add_command(train)
 cli.add_command(sweep)
 cli.add_command(evaluate)
 cli.add_command(ensemble)
+cli.add_command(scores)
 cli.add_command(predict)
 cli.add_command(export)
 cli.add_command(visualize)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -36,3 +37,18 @@ def dataset_class_option() -> Callable[[Any], Any]:
         help="PyG dataset class that data 'pyg_dataset' may import for this run (importing "
         "runs its code, so a config or checkpoint naming a class is not enough).",
     )
+
+
+def parse_weights(text: str | None, count: int, what: str) -> list[float]:
+    """``--weights a,b,...``: one finite number >= 0 per one of ``count`` ``what``, or all 1."""
+    if text is None:
+        return [1.0] * count
+    try:
+        weights = [float(w) for w in text.split(",")]
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers") from exc
+    if len(weights) != count:
+        raise click.BadParameter(f"{len(weights)} weights for {count} {what}")
+    if not all(math.isfinite(w) and w >= 0 for w in weights):
+        raise click.BadParameter(f"weights must be finite and >= 0, got {text!r}")
+    return weights

@@ -163,21 +163,6 @@ def sample_names(info: DatasetInfo) -> list[str]:
     return [str(name) for name in names]
 
 
-def write_scores(metrics: dict[str, Any], path: str | Path) -> None:
-    """Per-sample scores of an evaluation as ``.npz``, readable with ``allow_pickle=False``.
-
-    Keys: ``logits`` float32 ``(N, K)``, ``labels`` int64 ``(N,)``, ``names`` str ``(N,)``,
-    ``class_names`` str ``(K,)``.
-    """
-    np.savez(
-        path,
-        logits=metrics["logits"].float().cpu().numpy(),
-        labels=metrics["labels"].cpu().numpy().astype(np.int64),
-        names=np.array(metrics["names"], dtype=str),
-        class_names=np.array(metrics["class_names"], dtype=str),
-    )
-
-
 def write_per_class_csv(metrics: dict[str, Any], path: str | Path) -> None:
     confusion = metrics["confusion"]
     with open(path, "w", newline="", encoding="utf-8") as handle:

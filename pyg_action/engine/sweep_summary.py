@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from .ensemble import fuse_scores
 from .metrics import classification_metrics
+from .scores import read_scores
 from .sweep import SEED_FOLDER
 from .sweep_runner import MANIFEST
 from .trainer import epoch_seconds, read_result
@@ -74,8 +74,8 @@ def clip_scores(folder: Path) -> tuple[int, torch.Tensor, torch.Tensor] | None:
     if not dumps:
         return None
     clips, path = max(dumps)
-    with np.load(path, allow_pickle=False) as scores:
-        return clips, torch.from_numpy(scores["logits"]), torch.from_numpy(scores["labels"])
+    scores = read_scores(path)
+    return clips, scores.logits, scores.labels
 
 
 def _top1(scores: torch.Tensor, labels: torch.Tensor) -> float:

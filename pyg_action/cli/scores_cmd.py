@@ -1,0 +1,105 @@
+"""``pyg-action scores``: compare and fuse saved per-sample test scores of several runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import click
+
+from .options import parse_weights
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--weights", default=None, help="Comma-separated fusion weights, one per file.")
+@click.option(
+    "--fusion",
+    type=click.Choice(["softmax", "logits"]),
+    default="softmax",
+    show_default=True,
+    help="Sum probabilities or logits.",
+)
+@click.option(
+    "--below",
+    type=click.FloatRange(0, 1, max_open=False),
+    default=0.5,
+    show_default=True,
+    help="List the samples that fewer than this fraction of the files get right.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write every number printed, and each sample's fraction right, to this file.",
+)
+def scores(files, weights, fusion, below, json_path):
+    """Each score file's accuracy, their late fusion, and the samples most of them miss.
+
+    FILES are per-sample score dumps of one split (pyg-action evaluate --dump, a sweep run's
+    test_clips<N>.npz), read without their checkpoints; all must hold the same samples in
+    the same order. Prints each file's top-1, top-5 and mean-class accuracy, the weighted
+    fusion of all files, how many samples every file / no file gets right, the samples fewer
+    than --below of the files get right (with their most frequent wrong class), and the most
+    frequent mistakes over all files.
+    """
+    from ..engine.ensemble import fuse_scores
+    from ..engine.metrics import classification_metrics
+    from ..engine.scores import confusions, correct_fraction, hard_samples, read_scores
+
+    values = parse_weights(weights, len(files), "score files")
+    try:
+        loaded = [read_scores(f) for f in files]
+        right = correct_fraction(loaded)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    def summary(logits, labels) -> dict[str, float]:
+        metrics = classification_metrics(logits, labels)
+        return {k: round(float(metrics[k]), 4) for k in ("top1", "top5", "mean_class")}
+
+    labels = loaded[0].labels
+    rows = [
+        {"file": str(f.path), "weight": w, **summary(f.logits, labels)}
+        for f, w in zip(loaded, values, strict=True)
+    ]
+    fused = summary(fuse_scores([f.logits for f in loaded], values, fusion), labels)
+    hard = hard_samples(loaded, below)
+    mistakes = confusions(loaded)
+
+    click.echo(f"{len(labels)} samples, {len(loaded)} score files, {fusion} fusion")
+    width = max(12, *(len(row["file"]) + 2 for row in rows))
+    click.echo(f"{'file':<{width}}{'weight':>8}{'top-1':>9}{'top-5':>9}{'mean-class':>12}")
+    for row in [*rows, {"file": "fused", "weight": sum(values), **fused}]:
+        click.echo(
+            f"{row['file']:<{width}}{row['weight']:>8g}{row['top1']:>8.2f}%{row['top5']:>8.2f}%"
+            f"{row['mean_class']:>11.2f}%"
+        )
+    everywhere, nowhere = int((right == 1).sum()), int((right == 0).sum())
+    click.echo(
+        f"right in every file: {everywhere}; in none: {nowhere}; "
+        f"in fewer than {below:g} of them: {len(hard)}"
+    )
+    if hard:
+        click.echo(f"{'sample':<28}{'label':<22}{'right':>7}  usual mistake")
+        for s in hard:
+            click.echo(f"{s.name:<28}{s.label:<22}{s.right:>7.2f}  {s.usual_mistake or '-'}")
+    if mistakes:
+        click.echo("most frequent mistakes, over all files:")
+        for true, predicted, count in mistakes:
+            click.echo(f"  {count:>5}  {true} -> {predicted}")
+    if json_path is not None:
+        report = {
+            "files": rows,
+            "fusion": fusion,
+            "fused": fused,
+            "right_in_every_file": everywhere,
+            "right_in_no_file": nowhere,
+            "below": below,
+            "hard_samples": [dataclasses.asdict(s) for s in hard],
+            "confusions": [{"true": t, "predicted": p, "count": c} for t, p, c in mistakes],
+            "fraction_right": dict(zip(loaded[0].names, right.tolist(), strict=True)),
+        }
+        Path(json_path).write_text(json.dumps(report, indent=2))

@@ -1,0 +1,186 @@
+"""Saved per-sample test scores: write, read back with checks, fuse and compare runs.
+
+A score file (``pyg-action evaluate --dump``, every sweep run's ``test_clips<N>.npz``) is an
+``.npz`` readable with ``allow_pickle=False``:
+
+* ``logits`` float ``(N, K)``: the model's scores of each sample,
+* ``labels`` int ``(N,)``: the true classes, in ``[0, K)``,
+* ``names`` str ``(N,)``: the samples, in the order of the rows,
+* ``class_names`` str ``(K,)``.
+
+Runs of one test split can then be compared without their checkpoints: each run's top-1, a
+weighted late fusion of their scores (:func:`~pyg_action.engine.ensemble.fuse_scores`), and,
+per sample, the fraction of runs that classify it correctly,
+
+.. math::
+
+    r_n = \\frac{1}{R} \\sum_{i=1}^{R} [\\arg\\max_k z^{(i)}_{nk} = y_n],
+
+which separates the samples every model misses (``r_n = 0``: a floor no fusion of these
+models lifts) from those on which runs disagree (what fusion and seeds average out).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+SCORE_KEYS = ("logits", "labels", "names", "class_names")
+
+
+@dataclass(frozen=True)
+class ScoreFile:
+    """One run's scores on one split: ``logits (N, K)``, ``labels (N,)``, sample and class
+    names, and the file they came from."""
+
+    path: Path
+    logits: Tensor
+    labels: Tensor
+    names: tuple[str, ...]
+    class_names: tuple[str, ...]
+
+    def correct(self) -> Tensor:
+        """``(N,)`` bool: the top-1 prediction is the label."""
+        return self.logits.argmax(dim=1) == self.labels
+
+
+def write_scores(metrics: dict[str, Any], path: str | Path) -> None:
+    """Per-sample scores of an evaluation (``logits``, ``labels``, ``names`` and
+    ``class_names`` of ``metrics``) as a score file."""
+    np.savez(
+        path,
+        logits=metrics["logits"].float().cpu().numpy(),
+        labels=metrics["labels"].cpu().numpy().astype(np.int64),
+        names=np.array(metrics["names"], dtype=str),
+        class_names=np.array(metrics["class_names"], dtype=str),
+    )
+
+
+def read_scores(path: str | Path) -> ScoreFile:
+    """Read a score file, checking what it says before anything uses it.
+
+    Raises:
+        ValueError: naming ``path``: not a readable ``.npz`` without pickled objects, a key
+            missing, wrong dimensions or dtypes, counts that disagree, a label outside the
+            classes, a non-finite score or a sample name used twice.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in SCORE_KEYS if key not in archive.files]
+            if missing:
+                raise ValueError(f"it lacks {missing} (a score file has {list(SCORE_KEYS)})")
+            arrays = {key: archive[key] for key in SCORE_KEYS}
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"score file {path}: {exc}") from exc
+    logits, labels = arrays["logits"], arrays["labels"]
+    names, classes = arrays["names"], arrays["class_names"]
+    problem = None
+    if logits.ndim != 2 or logits.dtype.kind != "f":
+        problem = f"logits must be a 2-D float array, got {logits.dtype} {logits.shape}"
+    elif labels.ndim != 1 or labels.dtype.kind not in "iu":
+        problem = f"labels must be a 1-D integer array, got {labels.dtype} {labels.shape}"
+    elif names.ndim != 1 or classes.ndim != 1 or "U" not in (names.dtype.kind + classes.dtype.kind):
+        problem = "names and class_names must be 1-D string arrays"
+    elif not (len(labels) == len(names) == logits.shape[0]) or logits.shape[1] != len(classes):
+        problem = (
+            f"{logits.shape[0]} rows of logits, {len(labels)} labels and {len(names)} names; "
+            f"{logits.shape[1]} columns and {len(classes)} class names"
+        )
+    elif len(labels) and (labels.min() < 0 or labels.max() >= len(classes)):
+        problem = f"labels must lie in [0, {len(classes)}), found {labels.min()}..{labels.max()}"
+    elif not np.isfinite(logits).all():
+        row = int(np.nonzero(~np.isfinite(logits).all(axis=1))[0][0])
+        problem = f"non-finite scores, first in row {row} ({names[row]})"
+    elif len(set(names.tolist())) != len(names):
+        twice = next(n for n, c in Counter(names.tolist()).items() if c > 1)
+        problem = f"sample {twice!r} appears more than once"
+    if problem is not None:
+        raise ValueError(f"score file {path}: {problem}")
+    return ScoreFile(
+        path,
+        torch.from_numpy(logits.astype(np.float32)),
+        torch.from_numpy(labels.astype(np.int64)),
+        tuple(str(n) for n in names),
+        tuple(str(c) for c in classes),
+    )
+
+
+def check_same_samples(files: Sequence[ScoreFile]) -> None:
+    """All files score the same samples, in the same order, with the same labels and classes.
+
+    Raises:
+        ValueError: naming the first file that differs from the first one, and how.
+    """
+    if not files:
+        raise ValueError("no score files")
+    first = files[0]
+    for other in files[1:]:
+        if other.class_names != first.class_names:
+            why = "other class names"
+        elif other.names != first.names:
+            why = "other samples or another order"
+        elif not torch.equal(other.labels, first.labels):
+            row = int(torch.nonzero(other.labels != first.labels)[0])
+            why = f"another label for {first.names[row]}"
+        else:
+            continue
+        raise ValueError(f"score file {other.path} does not match {first.path}: {why}")
+
+
+@dataclass(frozen=True)
+class HardSample:
+    """A sample with the fraction of runs that get it right and its most frequent wrong
+    prediction (``None`` when no run gets it wrong)."""
+
+    name: str
+    label: str
+    right: float
+    usual_mistake: str | None
+
+
+def correct_fraction(files: Sequence[ScoreFile]) -> Tensor:
+    """``(N,)`` float: per sample, the fraction of ``files`` whose top-1 is right (``r_n``)."""
+    check_same_samples(files)
+    return torch.stack([f.correct() for f in files]).float().mean(dim=0)
+
+
+def hard_samples(files: Sequence[ScoreFile], below: float = 0.5) -> list[HardSample]:
+    """The samples that fewer than ``below`` of the runs get right, hardest first (ties by
+    name)."""
+    right = correct_fraction(files)
+    predictions = torch.stack([f.logits.argmax(dim=1) for f in files])  # (R, N)
+    first = files[0]
+    found = []
+    for n in torch.nonzero(right < below).flatten().tolist():
+        wrong = [int(p) for p in predictions[:, n] if int(p) != int(first.labels[n])]
+        usual = Counter(wrong).most_common(1)[0][0] if wrong else None
+        found.append(
+            HardSample(
+                first.names[n],
+                first.class_names[int(first.labels[n])],
+                float(right[n]),
+                None if usual is None else first.class_names[usual],
+            )
+        )
+    return sorted(found, key=lambda s: (s.right, s.name))
+
+
+def confusions(files: Sequence[ScoreFile], top: int = 10) -> list[tuple[str, str, int]]:
+    """The ``top`` most frequent (true class, predicted class, count) mistakes, summed over
+    the runs."""
+    check_same_samples(files)
+    counts: Counter[tuple[int, int]] = Counter()
+    for f in files:
+        predictions = f.logits.argmax(dim=1)
+        for n in torch.nonzero(predictions != f.labels).flatten().tolist():
+            counts[(int(f.labels[n]), int(predictions[n]))] += 1
+    names = files[0].class_names
+    return [(names[t], names[p], c) for (t, p), c in counts.most_common(top)]

@@ -1,0 +1,140 @@
+"""Score files: written and read back with checks, compared and fused (``pyg-action scores``)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from pyg_action.cli.main import cli
+from pyg_action.engine.ensemble import fuse_scores
+from pyg_action.engine.scores import (
+    check_same_samples,
+    confusions,
+    correct_fraction,
+    hard_samples,
+    read_scores,
+    write_scores,
+)
+
+CLASSES = ["wave", "clap", "kick"]
+NAMES = ["s0", "s1", "s2", "s3"]
+LABELS = [0, 1, 2, 0]
+# three runs' predictions of the four samples: s0 right in all, s1 in two, s2 in one, s3 in none
+PREDICTIONS = [[0, 1, 2, 1], [0, 1, 0, 2], [0, 0, 0, 1]]
+
+
+def dump(path: Path, predictions, labels=LABELS, names=NAMES, margin: float = 3.0) -> Path:
+    logits = torch.zeros(len(predictions), len(CLASSES))
+    logits[torch.arange(len(predictions)), torch.tensor(predictions)] = margin
+    metrics = {
+        "logits": logits,
+        "labels": torch.tensor(labels),
+        "names": names,
+        "class_names": CLASSES,
+    }
+    write_scores(metrics, path)
+    return path
+
+
+@pytest.fixture
+def runs(tmp_path):
+    return [dump(tmp_path / f"run{i}.npz", p) for i, p in enumerate(PREDICTIONS)]
+
+
+def test_write_then_read_keeps_every_field(tmp_path):
+    scores = read_scores(dump(tmp_path / "a.npz", PREDICTIONS[0]))
+    assert scores.names == tuple(NAMES) and scores.class_names == tuple(CLASSES)
+    assert scores.labels.tolist() == LABELS and scores.logits.dtype == torch.float32
+    assert scores.correct().tolist() == [True, True, True, False]
+
+
+def test_fraction_right_hard_samples_and_confusions(runs):
+    files = [read_scores(p) for p in runs]
+    assert correct_fraction(files).tolist() == pytest.approx([1, 2 / 3, 1 / 3, 0])
+    hard = hard_samples(files, below=0.5)
+    assert [(s.name, s.right) for s in hard] == [("s3", 0.0), ("s2", pytest.approx(1 / 3))]
+    assert hard[0].label == "wave" and hard[0].usual_mistake == "clap"  # clap twice, kick once
+    assert hard[1].usual_mistake == "wave"
+    assert [s.name for s in hard_samples(files, below=1.0)] == ["s3", "s2", "s1"]
+    # mistakes over the runs: s3 -> clap twice, s2 -> wave twice, s3 -> kick, s1 -> wave
+    assert confusions(files, top=2) == [("wave", "clap", 2), ("kick", "wave", 2)]
+    assert sum(c for *_, c in confusions(files)) == 6
+
+
+def test_runs_of_other_samples_are_refused_naming_the_file(tmp_path, runs):
+    first = read_scores(runs[0])
+    other_order = read_scores(dump(tmp_path / "order.npz", [0, 1, 2, 1], names=NAMES[::-1]))
+    other_label = read_scores(dump(tmp_path / "label.npz", [0, 1, 2, 1], labels=[0, 1, 2, 1]))
+    for other, why in [(other_order, "order"), (other_label, "another label for s3")]:
+        with pytest.raises(ValueError, match=f"{other.path.name}.*{why}"):
+            check_same_samples([first, other])
+
+
+def _archive(path: Path, **arrays) -> Path:
+    good = {
+        "logits": np.zeros((2, 3), np.float32),
+        "labels": np.array([0, 2]),
+        "names": np.array(["a", "b"]),
+        "class_names": np.array(CLASSES),
+    }
+    np.savez(path, **{**good, **arrays})
+    return path
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"logits": np.zeros(3, np.float32)}, "logits must be a 2-D float array"),
+        ({"labels": np.array([0.0, 1.0])}, "labels must be a 1-D integer array"),
+        ({"labels": np.array([0, 3])}, r"labels must lie in \[0, 3\)"),
+        ({"names": np.array(["a", "b", "c"])}, "2 rows of logits, 2 labels and 3 names"),
+        ({"names": np.array(["a", "a"])}, "sample 'a' appears more than once"),
+        ({"logits": np.array([[0, 0, 0], [0, np.nan, 0]], np.float32)}, r"row 1 \(b\)"),
+        ({"names": np.array([{"x": 1}, {"y": 2}], dtype=object)}, "allow_pickle=False"),
+    ],
+)
+def test_a_bad_score_file_is_named_with_what_is_wrong(tmp_path, arrays, message):
+    path = _archive(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=f"score file .*bad.npz: .*{message}"):
+        read_scores(path)
+
+
+def test_missing_keys_and_non_archives_are_named(tmp_path):
+    np.savez(tmp_path / "few.npz", logits=np.zeros((1, 1), np.float32))
+    with pytest.raises(ValueError, match=r"few.npz: it lacks \['labels', 'names', 'class_names'\]"):
+        read_scores(tmp_path / "few.npz")
+    (tmp_path / "text.npz").write_text("not an archive")
+    with pytest.raises(ValueError, match="score file .*text.npz"):
+        read_scores(tmp_path / "text.npz")
+
+
+def test_scores_command_prints_each_file_the_fusion_and_the_hard_samples(tmp_path, runs):
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli, ["scores", *map(str, runs), "--weights", "1,1,2", "--json", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    files = [read_scores(p) for p in runs]
+    fused = fuse_scores([f.logits for f in files], [1, 1, 2], "softmax").argmax(1)
+    expected = float((fused == files[0].labels).float().mean() * 100)
+    written = json.loads(report.read_text())
+    assert written["fused"]["top1"] == pytest.approx(expected, abs=1e-3)
+    assert [row["top1"] for row in written["files"]] == [75.0, 50.0, 25.0]
+    assert written["right_in_every_file"] == 1 and written["right_in_no_file"] == 1
+    assert [s["name"] for s in written["hard_samples"]] == ["s3", "s2"]
+    assert written["fraction_right"]["s1"] == pytest.approx(2 / 3)
+    assert f"{expected:.2f}%" in result.output and "s3" in result.output
+    assert "wave -> clap" in result.output
+
+
+def test_scores_command_names_the_mismatching_file_and_bad_weights(tmp_path, runs):
+    other = dump(tmp_path / "other.npz", [0, 1, 2, 1], names=["s0", "s1", "s2", "x"])
+    result = CliRunner().invoke(cli, ["scores", str(runs[0]), str(other)])
+    assert result.exit_code == 1 and "other.npz does not match" in result.output
+    result = CliRunner().invoke(cli, ["scores", *map(str, runs), "--weights", "1,2"])
+    assert result.exit_code == 2 and "2 weights for 3 score files" in result.output
+    result = CliRunner().invoke(cli, ["scores", *map(str, runs), "--weights", "1,-1,1"])
+    assert result.exit_code == 2 and "finite and >= 0" in result.output
