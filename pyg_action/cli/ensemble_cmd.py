@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .options import clips_option, dataset_class_option, parse_weights
+from .tables import echo_accuracy_table
 
 
 @click.command()
@@ -120,17 +121,10 @@ def ensemble(
     (out / "ensemble.json").write_text(json.dumps(result, indent=2))
     clip_note = f", {clips} clips per sequence" if clips > 1 else ""
     click.echo(f"{result['num_samples']} {split} samples, {fusion} fusion{clip_note}")
-    width = max(16, *(len(row["name"]) + 2 for row in result["streams"]))
-    click.echo(f"{'stream':<{width}}{'weight':>8}{'top-1':>9}{'top-5':>9}{'mean-class':>12}")
-    for row in result["streams"]:
-        click.echo(
-            f"{row['name']:<{width}}{row['weight']:>8g}{row['top1']:>8.2f}%{row['top5']:>8.2f}%"
-            f"{row['mean_class']:>11.2f}%"
-        )
-    fused = result["fused"]
-    click.echo(
-        f"{'fused':<{width}}{'':>8}{fused['top1']:>8.2f}%{fused['top5']:>8.2f}%"
-        f"{fused['mean_class']:>11.2f}%   ({result['gain_over_first']:+.2f} top-1 points over "
-        f"{result['streams'][0]['name']})"
+    rows = [(row["name"], row["weight"], row) for row in result["streams"]]
+    echo_accuracy_table(
+        "stream",
+        [*rows, ("fused", None, result["fused"])],
+        f"   ({result['gain_over_first']:+.2f} top-1 points over {rows[0][0]})",
     )
     click.echo(f"wrote {out / 'ensemble.json'} and {out / 'confusion.png'}")

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .options import parse_weights
+from .tables import echo_accuracy_table
 
 
 @click.command()
@@ -45,8 +46,7 @@ def scores(files, weights, fusion, below, json_path):
     than --below of the files get right (with their most frequent wrong class), and the most
     frequent mistakes over all files.
     """
-    from ..engine.ensemble import fuse_scores
-    from ..engine.metrics import classification_metrics
+    from ..engine.ensemble import accuracy_summary, fuse_scores
     from ..engine.scores import confusions, correct_fraction, hard_samples, read_scores
 
     values = parse_weights(weights, len(files), "score files")
@@ -56,27 +56,19 @@ def scores(files, weights, fusion, below, json_path):
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
-    def summary(logits, labels) -> dict[str, float]:
-        metrics = classification_metrics(logits, labels)
-        return {k: round(float(metrics[k]), 4) for k in ("top1", "top5", "mean_class")}
-
     labels = loaded[0].labels
     rows = [
-        {"file": str(f.path), "weight": w, **summary(f.logits, labels)}
+        {"file": str(f.path), "weight": w, **accuracy_summary(f.logits, labels)}
         for f, w in zip(loaded, values, strict=True)
     ]
-    fused = summary(fuse_scores([f.logits for f in loaded], values, fusion), labels)
+    fused = accuracy_summary(fuse_scores([f.logits for f in loaded], values, fusion), labels)
     hard = hard_samples(loaded, below)
     mistakes = confusions(loaded)
 
     click.echo(f"{len(labels)} samples, {len(loaded)} score files, {fusion} fusion")
-    width = max(12, *(len(row["file"]) + 2 for row in rows))
-    click.echo(f"{'file':<{width}}{'weight':>8}{'top-1':>9}{'top-5':>9}{'mean-class':>12}")
-    for row in [*rows, {"file": "fused", "weight": sum(values), **fused}]:
-        click.echo(
-            f"{row['file']:<{width}}{row['weight']:>8g}{row['top1']:>8.2f}%{row['top5']:>8.2f}%"
-            f"{row['mean_class']:>11.2f}%"
-        )
+    echo_accuracy_table(
+        "file", [*((r["file"], r["weight"], r) for r in rows), ("fused", sum(values), fused)]
+    )
     everywhere, nowhere = int((right == 1).sum()), int((right == 0).sum())
     click.echo(
         f"right in every file: {everywhere}; in none: {nowhere}; "

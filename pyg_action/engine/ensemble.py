@@ -143,7 +143,9 @@ def fuse_scores(logits: Sequence[Tensor], weights: Sequence[float], fusion: str)
     return sum((w * s for w, s in zip(weights, scores, strict=True)), torch.zeros_like(scores[0]))
 
 
-def _summary(metrics: dict[str, Any]) -> dict[str, float]:
+def accuracy_summary(logits: Tensor, labels: Tensor) -> dict[str, float]:
+    """Top-1, top-5 and mean-class accuracy (%) of ``logits (N, K)``, rounded to 4 digits."""
+    metrics = classification_metrics(logits, labels)
     return {k: round(float(metrics[k]), 4) for k in ("top1", "top5", "mean_class")}
 
 
@@ -187,7 +189,7 @@ def evaluate_ensemble(
                 "name": stream.name,
                 "weight": stream.weight,
                 "checkpoint": str(checkpoint),
-                **_summary(classification_metrics(logits, labels)),
+                **accuracy_summary(logits, labels),
             }
         )
     assert reference is not None
@@ -195,7 +197,7 @@ def evaluate_ensemble(
     metrics = classification_metrics(fused, reference[0])
     return {
         "streams": rows,
-        "fused": _summary(metrics),
+        "fused": accuracy_summary(fused, reference[0]),
         "gain_over_first": round(float(metrics["top1"]) - float(rows[0]["top1"]), 4),
         "fusion": fusion,
         "num_samples": int(reference[0].numel()),
