@@ -40,7 +40,8 @@ def dataset_class_option() -> Callable[[Any], Any]:
 
 
 def parse_weights(text: str | None, count: int, what: str) -> list[float]:
-    """``--weights a,b,...``: one finite number >= 0 per one of ``count`` ``what``, or all 1."""
+    """``--weights a,b,...``: one finite number >= 0 (not all 0) per one of ``count``
+    ``what``, or all 1."""
     if text is None:
         return [1.0] * count
     try:
@@ -49,6 +50,6 @@ def parse_weights(text: str | None, count: int, what: str) -> list[float]:
         raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers") from exc
     if len(weights) != count:
         raise click.BadParameter(f"{len(weights)} weights for {count} {what}")
-    if not all(math.isfinite(w) and w >= 0 for w in weights):
-        raise click.BadParameter(f"weights must be finite and >= 0, got {text!r}")
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or not any(weights):
+        raise click.BadParameter(f"weights must be finite and >= 0, not all 0, got {text!r}")
     return weights

@@ -136,5 +136,6 @@ def test_scores_command_names_the_mismatching_file_and_bad_weights(tmp_path, run
     assert result.exit_code == 1 and "other.npz does not match" in result.output
     result = CliRunner().invoke(cli, ["scores", *map(str, runs), "--weights", "1,2"])
     assert result.exit_code == 2 and "2 weights for 3 score files" in result.output
-    result = CliRunner().invoke(cli, ["scores", *map(str, runs), "--weights", "1,-1,1"])
-    assert result.exit_code == 2 and "finite and >= 0" in result.output
+    for bad in ("1,-1,1", "0,0,0", "1,nan,1"):
+        result = CliRunner().invoke(cli, ["scores", *map(str, runs), "--weights", bad])
+        assert result.exit_code == 2 and "finite and >= 0, not all 0" in result.output
