@@ -47,23 +47,23 @@ def scores(files, weights, fusion, below, json_path):
     frequent mistakes over all files.
     """
     from ..engine.ensemble import accuracy_summary, fuse_scores
-    from ..engine.scores import confusions, correct_fraction, hard_samples, read_scores
+    from ..engine.scores import RunComparison, read_scores
 
     values = parse_weights(weights, len(files), "score files")
     try:
         loaded = [read_scores(f) for f in files]
-        right = correct_fraction(loaded)
+        comparison = RunComparison.of(loaded)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
-    labels = loaded[0].labels
+    labels, right = comparison.labels, comparison.fraction_right()
     rows = [
         {"file": str(f.path), "weight": w, **accuracy_summary(f.logits, labels)}
         for f, w in zip(loaded, values, strict=True)
     ]
     fused = accuracy_summary(fuse_scores([f.logits for f in loaded], values, fusion), labels)
-    hard = hard_samples(loaded, below)
-    mistakes = confusions(loaded)
+    hard = comparison.hard_samples(below)
+    mistakes = comparison.confusions()
 
     click.echo(f"{len(labels)} samples, {len(loaded)} score files, {fusion} fusion")
     echo_accuracy_table(

@@ -145,7 +145,10 @@ def fuse_scores(logits: Sequence[Tensor], weights: Sequence[float], fusion: str)
 
 def accuracy_summary(logits: Tensor, labels: Tensor) -> dict[str, float]:
     """Top-1, top-5 and mean-class accuracy (%) of ``logits (N, K)``, rounded to 4 digits."""
-    metrics = classification_metrics(logits, labels)
+    return _rounded(classification_metrics(logits, labels))
+
+
+def _rounded(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: round(float(metrics[k]), 4) for k in ("top1", "top5", "mean_class")}
 
 
@@ -197,7 +200,7 @@ def evaluate_ensemble(
     metrics = classification_metrics(fused, reference[0])
     return {
         "streams": rows,
-        "fused": accuracy_summary(fused, reference[0]),
+        "fused": _rounded(metrics),
         "gain_over_first": round(float(metrics["top1"]) - float(rows[0]["top1"]), 4),
         "fusion": fusion,
         "num_samples": int(reference[0].numel()),

@@ -46,10 +46,6 @@ class ScoreFile:
     names: tuple[str, ...]
     class_names: tuple[str, ...]
 
-    def correct(self) -> Tensor:
-        """``(N,)`` bool: the top-1 prediction is the label."""
-        return self.logits.argmax(dim=1) == self.labels
-
 
 def write_scores(metrics: dict[str, Any], path: str | Path) -> None:
     """Per-sample scores of an evaluation (``logits``, ``labels``, ``names`` and
@@ -146,41 +142,55 @@ class HardSample:
     usual_mistake: str | None
 
 
-def correct_fraction(files: Sequence[ScoreFile]) -> Tensor:
-    """``(N,)`` float: per sample, the fraction of ``files`` whose top-1 is right (``r_n``)."""
-    check_same_samples(files)
-    return torch.stack([f.correct() for f in files]).float().mean(dim=0)
+@dataclass(frozen=True)
+class RunComparison:
+    """Several runs' score files of the same samples, with each run's top-1 predictions
+    ``(R, N)`` taken once. Build it with :meth:`of`."""
 
+    files: tuple[ScoreFile, ...]
+    predictions: Tensor
 
-def hard_samples(files: Sequence[ScoreFile], below: float = 0.5) -> list[HardSample]:
-    """The samples that fewer than ``below`` of the runs get right, hardest first (ties by
-    name)."""
-    right = correct_fraction(files)
-    predictions = torch.stack([f.logits.argmax(dim=1) for f in files])  # (R, N)
-    first = files[0]
-    found = []
-    for n in torch.nonzero(right < below).flatten().tolist():
-        wrong = [int(p) for p in predictions[:, n] if int(p) != int(first.labels[n])]
-        usual = Counter(wrong).most_common(1)[0][0] if wrong else None
-        found.append(
-            HardSample(
-                first.names[n],
-                first.class_names[int(first.labels[n])],
-                float(right[n]),
-                None if usual is None else first.class_names[usual],
+    @classmethod
+    def of(cls, files: Sequence[ScoreFile]) -> RunComparison:
+        """Raises ``ValueError`` (see :func:`check_same_samples`) unless all ``files`` hold
+        the same samples in the same order."""
+        check_same_samples(files)
+        return cls(tuple(files), torch.stack([f.logits.argmax(dim=1) for f in files]))
+
+    @property
+    def labels(self) -> Tensor:
+        return self.files[0].labels
+
+    def fraction_right(self) -> Tensor:
+        """``(N,)`` float: per sample, the fraction of runs whose top-1 is right (``r_n``)."""
+        return (self.predictions == self.labels).float().mean(dim=0)
+
+    def hard_samples(self, below: float = 0.5) -> list[HardSample]:
+        """The samples that fewer than ``below`` of the runs get right, hardest first (ties
+        by name)."""
+        right = self.fraction_right()
+        first = self.files[0]
+        found = []
+        for n in torch.nonzero(right < below).flatten().tolist():
+            label = int(self.labels[n])
+            wrong = [int(p) for p in self.predictions[:, n] if int(p) != label]
+            usual = Counter(wrong).most_common(1)[0][0] if wrong else None
+            found.append(
+                HardSample(
+                    first.names[n],
+                    first.class_names[label],
+                    float(right[n]),
+                    None if usual is None else first.class_names[usual],
+                )
             )
+        return sorted(found, key=lambda s: (s.right, s.name))
+
+    def confusions(self, top: int = 10) -> list[tuple[str, str, int]]:
+        """The ``top`` most frequent (true class, predicted class, count) mistakes, summed
+        over the runs."""
+        run, sample = torch.nonzero(self.predictions != self.labels, as_tuple=True)
+        pairs = zip(
+            self.labels[sample].tolist(), self.predictions[run, sample].tolist(), strict=True
         )
-    return sorted(found, key=lambda s: (s.right, s.name))
-
-
-def confusions(files: Sequence[ScoreFile], top: int = 10) -> list[tuple[str, str, int]]:
-    """The ``top`` most frequent (true class, predicted class, count) mistakes, summed over
-    the runs."""
-    check_same_samples(files)
-    counts: Counter[tuple[int, int]] = Counter()
-    for f in files:
-        predictions = f.logits.argmax(dim=1)
-        for n in torch.nonzero(predictions != f.labels).flatten().tolist():
-            counts[(int(f.labels[n]), int(predictions[n]))] += 1
-    names = files[0].class_names
-    return [(names[t], names[p], c) for (t, p), c in counts.most_common(top)]
+        names = self.files[0].class_names
+        return [(names[t], names[p], c) for (t, p), c in Counter(pairs).most_common(top)]

@@ -11,10 +11,8 @@ from click.testing import CliRunner
 from pyg_action.cli.main import cli
 from pyg_action.engine.ensemble import fuse_scores
 from pyg_action.engine.scores import (
+    RunComparison,
     check_same_samples,
-    confusions,
-    correct_fraction,
-    hard_samples,
     read_scores,
     write_scores,
 )
@@ -48,20 +46,20 @@ def test_write_then_read_keeps_every_field(tmp_path):
     scores = read_scores(dump(tmp_path / "a.npz", PREDICTIONS[0]))
     assert scores.names == tuple(NAMES) and scores.class_names == tuple(CLASSES)
     assert scores.labels.tolist() == LABELS and scores.logits.dtype == torch.float32
-    assert scores.correct().tolist() == [True, True, True, False]
+    assert RunComparison.of([scores]).fraction_right().tolist() == [1, 1, 1, 0]
 
 
 def test_fraction_right_hard_samples_and_confusions(runs):
-    files = [read_scores(p) for p in runs]
-    assert correct_fraction(files).tolist() == pytest.approx([1, 2 / 3, 1 / 3, 0])
-    hard = hard_samples(files, below=0.5)
+    comparison = RunComparison.of([read_scores(p) for p in runs])
+    assert comparison.fraction_right().tolist() == pytest.approx([1, 2 / 3, 1 / 3, 0])
+    hard = comparison.hard_samples(below=0.5)
     assert [(s.name, s.right) for s in hard] == [("s3", 0.0), ("s2", pytest.approx(1 / 3))]
     assert hard[0].label == "wave" and hard[0].usual_mistake == "clap"  # clap twice, kick once
     assert hard[1].usual_mistake == "wave"
-    assert [s.name for s in hard_samples(files, below=1.0)] == ["s3", "s2", "s1"]
+    assert [s.name for s in comparison.hard_samples(below=1.0)] == ["s3", "s2", "s1"]
     # mistakes over the runs: s3 -> clap twice, s2 -> wave twice, s3 -> kick, s1 -> wave
-    assert confusions(files, top=2) == [("wave", "clap", 2), ("kick", "wave", 2)]
-    assert sum(c for *_, c in confusions(files)) == 6
+    assert comparison.confusions(top=2) == [("wave", "clap", 2), ("kick", "wave", 2)]
+    assert sum(c for *_, c in comparison.confusions()) == 6
 
 
 def test_runs_of_other_samples_are_refused_naming_the_file(tmp_path, runs):
