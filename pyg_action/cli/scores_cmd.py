@@ -36,7 +36,15 @@ from .tables import echo_accuracy_table
     default=None,
     help="Also write every number printed, and each sample's fraction right, to this file.",
 )
-def scores(files, weights, fusion, below, json_path):
+@click.option(
+    "--plots",
+    "plot_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Also draw the fused confusion matrix (confusion.png) and how many samples each "
+    "number of files gets right (runs_right.png) into this folder.",
+)
+def scores(files, weights, fusion, below, json_path, plot_dir):
     """Each score file's accuracy, their late fusion, and the samples most of them miss.
 
     FILES are per-sample score dumps of one split (pyg-action evaluate --dump, a sweep run's
@@ -44,7 +52,8 @@ def scores(files, weights, fusion, below, json_path):
     the same order. Prints each file's top-1, top-5 and mean-class accuracy, the weighted
     fusion of all files, how many samples every file / no file gets right, the samples fewer
     than --below of the files get right (with their most frequent wrong class), and the most
-    frequent mistakes over all files.
+    frequent mistakes over all files. --plots draws the fused confusion matrix and a bar
+    chart of the samples right in 0, 1, ..., all of the files.
     """
     from ..engine.ensemble import accuracy_summary, fuse_scores
     from ..engine.scores import RunComparison, read_scores
@@ -57,11 +66,13 @@ def scores(files, weights, fusion, below, json_path):
         raise click.ClickException(str(exc)) from exc
 
     labels, right = comparison.labels, comparison.fraction_right()
+    counts = comparison.right_counts()
     rows = [
         {"file": str(f.path), "weight": w, **accuracy_summary(f.logits, labels)}
         for f, w in zip(loaded, values, strict=True)
     ]
-    fused = accuracy_summary(fuse_scores([f.logits for f in loaded], values, fusion), labels)
+    fused_scores = fuse_scores([f.logits for f in loaded], values, fusion)
+    fused = accuracy_summary(fused_scores, labels)
     hard = comparison.hard_samples(below)
     mistakes = comparison.confusions()
 
@@ -69,7 +80,7 @@ def scores(files, weights, fusion, below, json_path):
     echo_accuracy_table(
         "file", [*((r["file"], r["weight"], r) for r in rows), ("fused", sum(values), fused)]
     )
-    everywhere, nowhere = int((right == 1).sum()), int((right == 0).sum())
+    everywhere, nowhere = int(counts[-1]), int(counts[0])
     click.echo(
         f"right in every file: {everywhere}; in none: {nowhere}; "
         f"in fewer than {below:g} of them: {len(hard)}"
@@ -95,3 +106,15 @@ def scores(files, weights, fusion, below, json_path):
             "fraction_right": dict(zip(loaded[0].names, right.tolist(), strict=True)),
         }
         Path(json_path).write_text(json.dumps(report, indent=2))
+    if plot_dir is not None:
+        from ..engine.metrics import confusion_matrix
+        from ..engine.plots import plot_confusion, plot_runs_right
+
+        out = Path(plot_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        classes = list(loaded[0].class_names)
+        confusion = confusion_matrix(labels, fused_scores.argmax(dim=1), len(classes))
+        title = f"{fusion} fusion of {len(loaded)} score files"
+        plot_confusion(confusion, classes, out / "confusion.png", title)
+        plot_runs_right(counts.numpy(), out / "runs_right.png")
+        click.echo(f"wrote {out / 'confusion.png'} and {out / 'runs_right.png'}")

@@ -83,6 +83,38 @@ def plot_confusion(
     plt.close(fig)
 
 
+def plot_runs_right(counts: np.ndarray, path: str | Path, title: str = "") -> None:
+    """Save a bar chart of how many samples ``k`` of ``R`` runs classify correctly.
+
+    ``counts`` is ``(R + 1,)``: ``counts[k]`` samples are right in exactly ``k`` runs (see
+    :meth:`~pyg_action.engine.scores.RunComparison.right_counts`). The bar at 0 is the floor
+    that no fusion of these runs lifts, the bars between are the samples on which runs
+    disagree; the y axis is logarithmic so that a handful of hard samples stays visible
+    beside the many every run gets right.
+    """
+    counts = np.asarray(counts)
+    runs, total = len(counts) - 1, int(counts.sum())
+    shade = np.full(len(counts), "tab:blue", dtype=object)
+    shade[0], shade[-1] = "tab:red", "tab:green"
+    fig, ax = plt.subplots(figsize=(min(3.0 + 0.16 * len(counts), 12.0), 4.0), layout="constrained")
+    ax.bar(np.arange(len(counts)), counts, width=0.8, color=list(shade))
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
+    ax.set_ylim(0.7, max(2.0, float(counts.max())) * 2)
+    for k in (0, runs):
+        if counts[k]:
+            ax.annotate(str(int(counts[k])), (k, counts[k]), ha="center", va="bottom", fontsize=8)
+    ax.set_xlabel(f"runs that classify the sample correctly (of {runs})")
+    ax.set_ylabel("samples")
+    heading = (
+        f"{total} samples: right in every run {int(counts[-1])}, in none {int(counts[0])}, "
+        f"in fewer than half {int(counts[: (runs + 1) // 2].sum())}"
+    )
+    ax.set_title(f"{title}\n{heading}" if title else heading, fontsize=9)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def _view(data: np.ndarray, image_coordinates: bool) -> np.ndarray:
     """``(2, T, V, M)`` plot coordinates: x and y, with y flipped for image layouts."""
     xy = np.array(data[:2], dtype=np.float64)

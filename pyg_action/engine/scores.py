@@ -165,6 +165,12 @@ class RunComparison:
         """``(N,)`` float: per sample, the fraction of runs whose top-1 is right (``r_n``)."""
         return (self.predictions == self.labels).float().mean(dim=0)
 
+    def right_counts(self) -> Tensor:
+        """``(R + 1,)`` int: entry ``k`` counts the samples exactly ``k`` of the ``R`` runs
+        classify correctly (entry 0: the floor no fusion lifts; entry ``R``: every run)."""
+        right = (self.predictions == self.labels).sum(dim=0)
+        return torch.bincount(right, minlength=len(self.files) + 1)
+
     def hard_samples(self, below: float = 0.5) -> list[HardSample]:
         """The samples that fewer than ``below`` of the runs get right, hardest first (ties
         by name)."""

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -52,6 +53,9 @@ def test_write_then_read_keeps_every_field(tmp_path):
 def test_fraction_right_hard_samples_and_confusions(runs):
     comparison = RunComparison.of([read_scores(p) for p in runs])
     assert comparison.fraction_right().tolist() == pytest.approx([1, 2 / 3, 1 / 3, 0])
+    assert comparison.right_counts().tolist() == [1, 1, 1, 1]
+    # the first two runs: s0 and s1 right in both, s2 in one, s3 in none
+    assert RunComparison.of([read_scores(p) for p in runs[:2]]).right_counts().tolist() == [1, 1, 2]
     hard = comparison.hard_samples(below=0.5)
     assert [(s.name, s.right) for s in hard] == [("s3", 0.0), ("s2", pytest.approx(1 / 3))]
     assert hard[0].label == "wave" and hard[0].usual_mistake == "clap"  # clap twice, kick once
@@ -126,6 +130,16 @@ def test_scores_command_prints_each_file_the_fusion_and_the_hard_samples(tmp_pat
     assert written["fraction_right"]["s1"] == pytest.approx(2 / 3)
     assert f"{expected:.2f}%" in result.output and "s3" in result.output
     assert "wave -> clap" in result.output
+
+
+def test_scores_command_draws_the_fused_confusion_and_the_runs_right(tmp_path, runs):
+    out = tmp_path / "plots"
+    result = CliRunner().invoke(cli, ["scores", *map(str, runs), "--plots", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("confusion.png", "runs_right.png"):
+        image = plt.imread(out / name)
+        assert image.ndim == 3 and min(image.shape[:2]) > 100, name
+        assert image[..., :3].std() > 0.05, f"{name} is blank"
 
 
 def test_scores_command_names_the_mismatching_file_and_bad_weights(tmp_path, runs):
