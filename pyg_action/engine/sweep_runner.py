@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -162,10 +163,26 @@ def _child(run: SweepRun, command: list[str], threads: int, name: str) -> RunOut
     return None if done.returncode == 0 else _failed(run, done.returncode, errors)
 
 
+def exit_description(code: int) -> str:
+    """How a child process ended: ``exit status N``, or ``killed by SIGKILL`` for the
+    negative return codes of a signal (an out-of-memory kill, a stopped sweep)."""
+    if code >= 0:
+        return f"exit status {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
+
+
 def _failed(run: SweepRun, code: int, errors: str) -> RunOutcome:
-    lines = (run.folder / errors).read_text(encoding="utf-8", errors="replace")
-    tail = "\n".join(lines.splitlines()[-ERROR_LINES:])
-    return RunOutcome(run, "failed", f"exit status {code}; {tail}".strip())
+    """A failed run: the first line says how the child ended and names its error log, the
+    next ones are the end of that log."""
+    lines = (run.folder / errors).read_text(encoding="utf-8", errors="replace").splitlines()
+    log = run.folder / errors
+    if not lines:
+        return RunOutcome(run, "failed", f"{exit_description(code)}; {log} is empty")
+    tail = "\n".join(lines[-ERROR_LINES:])
+    return RunOutcome(run, "failed", f"{exit_description(code)}; the end of {log}:\n{tail}")
 
 
 def write_manifest(sweep: Sweep, out: str | Path) -> None:
@@ -213,7 +230,9 @@ def run_sweep(
         for future in as_completed(futures):
             outcome = future.result()
             outcomes[futures[future]] = outcome
-            if outcome.status == "failed":  # the last line now, the rest in the report
-                tqdm.write(f"failed: {outcome.run.folder}: {outcome.message.splitlines()[-1]}")
+            if outcome.status == "failed":  # how it ended and the last line now, all later
+                lines = outcome.message.splitlines()
+                shown = lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"
+                tqdm.write(f"failed: {outcome.run.folder}: {shown}")
             bar.update(1)
     return [outcomes[index] for index in range(len(runs))]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import statistics
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +14,9 @@ import yaml
 from click.testing import CliRunner
 
 from pyg_action.cli.main import cli
+from pyg_action.engine import sweep_runner
 from pyg_action.engine.sweep import SweepError, SweepRun, plan_sweep, read_sweep
-from pyg_action.engine.sweep_runner import run_status
+from pyg_action.engine.sweep_runner import exit_description, run_status
 from pyg_action.engine.sweep_summary import summarize
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -388,3 +391,23 @@ def test_a_sweep_evaluates_its_runs_with_clips_once(tmp_path):
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0 and "1 runs were finished before and kept" in again.output
     assert dump.stat().st_mtime_ns == written
+
+
+def test_a_killed_run_says_it_was_killed_not_only_its_last_log_line(tmp_path, monkeypatch, capsys):
+    """A run whose process dies of a signal (out of memory, stopped by hand) is reported as
+    killed, with its error log named, even when that log ends with an unrelated warning."""
+    child = (
+        "import os, signal, sys; sys.stderr.write('warning: one sample skipped\\n'); "
+        "sys.stderr.flush(); os.kill(os.getpid(), signal.SIGTERM)"
+    )
+    monkeypatch.setattr(sweep_runner, "train_command", lambda *_: [sys.executable, "-c", child])
+    run = SweepRun("v", 0, tmp_path / "v" / "seed0", {"model": {"name": "stgcn"}})
+    [outcome] = sweep_runner.run_sweep([run], progress=False)
+    assert outcome.status == "failed"
+    first, *rest = outcome.message.splitlines()
+    assert first == f"killed by SIGTERM; the end of {run.folder / 'stderr.log'}:"
+    assert rest == ["warning: one sample skipped"]
+    shown = capsys.readouterr().out
+    assert "killed by SIGTERM" in shown and "warning: one sample skipped" in shown
+    assert exit_description(3) == "exit status 3"
+    assert exit_description(-signal.SIGKILL) == "killed by SIGKILL"
