@@ -177,8 +177,8 @@ def exit_description(code: int) -> str:
 def _failed(run: SweepRun, code: int, errors: str) -> RunOutcome:
     """A failed run: the first line says how the child ended and names its error log, the
     next ones are the end of that log."""
-    lines = (run.folder / errors).read_text(encoding="utf-8", errors="replace").splitlines()
     log = run.folder / errors
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
     if not lines:
         return RunOutcome(run, "failed", f"{exit_description(code)}; {log} is empty")
     tail = "\n".join(lines[-ERROR_LINES:])
