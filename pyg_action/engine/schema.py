@@ -57,6 +57,14 @@ class SchedulerSection(_Section):
     gamma: float = Field(default=0.1, gt=0)
 
 
+class DistillSection(_Section):
+    """``train.distill``: soft labels from trained runs (:mod:`pyg_action.engine.distill`)."""
+
+    teachers: list[str] = Field(min_length=1)
+    weight: float = Field(default=0.5, gt=0, le=1)
+    temperature: float = Field(default=1.0, gt=0)
+
+
 class TrainSection(_Section):
     """``train``: the schedule, optimisation and reproducibility options."""
 
@@ -72,6 +80,7 @@ class TrainSection(_Section):
     grad_clip: float | None = Field(default=None, gt=0)
     ema_decay: float = Field(default=0.0, ge=0, lt=1)
     swa_from: int | None = Field(default=None, gt=0)
+    distill: DistillSection | None = None
     weight_gradient: Literal["onednn", "taps"] = "onednn"
     bucket_by_length: bool = False
     num_workers: int = Field(default=0, ge=0)
@@ -240,11 +249,22 @@ def _default_text(field: Any) -> str:
     return "required" if field.is_required() else repr(field.default)
 
 
+def _section_of(annotation: Any) -> type[BaseModel] | None:
+    """The section model of a field typed ``Section`` or ``Section | None``, else ``None``."""
+    for member in typing.get_args(annotation) or (annotation,):
+        if inspect.isclass(member) and issubclass(member, BaseModel):
+            return member
+    return None
+
+
 def _rows(schema: type[BaseModel], prefix: str) -> Iterator[str]:
     for name, field in schema.model_fields.items():
         annotation = field.annotation
-        if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
-            yield from _rows(annotation, f"{prefix}{name}.")
+        section = _section_of(annotation)
+        if section is not None:
+            if not field.is_required() and field.default is None:  # an optional section
+                yield f"| `{prefix}{name}` | `section or None` | `None` |"
+            yield from _rows(section, f"{prefix}{name}.")
             continue
         yield f"| `{prefix}{name}` | `{_type_name(annotation)}` | `{_default_text(field)}` |"
 

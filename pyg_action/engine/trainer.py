@@ -13,7 +13,8 @@ loads from the checkpoints. With ``train.cuda_graphs`` on a GPU, each batch shap
 and backward is captured once as a CUDA graph and replayed (:mod:`.graphed_step`); with
 ``train.device_data`` the batches are made on the training device instead of by DataLoaders
 (:mod:`pyg_action.data.device_split`). With ``train.mixup`` every training batch's samples are
-blended in pairs of equal shape, labels too (:mod:`.mixup`).
+blended in pairs of equal shape, labels too (:mod:`.mixup`); with ``train.distill`` the target
+blends the labels with trained teachers' predictions on the batch (:mod:`.distill`).
 
 Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
 torch random state of every rank and the log's records, and the batch order and augmentation
@@ -62,6 +63,7 @@ from .averaging import (
     load_ema_state,
 )
 from .checkpoint import load_checkpoint, load_weights, save_checkpoint
+from .distill import Distiller, load_teachers
 from .distributed import (
     Context,
     ShardedBatchSampler,
@@ -76,6 +78,7 @@ from .graphed_step import Capture, GraphedSteps, cuda_capture, loss_and_hits
 from .metrics import classification_metrics
 from .mixup import Mixup
 from .schedule import build_optimizer, build_scheduler
+from .schema import DistillSection
 
 GRAPH_MODEL_KEYS = ("strategy", "max_hop", "dilation")
 # what ``last.pt`` must hold to resume exactly (see :func:`_train`)
@@ -358,6 +361,8 @@ class _Run:
     graphed: GraphedSteps | None
     #: ``train.mixup``: blends each training batch's samples (``None`` when off)
     mixup: Mixup | None
+    #: ``train.distill``: the teachers' soft labels as each batch's target (``None`` when off)
+    distiller: Distiller | None
 
 
 def step_capture(device: torch.device) -> Capture | None:
@@ -464,6 +469,24 @@ def _build_run(
         )
         if opts.get("mixup")
         else None,
+        distiller=_distiller(config, train_info, amp_dtype, ctx),
+    )
+
+
+def _distiller(
+    config: dict[str, Any], info: DatasetInfo, amp: torch.dtype | None, ctx: Context
+) -> Distiller | None:
+    """The teachers of ``train.distill`` (see :mod:`.distill`), or ``None``."""
+    given = config["train"].get("distill")
+    if not given:
+        return None
+    opts = DistillSection.model_validate(given)  # with the defaults of the keys not given
+    return Distiller(
+        load_teachers(config, info, ctx.device),
+        info.num_classes,
+        weight=opts.weight,
+        temperature=opts.temperature,
+        amp_dtype=amp,
     )
 
 
@@ -503,6 +526,8 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
         batch = batch.to(dev, non_blocking=True)
         if run.mixup is not None:
             batch = run.mixup(batch, epoch, step)
+        if run.distiller is not None:
+            batch = run.distiller(batch)
         scale = run.ctx.world_size / run.sampler.global_batch_size(step)
         if run.graphed is not None:
             summed, hits = run.graphed(batch, scale)
