@@ -143,6 +143,16 @@ def test_a_runs_config_is_base_then_set_then_variant_then_command_line_then_seed
         plan_sweep(sweep, tmp_path / "out", ["train.seed=1"])
 
 
+@pytest.mark.parametrize("path", sorted((CONFIGS / "sweeps").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_sweep_plans_its_runs_with_valid_configs(tmp_path, path):
+    """Each run's config of each shipped sweep is built and checked against the schema (and its
+    transform steps), as `pyg-action sweep` does before starting anything."""
+    sweep = read_sweep(path)
+    runs = plan_sweep(sweep, tmp_path)
+    assert len(runs) == len(sweep.variants) * len(sweep.seeds) > 0
+    assert {run.config["train"]["seed"] for run in runs} == set(sweep.seeds)
+
+
 @pytest.mark.parametrize("name", ["msr_recipes.yaml", "msr_stgcnpp_recipes.yaml"])
 def test_the_shipped_sweeps_build_every_run(tmp_path, name):
     sweep = read_sweep(CONFIGS / "sweeps" / name)
