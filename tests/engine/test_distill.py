@@ -91,14 +91,13 @@ def _losses(out) -> list[float]:
 
 
 def test_a_distilled_run_trains_on_the_teachers_targets(teacher, tmp_path):
-    plain = train(load_config(None, TINY, model="stgcn"), tmp_path / "plain", progress=False)
+    train(load_config(None, TINY, model="stgcn"), tmp_path / "plain", progress=False)
     setting = f"train.distill={{teachers: [{teacher}, {teacher / 'last.pt'}], weight: 1.0}}"
     config = load_config(None, [*TINY, setting], model="stgcn")
-    taught = train(config, tmp_path / "taught", progress=False)
+    train(config, tmp_path / "taught", progress=False)
     # the same seed, batches and initial weights: only the target differs, so the loss does
     plain_losses, taught_losses = _losses(tmp_path / "plain"), _losses(tmp_path / "taught")
     assert all(abs(a - b) > 1e-3 for a, b in zip(plain_losses, taught_losses, strict=True))
-    assert taught.final["top1"] >= 0 and plain.final["top1"] >= 0
     stored = load_checkpoint(tmp_path / "taught" / "last.pt")["config"]["train"]["distill"]
     assert stored["teachers"] == [str(teacher), str(teacher / "last.pt")]
 
