@@ -27,6 +27,7 @@ teacher before training starts. Checkpoints load as tensors only
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,15 +103,16 @@ def teacher_checkpoint(entry: str | Path) -> Path:
 
 
 def load_teachers(
-    config: dict[str, Any], info: DatasetInfo, device: torch.device
+    entries: Sequence[str | Path], config: dict[str, Any], info: DatasetInfo, device: torch.device
 ) -> tuple[nn.Module, ...]:
-    """The teachers of ``config['train']['distill']``, in eval mode on ``device``, each checked
-    to be built for the data of ``info`` and prepared by ``config``'s test transforms."""
+    """The teachers ``entries`` names (:func:`teacher_checkpoint`), in eval mode on ``device``,
+    each checked to be built for the data of ``info`` and prepared by ``config``'s test
+    transforms."""
     from .inference import load_trained, test_steps
 
     wanted = test_steps(config)
     teachers = []
-    for entry in config["train"]["distill"]["teachers"]:
+    for entry in entries:
         path = teacher_checkpoint(entry)
         model, state = load_trained(path, device=str(device))
         _check_teacher(path, state, info, wanted, test_steps(state["config"]))

@@ -482,7 +482,7 @@ def _distiller(
         return None
     opts = DistillSection.model_validate(given)  # with the defaults of the keys not given
     return Distiller(
-        load_teachers(config, info, ctx.device),
+        load_teachers(opts.teachers, config, info, ctx.device),
         info.num_classes,
         weight=opts.weight,
         temperature=opts.temperature,
