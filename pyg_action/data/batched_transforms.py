@@ -19,6 +19,9 @@ feeds both the same numbers):
   (x, y, z in that order);
 * ``random_scale``: ``coords`` factors per sample (one with ``per_axis=False``),
   ``(1 - s) + 2 s u``;
+* ``random_jitter``: ``2 * coords * T * V * M`` numbers per sample, the Box-Muller pairs of
+  its Gaussian noise; all clips of the batch must have ``T`` frames (after ``uniform_sample``)
+  and ``M`` persons, since a smaller sample's numpy step would draw fewer;
 * ``streams``, ``bone``, ``motion``, ``normalize`` draw nothing.
 
 :class:`~pyg_action.data.device_split.DeviceSplit` draws those numbers from each sample's own
@@ -38,6 +41,7 @@ from .transforms import (
     Bone,
     Motion,
     Normalize,
+    RandomJitter,
     RandomRotate,
     RandomScale,
     Streams,
@@ -53,7 +57,8 @@ Draw = Callable[[tuple[int, ...]], Tensor]
 
 @dataclass(frozen=True)
 class Clips:
-    """A batch of clips: ``x`` ``(B, C, T, V, M)``, valid up to ``frames[b]`` frames each.
+    """A batch of clips: ``x`` ``(B, C, T, V, M)``, valid up to ``frames[b]`` frames and
+    ``host_persons[b]`` persons each.
 
     ``host_frames`` holds the same counts as ``frames``, on the host: what the batch's graph
     structure is built from without reading the device.
@@ -62,9 +67,10 @@ class Clips:
     x: Tensor
     frames: Tensor
     host_frames: tuple[int, ...]
+    host_persons: tuple[int, ...]
 
     def with_x(self, x: Tensor) -> Clips:
-        return Clips(x, self.frames, self.host_frames)
+        return Clips(x, self.frames, self.host_frames, self.host_persons)
 
 
 #: One step on a batch: ``step(clips, draw) -> clips``.
@@ -127,7 +133,7 @@ def _uniform_sample(step: UniformSample) -> BatchedStep:
         gather = index.view(batch, 1, length, 1, 1).expand(batch, channels, length, joints, persons)
         sampled = torch.gather(x, 2, gather)
         full = torch.full_like(frames, length)
-        return Clips(sampled, full, (length,) * batch)
+        return Clips(sampled, full, (length,) * batch, clips.host_persons)
 
     return apply
 
@@ -201,6 +207,29 @@ def _random_scale(step: RandomScale) -> BatchedStep:
         factors = low + (high - low) * draw((x.shape[0], coords if step.per_axis else 1))
         scaled = x[:, :coords].double() * factors.view(x.shape[0], -1, 1, 1, 1)
         return clips.with_x(_replace_coords(x, coords, scaled))
+
+    return apply
+
+
+def _random_jitter(step: RandomJitter) -> BatchedStep:
+    def apply(clips: Clips, draw: Draw) -> Clips:
+        x = clips.x
+        batch, channels, frames, joints, persons = x.shape
+        if set(clips.host_frames) != {frames} or set(clips.host_persons) != {persons}:
+            raise ValueError(
+                f"random_jitter on a batch needs clips of one length and person count (put it "
+                f"after uniform_sample; the numpy step draws per frame and person); got frame "
+                f"counts {sorted(set(clips.host_frames))}, person counts "
+                f"{sorted(set(clips.host_persons))}"
+            )
+        coords = _coords(step, channels)
+        u = draw((batch, 2 * coords * frames * joints * persons))
+        u = u.view(batch, 2, coords, frames, joints, persons)
+        radius = torch.sqrt(-2.0 * torch.log1p(-u[:, 0]))
+        noise = step.sigma * radius * torch.cos((2.0 * math.pi) * u[:, 1])
+        present = (x != 0).any(dim=1, keepdim=True).any(dim=3, keepdim=True)  # (B, 1, T, 1, M)
+        jittered = x[:, :coords].double() + noise * present
+        return clips.with_x(_replace_coords(x, coords, jittered))
 
     return apply
 
@@ -285,6 +314,7 @@ _FORMS: dict[type[Transform], Callable[[Transform], BatchedStep]] = {
     UniformSample: _uniform_sample,  # type: ignore[dict-item]
     RandomRotate: _random_rotate,  # type: ignore[dict-item]
     RandomScale: _random_scale,  # type: ignore[dict-item]
+    RandomJitter: _random_jitter,  # type: ignore[dict-item]
     Streams: _streams,  # type: ignore[dict-item]
     Bone: _bone_step,  # type: ignore[dict-item]
     Motion: _motion_step,  # type: ignore[dict-item]

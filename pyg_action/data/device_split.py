@@ -145,7 +145,7 @@ class DeviceSplit:
         host_frames = tuple(int(self.frames[i]) for i in host_rows)
         persons = tuple(int(self.persons[i]) for i in host_rows)
         padded = self.samples[rows, :, : max(host_frames), :, : max(persons)]
-        clips = self.augment(Clips(padded, self.device_frames[rows], host_frames), draw)
+        clips = self.augment(Clips(padded, self.device_frames[rows], host_frames, persons), draw)
         return Data(
             x=self._nodes(clips, persons),
             y=self.labels[rows],

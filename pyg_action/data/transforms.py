@@ -55,6 +55,7 @@ __all__ = [
     "PreNormalize3D",
     "RandomBoneScale",
     "RandomCrop",
+    "RandomJitter",
     "RandomMirror",
     "RandomRotate",
     "RandomScale",
@@ -493,6 +494,35 @@ class RandomScale(Transform):
         factors = rng.uniform(1 - self.scale, 1 + self.scale, size=size)
         out = np.array(x, dtype=np.float32, copy=True)
         out[:c] = x[:c] * factors.reshape(-1, 1, 1, 1)
+        return out
+
+
+@register_transform("random_jitter", "gaussian_noise")
+class RandomJitter(Transform):
+    """Add independent Gaussian noise ``N(0, sigma^2)`` to every coordinate of every present
+    person-frame (missing ones stay zero): a depth sensor's tracking jitter.
+
+    The noise is drawn by the Box-Muller transform from ``2 * coords * T * V * M`` uniform
+    numbers ``u`` (taken from ``rng`` as one ``(2, coords, T, V, M)`` block):
+    ``n = sigma * sqrt(-2 ln(1 - u[0])) * cos(2 pi u[1])``. ``sigma`` is in the sample's units,
+    e.g. mean bone lengths after ``scale_normalize``.
+    """
+
+    def __init__(self, sigma: float = 0.02, coords: int | None = None) -> None:
+        if not (math.isfinite(sigma) and sigma >= 0):
+            raise ValueError(f"random_jitter: sigma must be finite and >= 0, got {sigma}")
+        self.sigma = float(sigma)
+        self.coords = coords
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        x = _check(x)
+        c = _num_coords(x, self.coords)
+        _, frames, joints, persons = x.shape
+        u = np.asarray(rng.random(2 * c * frames * joints * persons), dtype=np.float64)
+        u = u.reshape(2, c, frames, joints, persons)
+        noise = self.sigma * np.sqrt(-2.0 * np.log1p(-u[0])) * np.cos(2.0 * math.pi * u[1])
+        out = np.array(x, dtype=np.float32, copy=True)
+        out[:c] = x[:c] + noise * _present(x)[None, :, None, :]
         return out
 
 

@@ -21,6 +21,10 @@ STEPS = {
     "scale_one_factor": [{"name": "random_scale", "scale": 0.2, "per_axis": False}],
     "streams": [{"name": "streams", "streams": ["joint", "bone", "joint_motion", "bone_motion"]}],
     "bone_motion": ["bone", "motion"],
+    "jitter": [
+        {"name": "uniform_sample", "length": LENGTH, "mode": "train"},
+        {"name": "random_jitter", "sigma": 0.3},
+    ],
     "normalize": [{"name": "normalize", "mean": [0.1, -0.2, 0.3], "std": [2.0, 0.5, 1.5]}],
     "msr_train": [
         {"name": "uniform_sample", "length": LENGTH, "mode": "train"},
@@ -69,7 +73,8 @@ def _batched(samples: list[np.ndarray], steps, layout: str, seed: int = 0):
     padded = np.full((len(samples), *samples[0].shape[:1], max(frames), *samples[0].shape[2:]), 7.0)
     for row, sample in enumerate(samples):
         padded[row, :, : sample.shape[1]] = sample  # the padding holds garbage: never read
-    clips = Clips(torch.from_numpy(padded).float(), torch.tensor(frames), tuple(frames))
+    persons = tuple(s.shape[3] for s in samples)
+    clips = Clips(torch.from_numpy(padded).float(), torch.tensor(frames), tuple(frames), persons)
     draw, record = _recorded_draws(seed)
     out = batched_steps(build_transforms(steps, layout).transforms)(clips, draw)
     outputs = [out.x[b, :, : out.host_frames[b]].numpy() for b in range(len(samples))]
@@ -126,6 +131,16 @@ def test_a_step_without_a_batched_form_is_named():
     steps = build_transforms([{"name": "random_mirror"}], "ntu25").transforms
     with pytest.raises(ValueError, match=r"RandomMirror.*no batched form.*device_data"):
         batched_steps(steps)
+
+
+def test_jitter_keeps_absent_person_frames_and_needs_clips_of_one_shape():
+    samples = _synthetic([LENGTH, LENGTH])
+    samples[1][:, 3, :, 1] = 0.0  # the second person of the second sample is absent in frame 3
+    batched, _ = _batched(samples, [{"name": "random_jitter", "sigma": 0.5}], "ntu25")
+    np.testing.assert_array_equal(batched[1][:, 3, :, 1], 0.0)
+    assert not np.allclose(batched[1][:, 3, :, 0], samples[1][:, 3, :, 0])
+    with pytest.raises(ValueError, match=r"needs clips of one length and person count"):
+        _batched(_synthetic([5, LENGTH]), [{"name": "random_jitter"}], "ntu25")
 
 
 def test_msr_sequences_batched_equal_numpy(msr_raw):

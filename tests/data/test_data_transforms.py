@@ -21,6 +21,7 @@ from pyg_action.data.transforms import (
     PreNormalize3D,
     RandomBoneScale,
     RandomCrop,
+    RandomJitter,
     RandomMirror,
     RandomRotate,
     RandomScale,
@@ -397,6 +398,33 @@ def test_random_bone_scale_zero_is_the_identity_and_checks_its_input():
         RandomBoneScale("msr20")(sample(0, "ntu25", 2, 1), np.random.default_rng(0))
     step = build_transforms([{"name": "random_bone_scale", "scale": 0.2}], layout="msr20")
     assert step(x, np.random.default_rng(1)).shape == x.shape
+
+
+def test_random_jitter_adds_gaussian_noise_of_sigma_to_present_coordinates_only():
+    x = sample(4, "msr20", 400, 2, channels=4)
+    x[:, 7, :, 1] = 0.0  # the second person is absent in one frame
+    out = RandomJitter(sigma=0.05)(x, np.random.default_rng(0))
+    noise = (out[:3] - x[:3]).astype(np.float64)
+    present = np.ones(noise.shape, dtype=bool)
+    present[:, 7, :, 1] = False
+    assert noise[present].std() == pytest.approx(0.05, rel=0.02)
+    assert abs(noise[present].mean()) < 0.002
+    # Gaussian, not uniform: about 4.6 % of the values lie beyond two sigma
+    assert np.mean(np.abs(noise[present]) > 0.1) == pytest.approx(0.0455, abs=0.004)
+    np.testing.assert_array_equal(out[:, 7, :, 1], 0.0)  # the absent person-frame stays absent
+    np.testing.assert_array_equal(out[3], x[3])  # a score channel is carried unchanged
+    again = RandomJitter(sigma=0.05)(x, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, again)
+
+
+def test_random_jitter_checks_sigma_and_builds_from_a_config():
+    with pytest.raises(ValueError, match="sigma must be finite and >= 0"):
+        RandomJitter(sigma=-0.1)
+    with pytest.raises(ValueError, match="sigma must be finite"):
+        RandomJitter(sigma=float("nan"))
+    x = sample(2, "ntu25", 5, 1)
+    step = build_transforms([{"name": "gaussian_noise", "sigma": 0.0}], layout="ntu25")
+    np.testing.assert_allclose(step(x, np.random.default_rng(1)), x, atol=1e-7)
 
 
 def test_normalize_and_rotation_matrix():

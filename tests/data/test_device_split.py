@@ -30,6 +30,7 @@ AUGMENTED = [
     {"name": "random_scale", "scale": 0.2},
     {"name": "streams", "streams": ["joint", "bone", "bone_motion"]},
 ]
+JITTERED = [*AUGMENTED[:2], {"name": "random_jitter", "sigma": 0.1}, *AUGMENTED[2:]]
 KEYS = ("x", "y", "num_frames", "num_persons", "sample_id")
 
 
@@ -66,6 +67,18 @@ def test_batches_equal_the_data_loaders(transforms, persons):
             for key in KEYS:
                 torch.testing.assert_close(mine[key], loaders[key], rtol=1e-6, atol=1e-6, msg=key)
             assert [tuple(p) for p in mine.track_shape] == [tuple(p) for p in loaders.track_shape]
+
+
+def test_jittered_batches_equal_the_data_loaders_and_mixed_person_counts_are_refused():
+    dataset = _dataset(JITTERED, persons=(2,))
+    order = [[3, 0, 5], [1, 6, 2, 4]]
+    ours = list(DeviceSplit(dataset, "cpu").batches(order, epoch=1))
+    dataset.set_epoch(1)
+    for mine, loaders in zip(ours, DataLoader(dataset, batch_sampler=order), strict=True):
+        torch.testing.assert_close(mine.x, loaders.x, rtol=1e-5, atol=1e-5)
+    mixed = DeviceSplit(_dataset(JITTERED, persons=(1, 2)), "cpu")
+    with pytest.raises(ValueError, match=r"random_jitter.*person counts \[1, 2\]"):
+        list(mixed.batches([[0, 1]], epoch=0))
 
 
 def test_augmented_batches_follow_the_numpy_pipeline_for_the_same_draws():
