@@ -215,6 +215,24 @@ def test_device_data_on_cuda_builds_the_loaders_batches_and_trains(tmp_path):
         assert second["train_loss"] == pytest.approx(first["train_loss"], rel=1e-3)
 
 
+def test_jittered_device_batches_on_cuda_equal_the_loaders():
+    """``random_jitter`` in batched form on the GPU turns each sample's host draws into the
+    noise its numpy step adds."""
+    from torch_geometric.loader import DataLoader
+
+    from pyg_action.data.device_split import DeviceSplit
+
+    from .data.test_device_split import JITTERED, _dataset
+
+    dataset = _dataset(JITTERED, persons=(2,))
+    order = [[3, 0, 5], [1, 6, 2, 4]]
+    ours = list(DeviceSplit(dataset, "cuda").batches(order, epoch=1))
+    dataset.set_epoch(1)
+    for mine, loaders in zip(ours, DataLoader(dataset, batch_sampler=order), strict=True):
+        assert mine.x.is_cuda
+        torch.testing.assert_close(mine.x.cpu(), loaders.x, rtol=1e-5, atol=1e-5)
+
+
 def test_benchmark_command_on_cuda(tmp_path) -> None:
     out = tmp_path / "bench.json"
     runner = CliRunner()
