@@ -13,7 +13,6 @@ over the frames with a body, divided by ``sqrt(2/3)``: white noise of standard d
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +45,9 @@ def main() -> None:
             print(f"skipped: {exc}")
             continue
         jitter = sequence_jitter(head(sample.data)[..., 0])
-        match = re.search(r"_s(\d+)_", path.name)
-        if jitter is not None and match:
-            by_subject.setdefault(int(match[1]), []).append(jitter)
+        subject = sample.meta.get("subject")  # the reader's, from the file name
+        if jitter is not None and subject is not None:
+            by_subject.setdefault(int(subject), []).append(jitter)
     if not by_subject:
         raise SystemExit(f"no MSR Action3D skeleton files under {args.data}")
     print("subject  sequences  median  90th percentile")
