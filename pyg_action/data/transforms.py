@@ -60,6 +60,7 @@ __all__ = [
     "RandomRotate",
     "RandomScale",
     "ScaleNormalize",
+    "SetBoneLengths",
     "Streams",
     "TemporalMedian",
     "Transform",
@@ -573,6 +574,27 @@ class RandomMirror(Transform):
         return out
 
 
+def _paths_to_centre(layout: SkeletonLayout) -> np.ndarray:
+    """``(V, V)``: ``path[j, k] = 1`` where joint ``k``'s bone lies between joint ``j`` and the
+    layout's centre (``k = j`` included, the centre excluded)."""
+    path = np.zeros((layout.num_joints, layout.num_joints))
+    for joint in range(layout.num_joints):
+        node = joint
+        while node != layout.center:
+            path[joint, node] = 1.0
+            node = layout.parents[node]
+    return path
+
+
+def _rebuild_from_bones(
+    coords: np.ndarray, bones: np.ndarray, layout: SkeletonLayout, path: np.ndarray
+) -> np.ndarray:
+    """Joints ``x'_j = x_c + Σ_{k ∈ path(j)} b_k`` from ``(C, T, V, M)`` bones and the original
+    ``coords``' centre joint (``path`` from :func:`_paths_to_centre`)."""
+    centre = coords[:, :, layout.center : layout.center + 1]
+    return centre + np.einsum("jk,ctkm->ctjm", path, bones)
+
+
 @register_transform("random_bone_scale", "random_bone_length")
 class RandomBoneScale(Transform):
     """Change the body: every bone's length times its own random factor in ``[1 - s, 1 + s]``.
@@ -605,18 +627,9 @@ class RandomBoneScale(Transform):
         self.scale = float(scale)
         self.symmetric = bool(symmetric)
         self.coords = coords
-        num = self.layout.num_joints
-        parents = self.layout.parents
-        # path[j, k] = 1 where k's bone lies between joint j and the centre
-        path = np.zeros((num, num))
-        for joint in range(num):
-            node = joint
-            while node != self.layout.center:
-                path[joint, node] = 1.0
-                node = parents[node]
-        self._path = path
+        self._path = _paths_to_centre(self.layout)
         # the joint whose factor each bone uses: a right_* bone borrows its left twin's
-        source = np.arange(num)
+        source = np.arange(self.layout.num_joints)
         if self.symmetric:
             for left, right in mirror_pairs(self.layout):
                 source[right] = left
@@ -627,10 +640,76 @@ class RandomBoneScale(Transform):
         c = _num_coords(x, self.coords)
         factors = rng.uniform(1 - self.scale, 1 + self.scale, size=self._source.size)[self._source]
         coords = x[:c].astype(np.float64)
-        bones = self.layout.bone_array(coords, axis=2)
-        centre = coords[:, :, self.layout.center : self.layout.center + 1]
+        bones = self.layout.bone_array(coords, axis=2) * factors[:, None]
         out = np.array(x, dtype=np.float32, copy=True)
-        out[:c] = centre + np.einsum("jk,k,ctkm->ctjm", self._path, factors, bones)
+        out[:c] = _rebuild_from_bones(coords, bones, self.layout, self._path)
+        return out
+
+
+@register_transform("set_bone_lengths", "canonical_bone_lengths")
+class SetBoneLengths(Transform):
+    """Give every bone a fixed length in every frame, keeping its direction: one body for all.
+
+    With ``b_j = x_j - x_p(j)`` the bone of joint ``j`` (:attr:`SkeletonLayout.parents`) and
+    ``L_j`` its new length, the joints are rebuilt outwards from the layout's centre ``c`` as in
+    :class:`RandomBoneScale`: ``x'_j = x_c + Σ_{k ∈ path(j)} L_k · b_k / |b_k|``.
+
+    Args:
+        layout: The skeleton layout.
+        lengths: ``{joint: length}`` for every joint but the centre: the length of the bone
+            from that joint to its parent, in the sample's units (e.g. mean bone lengths after
+            ``scale_normalize``). Every sample gets that one body, so the recorded subjects'
+            proportions no longer differ (``scripts/msr_bone_lengths.py`` prints the MSR
+            Action3D training subjects' body).
+        coords: Coordinate channels (default: all, or 3 when there are 4 or more).
+
+    A bone of length zero (two joints at one place) has no direction and stays zero; an absent
+    (all-zero) person-frame stays zero; channels past ``coords`` are copied unchanged.
+    """
+
+    deterministic = True
+    needs_layout = True
+
+    def __init__(
+        self, layout: LayoutLike, lengths: Mapping[str, float], coords: int | None = None
+    ) -> None:
+        self.layout = get_layout(layout)
+        self.coords = coords
+        self._path = _paths_to_centre(self.layout)
+        if not isinstance(lengths, Mapping):
+            raise ValueError(
+                f"set_bone_lengths: lengths must map joint names to lengths, "
+                f"got {type(lengths).__name__}"
+            )
+        centre = self.layout.joints[self.layout.center]
+        needed = set(self.layout.joints) - {centre}
+        missing, unknown = sorted(needed - set(lengths)), sorted(set(lengths) - needed)
+        if missing or unknown:
+            raise ValueError(
+                f"set_bone_lengths: lengths must name every joint of {self.layout.name!r} but "
+                f"the centre {centre!r}; missing {missing}, unknown {unknown}"
+            )
+        values = np.zeros(self.layout.num_joints)
+        for name, value in lengths.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"set_bone_lengths: length of {name!r} must be a number")
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(
+                    f"set_bone_lengths: length of {name!r} must be finite and > 0, got {value}"
+                )
+            values[self.layout.joints.index(name)] = float(value)
+        self._lengths = values
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        x = _check_joints(x, self.layout, "set_bone_lengths")
+        c = _num_coords(x, self.coords)
+        coords = x[:c].astype(np.float64)
+        bones = self.layout.bone_array(coords, axis=2)  # (c, T, V, M)
+        norms = np.linalg.norm(bones, axis=0)  # (T, V, M)
+        target = np.broadcast_to(self._lengths[:, None], norms.shape)
+        scale = np.divide(target, norms, out=np.zeros_like(norms), where=norms > 1e-9)
+        out = np.array(x, dtype=np.float32, copy=True)
+        out[:c] = _rebuild_from_bones(coords, bones * scale, self.layout, self._path)
         return out
 
 

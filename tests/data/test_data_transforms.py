@@ -26,6 +26,7 @@ from pyg_action.data.transforms import (
     RandomRotate,
     RandomScale,
     ScaleNormalize,
+    SetBoneLengths,
     Streams,
     TemporalMedian,
     UniformSample,
@@ -398,6 +399,70 @@ def test_random_bone_scale_zero_is_the_identity_and_checks_its_input():
         RandomBoneScale("msr20")(sample(0, "ntu25", 2, 1), np.random.default_rng(0))
     step = build_transforms([{"name": "random_bone_scale", "scale": 0.2}], layout="msr20")
     assert step(x, np.random.default_rng(1)).shape == x.shape
+
+
+def _body(layout: str, seed: int) -> dict[str, float]:
+    """Random bone lengths for every joint of ``layout`` but the centre."""
+    skeleton = get_layout(layout)
+    rng = np.random.default_rng(seed)
+    centre = skeleton.joints[skeleton.center]
+    return {j: float(rng.uniform(0.2, 2.0)) for j in skeleton.joints if j != centre}
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31), layout=LAYOUTS, frames=st.integers(1, 12))
+def test_set_bone_lengths_gives_every_frame_the_body_and_keeps_the_directions(seed, layout, frames):
+    x = sample(seed, layout, frames, 2, channels=4)
+    x[:, frames // 2, :, 1] = 0.0  # the second person is absent in one frame
+    body = _body(layout, seed)
+    out = SetBoneLengths(layout, lengths=body)(x)
+    skeleton = get_layout(layout)
+    centre = skeleton.center
+    real = np.arange(skeleton.num_joints) != centre
+    wanted = np.array([body[j] for j in skeleton.joints if j != skeleton.joints[centre]])
+    present = np.ones((frames, 2), dtype=bool)
+    present[frames // 2, 1] = False
+    lengths = bone_lengths(out, layout)[:, real]  # (T, V - 1, M)
+    np.testing.assert_allclose(lengths.transpose(0, 2, 1)[present], np.broadcast_to(
+        wanted, (int(present.sum()), wanted.size)), rtol=1e-4)  # fmt: skip
+    before = skeleton.bone_array(x[:3].astype(np.float64), axis=2)[:, :, real]
+    after = skeleton.bone_array(out[:3].astype(np.float64), axis=2)[:, :, real]
+    cosine = (before * after).sum(axis=0) / (
+        np.linalg.norm(before, axis=0) * np.linalg.norm(after, axis=0) + 1e-12
+    )
+    np.testing.assert_allclose(cosine.transpose(0, 2, 1)[present], 1.0, atol=1e-4)
+    # the centre, the score channel and the absent person-frame are kept
+    np.testing.assert_allclose(out[:3, :, centre], x[:3, :, centre], atol=1e-6)
+    np.testing.assert_array_equal(out[3], x[3])
+    np.testing.assert_array_equal(out[:, frames // 2, :, 1], 0.0)
+    # one body: applying it again changes nothing
+    np.testing.assert_allclose(SetBoneLengths(layout, lengths=body)(out), out, atol=1e-4)
+
+
+def test_set_bone_lengths_keeps_a_zero_bone_and_checks_its_options():
+    body = _body("msr20", 0)
+    x = sample(5, "msr20", 3, 1)
+    hand = MSR20.joint_index("left_hand")
+    x[:, :, hand] = x[:, :, MSR20.parents[hand]]  # the hand bone has no length, no direction
+    out = SetBoneLengths("msr20", lengths=body)(x)
+    np.testing.assert_allclose(bone_lengths(out, "msr20")[:, hand], 0.0, atol=1e-6)
+    step = build_transforms([{"name": "canonical_bone_lengths", "lengths": body}], "msr20")
+    np.testing.assert_allclose(step(x), out)
+    assert SetBoneLengths.deterministic  # part of the cached deterministic head
+    centre = MSR20.joints[MSR20.center]
+    with pytest.raises(ValueError, match=rf"missing \['head'\], unknown \['{centre}'\]"):
+        SetBoneLengths("msr20", lengths={**{k: v for k, v in body.items() if k != "head"},
+                                         centre: 1.0})  # fmt: skip
+    with pytest.raises(ValueError, match="length of 'head' must be finite and > 0"):
+        SetBoneLengths("msr20", lengths={**body, "head": 0.0})
+    with pytest.raises(ValueError, match="length of 'head' must be finite"):
+        SetBoneLengths("msr20", lengths={**body, "head": float("nan")})
+    with pytest.raises(ValueError, match="length of 'head' must be a number"):
+        SetBoneLengths("msr20", lengths={**body, "head": "1.0"})
+    with pytest.raises(ValueError, match="must map joint names to lengths, got list"):
+        SetBoneLengths("msr20", lengths=list(body.values()))
+    with pytest.raises(SkeletonDataError, match="20 joints"):
+        SetBoneLengths("msr20", lengths=body)(sample(0, "ntu25", 2, 1))
 
 
 def test_random_jitter_adds_gaussian_noise_of_sigma_to_present_coordinates_only():

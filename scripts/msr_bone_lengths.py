@@ -1,0 +1,81 @@
+"""MSR Action3D's bone lengths: how the subjects' bodies differ, and one body for all of them.
+
+Each sequence is view- and scale-normalised as the MSR configs do (``pre_normalize``,
+``scale_normalize``: mean bone length 1). Per sequence, each bone's length is its median over
+the frames with a body, and its frame-to-frame jitter the median absolute deviation from that
+median divided by it. Per subject the script prints the largest difference of a bone's
+median length from the training subjects' body (in per cent of the latter) and the median
+jitter; then that body, the mean over the training subjects' sequences of each bone's median
+length, as the YAML mapping that ``set_bone_lengths`` takes as ``lengths``.
+
+    python scripts/msr_bone_lengths.py --data /path/to/MSRAction3DSkeletonReal3D
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from pyg_action.data.splits import MSR_TRAIN_SUBJECTS
+from pyg_action.data.transforms import build_transforms
+from pyg_action.errors import SkeletonDataError
+from pyg_action.io import read_samples
+from pyg_action.layouts import get_layout
+
+
+def sequence_bone_lengths(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Median length and relative standard deviation over the frames of each bone of one
+    normalised ``(3, T, V)`` sequence, each ``(V,)`` with the centre's entry 0; ``None``
+    without a frame with a body."""
+    x = x[:, np.any(x != 0, axis=(0, 2))]
+    if x.shape[1] == 0:
+        return None
+    norms = np.linalg.norm(get_layout("msr20").bone_array(x, axis=2), axis=0)  # (T, V)
+    mean = norms.mean(axis=0)
+    change = np.divide(norms.std(axis=0), mean, out=np.zeros_like(mean), where=mean > 0)
+    return np.median(norms, axis=0), change
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/msr_action3d"),
+                        help="folder of MSR Action3D *_skeleton3D.txt files")  # fmt: skip
+    args = parser.parse_args()
+    layout = get_layout("msr20")
+    head = build_transforms(["pre_normalize", "scale_normalize"], layout)
+    lengths: dict[int, list[np.ndarray]] = {}
+    change: dict[int, list[np.ndarray]] = {}
+    for path in sorted(args.data.glob("*_skeleton3D.txt")):
+        try:
+            (sample,) = read_samples(path).samples
+        except SkeletonDataError as exc:  # e.g. a file whose coordinates are all zero
+            print(f"skipped: {exc}")
+            continue
+        measured = sequence_bone_lengths(head(sample.data)[..., 0])
+        subject = sample.meta.get("subject")  # the reader's, from the file name
+        if measured is not None and subject is not None:
+            lengths.setdefault(int(subject), []).append(measured[0])
+            change.setdefault(int(subject), []).append(measured[1])
+    training = [np.stack(lengths[s]) for s in sorted(MSR_TRAIN_SUBJECTS) if s in lengths]
+    if not training:
+        raise SystemExit(f"no MSR Action3D training-subject skeleton files under {args.data}")
+    body = np.concatenate(training).mean(axis=0)
+    bones = np.arange(layout.num_joints) != layout.center
+    print("subject  sequences  largest bone difference (%)     change over frames (%)")
+    for subject in sorted(lengths):
+        own = np.median(np.stack(lengths[subject]), axis=0)[bones] / body[bones] - 1
+        worst = np.argmax(np.abs(own))
+        name = [j for j in layout.joints if j != layout.joints[layout.center]][worst]
+        moving = np.median(np.stack(change[subject])[:, bones].mean(axis=1))
+        print(f"{subject:7d}  {len(lengths[subject]):9d}  {100 * own[worst]:+6.1f} "
+              f"{'(' + name + ')':<22}{100 * moving:14.2f}")  # fmt: skip
+    print("\nlengths:  # the training subjects' body, for set_bone_lengths")
+    for joint, value in zip(layout.joints, body, strict=True):
+        if joint != layout.joints[layout.center]:
+            print(f"  {joint}: {value:.3f}")
+
+
+if __name__ == "__main__":
+    main()
