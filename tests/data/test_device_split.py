@@ -13,6 +13,7 @@ from pyg_action.bench.opcount import count_ops
 from pyg_action.data import SkeletonDataset
 from pyg_action.data.device_split import DeviceSplit
 from pyg_action.errors import SkeletonDataError
+from pyg_action.layouts import NTU25
 from pyg_action.sequence import SkeletonSequence
 
 from .test_batched_transforms import FixedDraws, _recorded_draws
@@ -31,6 +32,17 @@ AUGMENTED = [
     {"name": "streams", "streams": ["joint", "bone", "bone_motion"]},
 ]
 JITTERED = [*AUGMENTED[:2], {"name": "random_jitter", "sigma": 0.1}, *AUGMENTED[2:]]
+#: every body made one (a deterministic step: part of the host-side head)
+ONE_BODY = [
+    AUGMENTED[0],
+    {
+        "name": "set_bone_lengths",
+        "lengths": {
+            j: 0.5 for j in NTU25.joints[: NTU25.center] + NTU25.joints[NTU25.center + 1 :]
+        },
+    },
+    *AUGMENTED[1:],
+]
 KEYS = ("x", "y", "num_frames", "num_persons", "sample_id")
 
 
@@ -52,8 +64,8 @@ def _dataset(transforms, persons=(1, 2), lengths=(7, 15, 11, 23, 9, 12, 18, 6)):
 @pytest.mark.parametrize("persons", [(2,), (1, 2, 2)], ids=["two_persons", "mixed_persons"])
 @pytest.mark.parametrize(
     "transforms",
-    [RESAMPLED, RECORDED_LENGTHS, AUGMENTED],
-    ids=["resampled", "recorded", "augmented"],
+    [RESAMPLED, RECORDED_LENGTHS, AUGMENTED, ONE_BODY],
+    ids=["resampled", "recorded", "augmented", "one_body"],
 )
 def test_batches_equal_the_data_loaders(transforms, persons):
     dataset = _dataset(transforms, persons)
