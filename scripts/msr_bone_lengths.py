@@ -13,15 +13,10 @@ length, as the YAML mapping that ``set_bone_lengths`` takes as ``lengths``.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 
+from msr_sequences import data_folder, normalised_sequences
 from pyg_action.data.splits import MSR_TRAIN_SUBJECTS
-from pyg_action.data.transforms import build_transforms
-from pyg_action.errors import SkeletonDataError
-from pyg_action.io import read_samples
 from pyg_action.layouts import get_layout
 
 
@@ -39,28 +34,18 @@ def sequence_bone_lengths(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/msr_action3d"),
-                        help="folder of MSR Action3D *_skeleton3D.txt files")  # fmt: skip
-    args = parser.parse_args()
     layout = get_layout("msr20")
-    head = build_transforms(["pre_normalize", "scale_normalize"], layout)
     lengths: dict[int, list[np.ndarray]] = {}
     change: dict[int, list[np.ndarray]] = {}
-    for path in sorted(args.data.glob("*_skeleton3D.txt")):
-        try:
-            (sample,) = read_samples(path).samples
-        except SkeletonDataError as exc:  # e.g. a file whose coordinates are all zero
-            print(f"skipped: {exc}")
-            continue
-        measured = sequence_bone_lengths(head(sample.data)[..., 0])
-        subject = sample.meta.get("subject")  # the reader's, from the file name
-        if measured is not None and subject is not None:
-            lengths.setdefault(int(subject), []).append(measured[0])
-            change.setdefault(int(subject), []).append(measured[1])
+    folder = data_folder(__doc__.splitlines()[0])
+    for subject, x in normalised_sequences(folder):
+        measured = sequence_bone_lengths(x)
+        if measured is not None:
+            lengths.setdefault(subject, []).append(measured[0])
+            change.setdefault(subject, []).append(measured[1])
     training = [np.stack(lengths[s]) for s in sorted(MSR_TRAIN_SUBJECTS) if s in lengths]
     if not training:
-        raise SystemExit(f"no MSR Action3D training-subject skeleton files under {args.data}")
+        raise SystemExit(f"no MSR Action3D training-subject skeleton files under {folder}")
     body = np.concatenate(training).mean(axis=0)
     bones = np.arange(layout.num_joints) != layout.center
     print("subject  sequences  largest bone difference (%)     change over frames (%)")

@@ -12,14 +12,9 @@ over the frames with a body, divided by ``sqrt(2/3)``: white noise of standard d
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 
-from pyg_action.data.transforms import build_transforms
-from pyg_action.errors import SkeletonDataError
-from pyg_action.io import read_samples
+from msr_sequences import data_folder, normalised_sequences
 
 
 def sequence_jitter(x: np.ndarray) -> float | None:
@@ -32,24 +27,11 @@ def sequence_jitter(x: np.ndarray) -> float | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/msr_action3d"),
-                        help="folder of MSR Action3D *_skeleton3D.txt files")  # fmt: skip
-    args = parser.parse_args()
-    head = build_transforms(["pre_normalize", "scale_normalize"], "msr20")
     by_subject: dict[int, list[float]] = {}
-    for path in sorted(args.data.glob("*_skeleton3D.txt")):
-        try:
-            (sample,) = read_samples(path).samples
-        except SkeletonDataError as exc:  # e.g. a file whose coordinates are all zero
-            print(f"skipped: {exc}")
-            continue
-        jitter = sequence_jitter(head(sample.data)[..., 0])
-        subject = sample.meta.get("subject")  # the reader's, from the file name
-        if jitter is not None and subject is not None:
-            by_subject.setdefault(int(subject), []).append(jitter)
-    if not by_subject:
-        raise SystemExit(f"no MSR Action3D skeleton files under {args.data}")
+    for subject, x in normalised_sequences(data_folder(__doc__.splitlines()[0])):
+        jitter = sequence_jitter(x)
+        if jitter is not None:
+            by_subject.setdefault(subject, []).append(jitter)
     print("subject  sequences  median  90th percentile")
     for subject, values in sorted(by_subject.items()):
         print(f"{subject:7d}  {len(values):9d}  {np.median(values):6.3f}  "

@@ -4,33 +4,19 @@ takes."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+import msr_bone_lengths
 from pyg_action.data.transforms import build_transforms
 from pyg_action.layouts import MSR20
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "msr_bone_lengths.py"
-MSR = ROOT.parent / "shared" / "data" / "msr_action3d"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("msr_bone_lengths", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_a_rigid_body_has_fixed_lengths_and_a_stretching_bone_reads_as_its_change():
-    measure = _script().sequence_bone_lengths
+    measure = msr_bone_lengths.sequence_bone_lengths
     rng = np.random.default_rng(0)
     pose = rng.normal(size=(3, 1, 20))
     frames = pose + rng.normal(size=(3, 40, 1))  # the same body moved about: no bone changes
@@ -51,18 +37,19 @@ def test_a_rigid_body_has_fixed_lengths_and_a_stretching_bone_reads_as_its_chang
     assert measure(np.zeros((3, 5, 20))) is None
 
 
-@pytest.mark.skipif(not MSR.is_dir(), reason="MSR Action3D files not found at ../shared/data")
-def test_the_script_reports_every_subject_and_a_body_set_bone_lengths_takes():
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--data", str(MSR)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    rows = [line.split() for line in done.stdout.splitlines() if line.strip()[:1].isdigit()]
+def test_the_script_reports_every_subject_and_a_body_set_bone_lengths_takes(
+    shared_data, monkeypatch, capsys
+):
+    msr = shared_data / "msr_action3d"
+    if not msr.is_dir():
+        pytest.skip(f"MSR Action3D files not found at {msr}")
+    monkeypatch.setattr(sys, "argv", ["msr_bone_lengths.py", "--data", str(msr)])
+    msr_bone_lengths.main()
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert [int(row[0]) for row in rows] == list(range(1, 11))
     assert all(0.0 < abs(float(row[2])) < 50.0 for row in rows)
-    body = yaml.safe_load(done.stdout[done.stdout.index("lengths:") :])["lengths"]
+    body = yaml.safe_load(out[out.index("lengths:") :])["lengths"]
     step = build_transforms([{"name": "set_bone_lengths", "lengths": body}], "msr20")
     x = np.random.default_rng(1).normal(size=(3, 4, 20, 1)).astype(np.float32)
     assert step(x).shape == x.shape

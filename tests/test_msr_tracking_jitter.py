@@ -1,32 +1,19 @@
 """scripts/msr_tracking_jitter.py: the jitter figure is the standard deviation of white noise
 added to a smooth motion, in the units of ``random_jitter``'s sigma; and the script runs on
-the real MSR Action3D files."""
+the real MSR Action3D files (and says so when a folder has none)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "msr_tracking_jitter.py"
-MSR = ROOT.parent / "shared" / "data" / "msr_action3d"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("msr_tracking_jitter", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import msr_tracking_jitter
 
 
 def test_white_noise_on_a_slow_motion_reads_as_its_standard_deviation():
-    jitter = _script().sequence_jitter
+    jitter = msr_tracking_jitter.sequence_jitter
     t = np.linspace(0, 1, 400)
     smooth = np.stack([np.sin(t), np.cos(t), t])[:, :, None].repeat(20, axis=2) + 1.0  # (3, T, V)
     noise = np.random.default_rng(0).normal(scale=0.05, size=smooth.shape)
@@ -38,14 +25,23 @@ def test_white_noise_on_a_slow_motion_reads_as_its_standard_deviation():
     assert jitter(smooth[:, :4]) is None
 
 
-@pytest.mark.skipif(not MSR.is_dir(), reason="MSR Action3D files not found at ../shared/data")
-def test_the_script_reports_every_msr_subject():
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--data", str(MSR)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    rows = [line.split() for line in done.stdout.splitlines() if line.strip()[:1].isdigit()]
+def _run(monkeypatch, capsys, folder) -> str:
+    monkeypatch.setattr(sys, "argv", ["msr_tracking_jitter.py", "--data", str(folder)])
+    msr_tracking_jitter.main()
+    return capsys.readouterr().out
+
+
+def test_the_script_reports_every_msr_subject(shared_data, monkeypatch, capsys):
+    msr = shared_data / "msr_action3d"
+    if not msr.is_dir():
+        pytest.skip(f"MSR Action3D files not found at {msr}")
+    out = _run(monkeypatch, capsys, msr)
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert [int(row[0]) for row in rows] == list(range(1, 11))
     assert all(0.0 < float(row[2]) < 0.2 for row in rows)
+    assert "skipped: " in out and "a13_s09_e02" in out  # the all-zero file is named
+
+
+def test_a_folder_without_msr_files_is_an_error_naming_it(tmp_path, monkeypatch, capsys):
+    with pytest.raises(SystemExit, match=f"no MSR Action3D skeleton files under {tmp_path}"):
+        _run(monkeypatch, capsys, tmp_path)
