@@ -48,18 +48,17 @@ def main() -> None:
         raise SystemExit(f"no MSR Action3D training-subject skeleton files under {folder}")
     body = np.concatenate(training).mean(axis=0)
     bones = np.arange(layout.num_joints) != layout.center
+    names = [joint for joint, bone in zip(layout.joints, bones, strict=True) if bone]
     print("subject  sequences  largest bone difference (%)     change over frames (%)")
     for subject in sorted(lengths):
         own = np.median(np.stack(lengths[subject]), axis=0)[bones] / body[bones] - 1
         worst = np.argmax(np.abs(own))
-        name = [j for j in layout.joints if j != layout.joints[layout.center]][worst]
         moving = np.median(np.stack(change[subject])[:, bones].mean(axis=1))
         print(f"{subject:7d}  {len(lengths[subject]):9d}  {100 * own[worst]:+6.1f} "
-              f"{'(' + name + ')':<22}{100 * moving:14.2f}")  # fmt: skip
+              f"{'(' + names[worst] + ')':<22}{100 * moving:14.2f}")  # fmt: skip
     print("\nlengths:  # the training subjects' body, for set_bone_lengths")
-    for joint, value in zip(layout.joints, body, strict=True):
-        if joint != layout.joints[layout.center]:
-            print(f"  {joint}: {value:.3f}")
+    for name, value in zip(names, body[bones], strict=True):
+        print(f"  {name}: {value:.3f}")
 
 
 if __name__ == "__main__":
