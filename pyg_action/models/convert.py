@@ -187,6 +187,7 @@ def _stgcnpp_branches(prefix: str, branches: dict[int, dict[str, Tensor]]) -> di
 
 
 _OFFICIAL_CTRGCN_BLOCK = re.compile(r"l(\d+)\.(.+)")
+_INPUT_BRANCH_BLOCK = re.compile(r"(?:module\.)?input(\d+)_l(\d+)\.(.+)")
 _BN_LEAVES = ("weight", "bias", "running_mean", "running_var")
 
 
@@ -205,15 +206,29 @@ def ctrgcn_from_official(state: dict[str, Tensor]) -> dict[str, Tensor]:
       branches -> ``tcn.reduce`` / ``tcn.reduce_norm``; the dilated convolutions -> ``tcn.convs``;
       the 1x1 branch -> ``tcn.point``; every branch's closing batch-norm -> ``tcn.post_norm``;
     * ``residual.{conv,bn}`` -> ``residual.{0,1}``; ``data_bn`` -> ``person_norm.norm``;
-      ``fc`` -> ``classifier``.
+      ``fc`` -> ``classifier``;
+    * the dense reference's input branches (not in the official model): ``input{s}_l{i}`` ->
+      ``branches.{s-1}.{i-1}``, the shared blocks ``l{i}`` -> ``blocks.{i-1-d}`` after ``d``
+      blocks per branch.
 
     A ``module.`` prefix (data-parallel training) is accepted.
 
     Raises:
         KeyError: for a parameter this layout does not know (named in the message).
     """
+    branches: dict[tuple[int, int], dict[str, Tensor]] = defaultdict(dict)
+    shared: dict[str, Tensor] = {}
+    for name, value in state.items():
+        if match := _INPUT_BRANCH_BLOCK.fullmatch(name):
+            stream, block, rest = match.groups()
+            branches[int(stream) - 1, int(block) - 1][rest] = value
+        else:
+            shared[name] = value
+    depth = 1 + max((block for _, block in branches), default=-1)
     renames = {"data_bn.": "person_norm.norm.", "fc.": "classifier."}
-    out, blocks = _split_blocks(state, renames, _OFFICIAL_CTRGCN_BLOCK, 1, "CTR-GCN")
+    out, blocks = _split_blocks(shared, renames, _OFFICIAL_CTRGCN_BLOCK, 1 + depth, "CTR-GCN")
+    for (stream, block), entries in sorted(branches.items()):
+        out.update(_ctrgcn_block(f"branches.{stream}.{block}", entries))
     for i, entries in sorted(blocks.items()):
         out.update(_ctrgcn_block(f"blocks.{i}", entries))
     return out

@@ -158,6 +158,9 @@ class CTRGCN(SkeletonClassifier):
         drop_path: Stochastic depth (official: 0): block ``i`` of ``L`` is skipped by a
             training sample with probability ``drop_path * i / (L - 1)``, keeping its residual
             (the first block, which has none, never).
+        input_branches, branch_blocks: Input streams as separate branches for the first
+            blocks, concatenated after them (not in the official model; see
+            :class:`~pyg_action.models.skeleton_classifier.SkeletonClassifier`).
         max_hop, dilation: Accepted for the shared graph options; only 1 is meaningful.
 
     Shapes:
@@ -178,6 +181,8 @@ class CTRGCN(SkeletonClassifier):
         num_persons: int = 2,
         dropout: float = 0.0,
         drop_path: float = 0.0,
+        input_branches: int = 1,
+        branch_blocks: int = 2,
         max_hop: int = 1,
         dilation: int = 1,
     ) -> None:
@@ -191,7 +196,17 @@ class CTRGCN(SkeletonClassifier):
                 c_in, c_out, adjacency, stride, kernel_size, dilations, i > 0, rates[i]
             )
 
-        super().__init__(num_classes, in_channels, layout, channels, strides, make_block, False)
+        super().__init__(
+            num_classes,
+            in_channels,
+            layout,
+            channels,
+            strides,
+            make_block,
+            False,
+            input_branches,
+            branch_blocks,
+        )
         self.uses_spatial_edges = False
         self.person_norm = PersonDataNorm(in_channels, self.layout.num_joints, num_persons)
         self.dropout = nn.Dropout(dropout)
@@ -200,10 +215,7 @@ class CTRGCN(SkeletonClassifier):
 
     def forward_nodes(self, batch: Any) -> tuple[Tensor, SkeletonLevel]:
         level = SkeletonLevel.from_batch(batch, self.layout.num_joints, None, spatial=False)
-        x = self.person_norm(batch.x, level)
-        for block in self.blocks:
-            x, level = block(x, level)
-        return x, level
+        return self.run_blocks(self.person_norm(batch.x, level), level)
 
     def forward_head(self, features: Tensor) -> Tensor:
         return self.classifier(self.dropout(features))

@@ -21,6 +21,7 @@ from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import POOL_WINDOW, branch_widths
 from .ctrgcn import ctrgcn_adjacency
 from .dense_stgcnpp import DenseTemporalUnit, dense_residual
+from .skeleton_classifier import check_input_branches
 from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
 
 
@@ -143,7 +144,9 @@ class DenseCTRGCN(nn.Module):
     """The dense CTR-GCN, configurable like :class:`~pyg_action.models.ctrgcn.CTRGCN` (but for
     its classifier dropout); the blocks are ``l1 .. lL`` as in the official model.
     ``drop_path`` is not in the official model: stochastic depth drawn in the same order as
-    the sparse model's, for train-mode parity."""
+    the sparse model's, for train-mode parity. Neither are ``input_branches`` and
+    ``branch_blocks``: branch ``s`` of the input has blocks ``input{s}_l1 .. input{s}_l{d}``
+    on its group of channels, and the shared blocks go on from ``l{d+1}``."""
 
     def __init__(
         self,
@@ -157,33 +160,47 @@ class DenseCTRGCN(nn.Module):
         dilations: Sequence[int] = (1, 2),
         num_persons: int = 2,
         drop_path: float = 0.0,
+        input_branches: int = 1,
+        branch_blocks: int = 2,
     ) -> None:
         super().__init__()
         self.layout = get_layout(layout)
         adjacency = ctrgcn_adjacency(self.layout, strategy)
         rates = depth_rates(drop_path, len(channels))
+
+        def block(i: int, c_in: int, c_out: int) -> DenseCTRGCNBlock:
+            return DenseCTRGCNBlock(
+                c_in, c_out, adjacency, strides[i], kernel_size, dilations, i > 0, rates[i]
+            )
+
         self.num_blocks = len(channels)
+        self.input_branches = input_branches
+        self.branch_blocks = branch_blocks if input_branches > 1 else 0
         self.data_bn = nn.BatchNorm1d(num_persons * in_channels * self.layout.num_joints)
         widths = [in_channels, *channels]
-        for i in range(len(channels)):
-            block = DenseCTRGCNBlock(
-                widths[i],
-                widths[i + 1],
-                adjacency,
-                strides[i],
-                kernel_size,
-                dilations,
-                residual=i > 0,
-                drop_path=rates[i],
-            )
-            self.add_module(f"l{i + 1}", block)
+        if input_branches > 1:
+            check_input_branches(in_channels, len(channels), input_branches, branch_blocks)
+            stream_widths = [in_channels // input_branches, *channels[:branch_blocks]]
+            for s in range(input_branches):
+                for i in range(branch_blocks):
+                    branch_block = block(i, stream_widths[i], stream_widths[i + 1])
+                    self.add_module(f"input{s + 1}_l{i + 1}", branch_block)
+            widths[branch_blocks] *= input_branches
+        for i in range(self.branch_blocks, len(channels)):
+            self.add_module(f"l{i + 1}", block(i, widths[i], widths[i + 1]))
         self.fc = nn.Linear(widths[-1], num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         n, c, t, v, m = x.shape
         x = self.data_bn(x.permute(0, 4, 3, 1, 2).reshape(n, m * v * c, t))
         x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
-        for i in range(self.num_blocks):
+        if self.branch_blocks:
+            parts = list(x.chunk(self.input_branches, 1))
+            for s in range(self.input_branches):
+                for i in range(self.branch_blocks):
+                    parts[s] = getattr(self, f"input{s + 1}_l{i + 1}")(parts[s], n)
+            x = torch.cat(parts, 1)
+        for i in range(self.branch_blocks, self.num_blocks):
             x = getattr(self, f"l{i + 1}")(x, n)
         features = x.view(n, m, x.shape[1], -1).mean(3).mean(1)
         return self.fc(features)

@@ -4,7 +4,7 @@ graph's levels, mean pooling and a linear classifier."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -64,6 +64,31 @@ def residual_branch(
     return nn.Sequential(Linear(in_channels, out_channels), nn.BatchNorm1d(out_channels))
 
 
+def check_input_branches(
+    in_channels: int, num_blocks: int, input_branches: int, branch_blocks: int
+) -> None:
+    """Raise a ``ValueError`` naming the option when ``input_branches`` groups of channels
+    cannot each feed ``branch_blocks`` blocks of a ``num_blocks``-block model."""
+    if in_channels % input_branches:
+        raise ValueError(
+            f"input_branches={input_branches} does not divide the {in_channels} input channels"
+        )
+    if not 1 <= branch_blocks < num_blocks:
+        raise ValueError(
+            f"branch_blocks={branch_blocks}: the input branches need between 1 and "
+            f"{num_blocks - 1} of the {num_blocks} blocks, leaving at least one shared"
+        )
+
+
+def run_chain(
+    blocks: nn.ModuleList, x: Tensor, level: SkeletonLevel
+) -> tuple[Tensor, SkeletonLevel]:
+    """``x`` through ``blocks`` in turn, each moving it to its output level."""
+    for block in blocks:
+        x, level = block(x, level)
+    return x, level
+
+
 class DataNorm(nn.Module):
     """Batch-norm of the input over (joint, channel): ``V * C`` statistics.
 
@@ -84,7 +109,8 @@ class SkeletonClassifier(nn.Module):
     r"""Blocks over a batch of skeleton graphs, then mean pooling and a linear classifier.
 
     ``x`` ``(N, C_in)`` → :class:`DataNorm` → ``blocks`` (each ``(x, level) -> (x', level')``,
-    a strided block moving to the coarser :class:`~pyg_action.graph.levels.SkeletonLevel`) →
+    a strided block moving to the coarser :class:`~pyg_action.graph.levels.SkeletonLevel`; with
+    ``input_branches`` > 1 the first ``branch_blocks`` run once per group of input channels) →
     mean over every sample's frames, joints and persons ``(B, C)`` → logits ``(B, K)``.
 
     Args:
@@ -95,6 +121,12 @@ class SkeletonClassifier(nn.Module):
         strides: Temporal stride of each block.
         make_block: Builds block ``i`` from its input width, output width and stride.
         data_norm: Batch-norm the input over (joint, channel).
+        input_branches: ``S``: split the input's channels into ``S`` equal groups (one per
+            input stream, e.g. joint, bone and motion) that each pass through their own copy
+            of the first ``branch_blocks`` blocks; the ``S`` outputs are concatenated along
+            the channels (width ``S * channels[branch_blocks - 1]``) for the blocks that
+            follow. 1: every block sees every channel.
+        branch_blocks: Blocks in each input branch (used when ``input_branches`` > 1).
     """
 
     def __init__(
@@ -106,6 +138,8 @@ class SkeletonClassifier(nn.Module):
         strides: Sequence[int],
         make_block: BlockFactory,
         data_norm: bool = True,
+        input_branches: int = 1,
+        branch_blocks: int = 2,
     ) -> None:
         super().__init__()
         if len(channels) != len(strides):
@@ -114,8 +148,24 @@ class SkeletonClassifier(nn.Module):
         self.num_classes = num_classes
         self.data_norm = DataNorm(in_channels, self.layout.num_joints) if data_norm else None
         widths = [in_channels, *channels]
+        first_shared = 0
+        #: The input branches (``S`` lists of blocks), or ``None`` when every block is shared.
+        self.branches: nn.ModuleList | None = None
+        if input_branches > 1:
+            check_input_branches(in_channels, len(channels), input_branches, branch_blocks)
+            first_shared = branch_blocks
+            stream_widths = [in_channels // input_branches, *channels[:branch_blocks]]
+            self.branches = nn.ModuleList(
+                nn.ModuleList(
+                    make_block(i, stream_widths[i], stream_widths[i + 1], strides[i])
+                    for i in range(branch_blocks)
+                )
+                for _ in range(input_branches)
+            )
+            widths[branch_blocks] *= input_branches
         self.blocks = nn.ModuleList(
-            make_block(i, widths[i], widths[i + 1], strides[i]) for i in range(len(channels))
+            make_block(i, widths[i], widths[i + 1], strides[i])
+            for i in range(first_shared, len(channels))
         )
         self.classifier = Linear(widths[-1], num_classes)
         #: The spatial graph of every frame, for models with a spatial graph convolution.
@@ -130,9 +180,19 @@ class SkeletonClassifier(nn.Module):
             batch, self.layout.num_joints, self.layout_graph, spatial=self.uses_spatial_edges
         )
         x = batch.x if self.data_norm is None else self.data_norm(batch.x)
-        for block in self.blocks:
-            x, level = block(x, level)
-        return x, level
+        return self.run_blocks(x, level)
+
+    def run_blocks(self, x: Tensor, level: SkeletonLevel) -> tuple[Tensor, SkeletonLevel]:
+        """``x`` ``(N, C_in)`` through the input branches (each its group of channels, the
+        outputs concatenated) and the shared blocks: ``(N', C)`` and its level."""
+        if self.branches is not None:
+            parts = x.chunk(len(self.branches), dim=1)
+            outputs = []
+            for branch, part in zip(self.branches, parts, strict=True):
+                out, branch_level = run_chain(cast(nn.ModuleList, branch), part, level)
+                outputs.append(out)
+            x, level = torch.cat(outputs, dim=1), branch_level
+        return run_chain(self.blocks, x, level)
 
     def forward_features(self, batch: Any) -> Tensor:
         """Pooled features ``(B, C)``: mean over frames, joints and persons, summed in fp32

@@ -6,6 +6,7 @@ import torch
 from torch_geometric.data import Batch
 
 from pyg_action.graph import SkeletonGraphBuilder
+from pyg_action.graph.levels import SkeletonLevel
 from pyg_action.models import create_model
 from pyg_action.models.convert import ctrgcn_from_official
 from pyg_action.models.ctrgcn import CTRGCN
@@ -15,19 +16,19 @@ SMALL = dict(channels=(16, 16, 32, 32, 32), strides=(1, 2, 1, 2, 1))
 JOINTS = {"ntu25": 25, "openpose18": 18}
 
 
-def paired_models(layout="ntu25", dtype=torch.float32, **options):
+def paired_models(layout="ntu25", dtype=torch.float32, in_channels=3, **options):
     """A dense model moved away from its initialisation (every parameter, the topology and
     ``alpha`` included, and the batch-norm statistics) and the sparse model converted from its
     state dict."""
     torch.manual_seed(0)
-    dense = DenseCTRGCN(7, 3, layout, **SMALL, **options)
+    dense = DenseCTRGCN(7, in_channels, layout, **SMALL, **options)
     for p in dense.parameters():
         p.data.add_(0.2 * torch.randn_like(p))
     for m in dense.modules():
         if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
             m.running_mean.normal_()
             m.running_var.uniform_(0.5, 2.0)
-    sparse = CTRGCN(7, 3, layout, **SMALL, **options)
+    sparse = CTRGCN(7, in_channels, layout, **SMALL, **options)
     sparse.load_state_dict(ctrgcn_from_official(dense.state_dict()))
     return dense.to(dtype), sparse.to(dtype)
 
@@ -136,6 +137,65 @@ def test_mixed_lengths_match_dense_on_each_sample_alone(layout, dtype):
         assert_close_to_scale(out[i : i + 1], alone, output_tolerance)
         (alone * target[i]).sum().backward()
     assert_gradients_close(sparse, dense, gradient_tolerance)
+
+
+@pytest.mark.parametrize("layout", sorted(JOINTS))
+def test_input_branches_match_dense_in_training_and_on_mixed_lengths(layout):
+    """Three 3-channel input streams, each through its own first two blocks (the second with
+    stride 2), then the shared blocks: train mode (batch statistics, float64) on two-person
+    samples, and eval mode on a padding-free batch of lengths 30/9/1/17/4 against each sample
+    alone (fp32), outputs and gradients; the branches do not see each other's channels."""
+    options = dict(in_channels=9, input_branches=3, branch_blocks=2)
+    dense, sparse = paired_models(layout, torch.float64, **options)
+    assert sparse.branches is not None and len(sparse.blocks) == len(SMALL["channels"]) - 2
+    dense.train()
+    sparse.train()
+    x = torch.randn(4, 9, 20, JOINTS[layout], 2).double()
+    target = torch.randn(4, 7, dtype=torch.float64)
+    out_dense, out_sparse = dense(x), sparse(batch_of(list(x), layout, torch.float64))
+    assert_close_to_scale(out_sparse, out_dense, 1e-9)
+    (out_dense * target).sum().backward()
+    (out_sparse * target).sum().backward()
+    assert_gradients_close(sparse, dense, 1e-6)
+
+    dense, sparse = paired_models(layout, **options)
+    dense.eval()
+    sparse.eval()
+    samples = [torch.randn(9, t, JOINTS[layout], 2) for t in (30, 9, 1, 17, 4)]
+    target = torch.randn(len(samples), 7)
+    out = sparse(batch_of(samples, layout))
+    (out * target).sum().backward()
+    for i, sample in enumerate(samples):
+        alone = dense(sample[None])
+        assert_close_to_scale(out[i : i + 1], alone, 1e-5)
+        (alone * target[i]).sum().backward()
+    assert_gradients_close(sparse, dense, 1e-4)
+
+    level = SkeletonLevel.from_batch(batch_of(samples[:1], layout), JOINTS[layout], spatial=False)
+    first = sparse.person_norm(batch_of(samples[:1], layout).x, level)
+    second_stream_moved = first.clone()
+    second_stream_moved[:, 3:6] += 1.0
+    branch = sparse.branches[0]
+    assert torch.equal(
+        branch[0](first[:, :3], level)[0], branch[0](second_stream_moved[:, :3], level)[0]
+    )
+    assert not torch.equal(
+        sparse.run_blocks(first, level)[0], sparse.run_blocks(second_stream_moved, level)[0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (dict(in_channels=8, input_branches=3), "does not divide the 8 input channels"),
+        (dict(in_channels=9, input_branches=3, branch_blocks=5), "branch_blocks=5"),
+        (dict(in_channels=9, input_branches=3, branch_blocks=0), "branch_blocks=0"),
+    ],
+)
+def test_input_branch_options_are_checked(options, message):
+    for model in (CTRGCN, DenseCTRGCN):
+        with pytest.raises(ValueError, match=message):
+            model(7, layout="ntu25", **SMALL, **options)
 
 
 def test_one_person_samples_use_only_their_own_frames():

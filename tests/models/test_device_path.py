@@ -58,6 +58,22 @@ def test_training_step_under_bf16_autocast_bounded_by_dense(name):
     assert sparse.total <= dense.total, (sparse.summary(), dense.total)
 
 
+def test_input_branches_training_step_bounded_by_dense():
+    """CTR-GCN with three input branches (9 channels, two blocks each) at mixed lengths: no
+    value-dependent op, no more ops than the dense reference with the same branches."""
+    options = dict(in_channels=9, input_branches=3, branch_blocks=2)
+    lengths = [20, 17, 13, 18]
+    torch.manual_seed(0)
+    builder = SkeletonGraphBuilder("ntu25", edges=False)
+    batch = Batch.from_data_list([builder(torch.randn(9, t, 25, 2)) for t in lengths])
+    labels = torch.zeros(len(lengths), dtype=torch.long)
+    sparse = training_step_ops(create_model("ctrgcn", num_classes=60, **options), batch, labels)
+    dense_input = torch.randn(len(lengths), 9, 20, 25, 2)
+    dense = training_step_ops(DenseCTRGCN(60, **options), dense_input, labels)
+    assert sparse.total_value_dependent == 0, sparse.summary()
+    assert sparse.total <= dense.total, (sparse.summary(), dense.total)
+
+
 def test_batches_with_edges_take_the_same_path():
     """A batch that carries the explicit spatial edges (the builder's default) is convolved
     with the layout's block plan all the same: no edge is read, so nothing value-dependent."""
