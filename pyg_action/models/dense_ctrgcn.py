@@ -178,7 +178,7 @@ class DenseCTRGCN(nn.Module):
         self.branch_blocks = branch_blocks if input_branches > 1 else 0
         self.data_bn = nn.BatchNorm1d(num_persons * in_channels * self.layout.num_joints)
         widths = [in_channels, *channels]
-        if input_branches > 1:
+        if input_branches != 1:
             check_input_branches(in_channels, len(channels), input_branches, branch_blocks)
             stream_widths = [in_channels // input_branches, *channels[:branch_blocks]]
             for s in range(input_branches):

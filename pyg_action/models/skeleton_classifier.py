@@ -69,9 +69,10 @@ def check_input_branches(
 ) -> None:
     """Raise a ``ValueError`` naming the option when ``input_branches`` groups of channels
     cannot each feed ``branch_blocks`` blocks of a ``num_blocks``-block model."""
-    if in_channels % input_branches:
+    if input_branches < 1 or in_channels % input_branches:
         raise ValueError(
-            f"input_branches={input_branches} does not divide the {in_channels} input channels"
+            f"input_branches={input_branches}: must be a positive divisor of the {in_channels} "
+            "input channels (one equal group per branch)"
         )
     if not 1 <= branch_blocks < num_blocks:
         raise ValueError(
@@ -151,7 +152,7 @@ class SkeletonClassifier(nn.Module):
         first_shared = 0
         #: The input branches (``S`` lists of blocks), or ``None`` when every block is shared.
         self.branches: nn.ModuleList | None = None
-        if input_branches > 1:
+        if input_branches != 1:
             check_input_branches(in_channels, len(channels), input_branches, branch_blocks)
             first_shared = branch_blocks
             stream_widths = [in_channels // input_branches, *channels[:branch_blocks]]

@@ -187,7 +187,8 @@ def test_input_branches_match_dense_in_training_and_on_mixed_lengths(layout):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (dict(in_channels=8, input_branches=3), "does not divide the 8 input channels"),
+        (dict(in_channels=8, input_branches=3), "positive divisor of the 8 input channels"),
+        (dict(in_channels=9, input_branches=0), "input_branches=0"),
         (dict(in_channels=9, input_branches=3, branch_blocks=5), "branch_blocks=5"),
         (dict(in_channels=9, input_branches=3, branch_blocks=0), "branch_blocks=0"),
     ],
