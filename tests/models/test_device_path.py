@@ -23,10 +23,10 @@ DENSE = {
 }
 
 
-def _batch(lengths, edges=False):
+def _batch(lengths, edges=False, channels=3):
     torch.manual_seed(0)
     builder = SkeletonGraphBuilder("ntu25", edges=edges)
-    return Batch.from_data_list([builder(torch.randn(3, t, 25, 2)) for t in lengths])
+    return Batch.from_data_list([builder(torch.randn(channels, t, 25, 2)) for t in lengths])
 
 
 @pytest.mark.parametrize("kind,lengths", [("equal", [20] * 4), ("mixed", [20, 17, 13, 18])])
@@ -63,11 +63,9 @@ def test_input_branches_training_step_bounded_by_dense():
     value-dependent op, no more ops than the dense reference with the same branches."""
     options = dict(in_channels=9, input_branches=3, branch_blocks=2)
     lengths = [20, 17, 13, 18]
-    torch.manual_seed(0)
-    builder = SkeletonGraphBuilder("ntu25", edges=False)
-    batch = Batch.from_data_list([builder(torch.randn(9, t, 25, 2)) for t in lengths])
     labels = torch.zeros(len(lengths), dtype=torch.long)
-    sparse = training_step_ops(create_model("ctrgcn", num_classes=60, **options), batch, labels)
+    model = create_model("ctrgcn", num_classes=60, **options)
+    sparse = training_step_ops(model, _batch(lengths, channels=9), labels)
     dense_input = torch.randn(len(lengths), 9, 20, 25, 2)
     dense = training_step_ops(DenseCTRGCN(60, **options), dense_input, labels)
     assert sparse.total_value_dependent == 0, sparse.summary()
