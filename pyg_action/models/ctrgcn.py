@@ -62,6 +62,10 @@ class PersonDataNorm(nn.Module):
         rows = x.reshape(level.shape.num_frames, self.width)
         norm, out = self.norm, x.new_empty(rows.shape)
         momentum = 0.0 if norm.momentum is None else norm.momentum
+        if norm.training and norm.num_batches_tracked is not None:
+            norm.num_batches_tracked.add_(1)
+            if norm.momentum is None:  # a cumulative average, as nn.BatchNorm1d keeps then
+                momentum = 1.0 / float(norm.num_batches_tracked)
         for m in range(most):
             part = slice(m * self.width, (m + 1) * self.width)
             frames = level.person_frames(m)
@@ -77,8 +81,6 @@ class PersonDataNorm(nn.Module):
                 norm.eps,
             )
             out = out.index_copy(0, frames, normed)
-        if norm.training and norm.num_batches_tracked is not None:
-            norm.num_batches_tracked.add_(1)
         return out.view(x.shape)
 
 

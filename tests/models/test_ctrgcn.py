@@ -253,3 +253,17 @@ def test_more_persons_than_slots_is_a_clear_error():
     model = create_model("ctrgcn", num_classes=3, channels=[8], strides=[1])
     with pytest.raises(ValueError, match="3 persons"):
         model(batch_of([torch.randn(3, 5, 25, 3)]))
+
+
+def test_input_norm_recomputes_its_statistics_as_a_cumulative_average():
+    """``torch.optim.swa_utils.update_bn`` (momentum ``None``: the plain average over the
+    batches) fills the per-person input norm as ``nn.BatchNorm1d`` fills itself: each
+    statistic becomes the mean of the batches' ones."""
+    model = CTRGCN(5, 3, "ntu25", channels=[8], strides=[1], num_persons=1)
+    batches = [batch_of([torch.randn(3, 6, 25, 1) * s + s]) for s in (1.0, 3.0)]
+    torch.optim.swa_utils.update_bn(batches, model)
+    rows = [batch.x.reshape(6, 75) for batch in batches]
+    norm = model.person_norm.norm
+    torch.testing.assert_close(norm.running_mean, torch.stack([r.mean(0) for r in rows]).mean(0))
+    torch.testing.assert_close(norm.running_var, torch.stack([r.var(0) for r in rows]).mean(0))
+    assert int(norm.num_batches_tracked) == 2
