@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -336,10 +336,41 @@ def _replace_batchnorms(module: nn.Module, group: Any) -> nn.Module:
     return module
 
 
+@runtime_checkable
+class ReducesOwnStatistics(Protocol):
+    """A module that computes batch statistics itself and sums them with
+    ``reduce_statistics`` (``None`` in a one-process run)."""
+
+    reduce_statistics: Callable[[torch.Tensor], torch.Tensor] | None
+
+
+@dataclass(frozen=True)
+class RankSum:
+    """``tensor ↦ Σ_ranks tensor`` over ``group`` (``None``: every process), differentiable:
+    what a module that computes batch statistics itself reduces them with."""
+
+    group: Any = None
+
+    def __call__(self, tensor: torch.Tensor) -> torch.Tensor:
+        return _AllReduceSum.apply(tensor, self.group)
+
+
 def sync_batchnorm(model: nn.Module, ctx: Context) -> nn.Module:
-    """``model`` with rank-global BatchNorm statistics when ``ctx`` is distributed."""
+    """``model`` with rank-global BatchNorm statistics when ``ctx`` is distributed.
+
+    Every ``_BatchNorm`` becomes torch's ``SyncBatchNorm`` (CUDA) or a :class:`GlobalBatchNorm`
+    (CPU), and every :class:`ReducesOwnStatistics` module (CTR-GCN's per-person input norm)
+    reduces with a :class:`RankSum`.
+    """
     if not ctx.distributed:
         return model
     if ctx.device.type == "cuda":
-        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    return _replace_batchnorms(model, dist.new_group(backend="gloo"))
+        group = None
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    else:
+        group = dist.new_group(backend="gloo")
+        model = _replace_batchnorms(model, group)
+    for module in model.modules():
+        if isinstance(module, ReducesOwnStatistics):
+            module.reduce_statistics = RankSum(group)
+    return model

@@ -325,21 +325,27 @@ class SkeletonLevel:
         longest = max(self.shape.lengths)
         return self.frame_track * longest + self.frame_in_track
 
-    def person_frames(self, person: int) -> Tensor:
-        """``(F_m,)`` the frames, in order, of the tracks that are person ``person`` of their
-        sample (memoised)."""
-        key = f"person_frames/{person}"
+    @_memoised
+    def frame_person(self) -> Tensor:
+        """``(F,)`` the person slot of every frame: ``m`` for the frames of the track that is
+        person ``m`` of its sample."""
+        slots = [slot for count in self.shape.persons for slot in range(count)]
+        track_person = torch.tensor(slots, dtype=torch.long, device=self.device)
+        return track_person.index_select(0, self.frame_track)
+
+    def person_frame_counts(self, slots: int) -> Tensor:
+        """``(slots,)`` how many frames every person slot has (float; 0 for a slot that no
+        sample fills), from the host shape (memoised)."""
+        key = f"person_frame_counts/{slots}"
         if key not in self._memo:
-            frames: list[int] = []
-            track = start = 0
-            for count in self.shape.persons:
-                for slot in range(count):
-                    length = self.shape.lengths[track]
-                    if slot == person:
-                        frames.extend(range(start, start + length))
-                    start += length
+            counts = [0] * slots
+            track = 0
+            for persons in self.shape.persons:
+                for slot in range(persons):
+                    if slot < slots:
+                        counts[slot] += self.shape.lengths[track]
                     track += 1
-            self._memo[key] = torch.tensor(frames, dtype=torch.long, device=self.device)
+            self._memo[key] = torch.tensor(counts, dtype=torch.float32, device=self.device)
         return self._memo[key]
 
     def kept_frames(self, stride: int) -> Tensor:

@@ -13,11 +13,10 @@ batch-norm). Samples of any length and person count share a batch without paddin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..graph.levels import SkeletonLevel
@@ -38,12 +37,31 @@ def ctrgcn_adjacency(layout: LayoutLike, strategy: str = "inward_outward") -> Te
 
 
 class PersonDataNorm(nn.Module):
-    """Batch-norm of the input over (person slot, joint, channel): ``M V C`` statistics, the
+    r"""Batch-norm of the input over (person slot, joint, channel): ``M V C`` statistics, the
     frames of a sample's ``m``-th person normalised with slot ``m``'s.
 
-    The official model zero pads every sample to ``M`` persons and its batch statistics count
-    the padding; here only the persons present count (no padding exists). Samples with more
-    than ``M`` persons are an error.
+    With the ``(F, V C)`` rows of the frames and ``s(f)`` the person slot of frame ``f``, in
+    training
+
+    .. math::
+
+        \mu_m = \frac{1}{n_m} \sum_{s(f) = m} x_f, \quad
+        \sigma_m^2 = \frac{1}{n_m} \sum_{s(f) = m} (x_f - \mu_m)^2, \quad
+        y_f = \gamma_{s(f)} \frac{x_f - \mu_{s(f)}}{\sqrt{\sigma_{s(f)}^2 + \epsilon}}
+              + \beta_{s(f)},
+
+    all slots at once (two sums into the slots, two gathers back), and the running averages of
+    the slots that have frames move as ``nn.BatchNorm1d``'s do (unbiased variance; a cumulative
+    average when the momentum is ``None``); in eval mode the running averages replace
+    ``\mu, \sigma^2``. The official model zero pads every sample to ``M`` persons and its batch
+    statistics count the padding; here only the persons present count (no padding exists).
+    Samples with more than ``M`` persons are an error.
+
+    Under data-parallel training :attr:`reduce_statistics` sums ``n_m``, the slot sums and the
+    squared deviations over the processes (set by
+    :func:`~pyg_action.engine.distributed.sync_batchnorm`), so the statistics are those of the
+    global batch, as for every other batch-norm of the model; a process whose shard has no
+    frame of some slot takes part all the same.
     """
 
     def __init__(self, in_channels: int, num_joints: int, num_persons: int = 2) -> None:
@@ -51,6 +69,8 @@ class PersonDataNorm(nn.Module):
         self.num_persons = num_persons
         self.width = in_channels * num_joints
         self.norm = nn.BatchNorm1d(num_persons * self.width)
+        #: Sums a tensor over the data-parallel processes (differentiably); ``None``: one process.
+        self.reduce_statistics: Callable[[Tensor], Tensor] | None = None
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> Tensor:
         most = max(level.shape.persons)
@@ -59,29 +79,61 @@ class PersonDataNorm(nn.Module):
                 f"a sample has {most} persons; the input batch-norm has statistics for "
                 f"{self.num_persons} (model option num_persons)"
             )
+        norm, slots = self.norm, (self.num_persons, self.width)
         rows = x.reshape(level.shape.num_frames, self.width)
-        norm, out = self.norm, x.new_empty(rows.shape)
+        slot = level.frame_person
+        if norm.training or norm.running_mean is None or norm.running_var is None:
+            mean, var = self._batch_statistics(rows, slot, level.person_frame_counts(slots[0]))
+        else:
+            mean, var = norm.running_mean.view(slots), norm.running_var.view(slots)
+        scale = norm.weight.view(slots) * torch.rsqrt(var + norm.eps)
+        shift = norm.bias.view(slots) - mean * scale
+        out = rows * scale.index_select(0, slot) + shift.index_select(0, slot)
+        return out.view(x.shape)
+
+    def _batch_statistics(
+        self, rows: Tensor, slot: Tensor, counts: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """``(M, V C)`` mean and biased variance of every slot's rows (over every process), and
+        the running averages' update.
+
+        The sums into the slots are products with the ``(F, M)`` slot indicator: a reduction
+        over the frames (no atomic adds into ``M`` rows), in full precision under autocast.
+        """
+        reduce = self.reduce_statistics
+        member = slot.unsqueeze(1) == torch.arange(self.num_persons, device=slot.device)
+        member_t = member.to(rows.dtype).t()
+        with torch.autocast(rows.device.type, enabled=False):
+            sums = member_t @ rows
+            if reduce is not None:
+                packed = reduce(torch.cat([sums, counts.unsqueeze(1)], dim=1))
+                sums, counts = packed[:, :-1], packed[:, -1].detach()
+            divisor = counts.clamp(min=1.0).unsqueeze(1)
+            mean = sums / divisor
+            centred = rows - mean.index_select(0, slot)
+            squares = member_t @ (centred * centred)
+            if reduce is not None:
+                squares = reduce(squares)
+        self._update_running_statistics(mean.detach(), squares.detach(), counts)
+        return mean, squares / divisor
+
+    @torch.no_grad()
+    def _update_running_statistics(self, mean: Tensor, squares: Tensor, counts: Tensor) -> None:
+        """``nn.BatchNorm1d``'s update of the running mean and unbiased variance, for the slots
+        with frames only."""
+        norm = self.norm
+        if not norm.training or norm.running_mean is None or norm.running_var is None:
+            return
         momentum = 0.0 if norm.momentum is None else norm.momentum
-        if norm.training and norm.num_batches_tracked is not None:
+        if norm.num_batches_tracked is not None:
             norm.num_batches_tracked.add_(1)
             if norm.momentum is None:  # a cumulative average, as nn.BatchNorm1d keeps then
                 momentum = 1.0 / float(norm.num_batches_tracked)
-        for m in range(most):
-            part = slice(m * self.width, (m + 1) * self.width)
-            frames = level.person_frames(m)
-            train = norm.training or norm.running_mean is None
-            normed = F.batch_norm(
-                rows.index_select(0, frames),
-                None if norm.running_mean is None else norm.running_mean[part],
-                None if norm.running_var is None else norm.running_var[part],
-                norm.weight[part],
-                norm.bias[part],
-                train,
-                momentum,
-                norm.eps,
-            )
-            out = out.index_copy(0, frames, normed)
-        return out.view(x.shape)
+        factor = (counts > 0).to(mean.dtype).unsqueeze(1) * momentum
+        unbiased = squares / (counts - 1.0).clamp(min=1.0).unsqueeze(1)
+        slots = (self.num_persons, self.width)
+        norm.running_mean.view(slots).lerp_(mean, factor)
+        norm.running_var.view(slots).lerp_(unbiased, factor)
 
 
 class CTRGCNBlock(nn.Module):

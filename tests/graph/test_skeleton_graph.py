@@ -156,8 +156,8 @@ def test_centre_choice_fixed_joint_and_gravity(samples):
 
 
 def test_padded_and_person_frames_follow_the_host_shape(samples):
-    """Per-track grids and per-person-slot frame lists from the shape, against a dense
-    layout built by hand: tracks (5), (7, 7), (3), (1, 1) frames."""
+    """Per-track grids, every frame's person slot and every slot's frame count from the
+    shape, against a dense layout built by hand: tracks (5), (7, 7), (3), (1, 1) frames."""
     builder = SkeletonGraphBuilder("ntu25", edges=False)
     batch = next(iter(DataLoader([builder(x) for x in samples], batch_size=4)))
     level = SkeletonLevel.from_batch(batch, 25)
@@ -171,9 +171,6 @@ def test_padded_and_person_frames_follow_the_host_shape(samples):
     flat = grid.view(-1)
     assert torch.equal(flat[level.padded_frames], torch.arange(level.shape.num_frames))
     slots = [0, 0, 1, 0, 0, 1]  # the person slot of every track
-    for person in (0, 1):
-        expected = [
-            f for t, s in enumerate(slots) if s == person for f in grid[t].tolist() if f >= 0
-        ]
-        assert level.person_frames(person).tolist() == expected
-    assert level.person_frames(2).numel() == 0
+    expected = [s for s, length in zip(slots, lengths, strict=True) for _ in range(length)]
+    assert level.frame_person.tolist() == expected
+    assert level.person_frame_counts(3).tolist() == [5 + 7 + 3 + 1, 7 + 1, 0]

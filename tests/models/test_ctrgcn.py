@@ -59,9 +59,10 @@ def assert_gradients_close(sparse, dense, tolerance):
 @pytest.mark.parametrize("layout", sorted(JOINTS))
 @pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
 def test_two_person_batch_matches_dense_outputs_and_gradients(layout, train):
-    """fp32: outputs within 1e-5 of their scale, gradients within 1e-4 in eval mode. Train-mode
-    gradients are compared in float64 (1e-6), since ten layers of batch statistics amplify
-    fp32 rounding (see tests/models/test_stgcnpp.py)."""
+    """fp32 outputs within 1e-5 of their scale; gradients compared in float64 (1e-6): in fp32
+    the dense reference's own gradients are 2-5e-5 away from its float64 ones (ten layers,
+    and a max-pool branch whose argmax a last-bit difference can move), so an fp32 tolerance
+    tight enough to matter would test rounding (see tests/models/test_stgcnpp.py)."""
     dense, sparse = paired_models(layout)
     dense.train(train)
     sparse.train(train)
@@ -72,15 +73,14 @@ def test_two_person_batch_matches_dense_outputs_and_gradients(layout, train):
     assert_close_to_scale(out_sparse, out_dense, 1e-5)
     if train:
         torch.testing.assert_close(sparse.person_norm.norm.running_mean, dense.data_bn.running_mean)
-        dense, sparse = paired_models(layout, torch.float64)
-        dense.train()
-        sparse.train()
-        x, target = x.double(), target.double()
-        out_dense = dense(x)
-        out_sparse = sparse(batch_of(list(x), layout, torch.float64))
-    (out_dense * target).sum().backward()
-    (out_sparse * target).sum().backward()
-    assert_gradients_close(sparse, dense, 1e-6 if train else 1e-4)
+        torch.testing.assert_close(sparse.person_norm.norm.running_var, dense.data_bn.running_var)
+    dense, sparse = paired_models(layout, torch.float64)
+    dense.train(train)
+    sparse.train(train)
+    x, target = x.double(), target.double()
+    (dense(x) * target).sum().backward()
+    (sparse(batch_of(list(x), layout, torch.float64)) * target).sum().backward()
+    assert_gradients_close(sparse, dense, 1e-6)
 
 
 @pytest.mark.parametrize("layout", sorted(JOINTS))
@@ -143,7 +143,8 @@ def test_input_branches_match_dense_in_training_and_on_mixed_lengths(layout):
     """Three 3-channel input streams, each through its own first two blocks (the second with
     stride 2), then the shared blocks: train mode (batch statistics, float64) on two-person
     samples, and eval mode on a padding-free batch of lengths 30/9/1/17/4 against each sample
-    alone (fp32), outputs and gradients; the branches do not see each other's channels."""
+    alone (outputs in fp32, gradients in float64 as in the two-person test); the branches do
+    not see each other's channels."""
     options = dict(in_channels=9, input_branches=3, branch_blocks=2)
     dense, sparse = paired_models(layout, torch.float64, **options)
     assert sparse.branches is not None and len(sparse.blocks) == len(SMALL["channels"]) - 2
@@ -157,18 +158,20 @@ def test_input_branches_match_dense_in_training_and_on_mixed_lengths(layout):
     (out_sparse * target).sum().backward()
     assert_gradients_close(sparse, dense, 1e-6)
 
-    dense, sparse = paired_models(layout, **options)
-    dense.eval()
-    sparse.eval()
     samples = [torch.randn(9, t, JOINTS[layout], 2) for t in (30, 9, 1, 17, 4)]
     target = torch.randn(len(samples), 7)
-    out = sparse(batch_of(samples, layout))
-    (out * target).sum().backward()
-    for i, sample in enumerate(samples):
-        alone = dense(sample[None])
-        assert_close_to_scale(out[i : i + 1], alone, 1e-5)
-        (alone * target[i]).sum().backward()
-    assert_gradients_close(sparse, dense, 1e-4)
+    for dtype in (torch.float64, torch.float32):
+        dense, sparse = paired_models(layout, dtype, **options)
+        dense.eval()
+        sparse.eval()
+        out = sparse(batch_of(samples, layout, dtype))
+        (out * target.to(dtype)).sum().backward()
+        for i, sample in enumerate(samples):
+            alone = dense(sample[None].to(dtype))
+            assert_close_to_scale(out[i : i + 1], alone, 1e-5)
+            (alone * target[i].to(dtype)).sum().backward()
+        if dtype == torch.float64:
+            assert_gradients_close(sparse, dense, 1e-6)
 
     # what the shared blocks receive: branch s's output in channels [16 s, 16 s + 16)
     received = []
