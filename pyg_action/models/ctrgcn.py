@@ -50,12 +50,14 @@ class PersonDataNorm(nn.Module):
         y_f = \gamma_{s(f)} \frac{x_f - \mu_{s(f)}}{\sqrt{\sigma_{s(f)}^2 + \epsilon}}
               + \beta_{s(f)},
 
-    all slots at once (two sums into the slots, two gathers back), and the running averages of
-    the slots that have frames move as ``nn.BatchNorm1d``'s do (unbiased variance; a cumulative
-    average when the momentum is ``None``); in eval mode the running averages replace
-    ``\mu, \sigma^2``. The official model zero pads every sample to ``M`` persons and its batch
-    statistics count the padding; here only the persons present count (no padding exists).
-    Samples with more than ``M`` persons are an error.
+    all slots at once: the sums over a slot's frames and the gathers back to the frames are
+    products with the ``(F, M)`` slot indicator (reductions, no atomic adds into ``M`` rows;
+    in full precision under autocast). The running averages of the slots that have frames
+    move as ``nn.BatchNorm1d``'s do (unbiased variance; a cumulative average when the momentum
+    is ``None``); in eval mode they replace ``\mu, \sigma^2``. The official model zero pads
+    every sample to ``M`` persons and its batch statistics count the padding; here only the
+    persons present count (no padding exists). Samples with more than ``M`` persons are an
+    error.
 
     Under data-parallel training :attr:`reduce_statistics` sums ``n_m``, the slot sums and the
     squared deviations over the processes (set by
@@ -81,39 +83,36 @@ class PersonDataNorm(nn.Module):
             )
         norm, slots = self.norm, (self.num_persons, self.width)
         rows = x.reshape(level.shape.num_frames, self.width)
-        slot = level.frame_person
-        if norm.training or norm.running_mean is None or norm.running_var is None:
-            mean, var = self._batch_statistics(rows, slot, level.person_frame_counts(slots[0]))
-        else:
-            mean, var = norm.running_mean.view(slots), norm.running_var.view(slots)
-        scale = norm.weight.view(slots) * torch.rsqrt(var + norm.eps)
-        shift = norm.bias.view(slots) - mean * scale
-        out = rows * scale.index_select(0, slot) + shift.index_select(0, slot)
+        arange = torch.arange(self.num_persons, device=x.device)
+        member = (level.frame_person.unsqueeze(1) == arange).to(rows.dtype)
+        with torch.autocast(x.device.type, enabled=False):
+            if norm.training or norm.running_mean is None or norm.running_var is None:
+                counts = level.person_frame_counts(self.num_persons)
+                mean, var = self._batch_statistics(rows, member, counts)
+            else:
+                mean, var = norm.running_mean.view(slots), norm.running_var.view(slots)
+            scale = norm.weight.view(slots) * torch.rsqrt(var + norm.eps)
+            shift = norm.bias.view(slots) - mean * scale
+            out = rows * (member @ scale) + member @ shift
         return out.view(x.shape)
 
     def _batch_statistics(
-        self, rows: Tensor, slot: Tensor, counts: Tensor
+        self, rows: Tensor, member: Tensor, counts: Tensor
     ) -> tuple[Tensor, Tensor]:
-        """``(M, V C)`` mean and biased variance of every slot's rows (over every process), and
-        the running averages' update.
-
-        The sums into the slots are products with the ``(F, M)`` slot indicator: a reduction
-        over the frames (no atomic adds into ``M`` rows), in full precision under autocast.
-        """
+        """``(M, V C)`` mean and biased variance of every slot's ``(F, V C)`` rows (over every
+        process) from the ``(F, M)`` slot indicator and the ``(M,)`` frame counts, and the
+        running averages' update."""
         reduce = self.reduce_statistics
-        member = slot.unsqueeze(1) == torch.arange(self.num_persons, device=slot.device)
-        member_t = member.to(rows.dtype).t()
-        with torch.autocast(rows.device.type, enabled=False):
-            sums = member_t @ rows
-            if reduce is not None:
-                packed = reduce(torch.cat([sums, counts.unsqueeze(1)], dim=1))
-                sums, counts = packed[:, :-1], packed[:, -1].detach()
-            divisor = counts.clamp(min=1.0).unsqueeze(1)
-            mean = sums / divisor
-            centred = rows - mean.index_select(0, slot)
-            squares = member_t @ (centred * centred)
-            if reduce is not None:
-                squares = reduce(squares)
+        sums = member.t() @ rows
+        if reduce is not None:
+            packed = reduce(torch.cat([sums, counts.unsqueeze(1)], dim=1))
+            sums, counts = packed[:, :-1], packed[:, -1].detach()
+        divisor = counts.clamp(min=1.0).unsqueeze(1)
+        mean = sums / divisor
+        centred = rows - member @ mean
+        squares = member.t() @ (centred * centred)
+        if reduce is not None:
+            squares = reduce(squares)
         self._update_running_statistics(mean.detach(), squares.detach(), counts)
         return mean, squares / divisor
 
