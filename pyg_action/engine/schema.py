@@ -79,6 +79,7 @@ class TrainSection(_Section):
     amp: bool | Literal["bf16", "fp16"] = True
     grad_clip: float | None = Field(default=None, gt=0)
     ema_decay: float = Field(default=0.0, ge=0, lt=1)
+    sam_rho: float = Field(default=0.0, ge=0)
     swa_from: int | None = Field(default=None, gt=0)
     distill: DistillSection | None = None
     weight_gradient: Literal["onednn", "taps"] = "onednn"
@@ -89,12 +90,17 @@ class TrainSection(_Section):
     checkpoint_every: int = Field(default=1, gt=0)
 
     @model_validator(mode="after")
-    def _one_weight_average(self) -> TrainSection:
+    def _compatible_options(self) -> TrainSection:
         if self.swa_from is not None:
             if self.ema_decay:
                 raise ValueError("ema_decay and swa_from both average the weights: set one")
             if self.swa_from > self.epochs:
                 raise ValueError(f"swa_from is epoch {self.swa_from} of {self.epochs} epochs")
+        if self.sam_rho and self.cuda_graphs:
+            raise ValueError(
+                "cuda_graphs records one forward and backward pass per step and sam_rho needs "
+                "two: set one of them"
+            )
         return self
 
 

@@ -79,6 +79,7 @@ from .metrics import classification_metrics
 from .mixup import Mixup
 from .schedule import build_optimizer, build_scheduler
 from .schema import DistillSection
+from .sharpness import SharpnessAwareStep
 
 GRAPH_MODEL_KEYS = ("strategy", "max_hop", "dilation")
 # what ``last.pt`` must hold to resume exactly (see :func:`_train`)
@@ -363,6 +364,8 @@ class _Run:
     mixup: Mixup | None
     #: ``train.distill``: the teachers' soft labels as each batch's target (``None`` when off)
     distiller: Distiller | None
+    #: ``train.sam_rho``: sharpness-aware gradients (``None`` when off)
+    sharpness: SharpnessAwareStep | None
 
 
 def step_capture(device: torch.device) -> Capture | None:
@@ -470,6 +473,7 @@ def _build_run(
         if opts.get("mixup")
         else None,
         distiller=_distiller(config, train_info, amp_dtype, ctx),
+        sharpness=SharpnessAwareStep(net, float(opts["sam_rho"])) if opts.get("sam_rho") else None,
     )
 
 
@@ -533,6 +537,8 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
             summed, hits = run.graphed(batch, scale)
         else:
             summed, hits = _forward_backward(run, batch, scale)
+            if run.sharpness is not None:
+                run.sharpness(lambda: _forward_backward(run, batch, scale))  # noqa: B023
         _update(run, average)
         loss_sum += summed
         correct += hits

@@ -88,13 +88,19 @@ def test_epoch_keyed_augmentation_does_not_depend_on_access_order():
     assert not torch.equal(dataset[5].x, first)
 
 
-@pytest.mark.parametrize("model", ["stgcn", "ctrgcn"])
-def test_two_gloo_processes_match_one_process(tmp_path, model):
-    """ST-GCN, and CTR-GCN, whose per-person input norm computes its own statistics (the
-    synthetic samples have one or two persons)."""
-    config = load_config(None, TINY, model=model)
+@pytest.mark.parametrize(
+    ("model", "extra"),
+    [("stgcn", []), ("ctrgcn", []), ("stgcn", ["train.sam_rho=0.05"])],
+    ids=["stgcn", "ctrgcn", "stgcn-sam"],
+)
+def test_two_gloo_processes_match_one_process(tmp_path, model, extra):
+    """ST-GCN; CTR-GCN, whose per-person input norm computes its own statistics (the
+    synthetic samples have one or two persons); and sharpness-aware steps, whose weight
+    perturbation must be the whole batch's on every rank."""
+    options = [*TINY, *extra]
+    config = load_config(None, options, model=model)
     single = train(config, tmp_path / "one", progress=False)
-    args = [f"--set={item}" for item in TINY]
+    args = [f"--set={item}" for item in options]
     out = tmp_path / "two"
     result = CliRunner().invoke(
         cli, ["train", "--model", model, "--nproc", "2", "--out", str(out), "--quiet", *args]
