@@ -311,3 +311,30 @@ def test_vig_under_cuda_autocast(dtype: torch.dtype) -> None:
     with torch.autocast("cuda", dtype=dtype):
         net(images).float().logsumexp(1).sum().backward()
     assert all(bool(torch.isfinite(p.grad).all()) for p in net.parameters() if p.grad is not None)
+
+
+def test_sharpness_aware_step_on_cuda_equals_cpu() -> None:
+    """``train.sam_rho``'s step (multi-tensor ops on the device, the norm never read back):
+    the same gradients, weights and running statistics as on the CPU."""
+    from torch import nn
+
+    from pyg_action.engine.sharpness import SharpnessAwareStep
+
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 3), torch.randint(0, 4, (16,))
+    cpu = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 4))
+    gpu = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 4)).cuda()
+    gpu.load_state_dict(cpu.state_dict())
+    for net, inputs, labels in ((cpu, x, y), (gpu, x.cuda(), y.cuda())):
+
+        def backward(net: nn.Module = net, inputs: Tensor = inputs, labels: Tensor = labels):
+            net.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(net(inputs), labels).backward()
+
+        backward()
+        SharpnessAwareStep(net, 0.1)(backward)
+    for (name, a), b in zip(cpu.named_parameters(), gpu.parameters(), strict=True):
+        torch.testing.assert_close(b.grad.cpu(), a.grad, rtol=RTOL, atol=1e-6, msg=name)
+        assert torch.equal(b.detach().cpu(), a.detach())
+    for a, b in zip(cpu.buffers(), gpu.buffers(), strict=True):
+        torch.testing.assert_close(b.cpu(), a, rtol=RTOL, atol=1e-6)
