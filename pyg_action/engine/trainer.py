@@ -14,7 +14,9 @@ and backward is captured once as a CUDA graph and replayed (:mod:`.graphed_step`
 ``train.device_data`` the batches are made on the training device instead of by DataLoaders
 (:mod:`pyg_action.data.device_split`). With ``train.mixup`` every training batch's samples are
 blended in pairs of equal shape, labels too (:mod:`.mixup`); with ``train.distill`` the target
-blends the labels with trained teachers' predictions on the batch (:mod:`.distill`).
+blends the labels with trained teachers' predictions on the batch (:mod:`.distill`); with
+``train.sam_rho`` each step applies the gradient taken at weights moved along the batch's
+gradient (sharpness-aware minimisation, :mod:`.sharpness`).
 
 Resuming is per epoch and exact: ``last.pt`` holds the model, optimiser, schedule, scaler, the
 torch random state of every rank and the log's records, and the batch order and augmentation

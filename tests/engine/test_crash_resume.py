@@ -33,8 +33,9 @@ TINY = [
     "train.weight_gradient=taps",
 ]
 # the killed runs also average the weights from epoch 4 on (the logged test top-1 of epochs
-# 4-6 is the average's): kills before and after its start resume to the same average
-KILLED = [*TINY, "train.swa_from=4"]
+# 4-6 is the average's): kills before and after its start resume to the same average; and
+# take sharpness-aware steps, whose second pass draws dropout masks of its own
+KILLED = [*TINY, "train.swa_from=4", "train.sam_rho=0.05"]
 CLI = "from pyg_action.cli.main import cli; cli(prog_name='pyg-action')"
 TOLERANCE = 1e-6
 
