@@ -37,6 +37,7 @@ import time
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -540,7 +541,7 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
         else:
             summed, hits = _forward_backward(run, batch, scale)
             if run.sharpness is not None:
-                run.sharpness(lambda: _forward_backward(run, batch, scale))  # noqa: B023
+                run.sharpness(partial(_forward_backward, run, batch, scale))
         _update(run, average)
         loss_sum += summed
         correct += hits

@@ -26,6 +26,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
         ("train.epochs=ten", "train.epochs: Input should be a valid integer"),
         ("train.batch_size=8.5", "train.batch_size: Input should be a valid integer"),
         ("train.epochs=0", "train.epochs: Input should be greater than 0"),
+        ("train.sam_rho=-0.1", "train.sam_rho: Input should be greater than or equal to 0"),
         ("train.weight_gradient=fast", "train.weight_gradient:"),
         ("graph.strategy=spatiall", "graph.strategy:"),
         ("model.name=stgnc", "unknown model 'stgnc'; did you mean 'stgcn'"),
