@@ -22,6 +22,8 @@ feeds both the same numbers):
 * ``random_jitter``: ``2 * coords * T * V * M`` numbers per sample, the Box-Muller pairs of
   its Gaussian noise; all clips of the batch must have ``T`` frames (after ``uniform_sample``)
   and ``M`` persons, since a smaller sample's numpy step would draw fewer;
+* ``random_lost_frames``: three numbers per sample, whether, how long and where
+  (:func:`~pyg_action.data.transforms.lost_frame_mask`);
 * ``streams``, ``bone``, ``motion``, ``normalize`` draw nothing.
 
 :class:`~pyg_action.data.device_split.DeviceSplit` draws those numbers from each sample's own
@@ -42,6 +44,7 @@ from .transforms import (
     Motion,
     Normalize,
     RandomJitter,
+    RandomLostFrames,
     RandomRotate,
     RandomScale,
     Streams,
@@ -134,6 +137,22 @@ def _uniform_sample(step: UniformSample) -> BatchedStep:
         sampled = torch.gather(x, 2, gather)
         full = torch.full_like(frames, length)
         return Clips(sampled, full, (length,) * batch, clips.host_persons)
+
+    return apply
+
+
+def _random_lost_frames(step: RandomLostFrames) -> BatchedStep:
+    low, high = step.span
+
+    def apply(clips: Clips, draw: Draw) -> Clips:
+        x = clips.x
+        u = draw((x.shape[0], 3))
+        frames = clips.frames.double()
+        count = torch.floor((low + (high - low) * u[:, 1]) * frames).view(-1, 1)
+        first = torch.floor(u[:, 2:] * (frames.view(-1, 1) + count - 1)) - count + 1
+        steps = torch.arange(x.shape[2], device=x.device).view(1, -1)
+        lost = (u[:, :1] < step.p) & (steps >= first) & (steps < first + count)  # (B, T)
+        return clips.with_x(x.masked_fill(lost.view(x.shape[0], 1, -1, 1, 1), 0.0))
 
     return apply
 
@@ -315,6 +334,7 @@ _FORMS: dict[type[Transform], Callable[[Transform], BatchedStep]] = {
     RandomRotate: _random_rotate,  # type: ignore[dict-item]
     RandomScale: _random_scale,  # type: ignore[dict-item]
     RandomJitter: _random_jitter,  # type: ignore[dict-item]
+    RandomLostFrames: _random_lost_frames,  # type: ignore[dict-item]
     Streams: _streams,  # type: ignore[dict-item]
     Bone: _bone_step,  # type: ignore[dict-item]
     Motion: _motion_step,  # type: ignore[dict-item]

@@ -56,6 +56,7 @@ __all__ = [
     "RandomBoneScale",
     "RandomCrop",
     "RandomJitter",
+    "RandomLostFrames",
     "RandomMirror",
     "RandomRotate",
     "RandomScale",
@@ -68,6 +69,7 @@ __all__ = [
     "build_transforms",
     "check_transform",
     "describe_transforms",
+    "lost_frame_mask",
     "mirror_pairs",
     "register_transform",
     "rotation_matrix",
@@ -868,6 +870,61 @@ class RandomCrop(Transform):
         keep = min(frames, max(keep, self.min_length, 1))
         start = int(rng.integers(0, frames - keep + 1))
         return np.ascontiguousarray(x[:, start : start + keep], dtype=np.float32)
+
+
+def lost_frame_mask(
+    frames: int, draws: np.ndarray, p: float, span: tuple[float, float]
+) -> np.ndarray:
+    """``(T,)`` True at the frames :class:`RandomLostFrames` blanks for its three draws.
+
+    With ``draws = (u0, u1, u2)`` uniform in ``[0, 1)``: nothing when ``u0 >= p``; else a span
+    of ``k = floor((low + (high - low) u1) T)`` frames starting at
+    ``s = floor(u2 (T + k - 1)) - k + 1``, uniform over the starts at which it overlaps the clip,
+    and the frames ``s <= t < s + k`` inside the clip are lost: a span over an end is cut
+    there, as a loss at the start or the end of a recording is.
+    """
+    low, high = span
+    count = np.floor((low + (high - low) * draws[1]) * frames)
+    first = np.floor(draws[2] * (frames + count - 1)) - count + 1
+    steps = np.arange(frames)
+    return (draws[0] < p) & (steps >= first) & (steps < first + count)
+
+
+@register_transform("random_lost_frames", "random_tracking_loss")
+class RandomLostFrames(Transform):
+    """Blank a random span of frames as a tracker that lost the body writes them (all zeros).
+
+    With probability ``p`` a sample loses a span: every channel of every person zero there.
+
+    Depth-sensor trackers lose the body for whole runs of frames (MSR Action3D's Kinect v1 while
+    a subject bends down: up to 80 % of a sequence, sometimes until its end). When the training
+    recordings lose it in a few classes only, the model learns "zeros mean that class"; blanking
+    spans of every class's training samples teaches it to read the frames that remain.
+
+    Args:
+        p: Probability that a sample loses a span.
+        span: ``[low, high]``: the span's length as a fraction of the frames, drawn uniformly
+            (``high < 1``, so a frame always remains).
+
+    Three numbers are drawn from ``rng`` per sample, used or not (:func:`lost_frame_mask`).
+    """
+
+    def __init__(self, p: float = 0.5, span: Sequence[float] = (0.1, 0.5)) -> None:
+        if not 0 <= p <= 1:
+            raise ValueError(f"random_lost_frames: p must be in [0, 1], got {p}")
+        if len(span) != 2 or not 0 <= span[0] <= span[1] < 1:
+            raise ValueError(
+                f"random_lost_frames: span is [low, high] with 0 <= low <= high < 1, got {span}"
+            )
+        self.p = float(p)
+        self.span = (float(span[0]), float(span[1]))
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        x = _check(x)
+        lost = lost_frame_mask(x.shape[1], rng.random(3), self.p, self.span)
+        out = np.array(x, dtype=np.float32, copy=True)
+        out[:, lost] = 0.0
+        return out
 
 
 # ----------------------------------------------------------------------------- streams

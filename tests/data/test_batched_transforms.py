@@ -25,6 +25,7 @@ STEPS = {
         {"name": "uniform_sample", "length": LENGTH, "mode": "train"},
         {"name": "random_jitter", "sigma": 0.3},
     ],
+    "lost_frames": [{"name": "random_lost_frames", "p": 0.8, "span": [0.2, 0.9]}],
     "normalize": [{"name": "normalize", "mean": [0.1, -0.2, 0.3], "std": [2.0, 0.5, 1.5]}],
     "msr_train": [
         {"name": "uniform_sample", "length": LENGTH, "mode": "train"},

@@ -22,6 +22,7 @@ from pyg_action.data.transforms import (
     RandomBoneScale,
     RandomCrop,
     RandomJitter,
+    RandomLostFrames,
     RandomMirror,
     RandomRotate,
     RandomScale,
@@ -490,6 +491,46 @@ def test_random_jitter_checks_sigma_and_builds_from_a_config():
     x = sample(2, "ntu25", 5, 1)
     step = build_transforms([{"name": "gaussian_noise", "sigma": 0.0}], layout="ntu25")
     np.testing.assert_allclose(step(x, np.random.default_rng(1)), x, atol=1e-7)
+
+
+def test_random_lost_frames_blanks_one_contiguous_span_of_whole_frames():
+    frames, low, high = 40, 0.1, 0.6
+    x = sample(6, "msr20", frames, 2, channels=4)
+    step = RandomLostFrames(p=1.0, span=[low, high])
+    counts, touches_start, touches_end = [], 0, 0
+    for seed in range(300):
+        out = step(x, np.random.default_rng(seed))
+        blank = (out == 0).all(axis=(0, 2, 3))
+        lost = np.flatnonzero(blank)
+        assert lost.size, seed  # p = 1: every sample loses a span
+        assert lost[-1] - lost[0] + 1 == lost.size, seed  # one run of frames
+        assert lost.size <= int(high * frames), seed  # never longer than drawn
+        np.testing.assert_array_equal(out[:, ~blank], x[:, ~blank])  # the rest untouched
+        touches_start += int(lost[0] == 0)
+        touches_end += int(lost[-1] == frames - 1)
+        if 0 < lost[0] and lost[-1] < frames - 1:  # not cut by an end: the drawn length
+            counts.append(lost.size)
+    assert min(counts) == int(low * frames) and max(counts) == int(high * frames) - 1
+    assert touches_start > 20 and touches_end > 20  # losses at the ends, cut there
+    never = RandomLostFrames(p=0.0, span=[low, high])
+    np.testing.assert_array_equal(never(x, np.random.default_rng(0)), x)
+    half = RandomLostFrames(p=0.5, span=[low, high])
+    hit = [(half(x, np.random.default_rng(s)) == 0).all(axis=(0, 2, 3)).any() for s in range(400)]
+    assert np.mean(hit) == pytest.approx(0.5, abs=0.08)
+
+
+def test_random_lost_frames_checks_its_options_and_builds_from_a_config():
+    for bad in ([0.2, 1.0], [0.5, 0.4], [-0.1, 0.3], [0.1, 0.2, 0.3]):
+        with pytest.raises(ValueError, match="span is \\[low, high\\]"):
+            RandomLostFrames(span=bad)
+    with pytest.raises(ValueError, match="p must be in \\[0, 1\\]"):
+        RandomLostFrames(p=1.5)
+    x = sample(3, "ntu25", 3, 1)
+    step = build_transforms(
+        [{"name": "random_tracking_loss", "p": 1.0, "span": [0.5, 0.9]}], layout="ntu25"
+    )
+    blank = (step(x, np.random.default_rng(0)) == 0).all(axis=(0, 2, 3))
+    assert 1 <= blank.sum() <= 2  # a span overlaps the clip; floor(0.9 * 3) frames at most
 
 
 def test_normalize_and_rotation_matrix():

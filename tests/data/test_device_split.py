@@ -32,6 +32,7 @@ AUGMENTED = [
     {"name": "streams", "streams": ["joint", "bone", "bone_motion"]},
 ]
 JITTERED = [*AUGMENTED[:2], {"name": "random_jitter", "sigma": 0.1}, *AUGMENTED[2:]]
+LOST = [*AUGMENTED[:4], {"name": "random_lost_frames", "p": 0.7, "span": [0.2, 0.8]}, AUGMENTED[4]]
 #: every body made one (a deterministic step: part of the host-side head)
 ONE_BODY = [
     AUGMENTED[0],
@@ -64,8 +65,8 @@ def _dataset(transforms, persons=(1, 2), lengths=(7, 15, 11, 23, 9, 12, 18, 6)):
 @pytest.mark.parametrize("persons", [(2,), (1, 2, 2)], ids=["two_persons", "mixed_persons"])
 @pytest.mark.parametrize(
     "transforms",
-    [RESAMPLED, RECORDED_LENGTHS, AUGMENTED, ONE_BODY],
-    ids=["resampled", "recorded", "augmented", "one_body"],
+    [RESAMPLED, RECORDED_LENGTHS, AUGMENTED, ONE_BODY, LOST],
+    ids=["resampled", "recorded", "augmented", "one_body", "lost_frames"],
 )
 def test_batches_equal_the_data_loaders(transforms, persons):
     dataset = _dataset(transforms, persons)
@@ -115,7 +116,9 @@ def test_draws_follow_the_epoch():
         assert not torch.equal(a.x, c.x)
 
 
-@pytest.mark.parametrize("transforms", [AUGMENTED, RECORDED_LENGTHS], ids=["resampled", "recorded"])
+@pytest.mark.parametrize(
+    "transforms", [AUGMENTED, RECORDED_LENGTHS, LOST], ids=["resampled", "recorded", "lost_frames"]
+)
 def test_a_batch_is_built_without_value_dependent_operations(transforms):
     split = DeviceSplit(_dataset(transforms), "cpu")
     list(split.batches([[1, 2]], epoch=0))  # the steps' constants reach a device once
