@@ -18,11 +18,16 @@ and :math:`\psi_k` point-wise maps to a narrow relation width, ``u`` the target 
 ``v`` the source (the official ``einsum('ncuv,nctv->nctu')``); ``A`` is learned too.
 
 Every frame's graph is the all-pairs joint graph of the layout: with the per-track, per-channel
-edge weights :math:`\tilde{A}` it is one typed aggregation over ``K V^2`` pairs, computed as one
-batched product per track and channel. The frames of a track share :math:`\tilde{A}`; when the
-tracks differ in length they are laid in an ``(R, T_max)`` grid for that product
-(:attr:`~pyg_action.graph.levels.SkeletonLevel.padded_frames`), whose empty slots are never
-read back, and the frame means use each track's own length.
+edge weights :math:`\tilde{A}` it is one typed aggregation over ``K V^2`` pairs, computed as
+batched ``(T, V) x (V, V)`` products, one per output channel and track, accumulated over the
+``K`` partitions. The value map is computed channel-major, :math:`\mathbf{W} \mathbf{x}^\top`
+``(K C_out, R T V)`` from the node-major rows read transposed, and :math:`\tilde{A}` is built
+``(K, C_out, R, V, V)`` with the source joint before the target, so the products read both as
+they are and only their ``(C_out, N)`` result is transposed back to node rows: no copy of the
+``K`` times wider values, forward or backward. The frames of a track share
+:math:`\tilde{A}`; when the tracks differ in length the input rows are laid in an
+``(R, T_max)`` grid (:attr:`~pyg_action.graph.levels.SkeletonLevel.padded_frames`) whose empty
+slots are never read back, and the frame means use each track's own length.
 """
 
 from __future__ import annotations
@@ -90,36 +95,51 @@ class ChannelTopologyGraphConv(nn.Module):
             nn.init.zeros_(bias)
 
     def refined_topology(self, means: Tensor) -> Tensor:
-        """:math:`\\tilde{A}` ``(R, K, C_out, V, V)`` from the frame means ``(R, V, C_in)``."""
+        """:math:`\\tilde{A}` from the frame means ``(R, V, C_in)``, transposed for the
+        aggregation: ``(K, C_out, R, V, V)`` indexed ``[k, c, track, v, u]`` (source, then
+        target).
+
+        Laid out partition- and channel-major, so that one batched product per partition maps
+        the ``r`` relation channels to the ``C_out`` output channels and the aggregation reads
+        it as its right operand without a copy (forward or backward).
+        """
         k, r = self.num_partitions, self.rel_channels
-        codes = self.relation(means).view(means.shape[0], self.num_joints, 2, k, r)
-        phi, psi = codes[:, :, 0], codes[:, :, 1]  # (R, V, K, r)
-        relation = torch.tanh(phi.unsqueeze(2) - psi.unsqueeze(1))  # (R, U, V, K, r)
-        refined = torch.einsum("tuvkr,kcr->tkcuv", relation, self.expand_weight)
-        refined = refined + self.expand_bias[:, :, None, None]
-        return self.adjacency.to(refined.dtype)[:, None] + self.alpha * refined
+        tracks, v = means.shape[0], self.num_joints
+        codes = self.relation(means).view(tracks, v, 2, k, r).permute(2, 3, 4, 0, 1)
+        phi, psi = codes[0], codes[1]  # (K, r, R, V), small
+        relation = torch.tanh(phi.unsqueeze(-2) - psi.unsqueeze(-1))  # (K, r, R, V src, U tgt)
+        refined = torch.bmm(self.expand_weight, relation.view(k, r, -1))  # (K, C_out, R V U)
+        refined = refined + self.expand_bias.unsqueeze(-1)
+        refined = self.alpha * refined.view(k, self.out_channels, tracks, v, v)
+        return refined + self.adjacency.transpose(1, 2).to(refined.dtype)[:, None, None]
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> Tensor:
         v, k, c = self.num_joints, self.num_partitions, self.out_channels
         shape = level.shape
         tracks, longest = shape.num_tracks, max(shape.lengths)
-        values = self.value(x)  # (N, K C_out)
         if shape.equal_lengths:
-            means = x.view(tracks, longest, v, -1).mean(1)
-            grid = values.view(tracks, longest, v, k, c)
+            grid = x.view(tracks, longest, v, -1)
+            means = grid.mean(1)
         else:
             rows = x.view(-1, v, x.shape[1])
-            sums = rows.new_zeros(tracks * longest, v, x.shape[1])
-            sums = sums.index_copy(0, level.padded_frames, rows).view(tracks, longest, v, -1)
-            means = sums.sum(1) / level.lengths.to(x.dtype)[:, None, None]
-            frames = values.view(-1, v, k * c)
-            grid = frames.new_zeros(tracks * longest, v, k * c)
-            grid = grid.index_copy(0, level.padded_frames, frames).view(tracks, longest, v, k, c)
-        refined = self.refined_topology(means)
-        out = torch.einsum("tkcuv,tsvkc->tsuc", refined, grid)
+            grid = rows.new_zeros(tracks * longest, v, x.shape[1])
+            grid = grid.index_copy(0, level.padded_frames, rows).view(tracks, longest, v, -1)
+            means = grid.sum(1) / level.lengths.to(x.dtype)[:, None, None]
+        refined = self.refined_topology(means)  # (K, C_out, R, V, U)
+        # the value maps channel-major, (K C_out, R T V): W x^T, x^T a transposed view
+        nodes = grid.reshape(-1, x.shape[1])
+        mapped = torch.addmm(self.value.bias.unsqueeze(1), self.value.weight, nodes.t())
+        # out[c r, t, u] = sum_k sum_v values[k, c r, t, v] A[k, c r, u, v], accumulated over k
+        values = mapped.view(k, c * tracks, longest, v).unbind(0)
+        topologies = refined.view(k, c * tracks, v, v).unbind(0)
+        out = torch.bmm(values[0], topologies[0])
+        for part in range(1, k):
+            out = torch.baddbmm(out, values[part], topologies[part])
+        out = out.view(c, tracks * longest * v).t()  # (R T U, C_out), a view
         if shape.equal_lengths:
-            return out.reshape(-1, c)
-        return out.reshape(tracks * longest, v, c).index_select(0, level.padded_frames).view(-1, c)
+            return out.contiguous()
+        frames = out.view(tracks * longest, v, c)
+        return frames.index_select(0, level.padded_frames).view(-1, c)
 
     def __repr__(self) -> str:
         return (
