@@ -129,7 +129,7 @@ class ChannelTopologyGraphConv(nn.Module):
         # the value maps channel-major, (K C_out, R T V): W x^T, x^T a transposed view
         nodes = grid.reshape(-1, x.shape[1])
         mapped = torch.addmm(self.value.bias.unsqueeze(1), self.value.weight, nodes.t())
-        # out[c r, t, u] = sum_k sum_v values[k, c r, t, v] A[k, c r, u, v], accumulated over k
+        # out[c r, t, u] = sum_k sum_v values[k, c r, t, v] A~[k, c, r, u, v] (stored [.., v, u])
         values = mapped.view(k, c * tracks, longest, v).unbind(0)
         topologies = refined.view(k, c * tracks, v, v).unbind(0)
         out = torch.bmm(values[0], topologies[0])
