@@ -147,9 +147,9 @@ def _random_lost_frames(step: RandomLostFrames) -> BatchedStep:
     def apply(clips: Clips, draw: Draw) -> Clips:
         x = clips.x
         u = draw((x.shape[0], 3))
-        frames = clips.frames.double()
-        count = torch.floor((low + (high - low) * u[:, 1]) * frames).view(-1, 1)
-        first = torch.floor(u[:, 2:] * (frames.view(-1, 1) + count - 1)) - count + 1
+        frames = clips.frames.double().view(-1, 1)
+        count = torch.floor((low + (high - low) * u[:, 1:2]) * frames)
+        first = torch.floor(u[:, 2:] * (frames + count - 1)) - count + 1
         steps = torch.arange(x.shape[2], device=x.device).view(1, -1)
         lost = (u[:, :1] < step.p) & (steps >= first) & (steps < first + count)  # (B, T)
         return clips.with_x(x.masked_fill(lost.view(x.shape[0], 1, -1, 1, 1), 0.0))
