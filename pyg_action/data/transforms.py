@@ -53,6 +53,7 @@ __all__ = [
     "Motion",
     "Normalize",
     "PreNormalize3D",
+    "RandomBoneRotate",
     "RandomBoneScale",
     "RandomCrop",
     "RandomJitter",
@@ -643,6 +644,64 @@ class RandomBoneScale(Transform):
         factors = rng.uniform(1 - self.scale, 1 + self.scale, size=self._source.size)[self._source]
         coords = x[:c].astype(np.float64)
         bones = self.layout.bone_array(coords, axis=2) * factors[:, None]
+        out = np.array(x, dtype=np.float32, copy=True)
+        out[:c] = _rebuild_from_bones(coords, bones, self.layout, self._path)
+        return out
+
+
+@register_transform("random_bone_rotate", "random_joint_angles")
+class RandomBoneRotate(Transform):
+    """Change the pose: turn every bone about its parent joint by its own small random rotation.
+
+    With ``b_j = x_j - x_p(j)`` the bone of joint ``j`` (:attr:`SkeletonLayout.parents`) and
+    ``R_j`` a rotation drawn for it (angles uniform in ``[-a, a]`` about the x, y and z axes,
+    :func:`rotation_matrix`), the rotations compound outwards as joint angles do,
+
+        ``Q_c = I``,  ``Q_j = Q_p(j) R_j``,  ``x'_c = x_c``,  ``x'_j = x'_p(j) + Q_j b_j``,
+
+    so turning the upper arm about the shoulder carries the forearm and hand with it, every bone
+    keeps its length and the centre its place. One draw per sample, shared by all frames and
+    persons: the same motion performed with the limbs held a little differently (an arm raised
+    less high, a wider stance). A person-frame that is all zero (absent) stays zero; channels
+    past ``coords`` are copied unchanged.
+    """
+
+    needs_layout = True
+
+    def __init__(
+        self,
+        layout: LayoutLike,
+        angles: float | Sequence[float] = 10.0,
+        coords: int | None = None,
+    ) -> None:
+        if isinstance(angles, int | float):
+            angles = [angles] * 3
+        if len(angles) != 3 or not all(math.isfinite(float(a)) for a in angles):
+            raise ValueError(
+                f"random_bone_rotate: angles is one finite number or [ax, ay, az], got {angles}"
+            )
+        self.layout = get_layout(layout)
+        self.angles = [abs(float(a)) for a in angles]
+        self.coords = coords
+        self._path = _paths_to_centre(self.layout)
+        # parents before children: a joint's depth is the number of bones to the centre
+        self._outward = [int(j) for j in np.argsort(self._path.sum(axis=1), kind="stable")]
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        x = _check_joints(x, self.layout, "random_bone_rotate")
+        c = _num_coords(x, self.coords)
+        if c != 3:
+            raise ValueError(f"random_bone_rotate needs 3D coordinates, got coords={c}")
+        drawn = rng.uniform(-1.0, 1.0, size=(self.layout.num_joints, 3)) * self.angles
+        compound = np.zeros((self.layout.num_joints, 3, 3))
+        for joint in self._outward:
+            if joint == self.layout.center:
+                compound[joint] = np.eye(3)
+            else:
+                parent = compound[self.layout.parents[joint]]
+                compound[joint] = parent @ rotation_matrix(drawn[joint])
+        coords = x[:c].astype(np.float64)
+        bones = np.einsum("vij,jtvm->itvm", compound, self.layout.bone_array(coords, axis=2))
         out = np.array(x, dtype=np.float32, copy=True)
         out[:c] = _rebuild_from_bones(coords, bones, self.layout, self._path)
         return out

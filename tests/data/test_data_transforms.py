@@ -19,6 +19,7 @@ from pyg_action.data.transforms import (
     Motion,
     Normalize,
     PreNormalize3D,
+    RandomBoneRotate,
     RandomBoneScale,
     RandomCrop,
     RandomJitter,
@@ -400,6 +401,89 @@ def test_random_bone_scale_zero_is_the_identity_and_checks_its_input():
         RandomBoneScale("msr20")(sample(0, "ntu25", 2, 1), np.random.default_rng(0))
     step = build_transforms([{"name": "random_bone_scale", "scale": 0.2}], layout="msr20")
     assert step(x, np.random.default_rng(1)).shape == x.shape
+
+
+def _fitted_rotations(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """``(V, 3, 3)``: per joint, the rotation ``Q`` that best maps its bones ``before`` onto
+    ``after`` over every frame and person (orthogonal Procrustes, ``(3, T, V, M)`` bones)."""
+    rotations = []
+    for joint in range(before.shape[2]):
+        a = before[:, :, joint].reshape(3, -1)
+        b = after[:, :, joint].reshape(3, -1)
+        u, _, vt = np.linalg.svd(b @ a.T)
+        fix = np.diag([1.0, 1.0, np.linalg.det(u @ vt)])
+        rotations.append(u @ fix @ vt)
+    return np.stack(rotations)
+
+
+def _euler_xyz(matrix: np.ndarray) -> np.ndarray:
+    """Degrees ``(ax, ay, az)`` with ``matrix = rotation_matrix([ax, ay, az])``."""
+    ay = -np.arcsin(np.clip(matrix[2, 0], -1.0, 1.0))
+    ax = np.arctan2(matrix[2, 1], matrix[2, 2])
+    az = np.arctan2(matrix[1, 0], matrix[0, 0])
+    return np.degrees([ax, ay, az])
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31), layout=LAYOUTS, angle=st.floats(1.0, 30.0))
+def test_random_bone_rotate_turns_each_bone_by_angles_that_compound_outwards(seed, layout, angle):
+    frames = 8
+    x = sample(seed, layout, frames, 2, channels=4)
+    x[:, frames // 2, :, 1] = 0.0  # the second person is absent in one frame
+    out = RandomBoneRotate(layout, angles=angle)(x, np.random.default_rng(seed))
+    skeleton = get_layout(layout)
+    before = skeleton.bone_array(x[:3].astype(np.float64), axis=2)
+    after = skeleton.bone_array(out[:3].astype(np.float64), axis=2)
+    # every bone keeps its length; the centre, the score channel and the absent frame are kept
+    np.testing.assert_allclose(
+        np.linalg.norm(after, axis=0), np.linalg.norm(before, axis=0), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(out[:3, :, skeleton.center], x[:3, :, skeleton.center], atol=1e-6)
+    np.testing.assert_array_equal(out[3], x[3])
+    np.testing.assert_array_equal(out[:, frames // 2, :, 1], 0.0)
+    # one rotation per bone, the same in every frame and for both persons ...
+    rotations = _fitted_rotations(before, after)
+    np.testing.assert_allclose(
+        np.einsum("vij,jtvm->itvm", rotations, before), after, rtol=1e-4, atol=1e-4
+    )
+    # ... that is its parent's rotation times one within the drawn range about each axis
+    relative = []
+    for joint in range(skeleton.num_joints):
+        if joint != skeleton.center:
+            parent = (
+                rotations[skeleton.parents[joint]]
+                if skeleton.parents[joint] != skeleton.center
+                else np.eye(3)
+            )
+            relative.append(_euler_xyz(parent.T @ rotations[joint]))
+    relative = np.abs(np.array(relative))
+    assert relative.max() <= angle + 1e-2
+    assert relative.max() > 0.2 * angle  # the bones did turn
+
+
+def test_random_bone_rotate_zero_is_the_identity_and_checks_its_input():
+    x = sample(3, "msr20", 5, 1)
+    np.testing.assert_allclose(
+        RandomBoneRotate("msr20", angles=0.0)(x, np.random.default_rng(0)), x, atol=1e-5
+    )
+    only_z = RandomBoneRotate("msr20", angles=[0, 0, 20])(x, np.random.default_rng(0))
+    np.testing.assert_allclose(only_z[2], x[2], atol=1e-5)  # turns about z keep every z
+    assert not np.allclose(only_z[:2], x[:2], atol=1e-3)
+    a = RandomBoneRotate("msr20", angles=10)(x, np.random.default_rng(7))
+    np.testing.assert_array_equal(
+        a, RandomBoneRotate("msr20", angles=10)(x, np.random.default_rng(7))
+    )
+    with pytest.raises(ValueError, match="angles is one finite number"):
+        RandomBoneRotate("msr20", angles=[1.0, 2.0])
+    with pytest.raises(ValueError, match="angles is one finite number"):
+        RandomBoneRotate("msr20", angles=float("nan"))
+    with pytest.raises(ValueError, match="needs 3D coordinates"):
+        RandomBoneRotate("msr20")(x[:2], np.random.default_rng(0))
+    with pytest.raises(SkeletonDataError, match="20 joints"):
+        RandomBoneRotate("msr20")(sample(0, "ntu25", 2, 1), np.random.default_rng(0))
+    for name in ("random_bone_rotate", "random_joint_angles"):
+        step = build_transforms([{"name": name, "angles": 5}], layout="msr20")
+        assert step(x, np.random.default_rng(1)).shape == x.shape
 
 
 def _body(layout: str, seed: int) -> dict[str, float]:
