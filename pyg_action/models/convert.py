@@ -127,9 +127,37 @@ def _pointwise(value: Tensor) -> Tensor:
     return value.flatten(1) if value.dim() == 4 else value
 
 
-def _stgcnpp_block(prefix: str, entries: dict[str, Tensor], adjacency: Tensor) -> dict[str, Tensor]:
+def _block_parts(
+    prefix: str,
+    entries: Mapping[str, Tensor],
+    renames: Mapping[str, str],
+    groups: tuple[str, ...],
+    what: str,
+) -> tuple[dict[str, Tensor], dict[str, dict[int, dict[str, Tensor]]]]:
+    """One official block's entries split in two: those renamed by prefix (``renames``:
+    official prefix -> ours under ``prefix``; 1x1 kernels as linear weights, :func:`_pointwise`)
+    and those of the indexed sub-modules under each of ``groups`` (``<group><index>.<rest>``),
+    by group and index, for the caller to merge.
+
+    Raises:
+        KeyError: for a name neither matches (the message says ``what`` it was read as).
+    """
     out: dict[str, Tensor] = {}
-    branches: dict[int, dict[str, Tensor]] = defaultdict(dict)
+    grouped: dict[str, dict[int, dict[str, Tensor]]] = {g: defaultdict(dict) for g in groups}
+    for name, value in entries.items():
+        group = next((g for g in groups if name.startswith(g)), None)
+        if group is not None:
+            index, rest = name.removeprefix(group).split(".", 1)
+            grouped[group][int(index)][rest] = value
+            continue
+        old = next((o for o in renames if name.startswith(o)), None)
+        if old is None:
+            raise KeyError(f"unexpected {what} block parameter {prefix}: {name!r}")
+        out[f"{prefix}.{renames[old]}{name.removeprefix(old)}"] = _pointwise(value)
+    return out, grouped
+
+
+def _stgcnpp_block(prefix: str, entries: dict[str, Tensor], adjacency: Tensor) -> dict[str, Tensor]:
     renames = {
         "gcn.conv.": "gcn.lin.",
         "gcn.bn.": "norm_gcn.",
@@ -139,21 +167,12 @@ def _stgcnpp_block(prefix: str, entries: dict[str, Tensor], adjacency: Tensor) -
         "residual.conv.": "residual.0.",
         "residual.bn.": "residual.1.",
     }
-    for name, value in entries.items():
-        if name == "gcn.A":
-            out[f"{prefix}.gcn.offset"] = value - adjacency.to(value.dtype)
-            continue
-        if name.startswith("tcn.branches."):
-            index, rest = name.removeprefix("tcn.branches.").split(".", 1)
-            branches[int(index)][rest] = value
-            continue
-        for old, new in renames.items():
-            if name.startswith(old):
-                out[f"{prefix}.{new}{name.removeprefix(old)}"] = _pointwise(value)
-                break
-        else:
-            raise KeyError(f"unexpected pyskl ST-GCN++ block parameter {prefix}: {name!r}")
-    out.update(_stgcnpp_branches(f"{prefix}.tcn", branches))
+    learned = {name: value for name, value in entries.items() if name != "gcn.A"}
+    out, groups = _block_parts(prefix, learned, renames, ("tcn.branches.",), "pyskl ST-GCN++")
+    if "gcn.A" in entries:
+        offset = entries["gcn.A"] - adjacency.to(entries["gcn.A"].dtype)
+        out[f"{prefix}.gcn.offset"] = offset
+    out.update(_stgcnpp_branches(f"{prefix}.tcn", groups["tcn.branches."]))
     return out
 
 
@@ -235,9 +254,6 @@ def ctrgcn_from_official(state: dict[str, Tensor]) -> dict[str, Tensor]:
 
 
 def _ctrgcn_block(prefix: str, entries: dict[str, Tensor]) -> dict[str, Tensor]:
-    out: dict[str, Tensor] = {}
-    partitions: dict[int, dict[str, Tensor]] = defaultdict(dict)
-    branches: dict[int, dict[str, Tensor]] = defaultdict(dict)
     renames = {
         "gcn1.PA": "gcn.adjacency",
         "gcn1.alpha": "gcn.alpha",
@@ -246,23 +262,10 @@ def _ctrgcn_block(prefix: str, entries: dict[str, Tensor]) -> dict[str, Tensor]:
         "residual.conv.": "residual.0.",
         "residual.bn.": "residual.1.",
     }
-    for name, value in entries.items():
-        if name.startswith("gcn1.convs."):
-            index, rest = name.removeprefix("gcn1.convs.").split(".", 1)
-            partitions[int(index)][rest] = value
-            continue
-        if name.startswith("tcn1.branches."):
-            index, rest = name.removeprefix("tcn1.branches.").split(".", 1)
-            branches[int(index)][rest] = value
-            continue
-        for old, new in renames.items():
-            if name.startswith(old):
-                out[f"{prefix}.{new}{name.removeprefix(old)}"] = _pointwise(value)
-                break
-        else:
-            raise KeyError(f"unexpected CTR-GCN block parameter {prefix}: {name!r}")
-    out.update(_ctrgcn_partitions(f"{prefix}.gcn", partitions))
-    out.update(_ctrgcn_branches(f"{prefix}.tcn", branches))
+    groups = ("gcn1.convs.", "tcn1.branches.")
+    out, parts = _block_parts(prefix, entries, renames, groups, "CTR-GCN")
+    out.update(_ctrgcn_partitions(f"{prefix}.gcn", parts["gcn1.convs."]))
+    out.update(_ctrgcn_branches(f"{prefix}.tcn", parts["tcn1.branches."]))
     return out
 
 
