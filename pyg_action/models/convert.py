@@ -167,11 +167,11 @@ def _stgcnpp_block(prefix: str, entries: dict[str, Tensor], adjacency: Tensor) -
         "residual.conv.": "residual.0.",
         "residual.bn.": "residual.1.",
     }
-    learned = {name: value for name, value in entries.items() if name != "gcn.A"}
-    out, groups = _block_parts(prefix, learned, renames, ("tcn.branches.",), "pyskl ST-GCN++")
-    if "gcn.A" in entries:
-        offset = entries["gcn.A"] - adjacency.to(entries["gcn.A"].dtype)
-        out[f"{prefix}.gcn.offset"] = offset
+    others = {name: value for name, value in entries.items() if name != "gcn.A"}
+    out, groups = _block_parts(prefix, others, renames, ("tcn.branches.",), "pyskl ST-GCN++")
+    if "gcn.A" in entries:  # the learned adjacency becomes the offset from the layout's
+        learned = entries["gcn.A"]
+        out[f"{prefix}.gcn.offset"] = learned - adjacency.to(learned.dtype)
     out.update(_stgcnpp_branches(f"{prefix}.tcn", groups["tcn.branches."]))
     return out
 
