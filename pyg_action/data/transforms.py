@@ -447,6 +447,15 @@ class ScaleNormalize(Transform):
         return out
 
 
+def _axis_angles(angles: float | Sequence[float], step: str) -> list[float]:
+    """``[ax, ay, az]`` (absolute values, degrees) from one number or three, each finite."""
+    if isinstance(angles, int | float):
+        angles = [angles] * 3
+    if len(angles) != 3 or not all(math.isfinite(float(a)) for a in angles):
+        raise ValueError(f"{step}: angles is one finite number or [ax, ay, az], got {angles}")
+    return [abs(float(a)) for a in angles]
+
+
 @register_transform("random_rotate", "random_rotation")
 class RandomRotate(Transform):
     """Rotate the whole sample by random angles (degrees) about the x, y and z axes.
@@ -456,11 +465,7 @@ class RandomRotate(Transform):
     """
 
     def __init__(self, angles: float | Sequence[float] = 10.0, coords: int | None = None) -> None:
-        if isinstance(angles, int | float):
-            angles = [angles] * 3
-        if len(angles) != 3:
-            raise ValueError(f"random_rotate: angles is one number or [ax, ay, az], got {angles}")
-        self.angles = [abs(float(a)) for a in angles]
+        self.angles = _axis_angles(angles, "random_rotate")
         self.coords = coords
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -674,18 +679,13 @@ class RandomBoneRotate(Transform):
         angles: float | Sequence[float] = 10.0,
         coords: int | None = None,
     ) -> None:
-        if isinstance(angles, int | float):
-            angles = [angles] * 3
-        if len(angles) != 3 or not all(math.isfinite(float(a)) for a in angles):
-            raise ValueError(
-                f"random_bone_rotate: angles is one finite number or [ax, ay, az], got {angles}"
-            )
         self.layout = get_layout(layout)
-        self.angles = [abs(float(a)) for a in angles]
+        self.angles = _axis_angles(angles, "random_bone_rotate")
         self.coords = coords
         self._path = _paths_to_centre(self.layout)
-        # parents before children: a joint's depth is the number of bones to the centre
-        self._outward = [int(j) for j in np.argsort(self._path.sum(axis=1), kind="stable")]
+        # every joint but the centre, parents before children (depth: bones to the centre)
+        depth = self._path.sum(axis=1)
+        self._outward = [int(j) for j in np.argsort(depth, kind="stable") if depth[j] > 0]
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         x = _check_joints(x, self.layout, "random_bone_rotate")
@@ -693,13 +693,9 @@ class RandomBoneRotate(Transform):
         if c != 3:
             raise ValueError(f"random_bone_rotate needs 3D coordinates, got coords={c}")
         drawn = rng.uniform(-1.0, 1.0, size=(self.layout.num_joints, 3)) * self.angles
-        compound = np.zeros((self.layout.num_joints, 3, 3))
+        compound = np.tile(np.eye(3), (self.layout.num_joints, 1, 1))  # Q_c = I
         for joint in self._outward:
-            if joint == self.layout.center:
-                compound[joint] = np.eye(3)
-            else:
-                parent = compound[self.layout.parents[joint]]
-                compound[joint] = parent @ rotation_matrix(drawn[joint])
+            compound[joint] = compound[self.layout.parents[joint]] @ rotation_matrix(drawn[joint])
         coords = x[:c].astype(np.float64)
         bones = np.einsum("vij,jtvm->itvm", compound, self.layout.bone_array(coords, axis=2))
         out = np.array(x, dtype=np.float32, copy=True)

@@ -633,6 +633,12 @@ def test_rotation_of_2d_data_uses_only_the_z_angle_and_keeps_scores():
     np.testing.assert_allclose(np.hypot(out[0], out[1]), np.hypot(x[0], x[1]), atol=1e-5)
 
 
+@pytest.mark.parametrize("angles", [float("nan"), [0.0, float("inf"), 0.0], [1.0, 2.0]])
+def test_rotation_angles_must_be_one_finite_number_or_three(angles):
+    with pytest.raises(ValueError, match="random_rotate: angles is one finite number"):
+        RandomRotate(angles=angles)
+
+
 def test_build_transforms_from_config():
     pipeline = build_transforms(
         [
