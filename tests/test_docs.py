@@ -66,3 +66,36 @@ def test_commands_of_the_docs_and_scripts_parse():
             param_type = exc.param.type if exc.param is not None else None
             if not (isinstance(param_type, click.Path) and "does not exist" in str(exc)):
                 raise
+
+
+def _heading_anchors(text: str) -> set[str]:
+    """GitHub's anchors of a Markdown page's headings: lower case, characters other than
+    letters, digits, ``-``, ``_`` and spaces dropped, spaces as ``-``."""
+    headings = re.findall(r"^#+ (.+)$", re.sub(r"```.*?```", "", text, flags=re.S), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_links_and_page_references_of_the_docs_resolve():
+    """Every relative Markdown link of the README, BENCHMARKS.md and the docs names an
+    existing file and, after ``#``, a heading of that page; every ``docs/<page>.md`` named in
+    their text or in a config exists."""
+    root = DOCS.parent
+    pages = [root / "README.md", root / "BENCHMARKS.md", *sorted(DOCS.glob("*.md"))]
+    configs = sorted((root / "configs").rglob("*.yaml"))
+    links = 0
+    for page in pages:
+        text = page.read_text()
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+://", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            assert linked.is_file(), f"{page.name}: link to missing {target}"
+            if anchor:
+                anchors = _heading_anchors(linked.read_text())
+                assert anchor in anchors, f"{page.name}: no heading for #{anchor} in {linked.name}"
+            links += 1
+    assert links >= 20
+    for source in [*pages, *configs]:
+        for name in re.findall(r"docs/([\w.-]+\.md)", source.read_text()):
+            assert (DOCS / name).is_file(), f"{source.name} names missing docs/{name}"
