@@ -18,10 +18,17 @@ per sample, the fraction of runs that classify it correctly,
 
 which separates the samples every model misses (``r_n = 0``: a floor no fusion of these
 models lifts) from those on which runs disagree (what fusion and seeds average out).
+
+Two groups of runs of the same samples (a recipe's variant and the recipe, say) compare
+sample by sample: the change of ``r_n`` says which samples a variant gains and loses, and
+summed over a class or any other group of samples, ``Σ_{n ∈ G} r_n``, the samples of ``G``
+each group's runs get right on average. Runs of the two groups that share a folder name (a
+sweep's ``seed<k>``) pair up, so that the seed's own luck cancels in their difference.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -161,6 +168,10 @@ class RunComparison:
     def labels(self) -> Tensor:
         return self.files[0].labels
 
+    def top1(self) -> Tensor:
+        """``(R,)`` float: each run's top-1 accuracy in percent."""
+        return (self.predictions == self.labels).float().mean(dim=1) * 100
+
     def fraction_right(self) -> Tensor:
         """``(N,)`` float: per sample, the fraction of runs whose top-1 is right (``r_n``)."""
         return (self.predictions == self.labels).float().mean(dim=0)
@@ -200,3 +211,90 @@ class RunComparison:
         )
         names = self.files[0].class_names
         return [(names[t], names[p], c) for (t, p), c in Counter(pairs).most_common(top)]
+
+
+def sample_groups(names: Sequence[str], pattern: str) -> list[str]:
+    """Each sample's group: the first capture group of the regular expression ``pattern``
+    found in its name, or the whole match without groups (``_s(\\d+)_`` gives MSR Action3D's
+    subject, ``P(\\d+)`` NTU's performer).
+
+    Raises:
+        ValueError: ``pattern`` is not a valid expression, or names the first sample it does
+            not match.
+    """
+    try:
+        expression = re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"--group {pattern!r} is not a regular expression: {exc}") from exc
+    groups = []
+    for name in names:
+        found = expression.search(name)
+        if found is None:
+            raise ValueError(f"--group {pattern!r} does not match sample {name!r}")
+        groups.append(found.group(1) if expression.groups else found.group(0))
+    return groups
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    """A group of samples (a class, a subject) with the number of them right per run, on
+    average, in each of two groups of runs."""
+
+    group: str
+    samples: int
+    right: float
+    against: float
+
+    @property
+    def change(self) -> float:
+        return self.right - self.against
+
+
+def compare_groups(
+    runs: RunComparison, against: RunComparison, groups: Sequence[str]
+) -> list[GroupChange]:
+    """Per group (one entry of ``groups`` per sample), ``Σ_{n ∈ G} r_n`` in ``runs`` and in
+    ``against`` (pass the same runs twice for one side alone), in the order the groups first
+    appear."""
+    if len(groups) != len(runs.labels):
+        raise ValueError(f"{len(groups)} groups for {len(runs.labels)} samples")
+    right, other = runs.fraction_right(), against.fraction_right()
+    members: dict[str, list[int]] = {}
+    for n, key in enumerate(groups):
+        members.setdefault(key, []).append(n)
+    return [
+        GroupChange(g, len(m), float(right[m].sum()), float(other[m].sum()))
+        for g, m in members.items()
+    ]
+
+
+def paired_differences(runs: RunComparison, against: RunComparison) -> dict[str, float]:
+    """``top-1(runs) − top-1(against)`` per folder name that holds exactly one file on each
+    side (a sweep's ``seed<k>``), in the order of ``runs``; empty when none pairs up."""
+
+    def by_folder(side: RunComparison) -> dict[str, float]:
+        folders = Counter(f.path.parent.name for f in side.files)
+        top1 = side.top1().tolist()
+        return {
+            f.path.parent.name: a
+            for f, a in zip(side.files, top1, strict=True)
+            if folders[f.path.parent.name] == 1
+        }
+
+    mine, theirs = by_folder(runs), by_folder(against)
+    return {key: mine[key] - theirs[key] for key in mine if key in theirs}
+
+
+def changed_samples(
+    runs: RunComparison, against: RunComparison, top: int = 10
+) -> list[tuple[str, str, float, float]]:
+    """The ``top`` samples whose fraction of runs right changed most, as ``(name, class,
+    r_n in runs, r_n in against)``, largest change first (ties by name); unchanged ones are
+    left out."""
+    right, other = runs.fraction_right(), against.fraction_right()
+    first = runs.files[0]
+    changed = [
+        (first.names[n], first.class_names[int(runs.labels[n])], float(right[n]), float(other[n]))
+        for n in torch.nonzero(right != other).flatten().tolist()
+    ]
+    return sorted(changed, key=lambda s: (-abs(s[2] - s[3]), s[0]))[:top]

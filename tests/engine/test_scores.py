@@ -151,3 +151,68 @@ def test_scores_command_names_the_mismatching_file_and_bad_weights(tmp_path, run
     for bad in ("1,-1,1", "0,0,0", "1,nan,1"):
         result = CliRunner().invoke(cli, ["scores", *map(str, runs), "--weights", bad])
         assert result.exit_code == 2 and "finite and >= 0, not all 0" in result.output
+
+
+# a variant's runs and the recipe's, one per seed folder, of six samples of subjects 1 and 2
+SUBJECT_NAMES = ["a1_s01", "a2_s01", "a3_s01", "a1_s02", "a2_s02", "a3_s02"]
+SUBJECT_LABELS = [0, 1, 2, 0, 1, 2]
+VARIANT = {"seed0": [0, 1, 2, 0, 1, 2], "seed1": [0, 1, 2, 0, 0, 2], "seed2": [0, 1, 0, 0, 1, 2]}
+RECIPE = {"seed0": [0, 1, 2, 1, 0, 2], "seed1": [0, 1, 2, 1, 1, 0], "seed2": [0, 1, 0, 0, 0, 1]}
+
+
+def sweep_runs(root: Path, predictions: dict[str, list[int]]) -> list[Path]:
+    paths = []
+    for seed, predicted in predictions.items():
+        (root / seed).mkdir(parents=True)
+        path = root / seed / "test_clips1.npz"
+        paths.append(dump(path, predicted, SUBJECT_LABELS, SUBJECT_NAMES))
+    return paths
+
+
+def test_scores_against_other_runs_pairs_seeds_and_counts_by_class_and_group(tmp_path):
+    variant = sweep_runs(tmp_path / "variant", VARIANT)
+    sweep_runs(tmp_path / "recipe", RECIPE)
+    report = tmp_path / "report.json"
+    pattern = str(tmp_path / "recipe" / "seed*" / "test_clips1.npz")
+    args = ["scores", *map(str, variant), "--against", pattern, "--group", r"_s(\d+)"]
+    result = CliRunner().invoke(cli, [*args, "--json", str(report)])
+    assert result.exit_code == 0, result.output
+    against = json.loads(report.read_text())["against"]
+    # right answers per seed: variant 6, 5, 5 of 6; recipe 4, 4, 3
+    assert against["top1"]["files"] == pytest.approx(100 * 16 / 18)
+    assert against["top1"]["against"] == pytest.approx(100 * 11 / 18)
+    assert against["paired"] == pytest.approx(
+        {"seed0": 100 * 2 / 6, "seed1": 100 * 1 / 6, "seed2": 100 * 2 / 6}
+    )
+    by_class = {r["group"]: [r["right"], r["against"]] for r in against["groups"]["class"]}
+    # wave: 6 right of 6 against 4; clap 5 against 4; kick 5 against 3 (two samples, three runs)
+    expected = {"wave": [2, 4 / 3], "clap": [5 / 3, 4 / 3], "kick": [5 / 3, 1]}
+    assert by_class.keys() == expected.keys()
+    for name, values in expected.items():
+        assert by_class[name] == pytest.approx(values), name
+    by_subject = against["groups"][r"--group '_s(\d+)'"]
+    assert [(r["group"], r["samples"]) for r in by_subject] == [("01", 3), ("02", 3)]
+    assert [r["right"] for r in by_subject] == pytest.approx([8 / 3, 8 / 3])
+    assert [r["against"] for r in by_subject] == pytest.approx([8 / 3, 1])
+    changed = against["changed_samples"]
+    assert (changed[0]["name"], changed[0]["label"]) == ("a1_s02", "wave")
+    assert [changed[0]["right"], changed[0]["against"]] == pytest.approx([1, 1 / 3])
+    assert "a1_s01" not in {c["name"] for c in changed}  # right in every run of both
+    assert "paired by folder: seed0 +33.33, seed1 +16.67, seed2 +33.33" in result.output
+
+
+def test_scores_groups_alone_and_bad_against_or_group_are_named(tmp_path):
+    variant = sweep_runs(tmp_path / "variant", VARIANT)
+    result = CliRunner().invoke(cli, ["scores", *map(str, variant), "--group", r"_s(\d+)"])
+    assert result.exit_code == 0, result.output
+    assert "right per run by --group" in result.output and "02" in result.output
+    missing = str(tmp_path / "nothing" / "seed*" / "x.npz")
+    result = CliRunner().invoke(cli, ["scores", str(variant[0]), "--against", missing])
+    assert result.exit_code == 2 and "no file matches" in result.output
+    result = CliRunner().invoke(cli, ["scores", str(variant[0]), "--group", r"_p(\d+)"])
+    assert result.exit_code == 1 and "does not match sample 'a1_s01'" in result.output
+    result = CliRunner().invoke(cli, ["scores", str(variant[0]), "--group", "(unclosed"])
+    assert result.exit_code == 1 and "not a regular expression" in result.output
+    other = dump(tmp_path / "other.npz", [0, 1, 2, 1])
+    result = CliRunner().invoke(cli, ["scores", str(variant[0]), "--against", str(other)])
+    assert result.exit_code == 1 and "other.npz does not match" in result.output
