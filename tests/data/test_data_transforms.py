@@ -25,6 +25,7 @@ from pyg_action.data.transforms import (
     RandomJitter,
     RandomLostFrames,
     RandomMirror,
+    RandomMove,
     RandomRotate,
     RandomScale,
     ScaleNormalize,
@@ -690,3 +691,97 @@ def test_every_registered_transform_and_alias_is_in_the_datasets_doc_table():
     for name, aliases in re.findall(r"^\| `([a-z_0-9]+)`(?: \(([^)]*)\))? \|", doc, re.M):
         named |= {name, *re.findall(r"`([a-z_0-9]+)`", aliases)}
     assert set(TRANSFORMS) - named == set()
+
+
+def _similarity(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Least-squares ``s, R, d`` with ``target ≈ s R source + d`` for ``(n, 3)`` points."""
+    mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
+    cs, ct = source - mu_s, target - mu_t
+    u, d, vt = np.linalg.svd(ct.T @ cs / len(source))
+    flip = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
+    rotation = u @ flip @ vt
+    scale = float(np.trace(np.diag(d) @ flip) / (cs**2).sum(axis=1).mean())
+    return scale, rotation, mu_t - scale * rotation @ mu_s
+
+
+def _euler(rotation: np.ndarray) -> np.ndarray:
+    """``(ax, ay, az)`` in degrees of ``R = Rz Ry Rx`` (``|ay| < 90``)."""
+    ay = -np.arcsin(np.clip(rotation[2, 0], -1, 1))
+    ax = np.arctan2(rotation[2, 1], rotation[2, 2])
+    az = np.arctan2(rotation[1, 0], rotation[0, 0])
+    return np.degrees([ax, ay, az])
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**31),
+    layout=LAYOUTS,
+    frames=st.integers(2, 12),
+    segments=st.integers(1, 3),
+    angle=st.floats(1, 30),
+    scale=st.floats(0, 0.3),
+    translate=st.floats(0, 1),
+)
+def test_random_move_is_a_similarity_per_frame_moving_linearly_between_control_frames(
+    seed, layout, frames, segments, angle, scale, translate
+):
+    x = sample(seed, layout, frames, 2)
+    move = RandomMove(angles=angle, scale=scale, translate=translate, segments=segments)
+    out = move(x, np.random.default_rng(seed))
+    fits = []
+    for t in range(frames):
+        source = x[:, t].transpose(1, 2, 0).reshape(-1, 3).astype(np.float64)
+        target = out[:, t].transpose(1, 2, 0).reshape(-1, 3).astype(np.float64)
+        s, rotation, d = _similarity(source, target)
+        np.testing.assert_allclose(s * source @ rotation.T + d, target, atol=1e-4)
+        fits.append([s, *_euler(rotation), *d])
+    fits = np.array(fits)  # (T, 7): scale, three angles, three offsets
+    assert np.all(np.abs(fits[:, 0] - 1) <= scale + 1e-5)
+    assert np.all(np.abs(fits[:, 1:4]) <= angle + 1e-3)
+    assert np.all(np.abs(fits[:, 4:]) <= translate + 1e-4)
+    if segments == 1:  # one straight line from the first frame to the last
+        assert np.abs(np.diff(fits, n=2, axis=0)).max(initial=0) < 1e-3
+    else:  # straight between the control frames: bends only where a segment ends
+        knots = np.linspace(0, frames - 1, segments + 1)
+        bends = np.abs(np.diff(fits, n=2, axis=0)).max(axis=1) > 1e-3
+        inner = np.arange(1, frames - 1)
+        assert not np.any(bends & ~np.any(np.abs(inner[:, None] - knots) < 1, axis=1))
+
+
+def test_random_move_keeps_absent_frames_extra_channels_and_checks_its_options():
+    x = sample(0, "msr20", 10, 2, channels=4)
+    x[:, 3, :, 1] = 0.0  # the second person is absent in frame 3
+    out = RandomMove(angles=20, scale=0.2, translate=0.5, coords=3)(x, np.random.default_rng(1))
+    assert np.all(out[:, 3, :, 1] == 0) and np.array_equal(out[3], x[3])
+    assert not np.allclose(out[:3], x[:3])
+    # the first and the last frame take their own draws: the body turns along the clip
+    first, last = (
+        _euler(_similarity(x[:3, t, :, 0].T.astype(np.float64), out[:3, t, :, 0].T)[1])
+        for t in (0, -1)
+    )
+    assert np.abs(first - last).max() > 1.0
+    identity = RandomMove(angles=0, scale=0, translate=0, segments=4)
+    np.testing.assert_allclose(identity(x, np.random.default_rng(2)), x, atol=1e-6)
+    again = RandomMove(angles=20, scale=0.2, translate=0.5, coords=3)(x, np.random.default_rng(1))
+    assert np.array_equal(out, again)
+    # 2D coordinates with a score channel: only the z angle turns them, the score is kept
+    flat = sample(3, "msr20", 6, 1)
+    tilted = RandomMove(angles=[30, 30, 0], scale=0, coords=2)(flat, np.random.default_rng(0))
+    np.testing.assert_allclose(tilted, flat, atol=1e-6)
+    turned = RandomMove(angles=[0, 0, 30], scale=0, coords=2)(flat, np.random.default_rng(0))
+    assert np.array_equal(turned[2], flat[2]) and not np.allclose(turned[:2], flat[:2])
+    lengths = np.linalg.norm(np.diff(flat[:2], axis=2), axis=0)
+    np.testing.assert_allclose(
+        np.linalg.norm(np.diff(turned[:2], axis=2), axis=0), lengths, atol=1e-5
+    )
+    for options, message in [
+        ({"scale": 1.0}, "scale must be in"),
+        ({"translate": -1.0}, "translate must be finite"),
+        ({"segments": 0}, "segments must be an integer"),
+        ({"segments": 1.5}, "segments must be an integer"),
+        ({"angles": [1, 2]}, "angles is one finite number"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            RandomMove(**options)
+    built = build_transforms([{"name": "random_move", "angles": 5, "segments": 2}], "msr20")
+    assert isinstance(built.transforms[0], RandomMove) and built.transforms[0].segments == 2

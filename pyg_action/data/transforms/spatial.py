@@ -318,6 +318,66 @@ class RandomScale(Transform):
         return out
 
 
+@register_transform("random_move")
+class RandomMove(Transform):
+    """Move the body smoothly over the clip: a rotation, scale and translation that change
+    linearly between random values drawn at evenly spaced control frames (the official ST-GCN
+    feeder's ``random_move``, with uniform draws instead of its candidate lists).
+
+    At the ``segments + 1`` control frames ``t_0 = 0 < … < t_S = T − 1`` the angles
+    ``θ_k`` (degrees, each uniform in ``[−a, a]`` for ``angles = [ax, ay, az]``), a scale
+    ``s_k`` (uniform in ``[1 − scale, 1 + scale]``, one for all axes) and an offset ``d_k``
+    (each coordinate uniform in ``[−translate, translate]``, in the sample's units) are drawn;
+    frame ``t`` takes their linear interpolation and becomes ``x'_t = s_t R(θ_t) x_t + d_t``,
+    with :func:`rotation_matrix` ``R``. ``segments = 1`` moves the body from one random pose at
+    the first frame to another at the last. Missing person-frames stay zero; channels after
+    ``coords`` are kept. For 2D coordinates only the z angle is used.
+    """
+
+    def __init__(
+        self,
+        angles: float | Sequence[float] = 10.0,
+        scale: float = 0.1,
+        translate: float = 0.0,
+        segments: int = 1,
+        coords: int | None = None,
+    ) -> None:
+        self.angles = _axis_angles(angles, "random_move")
+        if not 0 <= scale < 1:
+            raise ValueError(f"random_move: scale must be in [0, 1), got {scale}")
+        if not (math.isfinite(translate) and translate >= 0):
+            raise ValueError(f"random_move: translate must be finite and >= 0, got {translate}")
+        if isinstance(segments, bool) or not isinstance(segments, int) or segments < 1:
+            raise ValueError(f"random_move: segments must be an integer >= 1, got {segments!r}")
+        self.scale, self.translate, self.segments = float(scale), float(translate), segments
+        self.coords = coords
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        x = _check(x)
+        c = _num_coords(x, self.coords)
+        knots = self.segments + 1
+        angles = rng.uniform(-1.0, 1.0, size=(knots, 3)) * np.array(self.angles)
+        scales = rng.uniform(1 - self.scale, 1 + self.scale, size=knots)
+        offsets = rng.uniform(-self.translate, self.translate, size=(knots, c))
+        frames = x.shape[1]
+        at = np.linspace(0.0, max(frames - 1, 1), knots)
+        steps = np.arange(frames)
+
+        def along(values: np.ndarray) -> np.ndarray:  # (knots, k) -> (T, k)
+            return np.stack([np.interp(steps, at, v) for v in values.T], axis=1)
+
+        theta = along(angles)
+        if c == 2:
+            theta[:, :2] = 0.0
+        matrices = np.stack([rotation_matrix(a)[:c, :c] for a in theta])  # (T, c, c)
+        matrices *= along(scales[:, None])[:, :, None]
+        moved = np.einsum("tij,jtvm->itvm", matrices, x[:c].astype(np.float64))
+        moved += along(offsets).T[:, :, None, None]
+        out = np.array(x, dtype=np.float32, copy=True)
+        out[:c] = np.where(_present(x)[None, :, None, :], moved, 0.0)
+        return out
+
+
 @register_transform("random_jitter", "gaussian_noise")
 class RandomJitter(Transform):
     """Add independent Gaussian noise ``N(0, sigma^2)`` to every coordinate of every present
