@@ -42,8 +42,16 @@ from .linear_map import Linear
 
 
 def relation_width(in_channels: int, reduction: int = 8) -> int:
-    """The official rule: 8 for 3- or 9-channel inputs, else ``in_channels // reduction``."""
-    return 8 if in_channels in (3, 9) else in_channels // reduction
+    """Width of the relation features ``φ, ψ``: ``in_channels // reduction``, and 8 for an
+    input narrower than ``2 · reduction`` channels.
+
+    The official model gives 8 to 3- and 9-channel inputs by name and ``in_channels //
+    reduction`` to every other width, the same for every width it uses (3, 9, 64, 128, 256),
+    but 0 below ``reduction`` channels (joint + bone, 6: a model that cannot run) and 1 for
+    8-15 (four streams, 12: a rank-one refinement in the first block). Here every narrow
+    input gets the 8 of the official streams.
+    """
+    return 8 if in_channels < 2 * reduction else in_channels // reduction
 
 
 class ChannelTopologyGraphConv(nn.Module):
@@ -54,7 +62,8 @@ class ChannelTopologyGraphConv(nn.Module):
         out_channels: ``C_out``.
         adjacency: ``(K, V, V)`` initial topology ``A[k, u, v]`` (target ``u``, source ``v``);
             learned.
-        rel_reduction: Relation width ``C_in // rel_reduction`` (8 for 3 or 9 input channels).
+        rel_reduction: Relation width ``C_in // rel_reduction`` (8 below ``2 · rel_reduction``
+            input channels, :func:`relation_width`).
 
     Attributes:
         adjacency: ``A`` ``(K, V, V)``; ``alpha``: the refinement's scale (initially 0).

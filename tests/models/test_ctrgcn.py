@@ -10,6 +10,7 @@ from pyg_action.models import create_model
 from pyg_action.models.convert import ctrgcn_from_official
 from pyg_action.models.ctrgcn import CTRGCN
 from pyg_action.models.dense_ctrgcn import DenseCTRGCN
+from pyg_action.nn.ctr_conv import relation_width
 
 SMALL = dict(channels=(16, 16, 32, 32, 32), strides=(1, 2, 1, 2, 1))
 JOINTS = {"ntu25": 25, "openpose18": 18}
@@ -270,3 +271,20 @@ def test_input_norm_recomputes_its_statistics_as_a_cumulative_average():
     torch.testing.assert_close(norm.running_mean, torch.stack([r.mean(0) for r in rows]).mean(0))
     torch.testing.assert_close(norm.running_var, torch.stack([r.var(0) for r in rows]).mean(0))
     assert int(norm.num_batches_tracked) == 2
+
+
+def test_relation_width_keeps_the_official_widths_and_every_narrow_input_runnable():
+    """3, 9, 16, 64, 128 and 256 input channels get the official relation widths; 4, 6 and 12
+    (x, y, z and a score; joint + bone; four streams) get the 8 of the official 3- and
+    9-channel inputs instead of 0 (no model) or 1, and such a model matches the dense one."""
+    official = {3: 8, 9: 8, 16: 2, 64: 8, 128: 16, 256: 32}
+    assert {c: relation_width(c) for c in official} == official
+    assert [relation_width(c) for c in (4, 6, 12)] == [8, 8, 8]
+    for channels in (6, 12):
+        dense, sparse = paired_models("ntu25", in_channels=channels)
+        dense.eval()
+        sparse.eval()
+        assert sparse.blocks[0].gcn.rel_channels == 8
+        samples = [torch.randn(channels, t, 25, 2) for t in (12, 12)]
+        out = sparse(batch_of(samples))
+        assert_close_to_scale(out, dense(torch.stack(samples)), 1e-5)
