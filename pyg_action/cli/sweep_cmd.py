@@ -59,6 +59,15 @@ import click
     help="Also evaluate every run averaging this many temporal clips per test sequence "
     "(pyg-action evaluate --clips); the summary adds their top-1.",
 )
+@click.option(
+    "--epochs",
+    "window",
+    default=None,
+    metavar="A-B",
+    callback=lambda ctx, param, value: _epoch_window(value),
+    help="The summary also gives each variant's mean held-out top-1 over epochs A to B of every "
+    "run that reached B, finished or stopped (to compare variants stopped early).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def sweep(
     sweep_file,
@@ -72,6 +81,7 @@ def sweep(
     dry_run,
     summarize_dir,
     clips,
+    window,
     quiet,
 ):
     """Train every variant of SWEEP_FILE with every seed, each run in its own process, and
@@ -86,7 +96,7 @@ def sweep(
     if summarize_dir is not None:
         if sweep_file is not None or out_dir is not None:
             raise click.UsageError("--summarize takes a sweep folder alone (no SWEEP_FILE/--out)")
-        _echo_summary(summarize_dir)
+        _echo_summary(summarize_dir, window)
         return
     if sweep_file is None or out_dir is None:
         raise click.UsageError("give SWEEP_FILE and --out (or --summarize OUT)")
@@ -124,7 +134,7 @@ def sweep(
     failed = [outcome for outcome in outcomes if outcome.status == "failed"]
     for outcome in failed:
         click.echo(f"failed: {outcome.run.folder}: {outcome.message}", err=True)
-    _echo_summary(out_dir)
+    _echo_summary(out_dir, window)
     if failed:
         raise click.ClickException(
             f"{len(failed)} of {len(runs)} runs failed (their stderr.log is in their folder)"
@@ -138,12 +148,24 @@ def _usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def _echo_summary(out_dir: str) -> None:
+def _epoch_window(value: str | None) -> tuple[int, int] | None:
+    """``"A-B"`` as ``(A, B)`` with ``1 <= A <= B``."""
+    if value is None:
+        return None
+    first, dash, last = value.partition("-")
+    if dash and first.strip().isdigit() and last.strip().isdigit():
+        window = int(first), int(last)
+        if 1 <= window[0] <= window[1]:
+            return window
+    raise click.BadParameter(f"{value!r} is not A-B with 1 <= A <= B", param_hint="--epochs")
+
+
+def _echo_summary(out_dir: str, window: tuple[int, int] | None = None) -> None:
     """Write the sweep folder's summary files and print its table."""
     from ..engine.sweep_summary import write_summary
 
     try:
-        text = write_summary(out_dir)
+        text = write_summary(out_dir, window)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(text, nl=False)

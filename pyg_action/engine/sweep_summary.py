@@ -3,6 +3,11 @@
 Read from the run folders themselves (``<variant>/seed<k>/result.json`` and ``log.jsonl``), so
 it can be rebuilt at any time, from a finished sweep or from one still partial: every variant
 says how many seeds it has. Written as ``summary.json`` and ``summary.md``.
+
+Variants stopped before their last epoch (they trailed, and the machine was wanted for
+others) compare at a window of epochs instead: with ``window = (a, b)`` every run whose log
+reaches epoch ``b``, finished or not, contributes the mean held-out top-1 of its epochs
+``a … b``, and each variant adds the mean ± sample standard deviation of those.
 """
 
 from __future__ import annotations
@@ -53,6 +58,11 @@ class VariantSummary:
     clip_mean: float | None = None
     clip_std: float | None = None
     fused_top1: float | None = None
+    window: tuple[int, int] | None = None
+    window_seeds: list[int] = field(default_factory=list)
+    window_top1: list[float] = field(default_factory=list)
+    window_mean: float | None = None
+    window_std: float | None = None
 
 
 def _seed_folders(variant: Path) -> list[tuple[int, Path]]:
@@ -86,12 +96,38 @@ def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
-def summarize_variant(variant: Path, expected_seeds: int | None) -> VariantSummary:
-    """The summary of one variant's folder."""
+def window_top1(folder: Path, window: tuple[int, int]) -> float | None:
+    """The mean held-out top-1 of a run's epochs ``a … b`` (``window``) from its
+    ``log.jsonl``, or ``None`` when the log does not hold every one of them."""
+    first, last = window
+    log = folder / "log.jsonl"
+    if not log.is_file():
+        return None
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
+    top1 = {int(r["epoch"]): float(r["test_top1"]) for r in records if "test_top1" in r}
+    epochs = range(first, last + 1)
+    if any(epoch not in top1 for epoch in epochs):
+        return None
+    return statistics.fmean(top1[epoch] for epoch in epochs)
+
+
+def summarize_variant(
+    variant: Path, expected_seeds: int | None, window: tuple[int, int] | None = None
+) -> VariantSummary:
+    """The summary of one variant's folder (with ``window``, also its epoch-window top-1)."""
     seeds, top1, best, seconds = [], [], [], []
     unfinished, problems = [], []
+    in_window: list[tuple[int, float]] = []
     clip_runs: list[tuple[int, torch.Tensor, torch.Tensor]] = []
     for seed, folder in _seed_folders(variant):
+        if window is not None:
+            try:
+                value = window_top1(folder, window)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                problems.append(f"{folder}: its log.jsonl cannot be read: {exc}")
+                value = None
+            if value is not None:
+                in_window.append((seed, value))
         if not (folder / "result.json").is_file():
             unfinished.append(seed)
             continue
@@ -143,12 +179,17 @@ def summarize_variant(variant: Path, expected_seeds: int | None) -> VariantSumma
         clip_mean=_mean(clip_top1),
         clip_std=statistics.stdev(clip_top1) if len(clip_top1) > 1 else None,
         fused_top1=fused,
+        window=window,
+        window_seeds=[seed for seed, _ in in_window],
+        window_top1=[value for _, value in in_window],
+        window_mean=_mean([value for _, value in in_window]),
+        window_std=statistics.stdev(v for _, v in in_window) if len(in_window) > 1 else None,
     )
 
 
-def summarize(out: str | Path) -> list[VariantSummary]:
+def summarize(out: str | Path, window: tuple[int, int] | None = None) -> list[VariantSummary]:
     """Every variant folder of the sweep folder ``out``, best mean first (variants without a
-    finished seed last)."""
+    finished seed last); ``window``: see the module notes."""
     out = Path(out)
     if not out.is_dir():
         raise ValueError(f"no sweep folder {out}")
@@ -159,7 +200,7 @@ def summarize(out: str | Path) -> list[VariantSummary]:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{out / MANIFEST} cannot be read: {exc}") from None
     variants = [
-        summarize_variant(folder, expected)
+        summarize_variant(folder, expected, window)
         for folder in sorted(out.iterdir())
         if folder.is_dir() and _seed_folders(folder)
     ]
@@ -175,11 +216,15 @@ def _number(value: float | None, digits: int = 2) -> str:
 def summary_markdown(variants: list[VariantSummary]) -> str:
     """The summary as a Markdown table (top-1 in %, best mean first)."""
     with_clips = any(v.clips for v in variants)
+    window = next((v.window for v in variants if v.window is not None), None)
     lines = [
         "| variant | seeds | top-1 mean ± sd | min | max | best-epoch top-1 mean "
         "| top-1 per seed | s/run |"
-        + (" clips | clip top-1 mean ± sd | seeds fused |" if with_clips else ""),
-        "|---|---|---|---|---|---|---|---|" + ("---|---|---|" if with_clips else ""),
+        + (" clips | clip top-1 mean ± sd | seeds fused |" if with_clips else "")
+        + (f" epochs {window[0]}–{window[1]}: top-1 mean ± sd | per seed |" if window else ""),
+        "|---|---|---|---|---|---|---|---|"
+        + ("---|---|---|" if with_clips else "")
+        + ("---|---|" if window else ""),
     ]
     for v in variants:
         count = f"{len(v.seeds)}/{v.expected_seeds}" if v.expected_seeds else str(len(v.seeds))
@@ -189,6 +234,7 @@ def summary_markdown(variants: list[VariantSummary]) -> str:
             f"| {v.variant} | {count} | {spread} | {_number(v.min)} | {_number(v.max)} "
             f"| {_number(v.best_top1_mean)} | {per_seed or '–'} | {_number(v.seconds_per_run, 1)} |"
             + (_clip_cells(v) if with_clips else "")
+            + (_window_cells(v) if window else "")
         )
     notes = [
         f"- {v.variant}: seeds {', '.join(map(str, v.unfinished))} not finished"
@@ -207,11 +253,20 @@ def _clip_cells(v: VariantSummary) -> str:
     )
 
 
-def write_summary(out: str | Path) -> str:
+def _window_cells(v: VariantSummary) -> str:
+    if v.window_mean is None:
+        return " – | – |"
+    per_seed = ", ".join(
+        f"{s}: {t:.2f}" for s, t in zip(v.window_seeds, v.window_top1, strict=True)
+    )
+    return f" {_number(v.window_mean)} ± {_number(v.window_std)} | {per_seed} |"
+
+
+def write_summary(out: str | Path, window: tuple[int, int] | None = None) -> str:
     """Summarize the sweep folder ``out`` into ``summary.json`` and ``summary.md``; returns
     the Markdown."""
     out = Path(out)
-    variants = summarize(out)
+    variants = summarize(out, window)
     payload: dict[str, Any] = {"variants": [asdict(v) for v in variants]}
     (out / "summary.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
     text = summary_markdown(variants)

@@ -258,6 +258,46 @@ def test_the_summary_of_a_partial_sweep(tmp_path):
     assert "narrow: seeds 1 not finished" in table and table in result.output
 
 
+def _stopped_run(folder: Path, test_top1: list[float]) -> None:
+    """A run folder of a run stopped after ``len(test_top1)`` epochs (log.jsonl only)."""
+    folder.mkdir(parents=True)
+    lines = [
+        json.dumps({"epoch": i + 1, "seconds": 1.0, "test_top1": a})
+        for i, a in enumerate(test_top1)
+    ]
+    (folder / "log.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_the_summary_compares_stopped_runs_over_a_window_of_epochs(tmp_path):
+    out = tmp_path / "out"
+    _stopped_run(out / "stopped" / "seed0", [50.0, 70.0, 80.0, 90.0])
+    _stopped_run(out / "stopped" / "seed1", [40.0, 60.0, 70.0, 60.0, 99.0])
+    _stopped_run(out / "stopped" / "seed2", [40.0, 60.0])  # stopped before the window ends
+    _finished_run(out / "full" / "seed0", 88.0, 90.0, [1.0])
+    _stopped_run(out / "unrelated" / "seed0", [10.0])
+    (out / "full" / "seed0" / "log.jsonl").write_text(
+        "\n".join(
+            json.dumps({"epoch": e, "seconds": 1.0, "test_top1": 80.0 + e}) for e in range(1, 5)
+        )
+    )
+    result = CliRunner().invoke(cli, ["sweep", "--summarize", str(out), "--epochs", "2-4"])
+    assert result.exit_code == 0, result.output
+    summary = {v["variant"]: v for v in json.loads((out / "summary.json").read_text())["variants"]}
+    stopped, full = summary["stopped"], summary["full"]
+    assert stopped["window"] == [2, 4] and stopped["window_seeds"] == [0, 1]
+    assert stopped["window_top1"] == pytest.approx([80.0, 190 / 3])
+    assert stopped["window_mean"] == pytest.approx((80.0 + 190 / 3) / 2)
+    assert stopped["window_std"] == pytest.approx(abs(80.0 - 190 / 3) / 2**0.5)
+    assert stopped["unfinished"] == [0, 1, 2] and stopped["mean"] is None
+    assert full["window_top1"] == pytest.approx([83.0]) and full["window_std"] is None
+    assert summary["unrelated"]["window_mean"] is None
+    table = (out / "summary.md").read_text()
+    assert "epochs 2–4: top-1 mean ± sd" in table and "| 0: 80.00, 1: 63.33 |" in table
+    for bad in ("4-2", "0-3", "3", "a-b"):
+        result = CliRunner().invoke(cli, ["sweep", "--summarize", str(out), "--epochs", bad])
+        assert result.exit_code == 2 and "is not A-B with 1 <= A <= B" in result.output
+
+
 def test_an_unreadable_result_is_reported_not_counted(tmp_path):
     _finished_run(tmp_path / "a" / "seed0", 50.0, 50.0, [1.0])
     _finished_run(tmp_path / "a" / "seed1", 60.0, 60.0, [1.0])
