@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, adjacency_tensor, get_layout
-from ..nn.ctr_conv import ChannelTopologyGraphConv
+from ..nn.ctr_conv import ChannelTopologyGraphConv, check_relation_channels
 from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import MultiScaleTemporalConv
 from .registry import register_model
@@ -161,12 +161,15 @@ class CTRGCNBlock(nn.Module):
         dilations: Sequence[int] = (1, 2),
         residual: bool = True,
         drop_path: float = 0.0,
+        rel_channels: int | None = None,
     ) -> None:
         super().__init__()
         if drop_path > 0 and not residual:
             raise ValueError("drop_path needs the block residual")
         self.stride = stride
-        self.gcn = ChannelTopologyGraphConv(in_channels, out_channels, adjacency)
+        self.gcn = ChannelTopologyGraphConv(
+            in_channels, out_channels, adjacency, rel_channels=rel_channels
+        )
         self.norm_gcn = nn.BatchNorm1d(out_channels)
         nn.init.constant_(self.norm_gcn.weight, 1e-6)  # the official start: gcn ~ its residual
         self.gcn_residual = residual_branch(in_channels, out_channels, 1)
@@ -214,6 +217,9 @@ class CTRGCN(SkeletonClassifier):
         input_branches, branch_blocks: Input streams as separate branches for the first
             blocks, concatenated after them (not in the official model; see
             :class:`~pyg_action.models.skeleton_classifier.SkeletonClassifier`).
+        input_relation_channels: Width of ``φ, ψ`` in the blocks that read the input (the
+            first block, or the first of every input branch); default the rule of
+            :func:`~pyg_action.nn.ctr_conv.relation_width` (8 for 3 or 9 channels, as official).
         max_hop, dilation: Accepted for the shared graph options; only 1 is meaningful.
 
     Shapes:
@@ -236,17 +242,20 @@ class CTRGCN(SkeletonClassifier):
         drop_path: float = 0.0,
         input_branches: int = 1,
         branch_blocks: int = 2,
+        input_relation_channels: int | None = None,
         max_hop: int = 1,
         dilation: int = 1,
     ) -> None:
         if max_hop != 1 or dilation != 1:
             raise ValueError("CTR-GCN's topology has one hop: max_hop and dilation must be 1")
+        check_relation_channels(input_relation_channels)
         adjacency = ctrgcn_adjacency(layout, strategy)
         rates = depth_rates(drop_path, len(channels))
 
         def make_block(i: int, c_in: int, c_out: int, stride: int) -> nn.Module:
+            rel = input_relation_channels if i == 0 else None
             return CTRGCNBlock(
-                c_in, c_out, adjacency, stride, kernel_size, dilations, i > 0, rates[i]
+                c_in, c_out, adjacency, stride, kernel_size, dilations, i > 0, rates[i], rel
             )
 
         super().__init__(

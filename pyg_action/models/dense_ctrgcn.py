@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from ..layouts import LayoutLike, get_layout
-from ..nn.ctr_conv import relation_width
+from ..nn.ctr_conv import check_relation_channels, relation_width
 from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import POOL_WINDOW, branch_widths
 from .ctrgcn import ctrgcn_adjacency
@@ -28,9 +28,9 @@ from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
 class DenseCTRGC(nn.Module):
     """One partition's CTR-GC, as the official ``CTRGC`` computes it."""
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, rel: int | None = None) -> None:
         super().__init__()
-        rel = relation_width(in_channels)
+        rel = rel or relation_width(in_channels)
         self.conv1 = nn.Conv2d(in_channels, rel, 1)
         self.conv2 = nn.Conv2d(in_channels, rel, 1)
         self.conv3 = nn.Conv2d(in_channels, out_channels, 1)
@@ -46,10 +46,12 @@ class DenseCTRGC(nn.Module):
 class DenseCTRGCUnit(nn.Module):
     """The official ``unit_gcn``: CTR-GC summed over the partitions, BN, residual, ReLU."""
 
-    def __init__(self, in_channels: int, out_channels: int, adjacency: Tensor) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, adjacency: Tensor, rel: int | None = None
+    ) -> None:
         super().__init__()
         self.convs = nn.ModuleList(
-            DenseCTRGC(in_channels, out_channels) for _ in range(adjacency.shape[0])
+            DenseCTRGC(in_channels, out_channels, rel) for _ in range(adjacency.shape[0])
         )
         self.PA = nn.Parameter(adjacency.clone())
         self.alpha = nn.Parameter(torch.zeros(1))
@@ -120,9 +122,10 @@ class DenseCTRGCNBlock(nn.Module):
         dilations: Sequence[int],
         residual: bool,
         drop_path: float = 0.0,
+        rel: int | None = None,
     ) -> None:
         super().__init__()
-        self.gcn1 = DenseCTRGCUnit(in_channels, out_channels, adjacency)
+        self.gcn1 = DenseCTRGCUnit(in_channels, out_channels, adjacency, rel)
         self.tcn1 = DenseCTRGCNTemporal(out_channels, out_channels, kernel_size, stride, dilations)
         self.residual = dense_residual(in_channels, out_channels, stride, residual)
         self.drop_path = SampleDropPath(drop_path)
@@ -162,15 +165,18 @@ class DenseCTRGCN(nn.Module):
         drop_path: float = 0.0,
         input_branches: int = 1,
         branch_blocks: int = 2,
+        input_relation_channels: int | None = None,
     ) -> None:
         super().__init__()
+        check_relation_channels(input_relation_channels)
         self.layout = get_layout(layout)
         adjacency = ctrgcn_adjacency(self.layout, strategy)
         rates = depth_rates(drop_path, len(channels))
 
         def block(i: int, c_in: int, c_out: int) -> DenseCTRGCNBlock:
+            rel = input_relation_channels if i == 0 else None
             return DenseCTRGCNBlock(
-                c_in, c_out, adjacency, strides[i], kernel_size, dilations, i > 0, rates[i]
+                c_in, c_out, adjacency, strides[i], kernel_size, dilations, i > 0, rates[i], rel
             )
 
         self.num_blocks = len(channels)

@@ -42,16 +42,22 @@ from .linear_map import Linear
 
 
 def relation_width(in_channels: int, reduction: int = 8) -> int:
-    """Width of the relation features ``φ, ψ``: ``in_channels // reduction``, and 8 for an
-    input narrower than ``2 · reduction`` channels.
-
-    The official model gives 8 to 3- and 9-channel inputs by name and ``in_channels //
-    reduction`` to every other width, the same for every width it uses (3, 9, 64, 128, 256),
-    but 0 below ``reduction`` channels (joint + bone, 6: a model that cannot run) and 1 for
-    8-15 (four streams, 12: a rank-one refinement in the first block). Here every narrow
-    input gets the 8 of the official streams.
+    """Width of the relation features ``φ, ψ``: the official rule, 8 for 3- or 9-channel
+    inputs and ``in_channels // reduction`` otherwise, except that an input narrower than
+    ``reduction`` channels (joint + bone, 6; x, y, z and a score, 4), for which the rule gives
+    0 channels and the official model cannot run, gets the 8 of the official narrow inputs.
     """
-    return 8 if in_channels < 2 * reduction else in_channels // reduction
+    if in_channels in (3, 9) or in_channels < reduction:
+        return 8
+    return in_channels // reduction
+
+
+def check_relation_channels(channels: int | None) -> None:
+    """``input_relation_channels`` is ``None`` (the rule) or a positive integer."""
+    if channels is not None and (
+        isinstance(channels, bool) or not isinstance(channels, int) or channels < 1
+    ):
+        raise ValueError(f"input_relation_channels must be a positive integer, got {channels!r}")
 
 
 class ChannelTopologyGraphConv(nn.Module):
@@ -62,8 +68,8 @@ class ChannelTopologyGraphConv(nn.Module):
         out_channels: ``C_out``.
         adjacency: ``(K, V, V)`` initial topology ``A[k, u, v]`` (target ``u``, source ``v``);
             learned.
-        rel_reduction: Relation width ``C_in // rel_reduction`` (8 below ``2 · rel_reduction``
-            input channels, :func:`relation_width`).
+        rel_reduction: Relation width ``C_in // rel_reduction`` (:func:`relation_width`).
+        rel_channels: The relation width itself, in place of :func:`relation_width`'s.
 
     Attributes:
         adjacency: ``A`` ``(K, V, V)``; ``alpha``: the refinement's scale (initially 0).
@@ -78,7 +84,12 @@ class ChannelTopologyGraphConv(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, adjacency: Tensor, rel_reduction: int = 8
+        self,
+        in_channels: int,
+        out_channels: int,
+        adjacency: Tensor,
+        rel_reduction: int = 8,
+        rel_channels: int | None = None,
     ) -> None:
         super().__init__()
         k, v, _ = adjacency.shape
@@ -86,7 +97,7 @@ class ChannelTopologyGraphConv(nn.Module):
         self.out_channels = out_channels
         self.num_partitions = k
         self.num_joints = v
-        self.rel_channels = relation_width(in_channels, rel_reduction)
+        self.rel_channels = rel_channels or relation_width(in_channels, rel_reduction)
         self.adjacency = nn.Parameter(adjacency.clone().float())
         self.alpha = nn.Parameter(torch.zeros(1))
         self.relation = Linear(in_channels, 2 * k * self.rel_channels)

@@ -273,18 +273,26 @@ def test_input_norm_recomputes_its_statistics_as_a_cumulative_average():
     assert int(norm.num_batches_tracked) == 2
 
 
-def test_relation_width_keeps_the_official_widths_and_every_narrow_input_runnable():
-    """3, 9, 16, 64, 128 and 256 input channels get the official relation widths; 4, 6 and 12
-    (x, y, z and a score; joint + bone; four streams) get the 8 of the official 3- and
-    9-channel inputs instead of 0 (no model) or 1, and such a model matches the dense one."""
-    official = {3: 8, 9: 8, 16: 2, 64: 8, 128: 16, 256: 32}
+def test_relation_width_is_official_and_every_narrow_input_runs():
+    """The official relation widths (3, 9, 12, 16, 64, 128, 256 input channels); 4 and 6
+    (x, y, z and a score; joint + bone), where the official rule gives 0 and no model, get 8;
+    ``input_relation_channels`` sets the input blocks' width; both match the dense model."""
+    official = {3: 8, 9: 8, 12: 1, 16: 2, 64: 8, 128: 16, 256: 32}
     assert {c: relation_width(c) for c in official} == official
-    assert [relation_width(c) for c in (4, 6, 12)] == [8, 8, 8]
-    for channels in (6, 12):
-        dense, sparse = paired_models("ntu25", in_channels=channels)
+    assert [relation_width(c) for c in (4, 6)] == [8, 8]
+    for channels, options, width in [
+        (6, {}, 8),
+        (12, {}, 1),
+        (12, {"input_relation_channels": 8}, 8),
+    ]:
+        dense, sparse = paired_models("ntu25", in_channels=channels, **options)
         dense.eval()
         sparse.eval()
-        assert sparse.blocks[0].gcn.rel_channels == 8
+        assert sparse.blocks[0].gcn.rel_channels == width
+        assert sparse.blocks[1].gcn.rel_channels == relation_width(SMALL["channels"][0])
         samples = [torch.randn(channels, t, 25, 2) for t in (12, 12)]
         out = sparse(batch_of(samples))
         assert_close_to_scale(out, dense(torch.stack(samples)), 1e-5)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="input_relation_channels must be a positive"):
+            create_model("ctrgcn", num_classes=3, input_relation_channels=bad)
