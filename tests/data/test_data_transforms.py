@@ -704,14 +704,6 @@ def _similarity(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarr
     return scale, rotation, mu_t - scale * rotation @ mu_s
 
 
-def _euler(rotation: np.ndarray) -> np.ndarray:
-    """``(ax, ay, az)`` in degrees of ``R = Rz Ry Rx`` (``|ay| < 90``)."""
-    ay = -np.arcsin(np.clip(rotation[2, 0], -1, 1))
-    ax = np.arctan2(rotation[2, 1], rotation[2, 2])
-    az = np.arctan2(rotation[1, 0], rotation[0, 0])
-    return np.degrees([ax, ay, az])
-
-
 @SETTINGS
 @given(
     seed=st.integers(0, 2**31),
@@ -734,7 +726,7 @@ def test_random_move_is_a_similarity_per_frame_moving_linearly_between_control_f
         target = out[:, t].transpose(1, 2, 0).reshape(-1, 3).astype(np.float64)
         s, rotation, d = _similarity(source, target)
         np.testing.assert_allclose(s * source @ rotation.T + d, target, atol=1e-4)
-        fits.append([s, *_euler(rotation), *d])
+        fits.append([s, *_euler_xyz(rotation), *d])
     fits = np.array(fits)  # (T, 7): scale, three angles, three offsets
     assert np.all(np.abs(fits[:, 0] - 1) <= scale + 1e-5)
     assert np.all(np.abs(fits[:, 1:4]) <= angle + 1e-3)
@@ -756,7 +748,7 @@ def test_random_move_keeps_absent_frames_extra_channels_and_checks_its_options()
     assert not np.allclose(out[:3], x[:3])
     # the first and the last frame take their own draws: the body turns along the clip
     first, last = (
-        _euler(_similarity(x[:3, t, :, 0].T.astype(np.float64), out[:3, t, :, 0].T)[1])
+        _euler_xyz(_similarity(x[:3, t, :, 0].T.astype(np.float64), out[:3, t, :, 0].T)[1])
         for t in (0, -1)
     )
     assert np.abs(first - last).max() > 1.0

@@ -32,12 +32,15 @@ def _paths_to_centre(layout: SkeletonLayout) -> np.ndarray:
 
 
 def _rebuild_from_bones(
-    coords: np.ndarray, bones: np.ndarray, layout: SkeletonLayout, path: np.ndarray
+    x: np.ndarray, coords: int, bones: np.ndarray, layout: SkeletonLayout, path: np.ndarray
 ) -> np.ndarray:
-    """Joints ``x'_j = x_c + Σ_{k ∈ path(j)} b_k`` from ``(C, T, V, M)`` bones and the original
-    ``coords``' centre joint (``path`` from :func:`_paths_to_centre`)."""
-    centre = coords[:, :, layout.center : layout.center + 1]
-    return centre + np.einsum("jk,ctkm->ctjm", path, bones)
+    """A float32 copy of ``x`` whose first ``coords`` channels are the joints
+    ``x'_j = x_c + Σ_{k ∈ path(j)} b_k`` built from ``(coords, T, V, M)`` bones outwards from
+    ``x``'s centre joint ``c`` (``path`` from :func:`_paths_to_centre`)."""
+    centre = x[:coords, :, layout.center : layout.center + 1].astype(np.float64)
+    out = np.array(x, dtype=np.float32, copy=True)
+    out[:coords] = centre + np.einsum("jk,ctkm->ctjm", path, bones)
+    return out
 
 
 @register_transform("random_bone_scale", "random_bone_length")
@@ -86,9 +89,7 @@ class RandomBoneScale(Transform):
         factors = rng.uniform(1 - self.scale, 1 + self.scale, size=self._source.size)[self._source]
         coords = x[:c].astype(np.float64)
         bones = self.layout.bone_array(coords, axis=2) * factors[:, None]
-        out = np.array(x, dtype=np.float32, copy=True)
-        out[:c] = _rebuild_from_bones(coords, bones, self.layout, self._path)
-        return out
+        return _rebuild_from_bones(x, c, bones, self.layout, self._path)
 
 
 @register_transform("random_bone_rotate", "random_joint_angles")
@@ -135,9 +136,7 @@ class RandomBoneRotate(Transform):
             compound[joint] = compound[self.layout.parents[joint]] @ rotation_matrix(drawn[joint])
         coords = x[:c].astype(np.float64)
         bones = np.einsum("vij,jtvm->itvm", compound, self.layout.bone_array(coords, axis=2))
-        out = np.array(x, dtype=np.float32, copy=True)
-        out[:c] = _rebuild_from_bones(coords, bones, self.layout, self._path)
-        return out
+        return _rebuild_from_bones(x, c, bones, self.layout, self._path)
 
 
 @register_transform("set_bone_lengths", "canonical_bone_lengths")
@@ -202,6 +201,4 @@ class SetBoneLengths(Transform):
         norms = np.linalg.norm(bones, axis=0)  # (T, V, M)
         target = np.broadcast_to(self._lengths[:, None], norms.shape)
         scale = np.divide(target, norms, out=np.zeros_like(norms), where=norms > 1e-9)
-        out = np.array(x, dtype=np.float32, copy=True)
-        out[:c] = _rebuild_from_bones(coords, bones * scale, self.layout, self._path)
-        return out
+        return _rebuild_from_bones(x, c, bones * scale, self.layout, self._path)

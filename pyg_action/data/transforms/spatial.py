@@ -35,7 +35,7 @@ class Centre(Transform):
             the origin (removes global motion). ``False``: everything is moved by the same
             vector, the joint of the first person in the first frame where it is present
             (keeps global motion and the relative placement of persons).
-        coords: Number of coordinate channels (see module docs).
+        coords: Number of coordinate channels (see :mod:`pyg_action.data.transforms`).
     """
 
     deterministic = True
