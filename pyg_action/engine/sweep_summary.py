@@ -27,7 +27,7 @@ from .metrics import classification_metrics
 from .scores import read_scores
 from .sweep import SEED_FOLDER
 from .sweep_runner import MANIFEST
-from .trainer import epoch_seconds, read_result
+from .trainer import epoch_seconds, read_log, read_result
 
 
 @dataclass
@@ -100,11 +100,9 @@ def window_top1(folder: Path, window: tuple[int, int]) -> float | None:
     """The mean held-out top-1 of a run's epochs ``a … b`` (``window``) from its
     ``log.jsonl``, or ``None`` when the log does not hold every one of them."""
     first, last = window
-    log = folder / "log.jsonl"
-    if not log.is_file():
+    if not (folder / "log.jsonl").is_file():
         return None
-    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
-    top1 = {int(r["epoch"]): float(r["test_top1"]) for r in records if "test_top1" in r}
+    top1 = {int(r["epoch"]): float(r["test_top1"]) for r in read_log(folder) if "test_top1" in r}
     epochs = range(first, last + 1)
     if any(epoch not in top1 for epoch in epochs):
         return None

@@ -324,11 +324,16 @@ class _Outputs:
         _write_text(self.out_dir / "result.json", strict_json(summary, indent=2))
 
 
+def read_log(out_dir: str | Path) -> list[dict[str, Any]]:
+    """The epoch records of a run's ``log.jsonl``, in order."""
+    lines = (Path(out_dir) / "log.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
 def epoch_seconds(out_dir: str | Path) -> float:
     """The summed ``seconds`` of a run's epochs in its ``log.jsonl`` (training and evaluation;
     start-up and checkpoint writing not counted)."""
-    lines = (Path(out_dir) / "log.jsonl").read_text(encoding="utf-8").splitlines()
-    return sum(float(json.loads(line)["seconds"]) for line in lines if line.strip())
+    return sum(float(record["seconds"]) for record in read_log(out_dir))
 
 
 def read_result(out_dir: str | Path) -> TrainResult:
