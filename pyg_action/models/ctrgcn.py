@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, adjacency_tensor, get_layout
 from ..nn.ctr_conv import ChannelTopologyGraphConv, check_relation_channels
+from ..nn.drop_graph import DropGraph, check_drop_graph
 from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import MultiScaleTemporalConv
 from .registry import register_model
@@ -135,6 +136,17 @@ class PersonDataNorm(nn.Module):
         norm.running_var.view(slots).lerp_(unbiased, factor)
 
 
+def drop_graph_rates(p: float, blocks: int, frames: int, channels: Sequence[int]) -> list[float]:
+    """The DropGraph rate of every block: ``p`` in the last ``blocks``, 0 before (options
+    checked, naming them; ``blocks`` only where ``p > 0``)."""
+    check_drop_graph(p, frames)
+    if p > 0 and not 0 <= blocks <= len(channels):
+        raise ValueError(
+            f"drop_graph_blocks={blocks}: between 0 and the model's {len(channels)} blocks"
+        )
+    return [p if i >= len(channels) - blocks else 0.0 for i in range(len(channels))]
+
+
 class CTRGCNBlock(nn.Module):
     """``relu(BN(CTR-GC(x)) + down(x))`` -> multi-scale temporal conv, plus the block residual,
     then ReLU.
@@ -149,6 +161,10 @@ class CTRGCNBlock(nn.Module):
         drop_path: Probability that a training sample skips the block's graph and temporal
             convolutions and keeps only its residual (:class:`SampleDropPath`; needs
             ``residual``).
+        rel_channels: Width of ``φ, ψ`` (default: :func:`~pyg_action.nn.ctr_conv.relation_width`).
+        drop_graph, drop_graph_frames: :class:`~pyg_action.nn.drop_graph.DropGraph` rate and
+            window, applied to the temporal convolution's output and to the residual, each
+            with its own draws (DC-GCN's placement); rate 0: none.
     """
 
     def __init__(
@@ -162,6 +178,8 @@ class CTRGCNBlock(nn.Module):
         residual: bool = True,
         drop_path: float = 0.0,
         rel_channels: int | None = None,
+        drop_graph: float = 0.0,
+        drop_graph_frames: int = 41,
     ) -> None:
         super().__init__()
         if drop_path > 0 and not residual:
@@ -185,15 +203,17 @@ class CTRGCNBlock(nn.Module):
         )
         self.residual = residual_branch(in_channels, out_channels, stride, residual)
         self.drop_path = SampleDropPath(drop_path)
+        self.drop_graph = DropGraph(drop_graph, adjacency, drop_graph_frames)
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> tuple[Tensor, SkeletonLevel]:
         assert self.gcn_residual is not None
         g = torch.relu(self.norm_gcn(self.gcn(x, level)) + self.gcn_residual(x))
-        h = self.tcn(g, level)
         coarse = level.coarsen(self.stride)
+        h = self.drop_graph(self.tcn(g, level), coarse)
         if self.residual is not None:
             h = self.drop_path(h, coarse.node_sample, coarse.shape.num_samples)
-            h = h + self.residual(level.select_kept(x, self.stride))
+            skip = self.residual(level.select_kept(x, self.stride))
+            h = h + self.drop_graph(skip, coarse)
         return torch.relu(h), coarse
 
 
@@ -220,6 +240,13 @@ class CTRGCN(SkeletonClassifier):
         input_relation_channels: Width of ``φ, ψ`` in the blocks that read the input (the
             first block, or the first of every input branch); default the rule of
             :func:`~pyg_action.nn.ctr_conv.relation_width` (8 for 3 or 9 channels, as official).
+        drop_graph: DropGraph rate (not in the official CTR-GCN; DC-GCN's regulariser,
+            :class:`~pyg_action.nn.drop_graph.DropGraph`: joints with their neighbours, then
+            windows of frames) in the last ``drop_graph_blocks`` blocks (DC-GCN: 0.1 in the
+            last 4 of 10), on each block's temporal output and residual; 0: none.
+        drop_graph_blocks: How many of the last blocks drop.
+        drop_graph_frames: DropGraph's temporal window (odd; DC-GCN: 41 at 300-frame inputs,
+            so about 55 % of the frames at the last blocks' quarter rate).
         max_hop, dilation: Accepted for the shared graph options; only 1 is meaningful.
 
     Shapes:
@@ -243,19 +270,33 @@ class CTRGCN(SkeletonClassifier):
         input_branches: int = 1,
         branch_blocks: int = 2,
         input_relation_channels: int | None = None,
+        drop_graph: float = 0.0,
+        drop_graph_blocks: int = 4,
+        drop_graph_frames: int = 41,
         max_hop: int = 1,
         dilation: int = 1,
     ) -> None:
         if max_hop != 1 or dilation != 1:
             raise ValueError("CTR-GCN's topology has one hop: max_hop and dilation must be 1")
         check_relation_channels(input_relation_channels)
+        graph_rates = drop_graph_rates(drop_graph, drop_graph_blocks, drop_graph_frames, channels)
         adjacency = ctrgcn_adjacency(layout, strategy)
         rates = depth_rates(drop_path, len(channels))
 
         def make_block(i: int, c_in: int, c_out: int, stride: int) -> nn.Module:
             rel = input_relation_channels if i == 0 else None
             return CTRGCNBlock(
-                c_in, c_out, adjacency, stride, kernel_size, dilations, i > 0, rates[i], rel
+                c_in,
+                c_out,
+                adjacency,
+                stride,
+                kernel_size,
+                dilations,
+                i > 0,
+                rates[i],
+                rel,
+                graph_rates[i],
+                drop_graph_frames,
             )
 
         super().__init__(

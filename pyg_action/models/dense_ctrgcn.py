@@ -17,9 +17,10 @@ from torch import Tensor, nn
 
 from ..layouts import LayoutLike, get_layout
 from ..nn.ctr_conv import check_relation_channels, relation_width
+from ..nn.dense.drop_graph import DenseDropGraph
 from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import POOL_WINDOW, branch_widths
-from .ctrgcn import ctrgcn_adjacency
+from .ctrgcn import ctrgcn_adjacency, drop_graph_rates
 from .dense_stgcnpp import DenseTemporalUnit, dense_residual
 from .skeleton_classifier import check_input_branches
 from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
@@ -123,31 +124,35 @@ class DenseCTRGCNBlock(nn.Module):
         residual: bool,
         drop_path: float = 0.0,
         rel: int | None = None,
+        drop_graph: float = 0.0,
+        drop_graph_frames: int = 41,
     ) -> None:
         super().__init__()
         self.gcn1 = DenseCTRGCUnit(in_channels, out_channels, adjacency, rel)
         self.tcn1 = DenseCTRGCNTemporal(out_channels, out_channels, kernel_size, stride, dilations)
         self.residual = dense_residual(in_channels, out_channels, stride, residual)
         self.drop_path = SampleDropPath(drop_path)
+        self.drop_graph = DenseDropGraph(drop_graph, adjacency, drop_graph_frames)
 
     def forward(self, x: Tensor, num_samples: int) -> Tensor:
         """``x``: ``(N M, C, T, V)``, the ``M`` person tracks of each of ``N = num_samples``
         samples in a row."""
-        out = self.tcn1(self.gcn1(x))
+        out = self.drop_graph(self.tcn1(self.gcn1(x)))
         if self.residual is not None:
             if self.drop_path.active:
                 persons = x.shape[0] // num_samples
                 track_sample = torch.arange(x.shape[0], device=x.device) // persons
                 out = self.drop_path(out, track_sample, num_samples)
-            out = out + self.residual(x)
+            out = out + self.drop_graph(self.residual(x))
         return torch.relu(out)
 
 
 class DenseCTRGCN(nn.Module):
     """The dense CTR-GCN, configurable like :class:`~pyg_action.models.ctrgcn.CTRGCN` (but for
     its classifier dropout); the blocks are ``l1 .. lL`` as in the official model.
-    ``drop_path`` is not in the official model: stochastic depth drawn in the same order as
-    the sparse model's, for train-mode parity. Neither are ``input_branches`` and
+    ``drop_path`` and ``drop_graph*`` are not in the official model: stochastic depth and
+    DropGraph drawn in the same order as the sparse model's, for train-mode parity (DropGraph:
+    samples of equal length with every person present). Neither are ``input_branches`` and
     ``branch_blocks``: branch ``s`` of the input has blocks ``input{s}_l1 .. input{s}_l{d}``
     on its group of channels, and the shared blocks go on from ``l{d+1}``."""
 
@@ -166,9 +171,13 @@ class DenseCTRGCN(nn.Module):
         input_branches: int = 1,
         branch_blocks: int = 2,
         input_relation_channels: int | None = None,
+        drop_graph: float = 0.0,
+        drop_graph_blocks: int = 4,
+        drop_graph_frames: int = 41,
     ) -> None:
         super().__init__()
         check_relation_channels(input_relation_channels)
+        graph_rates = drop_graph_rates(drop_graph, drop_graph_blocks, drop_graph_frames, channels)
         self.layout = get_layout(layout)
         adjacency = ctrgcn_adjacency(self.layout, strategy)
         rates = depth_rates(drop_path, len(channels))
@@ -176,7 +185,17 @@ class DenseCTRGCN(nn.Module):
         def block(i: int, c_in: int, c_out: int) -> DenseCTRGCNBlock:
             rel = input_relation_channels if i == 0 else None
             return DenseCTRGCNBlock(
-                c_in, c_out, adjacency, strides[i], kernel_size, dilations, i > 0, rates[i], rel
+                c_in,
+                c_out,
+                adjacency,
+                strides[i],
+                kernel_size,
+                dilations,
+                i > 0,
+                rates[i],
+                rel,
+                graph_rates[i],
+                drop_graph_frames,
             )
 
         self.num_blocks = len(channels)

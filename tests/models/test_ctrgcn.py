@@ -84,13 +84,23 @@ def test_two_person_batch_matches_dense_outputs_and_gradients(layout, train):
     assert_gradients_close(sparse, dense, 1e-6)
 
 
+REGULARISERS = {
+    "drop_path": {"drop_path": 0.6},
+    "drop_graph": {"drop_graph": 0.3, "drop_graph_blocks": 3, "drop_graph_frames": 5},
+    "both": {"drop_path": 0.4, "drop_graph": 0.3, "drop_graph_blocks": 5, "drop_graph_frames": 3},
+}
+
+
 @pytest.mark.parametrize("layout", sorted(JOINTS))
-def test_drop_path_training_matches_dense_with_the_same_draws(layout):
-    """Stochastic depth (``drop_path``) in training: from the same generator state both models
-    skip the same blocks for the same samples, so outputs and gradients agree (float64, as in
-    the train-mode test above); the draws do skip blocks (the output differs from the same
-    model's without them), and evaluation ignores them."""
-    dense, sparse = paired_models(layout, torch.float64, drop_path=0.6)
+@pytest.mark.parametrize("regulariser", sorted(REGULARISERS))
+def test_random_regularisers_in_training_match_dense_with_the_same_draws(layout, regulariser):
+    """Stochastic depth (``drop_path``) and DropGraph in training: from the same generator
+    state both models skip the same blocks for the same samples and drop the same joints and
+    frames, so outputs and gradients agree (float64, as in the train-mode test above); the
+    draws do change the output (against the same model without them), and evaluation ignores
+    them."""
+    options = REGULARISERS[regulariser]
+    dense, sparse = paired_models(layout, torch.float64, **options)
     dense.train()
     sparse.train()
     x = torch.randn(6, 3, 20, JOINTS[layout], 2).double()  # fp32 values, as the builder keeps
@@ -109,12 +119,22 @@ def test_drop_path_training_matches_dense_with_the_same_draws(layout):
     out_undropped = undropped(batch_of(list(x), layout, torch.float64))
     assert not torch.allclose(out_sparse, out_undropped, atol=1e-3)
     evaluated = [
-        paired_models(layout, torch.float64, **options)[1].eval()(
+        paired_models(layout, torch.float64, **chosen)[1].eval()(
             batch_of(list(x), layout, torch.float64)
         )
-        for options in ({"drop_path": 0.6}, {})
+        for chosen in (options, {})
     ]
     torch.testing.assert_close(*evaluated)
+
+
+def test_drop_graph_acts_in_the_last_blocks_only_and_its_options_are_checked():
+    model = CTRGCN(7, 3, "ntu25", **SMALL, drop_graph=0.2, drop_graph_blocks=2)
+    rates = [block.drop_graph.p for block in model.blocks]
+    assert rates == [0.0, 0.0, 0.0, 0.2, 0.2]
+    with pytest.raises(ValueError, match="drop_graph_blocks=6"):
+        CTRGCN(7, 3, "ntu25", **SMALL, drop_graph=0.2, drop_graph_blocks=6)
+    with pytest.raises(ValueError, match="odd"):
+        DenseCTRGCN(7, 3, "ntu25", **SMALL, drop_graph=0.2, drop_graph_frames=8)
 
 
 @pytest.mark.parametrize("layout", sorted(JOINTS))

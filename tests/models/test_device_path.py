@@ -58,15 +58,24 @@ def test_training_step_under_bf16_autocast_bounded_by_dense(name):
     assert sparse.total <= dense.total, (sparse.summary(), dense.total)
 
 
-def test_input_branches_training_step_bounded_by_dense():
-    """CTR-GCN with three input branches (9 channels, two blocks each) at mixed lengths: no
-    value-dependent op, no more ops than the dense reference with the same branches."""
-    options = dict(in_channels=9, input_branches=3, branch_blocks=2)
+CTRGCN_OPTIONS = {
+    "input_branches": dict(in_channels=9, input_branches=3, branch_blocks=2),
+    "regularisers": dict(drop_graph=0.1, drop_graph_blocks=6, drop_graph_frames=5, drop_path=0.1),
+}
+
+
+@pytest.mark.parametrize("option", sorted(CTRGCN_OPTIONS))
+def test_ctrgcn_options_training_step_bounded_by_dense(option):
+    """CTR-GCN with three input branches (9 channels, two blocks each), or with DropGraph in
+    every block and stochastic depth, at mixed lengths: no value-dependent op, no more ops
+    than the dense reference with the same options."""
+    options = CTRGCN_OPTIONS[option]
+    channels = options.get("in_channels", 3)
     lengths = [20, 17, 13, 18]
     labels = torch.zeros(len(lengths), dtype=torch.long)
     model = create_model("ctrgcn", num_classes=60, **options)
-    sparse = training_step_ops(model, _batch(lengths, channels=9), labels)
-    dense_input = torch.randn(len(lengths), 9, 20, 25, 2)
+    sparse = training_step_ops(model, _batch(lengths, channels=channels), labels)
+    dense_input = torch.randn(len(lengths), channels, 20, 25, 2)
     dense = training_step_ops(DenseCTRGCN(60, **options), dense_input, labels)
     assert sparse.total_value_dependent == 0, sparse.summary()
     assert sparse.total <= dense.total, (sparse.summary(), dense.total)
@@ -115,8 +124,12 @@ def test_a_user_batch_without_its_shape_costs_one_read():
 @pytest.mark.parametrize("name", ["stgcn", "shiftgcn", "stgcnpp", "ctrgcn"])
 def test_compiles_as_one_graph_at_a_fixed_shape(name, train):
     """``torch.compile`` sees the whole model as one graph: the level's indices are Python-side
-    arithmetic on the batch's host shape, with no data-dependent branch."""
-    model = create_model(name, num_classes=5, channels=[8, 8], strides=[1, 2]).train(train)
+    arithmetic on the batch's host shape, with no data-dependent branch (CTR-GCN with
+    DropGraph, whose masks are drawn and built on the device)."""
+    options = {"drop_graph": 0.1, "drop_graph_blocks": 2, "drop_graph_frames": 3}
+    options = options if name == "ctrgcn" else {}
+    model = create_model(name, num_classes=5, channels=[8, 8], strides=[1, 2], **options)
+    model.train(train)
     torch._dynamo.reset()
     with use_backend(temporal_shift="gather"):
         explanation = torch._dynamo.explain(model)(_batch([9, 6]))
