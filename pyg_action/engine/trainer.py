@@ -502,6 +502,15 @@ def _distiller(
     )
 
 
+def set_training_epoch(net: nn.Module, epoch: int) -> None:
+    """Tell every submodule with a schedule over the epochs (a ``set_training_epoch(epoch)``
+    method: DropGraph's rising rate) that 0-based epoch ``epoch`` starts."""
+    for module in net.modules():
+        schedule = getattr(module, "set_training_epoch", None)
+        if callable(schedule):
+            schedule(epoch)
+
+
 def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[float, float]:
     """One epoch over this rank's shards; returns the all-rank mean loss and top-1 (%).
 
@@ -511,6 +520,7 @@ def _train_epoch(run: _Run, epoch: int, desc: str, progress: bool) -> tuple[floa
     dev = run.ctx.device
     average = _average_of(run, epoch)
     run.model.train()
+    set_training_epoch(run.net, epoch)
     run.sampler.set_epoch(epoch)
     batches: Iterable[Any] = run.train_loader
     if run.device_train is not None:

@@ -162,9 +162,10 @@ class CTRGCNBlock(nn.Module):
             convolutions and keeps only its residual (:class:`SampleDropPath`; needs
             ``residual``).
         rel_channels: Width of ``φ, ψ`` (default: :func:`~pyg_action.nn.ctr_conv.relation_width`).
-        drop_graph, drop_graph_frames: :class:`~pyg_action.nn.drop_graph.DropGraph` rate and
-            window, applied to the temporal convolution's output and to the residual, each
-            with its own draws (DC-GCN's placement); rate 0: none.
+        drop_graph, drop_graph_frames, drop_graph_ramp_epochs:
+            :class:`~pyg_action.nn.drop_graph.DropGraph` rate, window and ramp, applied to the
+            temporal convolution's output and to the residual, each with its own draws
+            (DC-GCN's placement); rate 0: none.
     """
 
     def __init__(
@@ -180,6 +181,7 @@ class CTRGCNBlock(nn.Module):
         rel_channels: int | None = None,
         drop_graph: float = 0.0,
         drop_graph_frames: int = 41,
+        drop_graph_ramp_epochs: int = 0,
     ) -> None:
         super().__init__()
         if drop_path > 0 and not residual:
@@ -203,7 +205,9 @@ class CTRGCNBlock(nn.Module):
         )
         self.residual = residual_branch(in_channels, out_channels, stride, residual)
         self.drop_path = SampleDropPath(drop_path)
-        self.drop_graph = DropGraph(drop_graph, adjacency, drop_graph_frames)
+        self.drop_graph = DropGraph(
+            drop_graph, adjacency, drop_graph_frames, drop_graph_ramp_epochs
+        )
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> tuple[Tensor, SkeletonLevel]:
         assert self.gcn_residual is not None
@@ -247,6 +251,8 @@ class CTRGCN(SkeletonClassifier):
         drop_graph_blocks: How many of the last blocks drop.
         drop_graph_frames: DropGraph's temporal window (odd; DC-GCN: 41 at 300-frame inputs,
             so about 55 % of the frames at the last blocks' quarter rate).
+        drop_graph_ramp_epochs: Epochs over which the DropGraph rate rises linearly from 0
+            (DC-GCN: 100; 0: the full rate from the start). The trainer sets each epoch's rate.
         max_hop, dilation: Accepted for the shared graph options; only 1 is meaningful.
 
     Shapes:
@@ -273,6 +279,7 @@ class CTRGCN(SkeletonClassifier):
         drop_graph: float = 0.0,
         drop_graph_blocks: int = 4,
         drop_graph_frames: int = 41,
+        drop_graph_ramp_epochs: int = 0,
         max_hop: int = 1,
         dilation: int = 1,
     ) -> None:
@@ -297,6 +304,7 @@ class CTRGCN(SkeletonClassifier):
                 rel,
                 graph_rates[i],
                 drop_graph_frames,
+                drop_graph_ramp_epochs,
             )
 
         super().__init__(

@@ -126,13 +126,16 @@ class DenseCTRGCNBlock(nn.Module):
         rel: int | None = None,
         drop_graph: float = 0.0,
         drop_graph_frames: int = 41,
+        drop_graph_ramp_epochs: int = 0,
     ) -> None:
         super().__init__()
         self.gcn1 = DenseCTRGCUnit(in_channels, out_channels, adjacency, rel)
         self.tcn1 = DenseCTRGCNTemporal(out_channels, out_channels, kernel_size, stride, dilations)
         self.residual = dense_residual(in_channels, out_channels, stride, residual)
         self.drop_path = SampleDropPath(drop_path)
-        self.drop_graph = DenseDropGraph(drop_graph, adjacency, drop_graph_frames)
+        self.drop_graph = DenseDropGraph(
+            drop_graph, adjacency, drop_graph_frames, drop_graph_ramp_epochs
+        )
 
     def forward(self, x: Tensor, num_samples: int) -> Tensor:
         """``x``: ``(N M, C, T, V)``, the ``M`` person tracks of each of ``N = num_samples``
@@ -174,6 +177,7 @@ class DenseCTRGCN(nn.Module):
         drop_graph: float = 0.0,
         drop_graph_blocks: int = 4,
         drop_graph_frames: int = 41,
+        drop_graph_ramp_epochs: int = 0,
     ) -> None:
         super().__init__()
         check_relation_channels(input_relation_channels)
@@ -196,6 +200,7 @@ class DenseCTRGCN(nn.Module):
                 rel,
                 graph_rates[i],
                 drop_graph_frames,
+                drop_graph_ramp_epochs,
             )
 
         self.num_blocks = len(channels)

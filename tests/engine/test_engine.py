@@ -204,3 +204,29 @@ def test_quick_vig_recipe_is_the_shipped_digits_config():
                 assert name in unused_by_adamw or quick["train"]["optimizer"][name] == setting
         else:
             assert quick["train"][key] == value
+
+
+def test_the_trainer_sets_each_epochs_drop_graph_rate(tmp_path, monkeypatch):
+    """Every DropGraph layer hears of every epoch's start: the rate of a ramp of 2 epochs is
+    0, half and full in epochs 0, 1, 2 of the run (and 0 throughout where ``p = 0``)."""
+    from pyg_action.nn.drop_graph import DropRate
+
+    heard = []
+    original = DropRate.set_training_epoch
+
+    def recording(self, epoch):
+        original(self, epoch)
+        heard.append((epoch, self.p, round(float(self.rate), 6)))
+
+    monkeypatch.setattr(DropRate, "set_training_epoch", recording)
+    extra = ["train.epochs=3", "model.drop_graph=0.2", "model.drop_graph_blocks=1"]
+    extra += ["model.drop_graph_frames=3", "model.drop_graph_ramp_epochs=2"]
+    train(load_config(None, [*TINY, *extra], model="ctrgcn"), tmp_path, progress=False)
+    assert sorted(set(heard)) == [
+        (0, 0.0, 0.0),
+        (0, 0.2, 0.0),
+        (1, 0.0, 0.0),
+        (1, 0.2, 0.1),
+        (2, 0.0, 0.0),
+        (2, 0.2, 0.2),
+    ]

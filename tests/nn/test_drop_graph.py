@@ -115,3 +115,39 @@ def test_drop_graph_options_are_checked() -> None:
         DropGraph(1.0, adjacency)
     with pytest.raises(ValueError, match="odd"):
         DropGraph(0.1, adjacency, frames=4)
+    with pytest.raises(ValueError, match="drop_graph_ramp_epochs"):
+        DropGraph(0.1, adjacency, ramp_epochs=-1)
+
+
+def test_the_rate_ramps_up_over_the_epochs_and_the_dense_form_follows() -> None:
+    """``p · min(1, e / E)``: nothing dropped in epoch 0, half the rate halfway, ``p`` from
+    epoch ``E`` on; the dense reference follows the same schedule (parity at half rate)."""
+    adjacency = ctrgcn_adjacency("ntu25")
+    level = SkeletonLevel.structured(TrackShape((64,) * 32, (1,) * 32, 25), "cpu")
+    layer = DropGraph(0.2, adjacency, frames=9, ramp_epochs=10)
+    x = torch.ones(level.num_nodes, 1)
+
+    def kept_share() -> float:
+        torch.manual_seed(0)
+        return float(torch.stack([layer(x, level).ne(0).float().mean() for _ in range(30)]).mean())
+
+    layer.set_training_epoch(0)
+    assert float(layer.rate) == 0.0 and kept_share() == 1.0
+    layer.set_training_epoch(5)
+    assert float(layer.rate) == pytest.approx(0.1)
+    halfway = kept_share()
+    layer.set_training_epoch(25)
+    assert float(layer.rate) == pytest.approx(0.2)
+    full = kept_share()
+    assert full < halfway < 1.0
+    assert halfway == pytest.approx(0.9**2, abs=0.04) and full == pytest.approx(0.8**2, abs=0.05)
+
+    dense = DenseDropGraph(0.2, adjacency, frames=9, ramp_epochs=10)
+    dense.set_training_epoch(5)
+    tracks = torch.rand(4, 3, 16, 25)
+    small = SkeletonLevel.structured(TrackShape((16,) * 4, (2, 2), 25), "cpu")
+    torch.manual_seed(1)
+    expected = rows_of_tracks(dense(tracks))
+    layer.set_training_epoch(5)
+    torch.manual_seed(1)
+    torch.testing.assert_close(layer(rows_of_tracks(tracks), small), expected)

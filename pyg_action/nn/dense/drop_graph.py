@@ -13,31 +13,19 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from ..drop_graph import check_drop_graph, joint_reach
+from ..drop_graph import DropRate
 
 
-class DenseDropGraph(nn.Module):
+class DenseDropGraph(DropRate):
     """DropGraph on ``(N, C, T, V)`` tracks of equal length (training only).
 
-    Args:
-        p: Drop rate (``1 - keep_prob``).
-        adjacency: ``(K, V, V)`` or ``(V, V)`` topology.
-        frames: Temporal window (odd).
+    Args: those of :class:`~pyg_action.nn.drop_graph.DropRate`.
     """
 
-    reach: Tensor
-
-    def __init__(self, p: float, adjacency: Tensor, frames: int = 41) -> None:
-        super().__init__()
-        check_drop_graph(p, frames)
-        self.p = float(p)
-        self.frames = int(frames)
-        self.register_buffer("reach", joint_reach(adjacency), persistent=False)
-
     def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.p == 0.0:
+        if not self.active:
             return x
         return self._drop_frames(self._drop_joints(x))
 
@@ -45,7 +33,7 @@ class DenseDropGraph(nn.Module):
         n, _, _, v = x.shape
         score = x.detach().abs().float().mean(2).mean(1)
         score = score / score.sum() * score.numel()
-        gamma = self.p / float(self.reach.sum() / v)
+        gamma = self.rate / (self.reach.sum() / v)
         seeds = (torch.rand(n, v, device=x.device) < (score * gamma).clamp(max=1.0)).float()
         spread = seeds.to(self.reach.dtype) @ self.reach
         mask = (1.0 - (spread > 0.001).float()).to(x.dtype)
@@ -55,7 +43,7 @@ class DenseDropGraph(nn.Module):
         n, c, t, v = x.shape
         score = x.detach().abs().float().mean(3).mean(1)
         score = score / score.sum() * score.numel()
-        gamma = self.p / self.frames
+        gamma = self.rate / self.frames
         seeds = (torch.rand(n, t, device=x.device) < (score * gamma).clamp(max=1.0)).float()
         widened = F.max_pool1d(seeds.unsqueeze(1), self.frames, 1, self.frames // 2).squeeze(1)
         mask = (1.0 - widened).to(x.dtype)
