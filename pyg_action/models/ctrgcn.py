@@ -14,7 +14,7 @@ batch-norm). Samples of any length and person count share a batch without paddin
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -22,12 +22,14 @@ from torch import Tensor, nn
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, adjacency_tensor, get_layout
 from ..nn.ctr_conv import ChannelTopologyGraphConv, check_relation_channels
-from ..nn.drop_graph import DropGraph, check_drop_graph
+from ..nn.drop_graph import DropGraph, DropRate, check_drop_graph
 from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import MultiScaleTemporalConv
 from .registry import register_model
 from .skeleton_classifier import SkeletonClassifier, quick_skeleton_config, residual_branch
 from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
+
+DropRateT = TypeVar("DropRateT", bound=DropRate)
 
 
 def ctrgcn_adjacency(layout: LayoutLike, strategy: str = "inward_outward") -> Tensor:
@@ -136,15 +138,26 @@ class PersonDataNorm(nn.Module):
         norm.running_var.view(slots).lerp_(unbiased, factor)
 
 
-def drop_graph_rates(p: float, blocks: int, frames: int, channels: Sequence[int]) -> list[float]:
-    """The DropGraph rate of every block: ``p`` in the last ``blocks``, 0 before (options
-    checked, naming them; ``blocks`` only where ``p > 0``)."""
-    check_drop_graph(p, frames)
-    if p > 0 and not 0 <= blocks <= len(channels):
+def drop_graph_layers(
+    kind: type[DropRateT],
+    p: float,
+    blocks: int,
+    frames: int,
+    ramp_epochs: int,
+    adjacency: Tensor,
+    num_blocks: int,
+) -> list[DropRateT]:
+    """One DropGraph layer of ``kind`` (on node rows or dense) per block: rate ``p`` in the
+    last ``blocks``, 0 before (options checked, naming them; ``blocks`` only where ``p > 0``)."""
+    check_drop_graph(p, frames, ramp_epochs)
+    if p > 0 and not 0 <= blocks <= num_blocks:
         raise ValueError(
-            f"drop_graph_blocks={blocks}: between 0 and the model's {len(channels)} blocks"
+            f"drop_graph_blocks={blocks}: between 0 and the model's {num_blocks} blocks"
         )
-    return [p if i >= len(channels) - blocks else 0.0 for i in range(len(channels))]
+    first = num_blocks - blocks
+    return [
+        kind(p if i >= first else 0.0, adjacency, frames, ramp_epochs) for i in range(num_blocks)
+    ]
 
 
 class CTRGCNBlock(nn.Module):
@@ -162,10 +175,9 @@ class CTRGCNBlock(nn.Module):
             convolutions and keeps only its residual (:class:`SampleDropPath`; needs
             ``residual``).
         rel_channels: Width of ``φ, ψ`` (default: :func:`~pyg_action.nn.ctr_conv.relation_width`).
-        drop_graph, drop_graph_frames, drop_graph_ramp_epochs:
-            :class:`~pyg_action.nn.drop_graph.DropGraph` rate, window and ramp, applied to the
-            temporal convolution's output and to the residual, each with its own draws
-            (DC-GCN's placement); rate 0: none.
+        drop_graph: A :class:`~pyg_action.nn.drop_graph.DropGraph` for the temporal
+            convolution's output and the residual, each with its own draws (DC-GCN's
+            placement); ``None``: none.
     """
 
     def __init__(
@@ -179,9 +191,7 @@ class CTRGCNBlock(nn.Module):
         residual: bool = True,
         drop_path: float = 0.0,
         rel_channels: int | None = None,
-        drop_graph: float = 0.0,
-        drop_graph_frames: int = 41,
-        drop_graph_ramp_epochs: int = 0,
+        drop_graph: DropGraph | None = None,
     ) -> None:
         super().__init__()
         if drop_path > 0 and not residual:
@@ -205,9 +215,7 @@ class CTRGCNBlock(nn.Module):
         )
         self.residual = residual_branch(in_channels, out_channels, stride, residual)
         self.drop_path = SampleDropPath(drop_path)
-        self.drop_graph = DropGraph(
-            drop_graph, adjacency, drop_graph_frames, drop_graph_ramp_epochs
-        )
+        self.drop_graph = drop_graph or DropGraph(0.0, adjacency)
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> tuple[Tensor, SkeletonLevel]:
         assert self.gcn_residual is not None
@@ -286,8 +294,16 @@ class CTRGCN(SkeletonClassifier):
         if max_hop != 1 or dilation != 1:
             raise ValueError("CTR-GCN's topology has one hop: max_hop and dilation must be 1")
         check_relation_channels(input_relation_channels)
-        graph_rates = drop_graph_rates(drop_graph, drop_graph_blocks, drop_graph_frames, channels)
         adjacency = ctrgcn_adjacency(layout, strategy)
+        drop_graphs = drop_graph_layers(
+            DropGraph,
+            drop_graph,
+            drop_graph_blocks,
+            drop_graph_frames,
+            drop_graph_ramp_epochs,
+            adjacency,
+            len(channels),
+        )
         rates = depth_rates(drop_path, len(channels))
 
         def make_block(i: int, c_in: int, c_out: int, stride: int) -> nn.Module:
@@ -302,9 +318,7 @@ class CTRGCN(SkeletonClassifier):
                 i > 0,
                 rates[i],
                 rel,
-                graph_rates[i],
-                drop_graph_frames,
-                drop_graph_ramp_epochs,
+                drop_graphs[i],
             )
 
         super().__init__(

@@ -20,7 +20,7 @@ from ..nn.ctr_conv import check_relation_channels, relation_width
 from ..nn.dense.drop_graph import DenseDropGraph
 from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import POOL_WINDOW, branch_widths
-from .ctrgcn import ctrgcn_adjacency, drop_graph_rates
+from .ctrgcn import ctrgcn_adjacency, drop_graph_layers
 from .dense_stgcnpp import DenseTemporalUnit, dense_residual
 from .skeleton_classifier import check_input_branches
 from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
@@ -124,18 +124,14 @@ class DenseCTRGCNBlock(nn.Module):
         residual: bool,
         drop_path: float = 0.0,
         rel: int | None = None,
-        drop_graph: float = 0.0,
-        drop_graph_frames: int = 41,
-        drop_graph_ramp_epochs: int = 0,
+        drop_graph: DenseDropGraph | None = None,
     ) -> None:
         super().__init__()
         self.gcn1 = DenseCTRGCUnit(in_channels, out_channels, adjacency, rel)
         self.tcn1 = DenseCTRGCNTemporal(out_channels, out_channels, kernel_size, stride, dilations)
         self.residual = dense_residual(in_channels, out_channels, stride, residual)
         self.drop_path = SampleDropPath(drop_path)
-        self.drop_graph = DenseDropGraph(
-            drop_graph, adjacency, drop_graph_frames, drop_graph_ramp_epochs
-        )
+        self.drop_graph = drop_graph or DenseDropGraph(0.0, adjacency)
 
     def forward(self, x: Tensor, num_samples: int) -> Tensor:
         """``x``: ``(N M, C, T, V)``, the ``M`` person tracks of each of ``N = num_samples``
@@ -181,9 +177,17 @@ class DenseCTRGCN(nn.Module):
     ) -> None:
         super().__init__()
         check_relation_channels(input_relation_channels)
-        graph_rates = drop_graph_rates(drop_graph, drop_graph_blocks, drop_graph_frames, channels)
         self.layout = get_layout(layout)
         adjacency = ctrgcn_adjacency(self.layout, strategy)
+        drop_graphs = drop_graph_layers(
+            DenseDropGraph,
+            drop_graph,
+            drop_graph_blocks,
+            drop_graph_frames,
+            drop_graph_ramp_epochs,
+            adjacency,
+            len(channels),
+        )
         rates = depth_rates(drop_path, len(channels))
 
         def block(i: int, c_in: int, c_out: int) -> DenseCTRGCNBlock:
@@ -198,9 +202,7 @@ class DenseCTRGCN(nn.Module):
                 i > 0,
                 rates[i],
                 rel,
-                graph_rates[i],
-                drop_graph_frames,
-                drop_graph_ramp_epochs,
+                drop_graphs[i],
             )
 
         self.num_blocks = len(channels)
