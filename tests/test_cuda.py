@@ -185,6 +185,18 @@ def test_training_replayed_as_cuda_graphs_follows_eager_training(model, tmp_path
     assert len(captures) == 4 and 0 <= result.final["top1"] <= 100
 
 
+@pytest.mark.parametrize("graphs", ["false", "true"])
+def test_drop_graph_ramp_on_cuda_and_under_cuda_graphs(graphs, tmp_path):
+    """DropGraph's rate is a device scalar set at each epoch's start: at rate 0 (epoch 0 of
+    the ramp) the run is the run without DropGraph (within the GPU's atomic-add order), and
+    the replayed steps of later epochs read the risen rate instead of a captured 0."""
+    from .engine.test_engine import drop_graph_ramp_losses
+
+    losses = drop_graph_ramp_losses(tmp_path, "cuda", [f"train.cuda_graphs={graphs}"])
+    assert losses["ramp"][0] == pytest.approx(losses["plain"][0], rel=1e-3)
+    assert losses["ramp"][1:] != pytest.approx(losses["plain"][1:], rel=1e-3)
+
+
 def test_device_data_on_cuda_builds_the_loaders_batches_and_trains(tmp_path):
     """``train.device_data`` on the GPU: with a deterministic pipeline its batches equal the
     DataLoader's; a run with augmentation on the device and CUDA graphs trains, and the CUDA

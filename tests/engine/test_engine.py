@@ -230,3 +230,26 @@ def test_the_trainer_sets_each_epochs_drop_graph_rate(tmp_path, monkeypatch):
         (2, 0.0, 0.0),
         (2, 0.2, 0.2),
     ]
+
+
+def drop_graph_ramp_losses(tmp_path, device="cpu", extra=()):
+    """Training losses per epoch of a tiny CTR-GCN run without DropGraph and with a rate of
+    0.5 reached after one epoch of ramp (rate 0 in epoch 0)."""
+    from .test_graphed_step import GRAPHED, _log
+
+    ramp = ["model.drop_graph=0.5", "model.drop_graph_blocks=2", "model.drop_graph_frames=3"]
+    ramp += ["model.drop_graph_ramp_epochs=1"]
+    losses = {}
+    for name, options in (("plain", []), ("ramp", ramp)):
+        config = load_config(None, [*GRAPHED, "train.amp=false", *extra, *options], model="ctrgcn")
+        train(config, tmp_path / name, device=device, progress=False)
+        losses[name] = [record["train_loss"] for record in _log(tmp_path / name)]
+    return losses
+
+
+def test_a_drop_graph_ramp_trains_undisturbed_in_its_first_epoch(tmp_path):
+    """At rate 0 (epoch 0 of the ramp) the run is the run without DropGraph, loss for loss;
+    once the rate rises it is not."""
+    losses = drop_graph_ramp_losses(tmp_path)
+    assert losses["ramp"][0] == losses["plain"][0]
+    assert losses["ramp"][1:] != pytest.approx(losses["plain"][1:], rel=1e-3)
