@@ -140,9 +140,8 @@ class DropGraph(DropRate):
         """``(F,)`` bool: no seed among the frames of the same track within ``⌊w/2⌋``."""
         half = self.frames // 2
         counts = torch.cat([seeds.new_zeros(1), seeds.cumsum(0)])
-        first = level.track_starts.index_select(0, level.frame_track)
-        last = first + level.lengths.index_select(0, level.frame_track) - 1
-        frame = torch.arange(seeds.shape[0], device=seeds.device)
+        # at stride 1 every frame keeps itself: its index, its track's first and last frames
+        frame, first, last = (index.view(-1) for index in level.tap_frames(1))
         low = torch.maximum(frame - half, first)
         high = torch.minimum(frame + half, last)
         return (counts[high + 1] - counts[low]).eq(0)
