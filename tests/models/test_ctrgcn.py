@@ -84,6 +84,29 @@ def test_two_person_batch_matches_dense_outputs_and_gradients(layout, train):
     assert_gradients_close(sparse, dense, 1e-6)
 
 
+@pytest.mark.parametrize("strategy", ["spatial", "distance", "uniform"])
+def test_other_starting_topologies_match_dense_with_their_partition_count(strategy):
+    """The MSR config's spatial start, and strategies with two and one partitions (one refined
+    topology per partition), on MSR-20 with one person: float64 outputs and gradients as the
+    dense model's in training (one batch) and on mixed lengths in eval mode."""
+    dense, sparse = paired_models("msr20", torch.float64, strategy=strategy, num_persons=1)
+    partitions = {"spatial": 3, "distance": 2, "uniform": 1}[strategy]
+    assert sparse.blocks[0].gcn.adjacency.shape[0] == dense.l1.gcn1.PA.shape[0] == partitions
+    x = torch.randn(4, 3, 16, 20, 1).double()  # fp32 draws, as the builder keeps
+    target = torch.randn(4, 7, dtype=torch.float64)
+    out, expected = sparse(batch_of(list(x), "msr20", torch.float64)), dense(x)
+    assert_close_to_scale(out, expected, 1e-9)
+    (out * target).sum().backward()
+    (expected * target).sum().backward()
+    assert_gradients_close(sparse, dense, 1e-6)
+    dense.eval()
+    sparse.eval()
+    samples = [torch.randn(3, t, 20, 1).double() for t in (21, 8, 1, 13)]
+    out = sparse(batch_of(samples, "msr20", torch.float64))
+    for i, sample in enumerate(samples):
+        assert_close_to_scale(out[i : i + 1], dense(sample[None]), 1e-9)
+
+
 REGULARISERS = {
     "drop_path": {"drop_path": 0.6},
     "drop_graph": {"drop_graph": 0.3, "drop_graph_blocks": 3, "drop_graph_frames": 5},
