@@ -107,7 +107,9 @@ class TrainSection(_Section):
 class GraphSection(_Section):
     """``graph``: the skeleton graph shared by the data and the model."""
 
-    strategy: Literal["uniform", "distance", "spatial", "inward_outward"] = "spatial"
+    strategy: Literal["uniform", "distance", "spatial", "spatial_full_hops", "inward_outward"] = (
+        "spatial"
+    )
     max_hop: int = Field(default=1, gt=0)
     dilation: int = Field(default=1, gt=0)
     temporal_window: int = Field(default=9, gt=0)

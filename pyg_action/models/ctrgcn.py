@@ -32,10 +32,13 @@ from .stgcn import DEFAULT_CHANNELS, DEFAULT_STRIDES
 DropRateT = TypeVar("DropRateT", bound=DropRate)
 
 
-def ctrgcn_adjacency(layout: LayoutLike, strategy: str = "inward_outward") -> Tensor:
+def ctrgcn_adjacency(
+    layout: LayoutLike, strategy: str = "inward_outward", max_hop: int = 1, dilation: int = 1
+) -> Tensor:
     """The initial ``(K, V, V)`` topology ``A[k, u, v]`` (target ``u``, source ``v``): the
-    layout's partitioned adjacency, transposed from its ``[k, source, target]`` order."""
-    dense = adjacency_tensor(get_layout(layout), strategy, 1, 1)
+    layout's partitioned adjacency over neighbourhoods of ``max_hop`` hops (every
+    ``dilation``-th), transposed from its ``[k, source, target]`` order."""
+    dense = adjacency_tensor(get_layout(layout), strategy, max_hop, dilation)
     return torch.tensor(dense, dtype=torch.float32).transpose(1, 2).contiguous()
 
 
@@ -261,7 +264,8 @@ class CTRGCN(SkeletonClassifier):
             so about 55 % of the frames at the last blocks' quarter rate).
         drop_graph_ramp_epochs: Epochs over which the DropGraph rate rises linearly from 0
             (DC-GCN: 100; 0: the full rate from the start). The trainer sets each epoch's rate.
-        max_hop, dilation: Accepted for the shared graph options; only 1 is meaningful.
+        max_hop, dilation: Neighbourhood of the initial topology (official: 1, 1). The
+            refinement and the learned ``A`` reach every joint pair whatever the start.
 
     Shapes:
         - **input:** a batch from :class:`~pyg_action.graph.SkeletonGraphBuilder`
@@ -291,10 +295,8 @@ class CTRGCN(SkeletonClassifier):
         max_hop: int = 1,
         dilation: int = 1,
     ) -> None:
-        if max_hop != 1 or dilation != 1:
-            raise ValueError("CTR-GCN's topology has one hop: max_hop and dilation must be 1")
         check_relation_channels(input_relation_channels)
-        adjacency = ctrgcn_adjacency(layout, strategy)
+        adjacency = ctrgcn_adjacency(layout, strategy, max_hop, dilation)
         drop_graphs = drop_graph_layers(
             DropGraph,
             drop_graph,

@@ -174,11 +174,13 @@ class DenseCTRGCN(nn.Module):
         drop_graph_blocks: int = 4,
         drop_graph_frames: int = 41,
         drop_graph_ramp_epochs: int = 0,
+        max_hop: int = 1,
+        dilation: int = 1,
     ) -> None:
         super().__init__()
         check_relation_channels(input_relation_channels)
         self.layout = get_layout(layout)
-        adjacency = ctrgcn_adjacency(self.layout, strategy)
+        adjacency = ctrgcn_adjacency(self.layout, strategy, max_hop, dilation)
         drop_graphs = drop_graph_layers(
             DenseDropGraph,
             drop_graph,

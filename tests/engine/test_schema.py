@@ -9,6 +9,7 @@ import pytest
 
 from pyg_action.engine.config import DEFAULTS, load_config
 from pyg_action.engine.schema import ConfigError, schema_markdown, validate_config
+from pyg_action.layouts.partitions import STRATEGIES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -55,6 +56,13 @@ def test_defaults_and_quick_configs_validate():
     validate_config({**DEFAULTS, "data": {"name": "synthetic"}})
     for model in ("stgcn", "shiftgcn", "stgcnpp", "ctrgcn", "vig", "vig_graph"):
         validate_config(load_config(None, model=model))
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_partition_strategy_of_the_layouts_is_a_valid_graph_strategy(strategy):
+    assert load_config(None, [f"graph.strategy={strategy}"], model="stgcn")["graph"][
+        "strategy"
+    ] == (strategy)
 
 
 def test_the_default_weight_gradient_is_a_fixed_method():

@@ -1,11 +1,14 @@
 """Whole-model parity of the sparse CTR-GCN with the dense official formulation, and the
 weight converter from the official checkpoint layout."""
 
+import numpy as np
 import pytest
 import torch
 from torch_geometric.data import Batch
 
 from pyg_action.graph import SkeletonGraphBuilder
+from pyg_action.layouts import get_layout
+from pyg_action.layouts.partitions import hop_distance
 from pyg_action.models import create_model
 from pyg_action.models.convert import ctrgcn_from_official
 from pyg_action.models.ctrgcn import CTRGCN
@@ -84,13 +87,26 @@ def test_two_person_batch_matches_dense_outputs_and_gradients(layout, train):
     assert_gradients_close(sparse, dense, 1e-6)
 
 
-@pytest.mark.parametrize("strategy", ["spatial", "distance", "uniform"])
-def test_other_starting_topologies_match_dense_with_their_partition_count(strategy):
-    """The MSR config's spatial start, and strategies with two and one partitions (one refined
-    topology per partition), on MSR-20 with one person: float64 outputs and gradients as the
-    dense model's in training (one batch) and on mixed lengths in eval mode."""
-    dense, sparse = paired_models("msr20", torch.float64, strategy=strategy, num_persons=1)
-    partitions = {"spatial": 3, "distance": 2, "uniform": 1}[strategy]
+@pytest.mark.parametrize(
+    "strategy, max_hop, partitions",
+    [
+        ("spatial", 1, 3),
+        ("spatial_full_hops", 1, 3),
+        ("distance", 1, 2),
+        ("uniform", 1, 1),
+        ("spatial", 2, 5),
+        ("distance", 2, 3),
+    ],
+)
+def test_other_starting_topologies_match_dense_with_their_partition_count(
+    strategy, max_hop, partitions
+):
+    """The MSR config's spatial start, the paper's spatial rule, strategies with two and one
+    partitions (one refined topology per partition), and two-hop starts, on MSR-20 with one
+    person: float64 outputs and gradients as the dense model's in training (one batch) and on
+    mixed lengths in eval mode."""
+    options = dict(strategy=strategy, max_hop=max_hop, num_persons=1)
+    dense, sparse = paired_models("msr20", torch.float64, **options)
     assert sparse.blocks[0].gcn.adjacency.shape[0] == dense.l1.gcn1.PA.shape[0] == partitions
     x = torch.randn(4, 3, 16, 20, 1).double()  # fp32 draws, as the builder keeps
     target = torch.randn(4, 7, dtype=torch.float64)
@@ -105,6 +121,24 @@ def test_other_starting_topologies_match_dense_with_their_partition_count(strate
     out = sparse(batch_of(samples, "msr20", torch.float64))
     for i, sample in enumerate(samples):
         assert_close_to_scale(out[i : i + 1], dense(sample[None]), 1e-9)
+
+
+@pytest.mark.parametrize("strategy, partitions", [("spatial", 5), ("distance", 3)])
+def test_two_hop_start_reaches_joints_two_bones_apart_in_both_models(strategy, partitions):
+    """``max_hop=2`` starts every block's ``A`` on the joints at most two bones apart, in the
+    sparse and the dense model alike (their parity: the test above): ``distance`` adds the
+    two-hop ring as a third partition, ``spatial`` splits it by the distance to the centre
+    (five partitions, as ST-GCN's)."""
+    layout = get_layout("msr20")
+    hops = hop_distance(layout.num_joints, layout.bones, 2)
+    torch.manual_seed(0)
+    sparse = CTRGCN(7, 3, "msr20", strategy=strategy, max_hop=2, num_persons=1, **SMALL)
+    dense = DenseCTRGCN(7, 3, "msr20", strategy=strategy, max_hop=2, num_persons=1, **SMALL)
+    for start in (sparse.blocks[0].gcn.adjacency, dense.l1.gcn1.PA):
+        assert start.shape[0] == partitions
+        reached = (start.detach().abs().sum(0) > 0).numpy()
+        np.testing.assert_array_equal(reached, hops <= 2)
+    assert (hops == 2).any()
 
 
 REGULARISERS = {
