@@ -60,9 +60,8 @@ def test_defaults_and_quick_configs_validate():
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_every_partition_strategy_of_the_layouts_is_a_valid_graph_strategy(strategy):
-    assert load_config(None, [f"graph.strategy={strategy}"], model="stgcn")["graph"][
-        "strategy"
-    ] == (strategy)
+    config = load_config(None, [f"graph.strategy={strategy}"], model="stgcn")
+    assert config["graph"]["strategy"] == strategy
 
 
 def test_the_default_weight_gradient_is_a_fixed_method():
