@@ -25,6 +25,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from ..layouts.partitions import PartitionStrategy
+
 SECTIONS = ("model", "data", "graph", "train")
 #: Builder parameters the engine fills itself (not config options).
 _ENGINE_ARGUMENTS = {"self", "split", "graph", "num_classes", "in_channels"}
@@ -107,9 +109,7 @@ class TrainSection(_Section):
 class GraphSection(_Section):
     """``graph``: the skeleton graph shared by the data and the model."""
 
-    strategy: Literal["uniform", "distance", "spatial", "spatial_full_hops", "inward_outward"] = (
-        "spatial"
-    )
+    strategy: PartitionStrategy = "spatial"
     max_hop: int = Field(default=1, gt=0)
     dilation: int = Field(default=1, gt=0)
     temporal_window: int = Field(default=9, gt=0)

@@ -33,12 +33,14 @@ the in-degree :math:`D_w = \sum_v A_{vw}`, the weight of edge ``v -> w`` is :mat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
 from .layout import SkeletonLayout
 
-STRATEGIES = ("uniform", "distance", "spatial", "spatial_full_hops", "inward_outward")
+PartitionStrategy = Literal["uniform", "distance", "spatial", "spatial_full_hops", "inward_outward"]
+STRATEGIES: tuple[str, ...] = get_args(PartitionStrategy)
 
 
 def hop_distance(num_joints: int, bones: list[tuple[int, int]] | tuple, max_hop: int) -> np.ndarray:
