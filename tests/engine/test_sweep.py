@@ -170,6 +170,7 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_partitions": {"spatial"},
     "msr_ctrgcn_hops": {"distance", "spatial"},
     "msr_ctrgcn_directions": {"distance", "spatial_full_hops"},
+    "msr_ctrgcn_capacity": {"spatial"},
 }
 
 
