@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from pyg_action.cli.main import cli
 from pyg_action.engine.config import load_config
 from pyg_action.engine.ensemble import fuse_scores, read_ensemble_spec
+from pyg_action.engine.sweep import plan_sweep, read_sweep
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -88,6 +89,28 @@ def test_shipped_stream_configs_differ_from_their_base_only_in_the_stream(model,
     # the eight-stream spec keeps the Shift-GCN width its results in docs/stgcn.md were run at
     narrow = ["model.channels=[24, 24, 48, 48, 96, 96]"] if model == "shiftgcn" else []
     assert list(member.overrides) == narrow
+
+
+#: Each member of the three-model spec and the sweep variant whose committed runs it fuses.
+THREE_MODEL_MEMBERS = {
+    "ctrgcn": ("msr_ctrgcn_partitions.yaml", "spatial"),
+    "ctrgcn_full_hops": ("msr_ctrgcn_directions.yaml", "spatial_full_hops"),
+    "stgcnpp": ("msr_stgcnpp_recipes.yaml", "ctrgcn_recipe"),
+}
+
+
+def test_the_three_model_spec_trains_the_configs_of_the_runs_it_was_measured_on(tmp_path):
+    """docs/ctrgcn-msr.md fuses the committed runs of three sweep variants as this spec's
+    members: each member must build exactly the config those runs trained (seed aside)."""
+    spec = read_ensemble_spec(CONFIGS / "msr_ctrgcn_stgcnpp_ensemble.yaml")
+    assert [(s.name, s.weight) for s in spec.streams] == [
+        (name, 1.0) for name in THREE_MODEL_MEMBERS
+    ]
+    for stream in spec.streams:
+        sweep_file, variant = THREE_MODEL_MEMBERS[stream.name]
+        runs = plan_sweep(read_sweep(CONFIGS / "sweeps" / sweep_file), tmp_path / stream.name)
+        measured = next(run for run in runs if run.variant == variant and run.seed == 0)
+        assert load_config(stream.config, list(stream.overrides)) == measured.config
 
 
 def test_fuse_scores_softmax_and_logits():
