@@ -51,6 +51,7 @@ from .transforms import (
     Transform,
     UniformSample,
 )
+from .transforms.streams import MIN_LENGTH
 
 __all__ = ["BatchedStep", "Clips", "Draw", "batched_step", "batched_steps"]
 
@@ -272,6 +273,15 @@ def _motion(clips: Clips, x: Tensor, coords: int) -> Tensor:
     return _replace_coords(x, coords, change * inside.view(x.shape[0], 1, -1, 1, 1))
 
 
+def _direction(clips: Clips, x: Tensor, coords: int) -> Tensor:
+    """The first ``coords`` channels scaled to unit length over the channels; vectors no longer
+    than :data:`~pyg_action.data.transforms.streams.MIN_LENGTH` become zero."""
+    vectors = x[:, :coords]
+    length = torch.linalg.vector_norm(vectors, dim=1, keepdim=True)
+    unit = vectors / length.clamp_min(MIN_LENGTH)
+    return _replace_coords(x, coords, torch.where(length > MIN_LENGTH, unit, 0.0))
+
+
 def _parents(step: Bone | Streams) -> _Constants:
     return _Constants(parents=torch.tensor(step.layout.parents, dtype=torch.long))
 
@@ -285,9 +295,11 @@ def _streams(step: Streams) -> BatchedStep:
         made: dict[str, Tensor] = {"joint": x}
         if any(name.startswith("bone") for name in step.streams):
             made["bone"] = _bone(x, constants.on(x.device)["parents"], coords)
+        derive = {"motion": _motion, "direction": _direction}
         for name in step.streams:
             if name not in made:
-                made[name] = _motion(clips, made[name.split("_")[0]], coords)
+                source, _, kind = name.partition("_")
+                made[name] = derive[kind](clips, made[source], coords)
         return clips.with_x(torch.cat([made[name] for name in step.streams], dim=1))
 
     return apply

@@ -20,6 +20,7 @@ STEPS = {
     "scale_per_axis": [{"name": "random_scale", "scale": 0.2}],
     "scale_one_factor": [{"name": "random_scale", "scale": 0.2, "per_axis": False}],
     "streams": [{"name": "streams", "streams": ["joint", "bone", "joint_motion", "bone_motion"]}],
+    "bone_direction": [{"name": "streams", "streams": ["bone_direction", "joint"]}],
     "bone_motion": ["bone", "motion"],
     "jitter": [
         {"name": "uniform_sample", "length": LENGTH, "mode": "train"},

@@ -322,6 +322,25 @@ def test_bone_uses_the_layout_definition_and_keeps_extra_channels():
 
 
 @SETTINGS
+@given(seed=st.integers(0, 2**31), layout=LAYOUTS, frames=st.integers(1, 12))
+def test_bone_direction_is_the_unit_bone_and_ignores_the_build(seed, layout, frames):
+    lay = get_layout(layout)
+    x = sample(seed, layout, frames, 2, channels=4)
+    x[:, 0, :, 1] = 0.0  # person 2 absent in the first frame
+    direction = Streams(lay, ["bone_direction"])(x)
+    bones = Bone(lay)(x)[:3]
+    lengths = np.linalg.norm(bones, axis=0)
+    has_length = lengths > 1e-6
+    np.testing.assert_allclose(np.linalg.norm(direction[:3], axis=0)[has_length], 1.0, atol=1e-5)
+    np.testing.assert_allclose(direction[:3] * lengths, bones, atol=1e-4)  # same way as the bone
+    assert not direction[:3, :, lay.center].any() and not direction[:3, 0, :, 1].any()
+    np.testing.assert_array_equal(direction[3], x[3])
+    # another build (every bone lengthened or shortened on its own) points the same way
+    rebuilt = RandomBoneScale(lay, scale=0.5, symmetric=False)(x, np.random.default_rng(seed))
+    np.testing.assert_allclose(Streams(lay, ["bone_direction"])(rebuilt), direction, atol=1e-4)
+
+
+@SETTINGS
 @given(x=samples)
 def test_motion_stream(x):
     out = Motion()(x)
@@ -340,6 +359,8 @@ def test_streams_concatenate_in_order():
     np.testing.assert_allclose(out[9:], Motion()(Bone("ntu25")(x)), atol=1e-6)
     with pytest.raises(ValueError, match="unknown or no streams"):
         Streams("ntu25", ["velocity"])
+    with pytest.raises(ValueError, match="unknown or no streams"):
+        Streams("ntu25", ["joint_direction"])
 
 
 @SETTINGS

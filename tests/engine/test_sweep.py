@@ -171,6 +171,7 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_hops": {"distance", "spatial"},
     "msr_ctrgcn_directions": {"distance", "spatial_full_hops"},
     "msr_ctrgcn_capacity": {"spatial"},
+    "msr_ctrgcn_bone_direction": {"spatial"},
 }
 
 
@@ -182,6 +183,20 @@ def test_ctrgcn_sweeps_train_the_topology_start_they_measured(tmp_path, path):
     expected = SPATIAL_START_SWEEPS.get(path.stem, {"inward_outward"})
     strategies = {run.config["graph"]["strategy"] for run in plan_sweep(read_sweep(path), tmp_path)}
     assert strategies == expected
+
+
+def test_the_bone_direction_sweep_changes_only_the_streams(tmp_path):
+    sweep = read_sweep(CONFIGS / "sweeps" / "msr_ctrgcn_bone_direction.yaml")
+    shipped = load_config(CTRGCN_CONFIG)["data"]["transforms"]
+    expected = {
+        "direction_for_bone": ["joint", "bone_direction", "joint_motion"],
+        "direction_added": ["joint", "bone", "joint_motion", "bone_direction"],
+    }
+    for run in plan_sweep(sweep, tmp_path):
+        for split in ("train", "test"):
+            steps = run.config["data"]["transforms"][split]
+            assert steps[:-1] == shipped[split][:-1]
+            assert steps[-1] == {"name": "streams", "streams": expected[run.variant]}
 
 
 @pytest.mark.parametrize("name", ["msr_recipes.yaml", "msr_stgcnpp_recipes.yaml"])

@@ -15,6 +15,9 @@ from .base import (
     register_transform,
 )
 
+#: Bones shorter than this (in the units of the coordinates) have no direction.
+MIN_LENGTH = 1e-6
+
 
 def _bone(x: np.ndarray, layout: SkeletonLayout, coords: int) -> np.ndarray:
     out = np.array(x, dtype=np.float32, copy=True)
@@ -26,6 +29,15 @@ def _motion(x: np.ndarray, coords: int) -> np.ndarray:
     out = np.array(x, dtype=np.float32, copy=True)
     out[:coords] = 0.0
     out[:coords, :-1] = x[:coords, 1:] - x[:coords, :-1]
+    return out
+
+
+def _direction(x: np.ndarray, coords: int) -> np.ndarray:
+    """Each joint's coordinate vector scaled to unit length; a vector shorter than
+    :data:`MIN_LENGTH` (the centre's zero bone, a lost frame) becomes zero."""
+    out = np.array(x, dtype=np.float32, copy=True)
+    length = np.linalg.norm(out[:coords], axis=0, keepdims=True)
+    out[:coords] = np.where(length > MIN_LENGTH, out[:coords] / np.maximum(length, MIN_LENGTH), 0.0)
     return out
 
 
@@ -64,15 +76,17 @@ class Motion(Transform):
         return _motion(x, _num_coords(x, self.coords))
 
 
-STREAMS = ("joint", "bone", "joint_motion", "bone_motion")
+STREAMS = ("joint", "bone", "joint_motion", "bone_motion", "bone_direction")
 
 
 @register_transform("streams")
 class Streams(Transform):
     """Concatenate streams along the channel axis, in the order given.
 
-    ``streams`` is a list drawn from ``joint``, ``bone``, ``joint_motion``, ``bone_motion``;
-    each contributes ``C`` channels.
+    ``streams`` is a list drawn from ``joint``, ``bone``, ``joint_motion``, ``bone_motion`` and
+    ``bone_direction``; each contributes ``C`` channels. ``bone_direction`` is the bone divided
+    by its length, ``b / |b|`` over the coordinate channels: where a bone points, without how
+    long it is (the subject's build), zero for the centre joint and absent joints.
     """
 
     deterministic = True
@@ -101,9 +115,11 @@ class Streams(Transform):
         if any(s.startswith("bone") for s in self.streams):
             cache["bone"] = _bone(x, self.layout, c)
         parts = []
+        derive = {"motion": _motion, "direction": _direction}
         for stream in self.streams:
             if stream not in cache:
-                cache[stream] = _motion(cache[stream.split("_")[0]], c)
+                source, _, kind = stream.partition("_")
+                cache[stream] = derive[kind](cache[source], c)
             parts.append(cache[stream])
         return np.concatenate(parts, axis=0).astype(np.float32, copy=False)
 
