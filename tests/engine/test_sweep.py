@@ -172,6 +172,8 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_directions": {"distance", "spatial_full_hops"},
     "msr_ctrgcn_capacity": {"spatial"},
     "msr_ctrgcn_bone_direction": {"spatial"},
+    "msr_ctrgcn_turn": {"spatial"},
+    "msr_ctrgcn_smoothing_spatial": {"spatial"},
 }
 
 
@@ -185,18 +187,37 @@ def test_ctrgcn_sweeps_train_the_topology_start_they_measured(tmp_path, path):
     assert strategies == expected
 
 
-def test_the_bone_direction_sweep_changes_only_the_streams(tmp_path):
-    sweep = read_sweep(CONFIGS / "sweeps" / "msr_ctrgcn_bone_direction.yaml")
+def _streams(*names: str) -> dict:
+    return {"name": "streams", "streams": list(names)}
+
+
+STEP_SWEEPS = {
+    "msr_ctrgcn_bone_direction": {
+        "direction_for_bone": {
+            split: [_streams("joint", "bone_direction", "joint_motion")]
+            for split in ("train", "test")
+        },
+        "direction_added": {
+            split: [_streams("joint", "bone", "joint_motion", "bone_direction")]
+            for split in ("train", "test")
+        },
+    },
+    "msr_ctrgcn_turn": {
+        "turn30": {"train": [{"name": "random_rotate", "angles": [15, 15, 30]}], "test": []}
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(STEP_SWEEPS))
+def test_transform_sweeps_change_only_the_steps_they_name(tmp_path, name):
+    """Each variant's pipelines are the shipped config's with just the named steps replaced."""
     shipped = load_config(CTRGCN_CONFIG)["data"]["transforms"]
-    expected = {
-        "direction_for_bone": ["joint", "bone_direction", "joint_motion"],
-        "direction_added": ["joint", "bone", "joint_motion", "bone_direction"],
-    }
-    for run in plan_sweep(sweep, tmp_path):
+    for run in plan_sweep(read_sweep(CONFIGS / "sweeps" / f"{name}.yaml"), tmp_path):
         for split in ("train", "test"):
             steps = run.config["data"]["transforms"][split]
-            assert steps[:-1] == shipped[split][:-1]
-            assert steps[-1] == {"name": "streams", "streams": expected[run.variant]}
+            pairs = zip(steps, shipped[split], strict=True)
+            changed = [step for step, base in pairs if step != base]
+            assert changed == STEP_SWEEPS[name][run.variant][split]
 
 
 @pytest.mark.parametrize("name", ["msr_recipes.yaml", "msr_stgcnpp_recipes.yaml"])
