@@ -282,6 +282,10 @@ def _direction(clips: Clips, x: Tensor, coords: int) -> Tensor:
     return _replace_coords(x, coords, torch.where(length > MIN_LENGTH, unit, 0.0))
 
 
+#: How a derived stream ``<source>_<kind>`` is made from its source stream, by ``kind``.
+_DERIVATIONS = {"motion": _motion, "direction": _direction}
+
+
 def _parents(step: Bone | Streams) -> _Constants:
     return _Constants(parents=torch.tensor(step.layout.parents, dtype=torch.long))
 
@@ -295,11 +299,10 @@ def _streams(step: Streams) -> BatchedStep:
         made: dict[str, Tensor] = {"joint": x}
         if any(name.startswith("bone") for name in step.streams):
             made["bone"] = _bone(x, constants.on(x.device)["parents"], coords)
-        derive = {"motion": _motion, "direction": _direction}
         for name in step.streams:
             if name not in made:
                 source, _, kind = name.partition("_")
-                made[name] = derive[kind](clips, made[source], coords)
+                made[name] = _DERIVATIONS[kind](clips, made[source], coords)
         return clips.with_x(torch.cat([made[name] for name in step.streams], dim=1))
 
     return apply

@@ -41,6 +41,10 @@ def _direction(x: np.ndarray, coords: int) -> np.ndarray:
     return out
 
 
+#: How a derived stream ``<source>_<kind>`` is made from its source stream, by ``kind``.
+_DERIVATIONS = {"motion": _motion, "direction": _direction}
+
+
 @register_transform("bone")
 class Bone(Transform):
     """Bone stream: every joint minus its parent (towards the layout's centre, which gets 0).
@@ -115,11 +119,10 @@ class Streams(Transform):
         if any(s.startswith("bone") for s in self.streams):
             cache["bone"] = _bone(x, self.layout, c)
         parts = []
-        derive = {"motion": _motion, "direction": _direction}
         for stream in self.streams:
             if stream not in cache:
                 source, _, kind = stream.partition("_")
-                cache[stream] = derive[kind](cache[source], c)
+                cache[stream] = _DERIVATIONS[kind](cache[source], c)
             parts.append(cache[stream])
         return np.concatenate(parts, axis=0).astype(np.float32, copy=False)
 
