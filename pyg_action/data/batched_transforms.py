@@ -14,7 +14,8 @@ For the same uniform draws each form returns what its numpy step returns for eve
 feeds both the same numbers):
 
 * ``uniform_sample``: ``L`` numbers per sample, the offsets inside the ``L`` segments
-  (:func:`~pyg_action.data.transforms.uniform_sample_indices`);
+  (:func:`~pyg_action.data.transforms.uniform_sample_indices`, or
+  :func:`~pyg_action.data.transforms.uniform_sample_positions` with ``interpolate``);
 * ``random_rotate``: one angle per axis whose limit ``a`` is not zero, ``-a + 2 a u`` degrees
   (x, y, z in that order);
 * ``random_scale``: ``coords`` factors per sample (one with ``per_axis=False``),
@@ -115,6 +116,49 @@ def _replace_coords(x: Tensor, coords: int, values: Tensor) -> Tensor:
 # ----------------------------------------------------------------------------- temporal
 
 
+def _frames_at(x: Tensor, index: Tensor) -> Tensor:
+    """``x`` ``(B, C, T, V, M)`` at frames ``index`` ``(B, L)`` -> ``(B, C, L, V, M)``."""
+    batch, channels, _, joints, persons = x.shape
+    length = index.shape[1]
+    gather = index.view(batch, 1, length, 1, 1).expand(batch, channels, length, joints, persons)
+    return torch.gather(x, 2, gather)
+
+
+def _interpolated(x: Tensor, count: Tensor, steps: Tensor, u: Tensor | None) -> Tensor:
+    """``uniform_sample`` with ``interpolate``: ``x`` read at the fractional positions of
+    :func:`~pyg_action.data.transforms.uniform_sample_positions`, blended only between frames
+    where the person is present in both (else the nearer frame)."""
+    batch, persons, length = x.shape[0], x.shape[4], steps.numel()
+    position = (steps.double() + (0.5 if u is None else u)) * count.double() / length - 0.5
+    position = torch.minimum(position.clamp_min(0.0), (count - 1).double())  # (B, L)
+    low = position.floor().long()
+    high = torch.minimum(low + 1, count - 1)
+    weight = position - low.double()
+    present = x.ne(0).any(dim=3).any(dim=1)  # (B, T, M)
+    blend = present.gather(1, low.unsqueeze(-1).expand(-1, -1, persons)) & present.gather(
+        1, high.unsqueeze(-1).expand(-1, -1, persons)
+    )  # (B, L, M)
+    nearest = (weight >= 0.5).double().unsqueeze(-1)
+    w = torch.where(blend, weight.unsqueeze(-1), nearest).view(batch, 1, length, 1, persons)
+    return ((1.0 - w) * _frames_at(x, low) + w * _frames_at(x, high)).to(x.dtype)
+
+
+def _sampled_indices(count: Tensor, steps: Tensor, u: Tensor | None) -> Tensor:
+    """``uniform_sample``'s whole frames ``(B, L)`` for clips of ``count`` ``(B, 1)`` frames
+    (:func:`~pyg_action.data.transforms.uniform_sample_indices`)."""
+    length = steps.numel()
+    # T >= L: one frame of each segment [floor(i T / L), floor((i + 1) T / L))
+    start = steps * count // length
+    size = (steps + 1) * count // length - start
+    offset = size // 2 if u is None else torch.floor(u * size).long()
+    segment_frame = start + torch.minimum(offset, size - 1)
+    # T < L: frame floor((i + u) T / L), repeating frames
+    position = steps.double() + (0.5 if u is None else u)
+    stretched = torch.floor(position * count.double() / length).long()
+    stretched = torch.minimum(stretched.clamp_min(0), count - 1)
+    return torch.where(count >= length, segment_frame, stretched)
+
+
 def _uniform_sample(step: UniformSample) -> BatchedStep:
     length = step.length
 
@@ -123,21 +167,12 @@ def _uniform_sample(step: UniformSample) -> BatchedStep:
         count = frames.view(-1, 1)  # (B, 1)
         steps = torch.arange(length, device=x.device)
         u = draw((x.shape[0], length)) if step.mode == "train" else None
-        # T >= L: one frame of each segment [floor(i T / L), floor((i + 1) T / L))
-        start = steps * count // length
-        size = (steps + 1) * count // length - start
-        offset = size // 2 if u is None else torch.floor(u * size).long()
-        segment_frame = start + torch.minimum(offset, size - 1)
-        # T < L: frame floor((i + u) T / L), repeating frames
-        position = steps.double() + (0.5 if u is None else u)
-        stretched = torch.floor(position * count.double() / length).long()
-        stretched = torch.minimum(stretched.clamp_min(0), count - 1)
-        index = torch.where(count >= length, segment_frame, stretched)  # (B, L)
-        batch, channels, _, joints, persons = x.shape
-        gather = index.view(batch, 1, length, 1, 1).expand(batch, channels, length, joints, persons)
-        sampled = torch.gather(x, 2, gather)
+        if step.interpolate:
+            sampled = _interpolated(x, count, steps, u)
+        else:
+            sampled = _frames_at(x, _sampled_indices(count, steps, u))
         full = torch.full_like(frames, length)
-        return Clips(sampled, full, (length,) * batch, clips.host_persons)
+        return Clips(sampled, full, (length,) * x.shape[0], clips.host_persons)
 
     return apply
 

@@ -15,6 +15,18 @@ LENGTH = 12
 STEPS = {
     "resample_train": [{"name": "uniform_sample", "length": LENGTH, "mode": "train"}],
     "resample_test": [{"name": "uniform_sample", "length": LENGTH}],
+    "interpolate_train": [
+        {"name": "uniform_sample", "length": LENGTH, "mode": "train", "interpolate": True}
+    ],
+    "interpolate_test": [{"name": "uniform_sample", "length": LENGTH, "interpolate": True}],
+    "lost_then_interpolate": [
+        {"name": "random_lost_frames", "p": 0.8, "span": [0.2, 0.9]},
+        {"name": "uniform_sample", "length": LENGTH, "mode": "train", "interpolate": True},
+    ],
+    "streams_then_sample": [
+        {"name": "streams", "streams": ["joint", "bone", "joint_motion"]},
+        {"name": "uniform_sample", "length": LENGTH, "mode": "train"},
+    ],
     "rotate": [{"name": "random_rotate", "angles": [20, 10, 30]}],
     "rotate_2d": [{"name": "random_rotate", "angles": [20, 10, 30], "coords": 2}],
     "scale_per_axis": [{"name": "random_scale", "scale": 0.2}],

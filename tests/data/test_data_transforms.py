@@ -34,9 +34,11 @@ from pyg_action.data.transforms import (
     TemporalMedian,
     UniformSample,
     build_transforms,
+    interpolate_frames,
     mirror_pairs,
     rotation_matrix,
     uniform_sample_indices,
+    uniform_sample_positions,
 )
 from pyg_action.errors import SkeletonDataError
 from pyg_action.layouts import MSR20, NTU25, get_layout
@@ -263,6 +265,54 @@ def test_uniform_sampling_indices(frames, length, seed):
 def test_uniform_sample_output_length(x, length, mode):
     out = UniformSample(length, mode)(x, np.random.default_rng(0))
     assert out.shape == (x.shape[0], length, *x.shape[2:])
+
+
+@SETTINGS
+@given(frames=st.integers(1, 400), length=st.integers(1, 150), seed=st.integers(0, 2**31))
+def test_uniform_sampling_positions(frames, length, seed):
+    train = uniform_sample_positions(frames, length, np.random.default_rng(seed))
+    test = uniform_sample_positions(frames, length)
+    for position in (train, test):
+        assert position.shape == (length,)
+        assert position.min() >= 0 and position.max() <= frames - 1
+        assert np.all(np.diff(position) >= 0)
+    part = frames / length  # part i of the recording's time is [i part, (i + 1) part)
+    lower = np.clip(np.arange(length) * part - 0.5, 0, frames - 1)
+    upper = np.clip((np.arange(length) + 1) * part - 0.5, 0, frames - 1)
+    assert np.all((train >= lower) & (train <= upper))
+    np.testing.assert_allclose(test, np.clip((np.arange(length) + 0.5) * part - 0.5, 0, frames - 1))
+
+
+def test_interpolated_resampling_follows_a_steady_motion_and_keeps_the_frames_at_equal_length():
+    frames, length = 13, 32
+    time = np.arange(frames, dtype=np.float64)
+    x = np.zeros((3, frames, 20, 1), dtype=np.float32)
+    x[0] = (0.5 + 0.25 * time)[:, None, None]  # every joint moves steadily along x
+    x[1] = 1.0
+    stretched = UniformSample(length, interpolate=True)(x)
+    position = uniform_sample_positions(frames, length)
+    np.testing.assert_allclose(stretched[0, :, 0, 0], 0.5 + 0.25 * position, rtol=1e-6)
+    motion = Streams("msr20", ["joint_motion"])(stretched)[0, :-1, 0, 0]
+    assert np.all(motion > 0)  # stretched, never a repeated frame
+    repeated = Streams("msr20", ["joint_motion"])(UniformSample(length)(x))[0, :-1, 0, 0]
+    assert np.sum(repeated == 0) == length - frames  # whole frames: a zero per repeat
+    same = sample(3, "msr20", length, 2, channels=4)
+    np.testing.assert_allclose(UniformSample(length, interpolate=True)(same), same, atol=1e-6)
+
+
+def test_interpolation_never_blends_a_body_with_a_lost_frame():
+    x = sample(4, "msr20", 10, 2)
+    x[:, 4:6, :, 0] = 0.0  # the tracker lost the first person in frames 4 and 5
+    position = np.linspace(0.0, 9.0, 37)
+    out = interpolate_frames(x, position)
+    for i, p in enumerate(position):
+        low, high = int(np.floor(p)), min(int(np.floor(p)) + 1, 9)
+        if {low, high} & {4, 5}:  # the nearer frame as it is: a recorded body or a lost frame
+            nearer = high if p - low >= 0.5 else low
+            np.testing.assert_allclose(out[:, i, :, 0], x[:, nearer, :, 0], atol=1e-6)
+        w = p - low  # the second person is present throughout: always blended
+        blended = (1 - w) * x[:, low, :, 1] + w * x[:, high, :, 1]
+        np.testing.assert_allclose(out[:, i, :, 1], blended, atol=1e-6)
 
 
 def test_drop_missing_frames_keeps_the_frames_with_a_body_in_order():

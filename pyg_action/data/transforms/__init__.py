@@ -57,8 +57,10 @@ from .temporal import (
     RandomLostFrames,
     TemporalMedian,
     UniformSample,
+    interpolate_frames,
     lost_frame_mask,
     uniform_sample_indices,
+    uniform_sample_positions,
 )
 
 __all__ = [
@@ -90,9 +92,11 @@ __all__ = [
     "build_transforms",
     "check_transform",
     "describe_transforms",
+    "interpolate_frames",
     "lost_frame_mask",
     "mirror_pairs",
     "register_transform",
     "rotation_matrix",
     "uniform_sample_indices",
+    "uniform_sample_positions",
 ]

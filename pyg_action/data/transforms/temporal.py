@@ -43,6 +43,45 @@ def uniform_sample_indices(
     return np.clip(index, 0, num_frames - 1)
 
 
+def uniform_sample_positions(
+    num_frames: int, length: int, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """Fractional frame positions of uniform temporal resampling by interpolation.
+
+    Frame ``k`` spans ``[k, k + 1)`` of the recording's time, so the point ``i + u`` of ``L``
+    equal parts of it lies at frame position ``p_i = (i + u) T / L - 0.5``, clipped to
+    ``[0, T - 1]``; ``u`` is uniformly random per part (training; the same ``L`` draws as
+    :func:`uniform_sample_indices`) or 0.5, each part's centre (testing; ``T = L`` gives the
+    frames themselves). Strictly increasing before the clip, non-decreasing after it.
+    """
+    if num_frames < 1:
+        raise SkeletonDataError("cannot sample frames from an empty sequence")
+    if length < 1:
+        raise ValueError(f"uniform_sample: length must be >= 1, got {length}")
+    u = np.full(length, 0.5) if rng is None else rng.random(length)
+    position = (np.arange(length) + u) * num_frames / length - 0.5
+    return np.clip(position, 0.0, num_frames - 1)
+
+
+def interpolate_frames(x: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """``x`` ``(C, T, V, M)`` read at fractional frame ``position`` ``(L,)`` -> ``(C, L, V, M)``.
+
+    Between frames ``k = floor(p)`` and ``k + 1`` the value is ``(1 - w) x_k + w x_{k+1}``,
+    ``w = p - k``. Where the person is missing from either frame (tracking lost) nothing is
+    blended: the nearer frame is taken as it is, so a body is never mixed with the zeros of a
+    lost frame.
+    """
+    num_frames = x.shape[1]
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, num_frames - 1)
+    weight = position - low  # (L,)
+    present = _present(x)  # (T, M)
+    blend = present[low] & present[high]  # (L, M)
+    nearest = (weight >= 0.5).astype(np.float64)
+    w = np.where(blend, weight[:, None], nearest[:, None])[None, :, None, :]  # (1, L, 1, M)
+    return (1.0 - w) * x[:, low] + w * x[:, high]
+
+
 @register_transform("drop_missing_frames", "valid_frames")
 class DropMissingFrames(Transform):
     """Remove the frames in which no person is present (every channel of every person zero).
@@ -72,15 +111,21 @@ class UniformSample(Transform):
     Args:
         length: Output frames.
         mode: ``"train"`` picks a random frame inside each segment, ``"test"`` its centre.
+        interpolate: Read the recording at the fractional positions of
+            :func:`uniform_sample_positions` by linear interpolation between neighbouring
+            frames (:func:`interpolate_frames`) instead of picking whole frames: a recording
+            shorter than ``length`` is stretched rather than played with repeated frames, so
+            the motion between output frames is never zero because a frame was repeated.
     """
 
-    def __init__(self, length: int = 64, mode: str = "test") -> None:
+    def __init__(self, length: int = 64, mode: str = "test", interpolate: bool = False) -> None:
         if mode not in ("train", "test"):
             raise ValueError(f"uniform_sample: mode must be 'train' or 'test', got {mode!r}")
         if length < 1:
             raise ValueError(f"uniform_sample: length must be >= 1, got {length}")
         self.length = int(length)
         self.mode = mode
+        self.interpolate = bool(interpolate)
 
     @property
     def deterministic(self) -> bool:  # type: ignore[override]  # the centres in test mode
@@ -88,9 +133,11 @@ class UniformSample(Transform):
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         x = _check(x)
-        index = uniform_sample_indices(
-            x.shape[1], self.length, rng if self.mode == "train" else None
-        )
+        draws = rng if self.mode == "train" else None
+        if self.interpolate:
+            position = uniform_sample_positions(x.shape[1], self.length, draws)
+            return np.ascontiguousarray(interpolate_frames(x, position), dtype=np.float32)
+        index = uniform_sample_indices(x.shape[1], self.length, draws)
         return np.ascontiguousarray(x[:, index], dtype=np.float32)
 
 
