@@ -243,16 +243,23 @@ def test_temporal_median_removes_a_one_frame_glitch_and_keeps_missing_frames():
         TemporalMedian(window=4)
 
 
+def _sampled(sampler, frames: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``sampler``'s training and test points, checked: ``length`` of them, inside the
+    recording, in order, the test points the same on every call."""
+    train = sampler(frames, length, np.random.default_rng(seed))
+    test = sampler(frames, length)
+    for points in (train, test):
+        assert points.shape == (length,)
+        assert points.min() >= 0 and points.max() <= frames - 1
+        assert np.all(np.diff(points) >= 0)
+    np.testing.assert_array_equal(test, sampler(frames, length))
+    return train, test
+
+
 @SETTINGS
 @given(frames=st.integers(1, 400), length=st.integers(1, 150), seed=st.integers(0, 2**31))
 def test_uniform_sampling_indices(frames, length, seed):
-    train = uniform_sample_indices(frames, length, np.random.default_rng(seed))
-    test = uniform_sample_indices(frames, length)
-    for index in (train, test):
-        assert index.shape == (length,)
-        assert index.min() >= 0 and index.max() < frames
-        assert np.all(np.diff(index) >= 0)
-    np.testing.assert_array_equal(test, uniform_sample_indices(frames, length))
+    train, _ = _sampled(uniform_sample_indices, frames, length, seed)
     if frames >= length:  # one frame from each segment, all distinct
         lower = np.floor(np.arange(length) * frames / length)
         upper = np.floor((np.arange(length) + 1) * frames / length)
@@ -270,12 +277,7 @@ def test_uniform_sample_output_length(x, length, mode):
 @SETTINGS
 @given(frames=st.integers(1, 400), length=st.integers(1, 150), seed=st.integers(0, 2**31))
 def test_uniform_sampling_positions(frames, length, seed):
-    train = uniform_sample_positions(frames, length, np.random.default_rng(seed))
-    test = uniform_sample_positions(frames, length)
-    for position in (train, test):
-        assert position.shape == (length,)
-        assert position.min() >= 0 and position.max() <= frames - 1
-        assert np.all(np.diff(position) >= 0)
+    train, test = _sampled(uniform_sample_positions, frames, length, seed)
     part = frames / length  # part i of the recording's time is [i part, (i + 1) part)
     lower = np.clip(np.arange(length) * part - 0.5, 0, frames - 1)
     upper = np.clip((np.arange(length) + 1) * part - 0.5, 0, frames - 1)

@@ -174,6 +174,7 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_bone_direction": {"spatial"},
     "msr_ctrgcn_turn": {"spatial"},
     "msr_ctrgcn_smoothing_spatial": {"spatial"},
+    "msr_ctrgcn_resample": {"spatial"},
 }
 
 
@@ -218,6 +219,27 @@ def test_transform_sweeps_change_only_the_steps_they_name(tmp_path, name):
             pairs = zip(steps, shipped[split], strict=True)
             changed = [step for step, base in pairs if step != base]
             assert changed == STEP_SWEEPS[name][run.variant][split]
+
+
+def _is_sampling(step) -> bool:
+    return isinstance(step, dict) and step["name"] == "uniform_sample"
+
+
+def test_the_resample_sweep_changes_only_how_the_frames_are_sampled(tmp_path):
+    """``native_motion`` moves the shipped sampling step to the end of each pipeline (the
+    streams taken at the recorded frame rate); ``interpolate`` only sets its flag."""
+    shipped = load_config(CTRGCN_CONFIG)["data"]["transforms"]
+    runs = plan_sweep(read_sweep(CONFIGS / "sweeps" / "msr_ctrgcn_resample.yaml"), tmp_path)
+    assert {run.variant for run in runs} == {"native_motion", "interpolate"}
+    for run in runs:
+        for split in ("train", "test"):
+            steps, base = run.config["data"]["transforms"][split], shipped[split]
+            (sampling,) = [step for step in base if _is_sampling(step)]
+            if run.variant == "native_motion":
+                assert steps == [step for step in base if step != sampling] + [sampling]
+            else:
+                flagged = {**sampling, "interpolate": True}
+                assert steps == [flagged if step == sampling else step for step in base]
 
 
 @pytest.mark.parametrize("name", ["msr_recipes.yaml", "msr_stgcnpp_recipes.yaml"])
