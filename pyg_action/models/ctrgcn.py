@@ -181,6 +181,7 @@ class CTRGCNBlock(nn.Module):
         drop_graph: A :class:`~pyg_action.nn.drop_graph.DropGraph` for the temporal
             convolution's output and the residual, each with its own draws (DC-GCN's
             placement); ``None``: none.
+        learn_adjacency: Learn ``A`` (see :class:`CTRGCN`).
     """
 
     def __init__(
@@ -195,13 +196,18 @@ class CTRGCNBlock(nn.Module):
         drop_path: float = 0.0,
         rel_channels: int | None = None,
         drop_graph: DropGraph | None = None,
+        learn_adjacency: bool = True,
     ) -> None:
         super().__init__()
         if drop_path > 0 and not residual:
             raise ValueError("drop_path needs the block residual")
         self.stride = stride
         self.gcn = ChannelTopologyGraphConv(
-            in_channels, out_channels, adjacency, rel_channels=rel_channels
+            in_channels,
+            out_channels,
+            adjacency,
+            rel_channels=rel_channels,
+            learn_adjacency=learn_adjacency,
         )
         self.norm_gcn = nn.BatchNorm1d(out_channels)
         nn.init.constant_(self.norm_gcn.weight, 1e-6)  # the official start: gcn ~ its residual
@@ -266,6 +272,9 @@ class CTRGCN(SkeletonClassifier):
             (DC-GCN: 100; 0: the full rate from the start). The trainer sets each epoch's rate.
         max_hop, dilation: Neighbourhood of the initial topology (official: 1, 1). The
             refinement and the learned ``A`` reach every joint pair whatever the start.
+        learn_adjacency: Learn ``A`` from its start (official); ``False`` keeps the start
+            fixed in every block (the official ``adaptive=False``), so only the per-sample
+            refinement adapts the topology.
 
     Shapes:
         - **input:** a batch from :class:`~pyg_action.graph.SkeletonGraphBuilder`
@@ -294,6 +303,7 @@ class CTRGCN(SkeletonClassifier):
         drop_graph_ramp_epochs: int = 0,
         max_hop: int = 1,
         dilation: int = 1,
+        learn_adjacency: bool = True,
     ) -> None:
         check_relation_channels(input_relation_channels)
         adjacency = ctrgcn_adjacency(layout, strategy, max_hop, dilation)
@@ -321,6 +331,7 @@ class CTRGCN(SkeletonClassifier):
                 rates[i],
                 rel,
                 drop_graphs[i],
+                learn_adjacency,
             )
 
         super().__init__(

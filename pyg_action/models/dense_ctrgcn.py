@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from ..layouts import LayoutLike, get_layout
-from ..nn.ctr_conv import check_relation_channels, relation_width
+from ..nn.ctr_conv import check_relation_channels, register_topology, relation_width
 from ..nn.dense.drop_graph import DenseDropGraph
 from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import POOL_WINDOW, branch_widths
@@ -48,13 +48,19 @@ class DenseCTRGCUnit(nn.Module):
     """The official ``unit_gcn``: CTR-GC summed over the partitions, BN, residual, ReLU."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, adjacency: Tensor, rel: int | None = None
+        self,
+        in_channels: int,
+        out_channels: int,
+        adjacency: Tensor,
+        rel: int | None = None,
+        adaptive: bool = True,
     ) -> None:
         super().__init__()
         self.convs = nn.ModuleList(
             DenseCTRGC(in_channels, out_channels, rel) for _ in range(adjacency.shape[0])
         )
-        self.PA = nn.Parameter(adjacency.clone())
+        self.PA: Tensor
+        register_topology(self, "PA", adjacency, adaptive)
         self.alpha = nn.Parameter(torch.zeros(1))
         self.bn = nn.BatchNorm2d(out_channels)
         self.down = (
@@ -125,9 +131,10 @@ class DenseCTRGCNBlock(nn.Module):
         drop_path: float = 0.0,
         rel: int | None = None,
         drop_graph: DenseDropGraph | None = None,
+        adaptive: bool = True,
     ) -> None:
         super().__init__()
-        self.gcn1 = DenseCTRGCUnit(in_channels, out_channels, adjacency, rel)
+        self.gcn1 = DenseCTRGCUnit(in_channels, out_channels, adjacency, rel, adaptive)
         self.tcn1 = DenseCTRGCNTemporal(out_channels, out_channels, kernel_size, stride, dilations)
         self.residual = dense_residual(in_channels, out_channels, stride, residual)
         self.drop_path = SampleDropPath(drop_path)
@@ -176,6 +183,7 @@ class DenseCTRGCN(nn.Module):
         drop_graph_ramp_epochs: int = 0,
         max_hop: int = 1,
         dilation: int = 1,
+        learn_adjacency: bool = True,
     ) -> None:
         super().__init__()
         check_relation_channels(input_relation_channels)
@@ -205,6 +213,7 @@ class DenseCTRGCN(nn.Module):
                 rates[i],
                 rel,
                 drop_graphs[i],
+                learn_adjacency,
             )
 
         self.num_blocks = len(channels)

@@ -60,16 +60,26 @@ def check_relation_channels(channels: int | None) -> None:
         raise ValueError(f"input_relation_channels must be a positive integer, got {channels!r}")
 
 
+def register_topology(module: nn.Module, name: str, adjacency: Tensor, learn: bool) -> None:
+    """Give ``module`` a copy of ``adjacency`` as ``name``: a parameter when ``learn``, else a
+    buffer (saved and moved with the module, never updated by the optimiser)."""
+    if learn:
+        module.register_parameter(name, nn.Parameter(adjacency.clone()))
+    else:
+        module.register_buffer(name, adjacency.clone())
+
+
 class ChannelTopologyGraphConv(nn.Module):
     """CTR-GC summed over ``K`` partitions (module notes).
 
     Args:
         in_channels: ``C_in``.
         out_channels: ``C_out``.
-        adjacency: ``(K, V, V)`` initial topology ``A[k, u, v]`` (target ``u``, source ``v``);
-            learned.
+        adjacency: ``(K, V, V)`` initial topology ``A[k, u, v]`` (target ``u``, source ``v``).
         rel_reduction: Relation width ``C_in // rel_reduction`` (:func:`relation_width`).
         rel_channels: The relation width itself, in place of :func:`relation_width`'s.
+        learn_adjacency: ``A`` is a parameter, learned (official); ``False`` keeps it fixed,
+            a buffer (the official ``adaptive=False``): only the refinement adapts.
 
     Attributes:
         adjacency: ``A`` ``(K, V, V)``; ``alpha``: the refinement's scale (initially 0).
@@ -90,6 +100,7 @@ class ChannelTopologyGraphConv(nn.Module):
         adjacency: Tensor,
         rel_reduction: int = 8,
         rel_channels: int | None = None,
+        learn_adjacency: bool = True,
     ) -> None:
         super().__init__()
         k, v, _ = adjacency.shape
@@ -98,7 +109,8 @@ class ChannelTopologyGraphConv(nn.Module):
         self.num_partitions = k
         self.num_joints = v
         self.rel_channels = rel_channels or relation_width(in_channels, rel_reduction)
-        self.adjacency = nn.Parameter(adjacency.clone().float())
+        self.adjacency: Tensor
+        register_topology(self, "adjacency", adjacency.float(), learn_adjacency)
         self.alpha = nn.Parameter(torch.zeros(1))
         self.relation = Linear(in_channels, 2 * k * self.rel_channels)
         self.value = Linear(in_channels, k * out_channels)

@@ -175,6 +175,8 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_turn": {"spatial"},
     "msr_ctrgcn_smoothing_spatial": {"spatial"},
     "msr_ctrgcn_resample": {"spatial"},
+    "msr_ctrgcn_batch_decay": {"spatial"},
+    "msr_ctrgcn_fixed_topology": {"spatial"},
 }
 
 

@@ -123,6 +123,31 @@ def test_other_starting_topologies_match_dense_with_their_partition_count(
         assert_close_to_scale(out[i : i + 1], dense(sample[None]), 1e-9)
 
 
+def test_a_fixed_topology_matches_dense_and_is_never_trained():
+    """``learn_adjacency=False`` (the official ``adaptive=False``): ``A`` is a buffer in both
+    models, saved and converted with the weights, left as it started by an optimiser step,
+    and the outputs and gradients are the dense model's (float64, training mode)."""
+    options = dict(strategy="spatial", num_persons=1, learn_adjacency=False)
+    dense, sparse = paired_models("msr20", torch.float64, **options)
+    assert not [n for n, _ in sparse.named_parameters() if n.endswith("adjacency")]
+    assert not [n for n, _ in dense.named_parameters() if n.endswith("PA")]
+    start = {n: t.clone() for n, t in sparse.state_dict().items() if n.endswith("adjacency")}
+    assert len(start) == len(SMALL["channels"])
+    torch.testing.assert_close(start["blocks.0.gcn.adjacency"], dense.l1.gcn1.PA)
+    x = torch.randn(4, 3, 16, 20, 1).double()
+    target = torch.randn(4, 7, dtype=torch.float64)
+    out, expected = sparse(batch_of(list(x), "msr20", torch.float64)), dense(x)
+    assert_close_to_scale(out, expected, 1e-9)
+    (out * target).sum().backward()
+    (expected * target).sum().backward()
+    assert_gradients_close(sparse, dense, 1e-6)
+    torch.optim.SGD(sparse.parameters(), lr=0.5).step()
+    for name, before in start.items():
+        torch.testing.assert_close(sparse.state_dict()[name], before, rtol=0, atol=0)
+    learned = CTRGCN(7, 3, "msr20", strategy="spatial", num_persons=1, **SMALL)
+    assert len([n for n, _ in learned.named_parameters() if n.endswith("adjacency")]) == 5
+
+
 @pytest.mark.parametrize("strategy, partitions", [("spatial", 5), ("distance", 3)])
 def test_two_hop_start_reaches_joints_two_bones_apart_in_both_models(strategy, partitions):
     """``max_hop=2`` starts every block's ``A`` on the joints at most two bones apart, in the
