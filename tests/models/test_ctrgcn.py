@@ -60,6 +60,18 @@ def assert_gradients_close(sparse, dense, tolerance):
         torch.testing.assert_close(grad, expected[name], atol=atol, rtol=0, msg=name)
 
 
+def assert_msr_training_batch_matches(dense, sparse):
+    """One float64 MSR-20 batch (one person, equal lengths) through both models in training
+    mode: outputs within 1e-9 of their scale, gradients within 1e-6 (then accumulated)."""
+    x = torch.randn(4, 3, 16, 20, 1).double()  # fp32 draws, as the builder keeps
+    target = torch.randn(4, 7, dtype=torch.float64)
+    out, expected = sparse(batch_of(list(x), "msr20", torch.float64)), dense(x)
+    assert_close_to_scale(out, expected, 1e-9)
+    (out * target).sum().backward()
+    (expected * target).sum().backward()
+    assert_gradients_close(sparse, dense, 1e-6)
+
+
 @pytest.mark.parametrize("layout", sorted(JOINTS))
 @pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
 def test_two_person_batch_matches_dense_outputs_and_gradients(layout, train):
@@ -108,13 +120,7 @@ def test_other_starting_topologies_match_dense_with_their_partition_count(
     options = dict(strategy=strategy, max_hop=max_hop, num_persons=1)
     dense, sparse = paired_models("msr20", torch.float64, **options)
     assert sparse.blocks[0].gcn.adjacency.shape[0] == dense.l1.gcn1.PA.shape[0] == partitions
-    x = torch.randn(4, 3, 16, 20, 1).double()  # fp32 draws, as the builder keeps
-    target = torch.randn(4, 7, dtype=torch.float64)
-    out, expected = sparse(batch_of(list(x), "msr20", torch.float64)), dense(x)
-    assert_close_to_scale(out, expected, 1e-9)
-    (out * target).sum().backward()
-    (expected * target).sum().backward()
-    assert_gradients_close(sparse, dense, 1e-6)
+    assert_msr_training_batch_matches(dense, sparse)
     dense.eval()
     sparse.eval()
     samples = [torch.randn(3, t, 20, 1).double() for t in (21, 8, 1, 13)]
@@ -134,13 +140,7 @@ def test_a_fixed_topology_matches_dense_and_is_never_trained():
     start = {n: t.clone() for n, t in sparse.state_dict().items() if n.endswith("adjacency")}
     assert len(start) == len(SMALL["channels"])
     torch.testing.assert_close(start["blocks.0.gcn.adjacency"], dense.l1.gcn1.PA)
-    x = torch.randn(4, 3, 16, 20, 1).double()
-    target = torch.randn(4, 7, dtype=torch.float64)
-    out, expected = sparse(batch_of(list(x), "msr20", torch.float64)), dense(x)
-    assert_close_to_scale(out, expected, 1e-9)
-    (out * target).sum().backward()
-    (expected * target).sum().backward()
-    assert_gradients_close(sparse, dense, 1e-6)
+    assert_msr_training_batch_matches(dense, sparse)
     torch.optim.SGD(sparse.parameters(), lr=0.5).step()
     for name, before in start.items():
         torch.testing.assert_close(sparse.state_dict()[name], before, rtol=0, atol=0)
