@@ -124,12 +124,18 @@ def _frames_at(x: Tensor, index: Tensor) -> Tensor:
     return torch.gather(x, 2, gather)
 
 
+def _part_points(count: Tensor, steps: Tensor, u: Tensor | None) -> Tensor:
+    """``(i + u) T / L`` ``(B, L)``, float64: the point ``u`` (0.5 at test time) of each of
+    the ``L`` equal parts of clips of ``count`` ``(B, 1)`` frames, in frames."""
+    return (steps.double() + (0.5 if u is None else u)) * count.double() / steps.numel()
+
+
 def _interpolated(x: Tensor, count: Tensor, steps: Tensor, u: Tensor | None) -> Tensor:
     """``uniform_sample`` with ``interpolate``: ``x`` read at the fractional positions of
     :func:`~pyg_action.data.transforms.uniform_sample_positions`, blended only between frames
     where the person is present in both (else the nearer frame)."""
     batch, persons, length = x.shape[0], x.shape[4], steps.numel()
-    position = (steps.double() + (0.5 if u is None else u)) * count.double() / length - 0.5
+    position = _part_points(count, steps, u) - 0.5
     position = torch.minimum(position.clamp_min(0.0), (count - 1).double())  # (B, L)
     low = position.floor().long()
     high = torch.minimum(low + 1, count - 1)
@@ -153,8 +159,7 @@ def _sampled_indices(count: Tensor, steps: Tensor, u: Tensor | None) -> Tensor:
     offset = size // 2 if u is None else torch.floor(u * size).long()
     segment_frame = start + torch.minimum(offset, size - 1)
     # T < L: frame floor((i + u) T / L), repeating frames
-    position = steps.double() + (0.5 if u is None else u)
-    stretched = torch.floor(position * count.double() / length).long()
+    stretched = torch.floor(_part_points(count, steps, u)).long()
     stretched = torch.minimum(stretched.clamp_min(0), count - 1)
     return torch.where(count >= length, segment_frame, stretched)
 

@@ -17,6 +17,16 @@ from .base import (
 )
 
 
+def _part_offsets(num_frames: int, length: int, rng: np.random.Generator | None) -> np.ndarray:
+    """Where in each of ``length`` equal parts of ``num_frames`` frames uniform sampling reads,
+    as a fraction of the part: ``length`` uniform draws from ``rng`` (training), else 0.5."""
+    if num_frames < 1:
+        raise SkeletonDataError("cannot sample frames from an empty sequence")
+    if length < 1:
+        raise ValueError(f"uniform_sample: length must be >= 1, got {length}")
+    return np.full(length, 0.5) if rng is None else rng.random(length)
+
+
 def uniform_sample_indices(
     num_frames: int, length: int, rng: np.random.Generator | None = None
 ) -> np.ndarray:
@@ -28,18 +38,13 @@ def uniform_sample_indices(
     (deterministic, for testing). With ``T < L`` frame ``floor((i + u) * T / L)`` is taken,
     ``u`` random or 0.5, so frames repeat. Indices are always non-decreasing.
     """
-    if num_frames < 1:
-        raise SkeletonDataError("cannot sample frames from an empty sequence")
-    if length < 1:
-        raise ValueError(f"uniform_sample: length must be >= 1, got {length}")
-    steps = np.arange(length)
+    u = _part_offsets(num_frames, length, rng)
     if num_frames >= length:
         bounds = (np.arange(length + 1) * num_frames) // length
         size = np.diff(bounds)
-        offset = size // 2 if rng is None else np.floor(rng.random(length) * size).astype(np.int64)
+        offset = size // 2 if rng is None else np.floor(u * size).astype(np.int64)
         return bounds[:-1] + np.minimum(offset, size - 1)
-    u = np.full(length, 0.5) if rng is None else rng.random(length)
-    index = np.floor((steps + u) * num_frames / length).astype(np.int64)
+    index = np.floor((np.arange(length) + u) * num_frames / length).astype(np.int64)
     return np.clip(index, 0, num_frames - 1)
 
 
@@ -54,11 +59,7 @@ def uniform_sample_positions(
     :func:`uniform_sample_indices`) or 0.5, each part's centre (testing; ``T = L`` gives the
     frames themselves). Strictly increasing before the clip, non-decreasing after it.
     """
-    if num_frames < 1:
-        raise SkeletonDataError("cannot sample frames from an empty sequence")
-    if length < 1:
-        raise ValueError(f"uniform_sample: length must be >= 1, got {length}")
-    u = np.full(length, 0.5) if rng is None else rng.random(length)
+    u = _part_offsets(num_frames, length, rng)
     position = (np.arange(length) + u) * num_frames / length - 0.5
     return np.clip(position, 0.0, num_frames - 1)
 
