@@ -583,15 +583,26 @@ def msr_action3d_dataset(
     graph: Mapping[str, Any] | None = None,
     strict: bool = False,
     seed: int | None = None,
+    with_confidence: bool = False,
 ) -> DatasetInfo:
     """MSR Action3D (20 actions, 10 subjects, ``msr20``), cross-subject protocol.
 
     ``root`` is relative to the working directory; the 567 raw files are read in about two
-    seconds (``a13_s09_e02`` is all zero and is reported as bad).
+    seconds (``a13_s09_e02`` is all zero and is reported as bad). ``with_confidence`` keeps
+    the tracker's per-joint confidence as a fourth channel after ``x y z``: the coordinate
+    transforms leave it as it is and every stream carries it along (``(3 + 1) S`` channels for
+    ``S`` streams).
     """
     if protocol not in ("cross_subject", "msr_cross_subject"):
         raise ValueError(f"msr_action3d: unknown protocol {protocol!r}; use cross_subject")
-    source = _load_source(root, "msr", cache, "MSR Action3D", dataset="msr_action3d")
+    source = _load_source(
+        root,
+        "msr",
+        cache,
+        "MSR Action3D",
+        dataset="msr_action3d",
+        with_confidence=with_confidence,
+    )
     indices = split_indices("msr_cross_subject", split, source.names, source.metas)
     return _info(
         source,

@@ -29,5 +29,5 @@ def msr_raw(msr_root):
     """The raw files read into memory (the same cached read the dataset builder uses)."""
     from pyg_action.data.datasets import _read_cached
 
-    samples, report = _read_cached(str(msr_root.resolve()), "msr", ())
+    samples, report = _read_cached(str(msr_root.resolve()), "msr", (("with_confidence", False),))
     return list(samples), report

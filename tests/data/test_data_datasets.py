@@ -244,3 +244,31 @@ def test_root_option_is_handled_clearly(tmp_path):
     write_npz(tmp_path / "d.npz", sequences(5, joints=20, layout="msr20"))
     info = build_dataset("npz", "all", root=str(tmp_path / "d.npz"))  # root = path
     assert len(info.dataset) == 5
+
+
+def test_msr_action3d_keeps_the_confidence_on_request(msr_root):
+    """``with_confidence`` adds the file's fourth column after ``x y z``; the coordinate
+    transforms leave it alone and every stream carries it."""
+    name = "a01_s02_e01_skeleton3D"
+    rows = np.loadtxt(msr_root / f"{name}.txt", dtype=np.float32).reshape(-1, 20, 4)
+    plain = build_dataset("msr_action3d", "test", root=str(msr_root), transforms=[])
+    kept = build_dataset(
+        "msr_action3d", "test", root=str(msr_root), transforms=[], with_confidence=True
+    )
+    index = kept.dataset.names.index(name)
+    assert (plain.in_channels, kept.in_channels) == (3, 4)
+    np.testing.assert_array_equal(kept.dataset[index].x.view(-1, 20, 4).numpy(), rows)
+    steps = [
+        "pre_normalize",
+        {"name": "random_rotate", "angles": 15},
+        {"name": "random_scale", "scale": 0.1},
+        {"name": "streams", "streams": ["joint", "bone", "joint_motion"]},
+    ]
+    streams = build_dataset(
+        "msr_action3d", "test", root=str(msr_root), transforms=steps, with_confidence=True
+    )
+    x = streams.dataset[index].x.view(-1, 20, 3, 4).numpy()  # (T, V, stream, xyz + conf)
+    assert streams.in_channels == 12
+    for stream in range(3):
+        np.testing.assert_array_equal(x[:, :, stream, 3], rows[..., 3])
+    assert not np.allclose(x[:, :, 0, :3], rows[..., :3])  # the coordinates did move
