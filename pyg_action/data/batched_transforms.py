@@ -20,6 +20,8 @@ feeds both the same numbers):
   (x, y, z in that order);
 * ``random_scale``: ``coords`` factors per sample (one with ``per_axis=False``),
   ``(1 - s) + 2 s u``;
+* ``random_shear``: ``coords (coords - 1)`` numbers per sample, the off-diagonal entries of
+  its shear in row-major order, ``-s + 2 s u``;
 * ``random_jitter``: ``2 * coords * T * V * M`` numbers per sample, the Box-Muller pairs of
   its Gaussian noise; all clips of the batch must have ``T`` frames (after ``uniform_sample``)
   and ``M`` persons, since a smaller sample's numpy step would draw fewer;
@@ -48,6 +50,7 @@ from .transforms import (
     RandomLostFrames,
     RandomRotate,
     RandomScale,
+    RandomShear,
     Streams,
     Transform,
     UniformSample,
@@ -271,6 +274,20 @@ def _random_scale(step: RandomScale) -> BatchedStep:
     return apply
 
 
+def _random_shear(step: RandomShear) -> BatchedStep:
+    def apply(clips: Clips, draw: Draw) -> Clips:
+        x = clips.x
+        coords = _coords(step, x.shape[1])
+        off_diagonal = ~torch.eye(coords, dtype=torch.bool, device=x.device)
+        matrices = torch.eye(coords, dtype=torch.float64, device=x.device).repeat(x.shape[0], 1, 1)
+        offsets = draw((x.shape[0], coords * (coords - 1)))
+        matrices[:, off_diagonal] = -step.shear + (2 * step.shear) * offsets
+        sheared = torch.einsum("bij,bjtvm->bitvm", matrices, x[:, :coords].double())
+        return clips.with_x(_replace_coords(x, coords, sheared))
+
+    return apply
+
+
 def _random_jitter(step: RandomJitter) -> BatchedStep:
     def apply(clips: Clips, draw: Draw) -> Clips:
         x = clips.x
@@ -388,6 +405,7 @@ _FORMS: dict[type[Transform], Callable[[Transform], BatchedStep]] = {
     UniformSample: _uniform_sample,  # type: ignore[dict-item]
     RandomRotate: _random_rotate,  # type: ignore[dict-item]
     RandomScale: _random_scale,  # type: ignore[dict-item]
+    RandomShear: _random_shear,  # type: ignore[dict-item]
     RandomJitter: _random_jitter,  # type: ignore[dict-item]
     RandomLostFrames: _random_lost_frames,  # type: ignore[dict-item]
     Streams: _streams,  # type: ignore[dict-item]

@@ -31,6 +31,8 @@ STEPS = {
     "rotate_2d": [{"name": "random_rotate", "angles": [20, 10, 30], "coords": 2}],
     "scale_per_axis": [{"name": "random_scale", "scale": 0.2}],
     "scale_one_factor": [{"name": "random_scale", "scale": 0.2, "per_axis": False}],
+    "shear": [{"name": "random_shear", "shear": 0.3}],
+    "shear_2d": [{"name": "random_shear", "shear": 0.3, "coords": 2}],
     "streams": [{"name": "streams", "streams": ["joint", "bone", "joint_motion", "bone_motion"]}],
     "bone_direction": [{"name": "streams", "streams": ["bone_direction", "joint"]}],
     "bone_motion": ["bone", "motion"],

@@ -28,6 +28,7 @@ from pyg_action.data.transforms import (
     RandomMove,
     RandomRotate,
     RandomScale,
+    RandomShear,
     ScaleNormalize,
     SetBoneLengths,
     Streams,
@@ -432,6 +433,31 @@ def test_isotropic_random_scale_scales_every_bone_alike(seed):
     ratio = bone_lengths(out, "ntu25")[:, real] / bone_lengths(x, "ntu25")[:, real]
     np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-4)
     assert 0.7 <= ratio.flat[0] <= 1.3
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31), layout=LAYOUTS, frames=st.integers(1, 12))
+def test_random_shear_is_one_unit_diagonal_map_of_the_whole_sample(seed, layout, frames):
+    x = sample(seed, layout, frames, 2, channels=4)
+    out = RandomShear(0.3)(x, np.random.default_rng(seed))
+    points, moved = x[:3].reshape(3, -1).astype(np.float64), out[:3].reshape(3, -1)
+    fitted = np.linalg.lstsq(points.T, moved.T, rcond=None)[0].T  # moved = S points
+    np.testing.assert_allclose(fitted @ points, moved, atol=1e-4)  # one map for every point
+    np.testing.assert_allclose(np.diag(fitted), 1.0, atol=1e-4)
+    off = fitted[~np.eye(3, dtype=bool)]
+    assert np.all(np.abs(off) <= 0.3 + 1e-4) and np.any(np.abs(off) > 1e-3)
+    np.testing.assert_array_equal(out[3], x[3])  # a fourth channel is kept
+
+
+def test_random_shear_zero_is_the_identity_and_checks_its_limit():
+    x = sample(0, "msr20", 5, 1)
+    np.testing.assert_array_equal(RandomShear(0.0)(x, np.random.default_rng(0)), x)
+    two_d = RandomShear(0.2, coords=2)(x, np.random.default_rng(0))
+    np.testing.assert_array_equal(two_d[2], x[2])
+    assert not np.allclose(two_d[:2], x[:2])
+    for bad in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="random_shear"):
+            RandomShear(bad)
 
 
 @SETTINGS

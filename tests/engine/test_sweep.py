@@ -177,6 +177,8 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_resample": {"spatial"},
     "msr_ctrgcn_batch_decay": {"spatial"},
     "msr_ctrgcn_fixed_topology": {"spatial"},
+    "msr_ctrgcn_confidence": {"spatial"},
+    "msr_ctrgcn_shear": {"spatial"},
 }
 
 
@@ -242,6 +244,28 @@ def test_the_resample_sweep_changes_only_how_the_frames_are_sampled(tmp_path):
             else:
                 flagged = {**sampling, "interpolate": True}
                 assert steps == [flagged if step == sampling else step for step in base]
+
+
+def _sweep_configs(tmp_path, name: str) -> list[dict]:
+    return [run.config for run in plan_sweep(read_sweep(CONFIGS / "sweeps" / name), tmp_path)]
+
+
+def test_the_confidence_and_shear_sweeps_change_only_what_they_name(tmp_path):
+    """``confidence`` only reads the fourth column; ``shear01`` only adds a shear to the
+    training pipeline, after the rotation and scaling and before the streams."""
+    shipped = load_config(CTRGCN_CONFIG)
+    for config in _sweep_configs(tmp_path / "confidence", "msr_ctrgcn_confidence.yaml"):
+        assert config["data"].pop("with_confidence") is True
+        assert config["data"] == shipped["data"] and config["model"] == shipped["model"]
+    train = shipped["data"]["transforms"]["train"]
+    streams = next(
+        i for i, step in enumerate(train) if isinstance(step, dict) and step["name"] == "streams"
+    )
+    shear = {"name": "random_shear", "shear": 0.1}
+    for config in _sweep_configs(tmp_path / "shear", "msr_ctrgcn_shear.yaml"):
+        steps = config["data"]["transforms"]
+        assert steps["train"] == [*train[:streams], shear, *train[streams:]]
+        assert steps["test"] == shipped["data"]["transforms"]["test"]
 
 
 @pytest.mark.parametrize("name", ["msr_recipes.yaml", "msr_stgcnpp_recipes.yaml"])

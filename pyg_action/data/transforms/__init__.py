@@ -47,8 +47,10 @@ from .spatial import (
     RandomMove,
     RandomRotate,
     RandomScale,
+    RandomShear,
     ScaleNormalize,
     mirror_pairs,
+    shear_matrix,
 )
 from .streams import Bone, Motion, Normalize, Streams
 from .temporal import (
@@ -82,6 +84,7 @@ __all__ = [
     "RandomMove",
     "RandomRotate",
     "RandomScale",
+    "RandomShear",
     "ScaleNormalize",
     "SetBoneLengths",
     "Streams",
@@ -93,6 +96,7 @@ __all__ = [
     "check_transform",
     "describe_transforms",
     "interpolate_frames",
+    "shear_matrix",
     "lost_frame_mask",
     "mirror_pairs",
     "register_transform",

@@ -318,6 +318,39 @@ class RandomScale(Transform):
         return out
 
 
+def shear_matrix(offsets: np.ndarray, coords: int) -> np.ndarray:
+    """``(coords, coords)``: the identity with ``offsets`` (``coords (coords - 1)`` numbers)
+    off the diagonal, in row-major order."""
+    matrix = np.eye(coords)
+    matrix[~np.eye(coords, dtype=bool)] = offsets
+    return matrix
+
+
+@register_transform("random_shear")
+class RandomShear(Transform):
+    """Apply a random shear ``x' = S x`` to the coordinates of the whole sample.
+
+    ``S`` is the identity with every off-diagonal entry ``S_ij`` (``i != j``) uniform in
+    ``[-shear, shear]`` (:func:`shear_matrix`; six draws for 3D, two for 2D): together with
+    rotation and per-axis scaling it spans the linear maps near the identity, so the model sees
+    bodies leaning and stretched along directions that are not the axes (the shear
+    augmentation of skeleton contrastive learning, e.g. SkeletonCLR, there with
+    ``shear = 0.5``). Other channels are kept.
+    """
+
+    def __init__(self, shear: float = 0.1, coords: int | None = None) -> None:
+        if not (math.isfinite(shear) and 0 <= shear < 1):
+            raise ValueError(f"random_shear: shear must be in [0, 1), got {shear}")
+        self.shear = float(shear)
+        self.coords = coords
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        x = _check(x)
+        c = _num_coords(x, self.coords)
+        offsets = rng.uniform(-self.shear, self.shear, size=c * (c - 1))
+        return _rotate(x, shear_matrix(offsets, c), c)
+
+
 @register_transform("random_move")
 class RandomMove(Transform):
     """Move the body smoothly over the clip: a rotation, scale and translation that change
