@@ -110,7 +110,9 @@ def rotation_matrix(angles: Sequence[float], degrees: bool = True) -> np.ndarray
     return rz @ ry @ rx
 
 
-def _rotate(x: np.ndarray, matrix: np.ndarray, coords: int) -> np.ndarray:
+def _linear_map(x: np.ndarray, matrix: np.ndarray, coords: int) -> np.ndarray:
+    """``x`` with its first ``coords`` channels mapped by ``matrix`` (a rotation, a shear),
+    computed in float64; the other channels kept."""
     out = np.array(x, dtype=np.float32, copy=True)
     out[:coords] = np.einsum("ij,jtvm->itvm", matrix, x[:coords].astype(np.float64))
     return out

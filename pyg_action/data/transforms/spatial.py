@@ -16,10 +16,10 @@ from .base import (
     _check,
     _check_joints,
     _first_present_frame,
+    _linear_map,
     _num_coords,
     _present,
     _resolve_joint,
-    _rotate,
     register_transform,
     rotation_matrix,
 )
@@ -285,9 +285,9 @@ class RandomRotate(Transform):
         c = _num_coords(x, self.coords)
         drawn = [rng.uniform(-a, a) if a > 0 else 0.0 for a in self.angles]
         if c >= 3:
-            return _rotate(x, rotation_matrix(drawn), 3)
+            return _linear_map(x, rotation_matrix(drawn), 3)
         if c == 2:
-            return _rotate(x, rotation_matrix([0.0, 0.0, drawn[2]])[:2, :2], 2)
+            return _linear_map(x, rotation_matrix([0.0, 0.0, drawn[2]])[:2, :2], 2)
         return np.array(x, dtype=np.float32, copy=True)
 
 
@@ -348,7 +348,7 @@ class RandomShear(Transform):
         x = _check(x)
         c = _num_coords(x, self.coords)
         offsets = rng.uniform(-self.shear, self.shear, size=c * (c - 1))
-        return _rotate(x, shear_matrix(offsets, c), c)
+        return _linear_map(x, shear_matrix(offsets, c), c)
 
 
 @register_transform("random_move")
