@@ -136,6 +136,16 @@ def test_a_score_channel_is_carried_unchanged():
         np.testing.assert_array_equal(got[2], sample[2])
 
 
+@pytest.mark.parametrize("name", ["msr_train", "shear", "streams", "lost_then_interpolate"])
+def test_a_confidence_channel_after_xyz_is_carried_as_numpy_carries_it(name):
+    """MSR Action3D read ``with_confidence``: four channels, the geometric steps act on three."""
+    samples = _synthetic([5, 12, 17, 30], joints=20, channels=4)
+    batched, record = _batched(samples, STEPS[name], "msr20")
+    expected = _numpy(samples, STEPS[name], "msr20", record)
+    for got, want in zip(batched, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
 def test_an_axis_without_rotation_is_left_alone():
     samples = _synthetic([6])
     batched, _ = _batched(samples, [{"name": "random_rotate", "angles": [0, 0, 40]}], "ntu25")
