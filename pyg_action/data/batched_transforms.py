@@ -275,14 +275,25 @@ def _random_scale(step: RandomScale) -> BatchedStep:
 
 
 def _random_shear(step: RandomShear) -> BatchedStep:
+    placed: dict[tuple[int, torch.device], Tensor] = {}
+
+    def off_diagonal(coords: int, device: torch.device) -> Tensor:
+        """Flat positions of a ``coords x coords`` matrix's off-diagonal entries, row-major
+        (a constant, copied to each device once: a mask would be read back to the host)."""
+        if (coords, device) not in placed:
+            flat = [i * coords + j for i in range(coords) for j in range(coords) if i != j]
+            placed[coords, device] = torch.tensor(flat, dtype=torch.long, device=device)
+        return placed[coords, device]
+
     def apply(clips: Clips, draw: Draw) -> Clips:
         x = clips.x
-        coords = _coords(step, x.shape[1])
-        off_diagonal = ~torch.eye(coords, dtype=torch.bool, device=x.device)
-        matrices = torch.eye(coords, dtype=torch.float64, device=x.device).repeat(x.shape[0], 1, 1)
-        offsets = draw((x.shape[0], coords * (coords - 1)))
-        matrices[:, off_diagonal] = -step.shear + (2 * step.shear) * offsets
-        sheared = torch.einsum("bij,bjtvm->bitvm", matrices, x[:, :coords].double())
+        batch, coords = x.shape[0], _coords(step, x.shape[1])
+        offsets = -step.shear + (2 * step.shear) * draw((batch, coords * (coords - 1)))
+        identity = torch.eye(coords, dtype=torch.float64, device=x.device).view(1, -1)
+        flat = identity.expand(batch, -1).index_copy(1, off_diagonal(coords, x.device), offsets)
+        sheared = torch.einsum(
+            "bij,bjtvm->bitvm", flat.view(batch, coords, coords), x[:, :coords].double()
+        )
         return clips.with_x(_replace_coords(x, coords, sheared))
 
     return apply

@@ -33,6 +33,12 @@ AUGMENTED = [
 ]
 JITTERED = [*AUGMENTED[:2], {"name": "random_jitter", "sigma": 0.1}, *AUGMENTED[2:]]
 LOST = [*AUGMENTED[:4], {"name": "random_lost_frames", "p": 0.7, "span": [0.2, 0.8]}, AUGMENTED[4]]
+SHEARED = [*AUGMENTED[:4], {"name": "random_shear", "shear": 0.2}, AUGMENTED[4]]
+INTERPOLATED = [
+    AUGMENTED[0],
+    {"name": "uniform_sample", "length": 10, "mode": "train", "interpolate": True},
+    *AUGMENTED[2:],
+]
 #: every body made one (a deterministic step: part of the host-side head)
 ONE_BODY = [
     AUGMENTED[0],
@@ -117,7 +123,9 @@ def test_draws_follow_the_epoch():
 
 
 @pytest.mark.parametrize(
-    "transforms", [AUGMENTED, RECORDED_LENGTHS, LOST], ids=["resampled", "recorded", "lost_frames"]
+    "transforms",
+    [AUGMENTED, RECORDED_LENGTHS, LOST, SHEARED, INTERPOLATED],
+    ids=["resampled", "recorded", "lost_frames", "sheared", "interpolated"],
 )
 def test_a_batch_is_built_without_value_dependent_operations(transforms):
     split = DeviceSplit(_dataset(transforms), "cpu")
