@@ -55,6 +55,7 @@ from .transforms import (
     Transform,
     UniformSample,
 )
+from .transforms.spatial import off_diagonal_positions
 from .transforms.streams import MIN_LENGTH
 
 __all__ = ["BatchedStep", "Clips", "Draw", "batched_step", "batched_steps"]
@@ -275,22 +276,20 @@ def _random_scale(step: RandomScale) -> BatchedStep:
 
 
 def _random_shear(step: RandomShear) -> BatchedStep:
-    placed: dict[tuple[int, torch.device], Tensor] = {}
-
-    def off_diagonal(coords: int, device: torch.device) -> Tensor:
-        """Flat positions of a ``coords x coords`` matrix's off-diagonal entries, row-major
-        (a constant, copied to each device once: a mask would be read back to the host)."""
-        if (coords, device) not in placed:
-            flat = [i * coords + j for i in range(coords) for j in range(coords) if i != j]
-            placed[coords, device] = torch.tensor(flat, dtype=torch.long, device=device)
-        return placed[coords, device]
+    # the coordinate counts the step can meet (its own, or min(3, channels)), as long indices:
+    # a boolean mask would be read back to the host
+    counts = [step.coords] if step.coords is not None else [1, 2, 3]
+    constants = _Constants(
+        **{f"off_diagonal{c}": torch.from_numpy(off_diagonal_positions(c)) for c in counts}
+    )
 
     def apply(clips: Clips, draw: Draw) -> Clips:
         x = clips.x
         batch, coords = x.shape[0], _coords(step, x.shape[1])
+        positions = constants.on(x.device)[f"off_diagonal{coords}"]
         offsets = -step.shear + (2 * step.shear) * draw((batch, coords * (coords - 1)))
         identity = torch.eye(coords, dtype=torch.float64, device=x.device).view(1, -1)
-        flat = identity.expand(batch, -1).index_copy(1, off_diagonal(coords, x.device), offsets)
+        flat = identity.expand(batch, -1).index_copy(1, positions, offsets)
         sheared = torch.einsum(
             "bij,bjtvm->bitvm", flat.view(batch, coords, coords), x[:, :coords].double()
         )

@@ -96,11 +96,11 @@ __all__ = [
     "check_transform",
     "describe_transforms",
     "interpolate_frames",
-    "shear_matrix",
     "lost_frame_mask",
     "mirror_pairs",
     "register_transform",
     "rotation_matrix",
+    "shear_matrix",
     "uniform_sample_indices",
     "uniform_sample_positions",
 ]

@@ -318,11 +318,16 @@ class RandomScale(Transform):
         return out
 
 
+def off_diagonal_positions(coords: int) -> np.ndarray:
+    """The flat row-major positions of a ``coords x coords`` matrix's off-diagonal entries."""
+    return np.flatnonzero(~np.eye(coords, dtype=bool))
+
+
 def shear_matrix(offsets: np.ndarray, coords: int) -> np.ndarray:
     """``(coords, coords)``: the identity with ``offsets`` (``coords (coords - 1)`` numbers)
-    off the diagonal, in row-major order."""
+    off the diagonal, at :func:`off_diagonal_positions`."""
     matrix = np.eye(coords)
-    matrix[~np.eye(coords, dtype=bool)] = offsets
+    matrix.flat[off_diagonal_positions(coords)] = offsets
     return matrix
 
 
