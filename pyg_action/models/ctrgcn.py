@@ -21,7 +21,12 @@ from torch import Tensor, nn
 
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, adjacency_tensor, get_layout
-from ..nn.ctr_conv import ChannelTopologyGraphConv, check_relation_channels
+from ..nn.ctr_conv import (
+    ChannelTopologyGraphConv,
+    block_relation_width,
+    check_relation_channels,
+    check_relation_reduction,
+)
 from ..nn.drop_graph import DropGraph, DropRate, check_drop_graph
 from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import MultiScaleTemporalConv
@@ -261,6 +266,8 @@ class CTRGCN(SkeletonClassifier):
         input_relation_channels: Width of ``φ, ψ`` in the blocks that read the input (the
             first block, or the first of every input branch); default the rule of
             :func:`~pyg_action.nn.ctr_conv.relation_width` (8 for 3 or 9 channels, as official).
+        relation_reduction: Every other block's ``φ, ψ`` width is its input width over this
+            (official: 8; :func:`~pyg_action.nn.ctr_conv.relation_width`).
         drop_graph: DropGraph rate (not in the official CTR-GCN; DC-GCN's regulariser,
             :class:`~pyg_action.nn.drop_graph.DropGraph`: joints with their neighbours, then
             windows of frames) in the last ``drop_graph_blocks`` blocks (DC-GCN: 0.1 in the
@@ -297,6 +304,7 @@ class CTRGCN(SkeletonClassifier):
         input_branches: int = 1,
         branch_blocks: int = 2,
         input_relation_channels: int | None = None,
+        relation_reduction: int = 8,
         drop_graph: float = 0.0,
         drop_graph_blocks: int = 4,
         drop_graph_frames: int = 41,
@@ -306,6 +314,7 @@ class CTRGCN(SkeletonClassifier):
         learn_adjacency: bool = True,
     ) -> None:
         check_relation_channels(input_relation_channels)
+        check_relation_reduction(relation_reduction)
         adjacency = ctrgcn_adjacency(layout, strategy, max_hop, dilation)
         drop_graphs = drop_graph_layers(
             DropGraph,
@@ -319,7 +328,7 @@ class CTRGCN(SkeletonClassifier):
         rates = depth_rates(drop_path, len(channels))
 
         def make_block(i: int, c_in: int, c_out: int, stride: int) -> nn.Module:
-            rel = input_relation_channels if i == 0 else None
+            rel = block_relation_width(i, c_in, input_relation_channels, relation_reduction)
             return CTRGCNBlock(
                 c_in,
                 c_out,

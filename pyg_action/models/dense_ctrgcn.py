@@ -16,7 +16,13 @@ import torch
 from torch import Tensor, nn
 
 from ..layouts import LayoutLike, get_layout
-from ..nn.ctr_conv import check_relation_channels, register_topology, relation_width
+from ..nn.ctr_conv import (
+    block_relation_width,
+    check_relation_channels,
+    check_relation_reduction,
+    register_topology,
+    relation_width,
+)
 from ..nn.dense.drop_graph import DenseDropGraph
 from ..nn.drop_path import SampleDropPath, depth_rates
 from ..nn.multiscale_tcn import POOL_WINDOW, branch_widths
@@ -177,6 +183,7 @@ class DenseCTRGCN(nn.Module):
         input_branches: int = 1,
         branch_blocks: int = 2,
         input_relation_channels: int | None = None,
+        relation_reduction: int = 8,
         drop_graph: float = 0.0,
         drop_graph_blocks: int = 4,
         drop_graph_frames: int = 41,
@@ -187,6 +194,7 @@ class DenseCTRGCN(nn.Module):
     ) -> None:
         super().__init__()
         check_relation_channels(input_relation_channels)
+        check_relation_reduction(relation_reduction)
         self.layout = get_layout(layout)
         adjacency = ctrgcn_adjacency(self.layout, strategy, max_hop, dilation)
         drop_graphs = drop_graph_layers(
@@ -201,7 +209,7 @@ class DenseCTRGCN(nn.Module):
         rates = depth_rates(drop_path, len(channels))
 
         def block(i: int, c_in: int, c_out: int) -> DenseCTRGCNBlock:
-            rel = input_relation_channels if i == 0 else None
+            rel = block_relation_width(i, c_in, input_relation_channels, relation_reduction)
             return DenseCTRGCNBlock(
                 c_in,
                 c_out,

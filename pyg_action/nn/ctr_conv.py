@@ -60,6 +60,24 @@ def check_relation_channels(channels: int | None) -> None:
         raise ValueError(f"input_relation_channels must be a positive integer, got {channels!r}")
 
 
+def check_relation_reduction(reduction: int) -> None:
+    """``relation_reduction`` is a positive integer."""
+    if isinstance(reduction, bool) or not isinstance(reduction, int) or reduction < 1:
+        raise ValueError(f"relation_reduction must be a positive integer, got {reduction!r}")
+
+
+def block_relation_width(
+    index: int, in_channels: int, input_channels: int | None, reduction: int
+) -> int:
+    """``φ, ψ`` width of block ``index`` of a CTR-GCN reading ``in_channels``: the input block
+    (``index`` 0) takes ``input_channels``, or the official rule for inputs
+    (:func:`relation_width` with reduction 8); every later block ``in_channels // reduction``
+    by the same rule."""
+    if index == 0:
+        return input_channels or relation_width(in_channels)
+    return relation_width(in_channels, reduction)
+
+
 def register_topology(module: nn.Module, name: str, adjacency: Tensor, learn: bool) -> None:
     """Give ``module`` a copy of ``adjacency`` as ``name``: a parameter when ``learn``, else a
     buffer (saved and moved with the module, never updated by the optimiser)."""

@@ -378,23 +378,28 @@ def test_input_norm_recomputes_its_statistics_as_a_cumulative_average():
 def test_relation_width_is_official_and_every_narrow_input_runs():
     """The official relation widths (3, 9, 12, 16, 64, 128, 256 input channels); 4 and 6
     (x, y, z and a score; joint + bone), where the official rule gives 0 and no model, get 8;
-    ``input_relation_channels`` sets the input blocks' width; both match the dense model."""
+    ``input_relation_channels`` sets the input blocks' width and ``relation_reduction`` the
+    later blocks'; both match the dense model."""
     official = {3: 8, 9: 8, 12: 1, 16: 2, 64: 8, 128: 16, 256: 32}
     assert {c: relation_width(c) for c in official} == official
     assert [relation_width(c) for c in (4, 6)] == [8, 8]
-    for channels, options, width in [
-        (6, {}, 8),
-        (12, {}, 1),
-        (12, {"input_relation_channels": 8}, 8),
+    for channels, options, width, later in [
+        (6, {}, 8, [2, 2, 4, 4]),
+        (12, {}, 1, [2, 2, 4, 4]),
+        (12, {"input_relation_channels": 8}, 8, [2, 2, 4, 4]),
+        (9, {"relation_reduction": 2}, 8, [8, 8, 16, 16]),
     ]:
         dense, sparse = paired_models("ntu25", in_channels=channels, **options)
         dense.eval()
         sparse.eval()
         assert sparse.blocks[0].gcn.rel_channels == width
-        assert sparse.blocks[1].gcn.rel_channels == relation_width(SMALL["channels"][0])
+        assert [block.gcn.rel_channels for block in sparse.blocks[1:]] == later
+        assert dense.l2.gcn1.convs[0].conv1.out_channels == later[0]
         samples = [torch.randn(channels, t, 25, 2) for t in (12, 12)]
         out = sparse(batch_of(samples))
         assert_close_to_scale(out, dense(torch.stack(samples)), 1e-5)
     for bad in (0, 1.5, True):
         with pytest.raises(ValueError, match="input_relation_channels must be a positive"):
             create_model("ctrgcn", num_classes=3, input_relation_channels=bad)
+        with pytest.raises(ValueError, match="relation_reduction must be a positive"):
+            create_model("ctrgcn", num_classes=3, relation_reduction=bad)
