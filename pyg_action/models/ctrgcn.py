@@ -266,8 +266,9 @@ class CTRGCN(SkeletonClassifier):
         input_relation_channels: Width of ``φ, ψ`` in the blocks that read the input (the
             first block, or the first of every input branch); default the rule of
             :func:`~pyg_action.nn.ctr_conv.relation_width` (8 for 3 or 9 channels, as official).
-        relation_reduction: Every other block's ``φ, ψ`` width is its input width over this
-            (official: 8; :func:`~pyg_action.nn.ctr_conv.relation_width`).
+        relation_reduction: The ``φ, ψ`` width of each block after the input blocks is its
+            input width divided by this (official: 8;
+            :func:`~pyg_action.nn.ctr_conv.relation_width`).
         drop_graph: DropGraph rate (not in the official CTR-GCN; DC-GCN's regulariser,
             :class:`~pyg_action.nn.drop_graph.DropGraph`: joints with their neighbours, then
             windows of frames) in the last ``drop_graph_blocks`` blocks (DC-GCN: 0.1 in the

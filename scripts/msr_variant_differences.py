@@ -1,0 +1,118 @@
+"""Every finished variant of the shipped CTR-GCN recipe on MSR Action3D, seed by seed, against
+the shipped config's own run on the same seed.
+
+The variants are those of the sweep files whose base is ``configs/msr_ctrgcn.yaml`` and that set
+nothing for all their variants (the sweeps of the inward/outward era pin that start with
+``set`` and are left out: they vary another config). Each variant's final-epoch top-1 per seed
+comes from its committed ``benchmarks/<sweep>_cpu/summary.json``; the reference from the shipped
+config's runs (``benchmarks/msr_ctrgcn_partitions_cpu``, variant ``spatial``, seeds 0-8).
+Variants stopped before their last epoch have no final top-1 and are listed, not plotted.
+Prints a table and, with ``--plot``, draws each seed's difference and their mean.
+
+    python scripts/msr_variant_differences.py --plot docs/img/msr_runs/variant_differences.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pyg_action.engine.sweep import read_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "configs" / "msr_ctrgcn.yaml"
+REFERENCE = ("msr_ctrgcn_partitions", "spatial")
+#: One of the 275 test sequences, in points of top-1.
+ONE_SEQUENCE = 100 / 275
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One variant's final-epoch top-1 per seed (empty when it was stopped early)."""
+
+    sweep: str
+    name: str
+    top1: dict[int, float]
+
+
+def shipped_config_variants(sweeps: Path, benchmarks: Path) -> list[Variant]:
+    """The variants of the shipped config that have a committed summary, in sweep order."""
+    found = []
+    for path in sorted(sweeps.glob("*.yaml")):
+        sweep = read_sweep(path)
+        summary = benchmarks / f"{path.stem}_cpu" / "summary.json"
+        if sweep.base.resolve() != SHIPPED or sweep.shared or not summary.is_file():
+            continue
+        for row in json.loads(summary.read_text(encoding="utf-8"))["variants"]:
+            top1 = dict(zip(row["seeds"], row["top1"], strict=True))
+            found.append(Variant(path.stem, row["variant"], top1))
+    return found
+
+
+def paired_differences(variant: Variant, reference: Variant) -> dict[int, float]:
+    """``variant - reference`` in points, on the seeds both finished."""
+    return {s: variant.top1[s] - reference.top1[s] for s in variant.top1 if s in reference.top1}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweeps", type=Path, default=ROOT / "configs" / "sweeps")
+    parser.add_argument("--benchmarks", type=Path, default=ROOT / "benchmarks")
+    parser.add_argument("--plot", type=Path, help="draw the differences into this image")
+    args = parser.parse_args()
+    variants = shipped_config_variants(args.sweeps, args.benchmarks)
+    reference = next(v for v in variants if (v.sweep, v.name) == REFERENCE)
+    rows = []
+    print("sweep                          variant                      seeds  mean diff  ahead")
+    for variant in variants:
+        if variant is reference:
+            continue
+        diffs = paired_differences(variant, reference)
+        label = f"{variant.sweep.removeprefix('msr_ctrgcn_'):28s} {variant.name:28s}"
+        if not diffs:
+            print(f"{label} stopped before its last epoch")
+            continue
+        values = np.array(list(diffs.values()))
+        ahead = int((values > 0).sum())
+        print(f"{label} {len(values):5d}  {values.mean():+9.2f}  {ahead:2d}/{len(values)}")
+        name = f"{variant.sweep.removeprefix('msr_ctrgcn_')} / {variant.name} ({len(values)})"
+        rows.append((name, diffs))
+    if args.plot:
+        rows.sort(key=lambda row: -np.mean(list(row[1].values())))
+        draw(rows, args.plot)
+
+
+def draw(rows: list[tuple[str, dict[int, float]]], path: Path) -> None:
+    """One row a variant (best mean first, its seed count in brackets): a dot a seed, the mean
+    as a bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 0.4 * len(rows) + 1.6))
+    for y, (_, diffs) in enumerate(rows):
+        values = np.array(list(diffs.values()))
+        ax.scatter(values, np.full(len(values), y), s=22, color="tab:blue", alpha=0.6, zorder=3)
+        ax.plot([values.mean()] * 2, [y - 0.3, y + 0.3], color="black", lw=2.5, zorder=4)
+    ax.axvline(0, color="tab:red", lw=1)
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel(
+        "top-1 minus the shipped run of the same seed "
+        f"(points; a test sequence is {ONE_SEQUENCE:.2f})"
+    )
+    ax.set_title("Variants of configs/msr_ctrgcn.yaml (dot: a seed, bar: their mean)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""scripts/msr_variant_differences.py: pairs each variant's seeds with the shipped run of the
+same seed, takes exactly the sweeps that vary the shipped config, and draws its figure."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import msr_variant_differences as script
+from msr_variant_differences import Variant, paired_differences
+
+
+def test_differences_are_taken_seed_by_seed_on_the_seeds_both_finished():
+    reference = Variant("ref", "spatial", {0: 90.0, 1: 89.0, 2: 88.0})
+    variant = Variant("sweep", "v", {1: 90.0, 2: 87.5, 7: 99.0})
+    assert paired_differences(variant, reference) == {1: 1.0, 2: -0.5}
+    assert paired_differences(Variant("sweep", "stopped", {}), reference) == {}
+
+
+def test_only_the_sweeps_of_the_shipped_config_are_read():
+    variants = script.shipped_config_variants(script.ROOT / "configs" / "sweeps",
+                                              script.ROOT / "benchmarks")  # fmt: skip
+    sweeps = {v.sweep for v in variants}
+    assert script.REFERENCE in {(v.sweep, v.name) for v in variants}
+    # the inward/outward era pins its start with `set`: another config, left out
+    assert "msr_ctrgcn_penalties" not in sweeps and "msr_ctrgcn_more_seeds" not in sweeps
+    assert {"msr_ctrgcn_low_decay", "msr_ctrgcn_swa_spatial", "msr_ctrgcn_turn"} <= sweeps
+    reference = next(v for v in variants if (v.sweep, v.name) == script.REFERENCE)
+    assert sorted(reference.top1) == list(range(9))
+    low_decay = next(v for v in variants if v.name == "wd2.5e-4")
+    assert paired_differences(low_decay, reference)[2] == pytest.approx(91.2727 - 89.8182)
+
+
+def test_the_script_prints_every_variant_and_draws_the_figure(tmp_path, monkeypatch, capsys):
+    image = tmp_path / "differences.png"
+    monkeypatch.setattr(sys, "argv", ["msr_variant_differences.py", "--plot", str(image)])
+    script.main()
+    out = capsys.readouterr().out
+    assert "swa76" in out and "stopped before its last epoch" in out
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert ["partitions", "spatial"] not in [row[:2] for row in rows]  # not its own variant
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
