@@ -5,7 +5,8 @@ The variants are those of the sweep files whose base is ``configs/msr_ctrgcn.yam
 nothing for all their variants (the sweeps of the inward/outward era pin that start with
 ``set`` and are left out: they vary another config). Each variant's final-epoch top-1 per seed
 comes from its committed ``benchmarks/<sweep>_cpu/summary.json``; the reference from the shipped
-config's runs (``benchmarks/msr_ctrgcn_partitions_cpu``, variant ``spatial``, seeds 0-8).
+config's runs (``benchmarks/msr_ctrgcn_partitions_cpu``, variant ``spatial``, seeds 0-8) and
+those of every variant that changes nothing (the config run again on other seeds).
 Variants stopped before their last epoch have no final top-1 and are listed, not plotted.
 Prints a table and, with ``--plot``, draws each seed's difference and their mean.
 
@@ -39,11 +40,13 @@ CHOSEN_ON = frozenset({0, 1, 2})
 
 @dataclass(frozen=True)
 class Variant:
-    """One variant's final-epoch top-1 per seed (empty when it was stopped early)."""
+    """One variant's final-epoch top-1 per seed (empty when it was stopped early);
+    ``unchanged``: the variant sets nothing, so it is the shipped config itself."""
 
     sweep: str
     name: str
     top1: dict[int, float]
+    unchanged: bool = False
 
 
 def shipped_config_variants(sweeps: Path, benchmarks: Path) -> list[Variant]:
@@ -56,8 +59,22 @@ def shipped_config_variants(sweeps: Path, benchmarks: Path) -> list[Variant]:
             continue
         for row in json.loads(summary.read_text(encoding="utf-8"))["variants"]:
             top1 = dict(zip(row["seeds"], row["top1"], strict=True))
-            found.append(Variant(path.stem, row["variant"], top1))
+            unchanged = not sweep.variants[row["variant"]]
+            found.append(Variant(path.stem, row["variant"], top1, unchanged))
     return found
+
+
+def shipped_runs(variants: list[Variant]) -> Variant:
+    """The reference: :data:`REFERENCE`'s runs and those of every unchanged variant."""
+    top1: dict[int, float] = {}
+    for variant in variants:
+        if (variant.sweep, variant.name) == REFERENCE or variant.unchanged:
+            if set(top1) & set(variant.top1):
+                raise ValueError(
+                    f"{variant.sweep} / {variant.name}: a seed of the shipped config twice"
+                )
+            top1.update(variant.top1)
+    return Variant(*REFERENCE, top1, unchanged=True)
 
 
 def paired_differences(variant: Variant, reference: Variant) -> dict[int, float]:
@@ -72,19 +89,20 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, help="draw the differences into this image")
     args = parser.parse_args()
     variants = shipped_config_variants(args.sweeps, args.benchmarks)
-    reference = next(v for v in variants if (v.sweep, v.name) == REFERENCE)
+    reference = shipped_runs(variants)
     rows = []
     print(
         "sweep                        variant                      seeds  mean diff  ahead  "
         "seeds 3+  their mean"
     )
     for variant in variants:
-        if variant is reference:
+        if (variant.sweep, variant.name) == REFERENCE or variant.unchanged:
             continue
         diffs = paired_differences(variant, reference)
         label = f"{variant.sweep.removeprefix('msr_ctrgcn_'):28s} {variant.name:28s}"
         if not diffs:
-            print(f"{label} stopped before its last epoch")
+            why = "no seed in common with the shipped runs" if variant.top1 else "stopped early"
+            print(f"{label} {why}")
             continue
         values = np.array(list(diffs.values()))
         ahead = int((values > 0).sum())
@@ -119,7 +137,7 @@ def draw(rows: list[tuple[str, dict[int, float]]], path: Path) -> None:
         mean = np.mean(list(diffs.values()))
         ax.plot([mean, mean], [y - 0.3, y + 0.3], color="black", lw=2.5, zorder=4)
     ax.scatter([], [], facecolors="none", color="tab:blue", label="seeds 0-2 (chosen on)")
-    ax.scatter([], [], color="tab:blue", label="seeds 3-8")
+    ax.scatter([], [], color="tab:blue", label="other seeds")
     ax.legend(loc="lower right", fontsize="small")
     ax.axvline(0, color="tab:red", lw=1)
     ax.set_yticks(range(len(rows)), [label for label, _ in rows])

@@ -180,6 +180,7 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_confidence": {"spatial"},
     "msr_ctrgcn_shear": {"spatial"},
     "msr_ctrgcn_relation": {"spatial"},
+    "msr_ctrgcn_spatial_seeds": {"spatial"},
     "msr_ctrgcn_swa_spatial": {"spatial"},
     "msr_ctrgcn_low_decay": {"spatial"},
 }
