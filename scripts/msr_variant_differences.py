@@ -24,6 +24,7 @@ import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,11 @@ class Variant:
     top1: dict[int, float]
     unchanged: bool = False
 
+    @property
+    def is_shipped(self) -> bool:
+        """Runs of the shipped config: :data:`REFERENCE` or a variant that changes nothing."""
+        return (self.sweep, self.name) == REFERENCE or self.unchanged
+
 
 def shipped_config_variants(sweeps: Path, benchmarks: Path) -> list[Variant]:
     """The variants of the shipped config that have a committed summary, in sweep order."""
@@ -67,13 +73,12 @@ def shipped_config_variants(sweeps: Path, benchmarks: Path) -> list[Variant]:
 def shipped_runs(variants: list[Variant]) -> Variant:
     """The reference: :data:`REFERENCE`'s runs and those of every unchanged variant."""
     top1: dict[int, float] = {}
-    for variant in variants:
-        if (variant.sweep, variant.name) == REFERENCE or variant.unchanged:
-            if set(top1) & set(variant.top1):
-                raise ValueError(
-                    f"{variant.sweep} / {variant.name}: a seed of the shipped config twice"
-                )
-            top1.update(variant.top1)
+    for variant in filter(lambda v: v.is_shipped, variants):
+        if set(top1) & set(variant.top1):
+            raise ValueError(
+                f"{variant.sweep} / {variant.name}: a seed of the shipped config twice"
+            )
+        top1.update(variant.top1)
     return Variant(*REFERENCE, top1, unchanged=True)
 
 
@@ -96,10 +101,11 @@ def main() -> None:
         "seeds 3+  their mean"
     )
     for variant in variants:
-        if (variant.sweep, variant.name) == REFERENCE or variant.unchanged:
+        if variant.is_shipped:
             continue
         diffs = paired_differences(variant, reference)
-        label = f"{variant.sweep.removeprefix('msr_ctrgcn_'):28s} {variant.name:28s}"
+        sweep = variant.sweep.removeprefix("msr_ctrgcn_")
+        label = f"{sweep:28s} {variant.name:28s}"
         if not diffs:
             why = "no seed in common with the shipped runs" if variant.top1 else "stopped early"
             print(f"{label} {why}")
@@ -112,8 +118,7 @@ def main() -> None:
             f"{label} {len(values):5d}  {values.mean():+9.2f}  {ahead:2d}/{len(values)}  "
             f"{len(fresh):8d}  {fresh_mean}"
         )
-        name = f"{variant.sweep.removeprefix('msr_ctrgcn_')} / {variant.name} ({len(values)})"
-        rows.append((name, diffs))
+        rows.append((f"{sweep} / {variant.name} ({len(values)})", diffs))
     if args.plot:
         rows.sort(key=lambda row: -np.mean(list(row[1].values())))
         draw(rows, args.plot)
@@ -131,7 +136,7 @@ def draw(rows: list[tuple[str, dict[int, float]]], path: Path) -> None:
     for y, (_, diffs) in enumerate(rows):
         chosen = [d for seed, d in diffs.items() if seed in CHOSEN_ON]
         fresh = [d for seed, d in diffs.items() if seed not in CHOSEN_ON]
-        style = {"s": 26, "color": "tab:blue", "alpha": 0.7, "zorder": 3}
+        style: dict[str, Any] = {"s": 26, "color": "tab:blue", "alpha": 0.7, "zorder": 3}
         ax.scatter(chosen, [y] * len(chosen), facecolors="none", **style)
         ax.scatter(fresh, [y] * len(fresh), **style)
         mean = np.mean(list(diffs.values()))

@@ -52,18 +52,20 @@ def relation_width(in_channels: int, reduction: int = 8) -> int:
     return in_channels // reduction
 
 
+def _check_positive_integer(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 def check_relation_channels(channels: int | None) -> None:
     """``input_relation_channels`` is ``None`` (the rule) or a positive integer."""
-    if channels is not None and (
-        isinstance(channels, bool) or not isinstance(channels, int) or channels < 1
-    ):
-        raise ValueError(f"input_relation_channels must be a positive integer, got {channels!r}")
+    if channels is not None:
+        _check_positive_integer("input_relation_channels", channels)
 
 
 def check_relation_reduction(reduction: int) -> None:
     """``relation_reduction`` is a positive integer."""
-    if isinstance(reduction, bool) or not isinstance(reduction, int) or reduction < 1:
-        raise ValueError(f"relation_reduction must be a positive integer, got {reduction!r}")
+    _check_positive_integer("relation_reduction", reduction)
 
 
 def block_relation_width(
