@@ -5,6 +5,10 @@
 #      64 samples at MSR Action3D lengths), sparse against the dense references (padded to the
 #      batch maximum, and to 300 frames for the real lengths), inference and forward+backward,
 #      fp32 and bf16 autocast: benchmarks/cuda_models_<dtype>_<shape>.json;
+#   1b. the same models at a quarter of their width on two short samples, where a step is all
+#      launches and dispatch: sparse against dense, eager, inference and training step, fp32 and
+#      bf16, equal and mixed lengths (benchmarks/cuda_host_step.json; the CPU's figures of the
+#      same command are in benchmarks/cpu_host_step.json);
 #   2. batches made on the GPU (`train.device_data`) against the DataLoader's, per epoch, and the
 #      share of wall time the GPU is busy in `pyg-action train` with them, CUDA graphs and a
 #      checkpoint every 10 epochs (devicedata);
@@ -18,8 +22,8 @@
 #   MSR_ROOT=/path/to/msr_action3d bash scripts/gpu_benchmarks.sh            # everything
 #   MSR_ROOT=/path/to/msr_action3d bash scripts/gpu_benchmarks.sh --no-tests # the tables only
 #   ONLY=tests,graphbusy bash scripts/gpu_benchmarks.sh                       # some groups only
-# The groups (ONLY, comma-separated), in the order they run: models, devicedata, graphs, busy,
-# graphbusy, tests, newmodels, vig, shift.
+# The groups (ONLY, comma-separated), in the order they run: models, host, devicedata, graphs,
+# busy, graphbusy, tests, newmodels, vig, shift.
 # MSR_ROOT (default data/msr_action3d) holds the aXX_sYY_eZZ_skeleton3D.txt files: their lengths
 # drive the real-length rows, and the busy measurement trains on them. BUDGET_S (default 470)
 # bounds the whole run: each step gets at most its own limit and what is left of the budget, and
@@ -35,7 +39,7 @@ deadline=$((SECONDS + ${BUDGET_S:-470}))
 python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'torch sees no CUDA device')" || exit 1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
 python3 -c "import torch, torch_geometric as g; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'pyg', g.__version__)"
-groups=",${ONLY:-models,devicedata,graphs,busy,graphbusy,tests,newmodels,vig,shift},"
+groups=",${ONLY:-models,host,devicedata,graphs,busy,graphbusy,tests,newmodels,vig,shift},"
 failed=()
 want() { [[ $groups == *",$1,"* ]]; }
 step() {  # step NAME LIMIT_S COMMAND...: run it within its limit, remember NAME if it fails
@@ -67,6 +71,8 @@ want models && for dtype in float32 bfloat16; do
     --variant gather --dtype "$dtype" --repeats 5 \
     --out "benchmarks/cuda_models_${dtype}_ntu25-B64-T300.json"
 done
+want host && step "host cost of a step" 90 python3 -m pyg_action.bench.host --device cuda \
+  --repeats 20 --out benchmarks/cuda_host_step.json
 if want devicedata; then
   step "data path stgcn" 40 python3 -m pyg_action.bench.data_path --config configs/msr_stgcn.yaml \
     --data "$msr_root" --device cuda --epochs 5 --out benchmarks/cuda_data_path_msr_stgcn.json

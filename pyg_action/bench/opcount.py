@@ -53,15 +53,23 @@ class OpCount:
         ops: Dispatch count per operator overload (``"aten.mm.default"``).
         value_dependent: The value-dependent calls among them, by operator (a boolean-mask
             index is listed as ``"aten.index.Tensor[mask]"``).
+        views: The views among them (``permute``, ``view``, ``as_strided``...): operators that
+            make a new header for the same memory and launch no work on any device.
     """
 
     ops: Counter[str] = field(default_factory=Counter)
     value_dependent: Counter[str] = field(default_factory=Counter)
+    views: Counter[str] = field(default_factory=Counter)
 
     @property
     def total(self) -> int:
         """All dispatched operators."""
         return sum(self.ops.values())
+
+    @property
+    def total_views(self) -> int:
+        """Dispatched views (the rest, ``total - total_views``, read or write memory)."""
+        return sum(self.views.values())
 
     @property
     def total_value_dependent(self) -> int:
@@ -105,6 +113,8 @@ class _Counter(TorchDispatchMode):
         kwargs = kwargs or {}
         key, name = str(func), func.overloadpacket.__name__
         self.result.ops[key] += 1
+        if func.is_view:
+            self.result.views[key] += 1
         if _is_value_dependent(name, args, kwargs):
             self.result.value_dependent[key] += 1
         elif _is_mask_index(name, args):
@@ -173,12 +183,40 @@ def training_step_ops(
     return counts
 
 
-def skeleton_step_counts(
-    name: str, lengths: list[int], persons: int = 2, num_classes: int = 60
-) -> dict[str, Any]:
-    """Ops of one training step of skeleton model ``name`` (NTU-25, ``persons`` per sample,
-    samples of ``lengths`` frames) and of its dense reference on the batch padded to the
-    longest sample."""
+@dataclass
+class SkeletonStep:
+    """A training step's inputs for a sparse skeleton model and its dense reference.
+
+    Attributes:
+        sparse: The registry's model.
+        dense: Its dense reference (the official formulation), with the same options.
+        batch: The samples as a batch of skeleton graphs (NTU-25).
+        padded: The same samples ``(B, 3, T_max, 25, M)``, zero padded to the longest.
+        labels: ``(B,)`` class labels.
+    """
+
+    sparse: torch.nn.Module
+    dense: torch.nn.Module
+    batch: Any
+    padded: torch.Tensor
+    labels: torch.Tensor
+
+    def to(self, device: torch.device) -> SkeletonStep:
+        """All of it on ``device``."""
+        return SkeletonStep(
+            self.sparse.to(device),
+            self.dense.to(device),
+            self.batch.to(device),
+            self.padded.to(device),
+            self.labels.to(device),
+        )
+
+
+def skeleton_step(
+    name: str, lengths: list[int], persons: int = 2, num_classes: int = 60, **options: Any
+) -> SkeletonStep:
+    """Skeleton model ``name`` and its dense reference (both built with ``options``) on random
+    samples of ``lengths`` frames, ``persons`` per sample (seeded: the same every call)."""
     from torch_geometric.data import Batch
 
     from ..graph import SkeletonGraphBuilder
@@ -187,7 +225,6 @@ def skeleton_step_counts(
     from ..models.dense_shiftgcn import DenseShiftGCN
     from ..models.dense_stgcn import DenseSTGCN
     from ..models.dense_stgcnpp import DenseSTGCNPP
-    from ..nn.backend import use_backend
 
     dense_models = {
         "stgcn": DenseSTGCN,
@@ -203,17 +240,24 @@ def skeleton_step_counts(
     for i, s in enumerate(samples):
         padded[i, :, : s.shape[1]] = s
     labels = torch.zeros(len(lengths), dtype=torch.long)
+    sparse = create_model(name, num_classes=num_classes, **options)
+    dense = dense_models[name](num_classes, **options)
+    return SkeletonStep(sparse, dense, batch, padded, labels)
+
+
+def skeleton_step_counts(
+    name: str, lengths: list[int], persons: int = 2, num_classes: int = 60
+) -> dict[str, Any]:
+    """Ops of one training step of skeleton model ``name`` (NTU-25, ``persons`` per sample,
+    samples of ``lengths`` frames) and of its dense reference on the batch padded to the
+    longest sample."""
+    from ..nn.backend import use_backend
+
+    step = skeleton_step(name, lengths, persons, num_classes)
     with use_backend(temporal_shift="gather"):  # the device path (the CPU default reads)
-        sparse = training_step_ops(create_model(name, num_classes=num_classes), batch, labels)
-    dense = training_step_ops(dense_models[name](num_classes), padded, labels)
-    return {
-        "model": name,
-        "lengths": lengths,
-        "sparse_ops": sparse.total,
-        "sparse_value_dependent": sparse.total_value_dependent,
-        "dense_ops": dense.total,
-        "dense_value_dependent": dense.total_value_dependent,
-    }
+        sparse = training_step_ops(step.sparse, step.batch, step.labels)
+    dense = training_step_ops(step.dense, step.padded, step.labels)
+    return {"model": name, "lengths": lengths, **_compared(sparse, dense)}
 
 
 def vig_step_counts(
@@ -232,32 +276,47 @@ def vig_step_counts(
     )
     sparse = training_step_ops(sparse_model, images, labels)
     dense = training_step_ops(dense_vig(10, 3, variant, img_size=img_size), images, labels)
+    return {"model": f"vig-{variant}", **_compared(sparse, dense)}
+
+
+def _compared(sparse: OpCount, dense: OpCount) -> dict[str, int]:
+    """Totals, views and value-dependent ops of a sparse model's step and its reference's."""
     return {
-        "model": f"vig-{variant}",
-        "sparse_ops": sparse.total,
-        "sparse_value_dependent": sparse.total_value_dependent,
-        "dense_ops": dense.total,
-        "dense_value_dependent": dense.total_value_dependent,
+        f"{form}_{what}": value
+        for form, counts in (("sparse", sparse), ("dense", dense))
+        for what, value in (
+            ("ops", counts.total),
+            ("views", counts.total_views),
+            ("value_dependent", counts.total_value_dependent),
+        )
     }
+
+
+def _line(model: str, batch: str, row: dict[str, Any]) -> str:
+    cells = [
+        f"{row[f'{form}_ops']:>6d} {row[f'{form}_ops'] - row[f'{form}_views']:>6d} "
+        f"({row[f'{form}_value_dependent']:>2d})"
+        for form in ("sparse", "dense")
+    ]
+    ratio = row["sparse_ops"] / row["dense_ops"]
+    work = (row["sparse_ops"] - row["sparse_views"]) / (row["dense_ops"] - row["dense_views"])
+    return f"{model:9s} {batch:20s} {cells[0]}   {cells[1]}   {ratio:.2f}  {work:.2f}"
 
 
 def main() -> None:
     """Print the op counts of the skeleton models' and ViG-Ti's training steps against their
-    dense references (``python -m pyg_action.bench.opcount``)."""
-    print("model     batch                sparse ops (value-dep.)   dense ops (value-dep.)  ratio")
+    dense references (``python -m pyg_action.bench.opcount``): all ops, the ops that are not
+    views ("work": each reads or writes memory, a kernel on a GPU) and, in brackets, the
+    value-dependent ones."""
+    print(
+        "model     batch                sparse all / work (v.d.)  dense all / work (v.d.)  "
+        "ratio  work"
+    )
     batches = {"4 x 20 frames": [20] * 4, "20/17/13/18 frames": [20, 17, 13, 18]}
     for name in ("stgcn", "shiftgcn", "stgcnpp", "ctrgcn"):
         for label, lengths in batches.items():
-            row = skeleton_step_counts(name, lengths)
-            sparse = f"{row['sparse_ops']:>10d} ({row['sparse_value_dependent']:>3d})"
-            dense = f"{row['dense_ops']:>10d} ({row['dense_value_dependent']:>3d})"
-            ratio = row["sparse_ops"] / row["dense_ops"]
-            print(f"{name:9s} {label:20s} {sparse}          {dense}         {ratio:.2f}")
-    row = vig_step_counts()
-    sparse = f"{row['sparse_ops']:>10d} ({row['sparse_value_dependent']:>3d})"
-    dense = f"{row['dense_ops']:>10d} ({row['dense_value_dependent']:>3d})"
-    ratio = row["sparse_ops"] / row["dense_ops"]
-    print(f"{'vig-ti':9s} {'2 x 224 x 224':20s} {sparse}          {dense}         {ratio:.2f}")
+            print(_line(name, label, skeleton_step_counts(name, lengths)))
+    print(_line("vig-ti", "2 x 224 x 224", vig_step_counts()))
 
 
 if __name__ == "__main__":

@@ -130,7 +130,10 @@ class ChannelTopologyGraphConv(nn.Module):
         self.num_joints = v
         self.rel_channels = rel_channels or relation_width(in_channels, rel_reduction)
         self.adjacency: Tensor
-        register_topology(self, "adjacency", adjacency.float(), learn_adjacency)
+        # stored transposed in memory, as the refinement reads it (A[k, v, u]): the forward
+        # reads a view and the gradient lands without a copy
+        stored = adjacency.float().transpose(1, 2).contiguous().transpose(1, 2)
+        register_topology(self, "adjacency", stored, learn_adjacency)
         self.alpha = nn.Parameter(torch.zeros(1))
         self.relation = Linear(in_channels, 2 * k * self.rel_channels)
         self.value = Linear(in_channels, k * out_channels)

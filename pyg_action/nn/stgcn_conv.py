@@ -110,8 +110,10 @@ class PartitionedGraphConv(TypedMessagePassing):
         self.importance = (
             nn.Parameter(torch.ones(num_edge_slots)) if num_edge_slots is not None else None
         )
+        # [k, j, i] stored as (i, j, k) in memory: the target-major adjacency the aggregation
+        # reads, so the forward reads it as a view and the gradient lands without a copy
         self.offset = (
-            nn.Parameter(torch.zeros(num_partitions, offset_joints, offset_joints))
+            nn.Parameter(torch.zeros(offset_joints, offset_joints, num_partitions).permute(2, 1, 0))
             if offset_joints is not None
             else None
         )

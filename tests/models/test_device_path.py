@@ -146,3 +146,24 @@ def test_shift_gcn_ignores_the_batch_edges():
         with_edges = training_step_ops(model, _batch([9, 6], edges=True), labels)
         without = training_step_ops(model, _batch([9, 6], edges=False), labels)
     assert with_edges.total == without.total and with_edges.total_value_dependent == 0
+
+
+@pytest.mark.parametrize("name,parameter", [("stgcnpp", "offset"), ("ctrgcn", "adjacency")])
+def test_learned_adjacencies_are_read_as_views_and_updated_without_a_copy(name, parameter):
+    """ST-GCN++'s offset and CTR-GCN's topology are stored in the memory order their
+    aggregation reads: stored in the order of their shape instead, every block would copy the
+    parameter in the forward or its gradient into the parameter's layout in the backward."""
+    lengths = [6, 4]
+    labels = torch.zeros(len(lengths), dtype=torch.long)
+    model = create_model(name, num_classes=5, channels=[8, 8, 8], strides=[1, 2, 1])
+    stored = training_step_ops(model, _batch(lengths), labels)
+    for block in model.blocks:
+        learned = getattr(block.gcn, parameter)
+        setattr(block.gcn, parameter, torch.nn.Parameter(learned.detach().contiguous()))
+        assert not learned.is_contiguous()  # the stored order is not the shape's
+    in_shape_order = training_step_ops(model, _batch(lengths), labels)
+    copies = ("aten.copy_.default", "aten.clone.default")
+    assert sum(stored.ops[k] for k in copies) + len(model.blocks) <= sum(
+        in_shape_order.ops[k] for k in copies
+    ), (stored.summary(), in_shape_order.summary())
+    assert stored.total < in_shape_order.total

@@ -58,3 +58,33 @@ def test_rows_equal_the_portable_form(amp, geometry, gradient):
     for name, a, b in zip(("output", "rows", "weight", "bias"), ours, reference, strict=True):
         assert a.dtype == b.dtype, name
         torch.testing.assert_close(a.float(), b.float(), **tolerance, msg=name)
+
+
+@pytest.mark.parametrize("amp", [False, True], ids=["fp32", "bf16"])
+def test_inference_skips_the_autograd_function_and_gives_the_same_rows(amp, monkeypatch):
+    """Without a gradient the views and convolution run directly: the autograd function's
+    own host cost is spent only where a backward needs it."""
+    import pyg_action.nn.track_conv as track_conv
+
+    torch.manual_seed(0)
+    inputs = (
+        torch.randn(TRACKS * FRAMES * JOINTS, C_IN),
+        torch.randn(C_OUT, C_IN, TAPS, requires_grad=True),
+        torch.randn(C_OUT, requires_grad=True),
+    )
+    geometry = dict(padding=4, dilation=2, stride=2)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+        with torch.no_grad():
+            reference = _portable(*inputs, **geometry)
+
+        def refuse(*args):
+            raise AssertionError("the autograd function ran without a gradient wanted")
+
+        monkeypatch.setattr(track_conv._RowsConv, "apply", refuse)
+        with torch.no_grad():
+            ours = track_conv_rows(inputs[0], TRACKS, JOINTS, *inputs[1:], **geometry)
+        with pytest.raises(AssertionError, match="without a gradient"):
+            track_conv_rows(inputs[0], TRACKS, JOINTS, *inputs[1:], **geometry)
+    assert ours.grad_fn is None
+    assert ours.dtype == reference.dtype
+    torch.testing.assert_close(ours, reference, rtol=0, atol=0)
