@@ -32,6 +32,7 @@ config agree to the last bit.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -109,41 +110,22 @@ def track_conv_rows(
         out = track_conv2d(images, weight, bias, padding, dilation, stride)
         return out.permute(0, 2, 3, 1).reshape(-1, out.shape[1])
     device = rows.device.type
-    if torch.is_autocast_enabled(device):
+    taps = _own_weight_gradient(rows, weight)  # never under autocast
+    autocast = torch.is_autocast_enabled(device)
+    if autocast:
         low = torch.get_autocast_dtype(device)
         rows, weight = rows.to(low).contiguous(), weight.to(low)
         bias = None if bias is None else bias.to(low)
-        with torch.autocast(device, enabled=False):
-            return _rows_conv(
-                rows, weight, bias, tracks, num_joints, padding, dilation, stride, False
-            )
-    taps = _own_weight_gradient(rows, weight)
-    return _rows_conv(rows, weight, bias, tracks, num_joints, padding, dilation, stride, taps)
-
-
-def _rows_conv(
-    rows: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    tracks: int,
-    num_joints: int,
-    padding: int,
-    dilation: int,
-    stride: int,
-    taps: bool,
-) -> Tensor:
-    """:class:`_RowsConv` when a gradient is wanted; without one (inference), its forward's
-    views and convolution alone, which skips the autograd function's own cost on the host
-    (about 30 µs a call, as much as the convolution of a small batch)."""
     wants_grad = torch.is_grad_enabled() and (
         rows.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
     )
-    if wants_grad:
+    with torch.autocast(device, enabled=False) if autocast else nullcontext():
+        if not wants_grad:  # the function's own host cost (~30 µs a call) only for a backward
+            images = _images(rows, tracks, num_joints)
+            return _rows(_conv(images, _kernel(weight), bias, padding, dilation, stride))
         return _RowsConv.apply(
             rows, weight, bias, tracks, num_joints, padding, dilation, stride, taps
         )
-    images = _images(rows, tracks, num_joints)
-    return _rows(_conv(images, _kernel(weight), bias, padding, dilation, stride))
 
 
 def _own_weight_gradient(x: Tensor, weight: Tensor) -> bool:
