@@ -51,9 +51,9 @@ def _step(
     dtype: torch.dtype | None,
     mode: str,
 ) -> Callable[[], None]:
-    """A training step (gradients reset, forward under autocast to ``dtype`` when given, loss,
-    backward; no optimiser) or,
-    for ``mode="inference"``, the forward of the model in evaluation mode without gradients."""
+    """For ``mode="train"`` a training step (gradients reset, forward under autocast to
+    ``dtype`` when given, loss, backward; no optimiser); for ``"inference"`` the forward of the
+    model in evaluation mode, without gradients."""
     device = labels.device.type
 
     def train() -> None:
@@ -125,7 +125,8 @@ HEADER = (
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Print (and with ``--out`` write) the host cost of every model's training step."""
+    """Print (and with ``--out`` write) the host cost of every model's inference forward and
+    training step, row by row as each is measured."""
     parser = argparse.ArgumentParser(prog="python -m pyg_action.bench.host", description=__doc__)
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated")
     parser.add_argument("--device", default="cpu")

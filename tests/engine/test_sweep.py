@@ -183,6 +183,7 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_spatial_seeds": {"spatial"},
     "msr_ctrgcn_swa_spatial": {"spatial"},
     "msr_ctrgcn_low_decay": {"spatial"},
+    "msr_ctrgcn_crop": {"spatial"},
 }
 
 
