@@ -5,10 +5,10 @@
 #      64 samples at MSR Action3D lengths), sparse against the dense references (padded to the
 #      batch maximum, and to 300 frames for the real lengths), inference and forward+backward,
 #      fp32 and bf16 autocast: benchmarks/cuda_models_<dtype>_<shape>.json;
-#   1b. the same models at a quarter of their width on two short samples, where a step is all
-#      launches and dispatch: sparse against dense, eager, inference and training step, fp32 and
-#      bf16, equal and mixed lengths (benchmarks/cuda_host_step.json; the CPU's figures of the
-#      same command are in benchmarks/cpu_host_step.json);
+#   1b. the same models' block plans at 16 channels a block on two short samples, where a step
+#      is all launches and dispatch: sparse against dense, eager, inference and training step,
+#      fp32 and bf16, equal and mixed lengths (benchmarks/cuda_host_step.json; the CPU's
+#      figures of the same command are in benchmarks/cpu_host_step.json);
 #   2. batches made on the GPU (`train.device_data`) against the DataLoader's, per epoch, and the
 #      share of wall time the GPU is busy in `pyg-action train` with them, CUDA graphs and a
 #      checkpoint every 10 epochs (devicedata);
