@@ -24,7 +24,12 @@ batched ``(T, V) x (V, V)`` products, one per output channel and track, accumula
 ``(K C_out, R T V)`` from the node-major rows read transposed, and :math:`\tilde{A}` is built
 ``(K, C_out, R, V, V)`` with the source joint before the target, so the products read both as
 they are and only their ``(C_out, N)`` result is transposed back to node rows: no copy of the
-``K`` times wider values, forward or backward. The frames of a track share
+``K`` times wider values, forward or backward. :math:`\tilde{A}` itself, ``C_out / r``
+times wider than the relation it comes from, is the result of one batched product per
+partition and nothing else: the bias :math:`\mathbf{b}^{\xi}_k` and ``A`` enter that product
+as two more input channels (ones, and ``A`` repeated over the tracks) and :math:`\alpha`
+scales its small ``(K, C_out, r + 2)`` weights, so no pass over :math:`\tilde{A}` adds or
+scales anything, forward or backward. The frames of a track share
 :math:`\tilde{A}`; when the tracks differ in length the input rows are laid in an
 ``(R, T_max)`` grid (:attr:`~pyg_action.graph.levels.SkeletonLevel.padded_frames`) whose empty
 slots are never read back, and the frame means use each track's own length.
@@ -151,22 +156,29 @@ class ChannelTopologyGraphConv(nn.Module):
 
     def refined_topology(self, means: Tensor) -> Tensor:
         """:math:`\\tilde{A}` from the frame means ``(R, V, C_in)``, transposed for the
-        aggregation: ``(K, C_out, R, V, V)`` indexed ``[k, c, track, v, u]`` (source, then
+        aggregation: ``(K, C_out, R, V, U)`` indexed ``[k, c, track, v, u]`` (source, then
         target).
 
-        Laid out partition- and channel-major, so that one batched product per partition maps
-        the ``r`` relation channels to the ``C_out`` output channels and the aggregation reads
-        it as its right operand without a copy (forward or backward).
+        One batched product per partition gives all of it: the ``r`` relation channels, a
+        channel of ones and a channel holding ``A`` (the same for every track) map to the
+        ``C_out`` output channels with the weights :math:`[\\alpha \\mathbf{W}^{\\xi}_k,
+        \\alpha \\mathbf{b}^{\\xi}_k, \\mathbf{1}]` ``(K, C_out, r + 2)``, so the ``C_out``
+        times wider result is written once and never scaled or shifted (forward or backward).
+        Laid out partition- and channel-major, so that the aggregation reads it as its right
+        operand without a copy.
         """
         k, r = self.num_partitions, self.rel_channels
-        tracks, v = means.shape[0], self.num_joints
+        tracks, v, c = means.shape[0], self.num_joints, self.out_channels
         codes = self.relation(means).view(tracks, v, 2, k, r).permute(2, 3, 4, 0, 1)
         phi, psi = codes[0], codes[1]  # (K, r, R, V), small
         relation = torch.tanh(phi.unsqueeze(-2) - psi.unsqueeze(-1))  # (K, r, R, V src, U tgt)
-        refined = torch.bmm(self.expand_weight, relation.view(k, r, -1))  # (K, C_out, R V U)
-        refined = refined + self.expand_bias.unsqueeze(-1)
-        refined = self.alpha * refined.view(k, self.out_channels, tracks, v, v)
-        return refined + self.adjacency.transpose(1, 2).to(refined.dtype)[:, None, None]
+        shape = (k, 1, tracks, v, v)
+        ones = relation.new_ones(()).expand(shape)
+        start = self.adjacency.transpose(1, 2).to(relation.dtype)  # A[k, v, u], (K, V, U)
+        inputs = torch.cat([relation, ones, start.unsqueeze(1).unsqueeze(1).expand(shape)], 1)
+        scaled = self.alpha * torch.cat([self.expand_weight, self.expand_bias.unsqueeze(-1)], 2)
+        weight = torch.cat([scaled, scaled.new_ones(()).expand(k, c, 1)], 2)  # (K, C_out, r + 2)
+        return torch.bmm(weight, inputs.view(k, r + 2, -1)).view(k, c, tracks, v, v)
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> Tensor:
         v, k, c = self.num_joints, self.num_partitions, self.out_channels

@@ -1,12 +1,17 @@
 """Whole-model parity of the sparse CTR-GCN with the dense official formulation, and the
 weight converter from the official checkpoint layout."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 from torch_geometric.data import Batch
 
 from pyg_action.graph import SkeletonGraphBuilder
+from pyg_action.graph.levels import SkeletonLevel
 from pyg_action.layouts import get_layout
 from pyg_action.layouts.partitions import hop_distance
 from pyg_action.models import create_model
@@ -331,6 +336,46 @@ def test_refinement_reaches_every_joint_pair_per_sample():
     nodes = model.forward_nodes(level_in)[0].view(6, 25, -1)
     nodes_moved = model.forward_nodes(batch_of([moved]))[0].view(6, 25, -1)
     assert not torch.allclose(nodes[:, 3], nodes_moved[:, 3])  # the head
+
+
+class _TouchesOfSize(TorchDispatchMode):
+    """Counts, by name, the operators (views aside) that read or write a tensor of ``size``
+    elements."""
+
+    def __init__(self, size):
+        super().__init__()
+        self.size, self.ops = size, Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        tensors = [t for t in tree_leaves((args, kwargs, out)) if isinstance(t, torch.Tensor)]
+        if not func.is_view and any(t.numel() == self.size for t in tensors):
+            self.ops[func.overloadpacket.__name__] += 1
+        return out
+
+
+@pytest.mark.parametrize("lengths", [(6, 6), (6, 4)])
+def test_refined_topology_is_written_once_and_never_scaled_or_shifted(lengths):
+    """The per-channel topology (``K, C_out, R, V, V``, the largest tensor of the layer at
+    short clips) comes out of one batched product with the bias, ``alpha`` and ``A`` folded
+    in: in a forward and backward only that product, its two backward products and the
+    stacking of the partitions' gradients touch a tensor of its size (adding the bias and
+    ``A`` and scaling by ``alpha`` there would add, multiply and sum over it)."""
+    model = CTRGCN(5, 3, "msr20", channels=[16, 32], strides=[1, 1], num_persons=1)
+    conv = model.blocks[1].gcn
+    with torch.no_grad():
+        conv.alpha.fill_(0.5)
+    batch = batch_of([torch.randn(3, t, 20, 1) for t in lengths], layout="msr20")
+    level = SkeletonLevel.from_batch(batch, 20, model.layout_graph)
+    x = torch.randn(batch.num_nodes, 16, requires_grad=True)
+    expected = conv(x, level)
+    size = conv.num_partitions * 32 * len(lengths) * 20 * 20
+    with _TouchesOfSize(size) as touches:
+        out = conv(x, level)
+        out.square().sum().backward()
+    assert dict(touches.ops) == {"bmm": 3, "stack": 1}
+    torch.testing.assert_close(out, expected)
+    assert conv.alpha.grad.abs() > 0 and conv.adjacency.grad.abs().sum() > 0
 
 
 def test_default_model_has_the_official_size_and_converts_key_for_key():
