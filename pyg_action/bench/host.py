@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from ..nn.backend import use_backend
+from ..nn.backend import DEVICE_PATH, use_backend
 from .opcount import count_ops, skeleton_step
 from .timing import interleaved_times, medians
 
@@ -84,7 +84,7 @@ def host_row(
     longest sample, and the operators each dispatches."""
     setup = skeleton_step(name, list(lengths), channels=NARROW_CHANNELS).to(device)
     forms = {"sparse": (setup.sparse, setup.batch), "dense": (setup.dense, setup.padded)}
-    with use_backend(temporal_shift="gather"):  # the device path, as the GPU runs it
+    with use_backend(**DEVICE_PATH):  # the device path, as the GPU runs it
         runs = {
             form: _step(model, inputs, setup.labels, dtype, mode)
             for form, (model, inputs) in forms.items()

@@ -251,10 +251,10 @@ def skeleton_step_counts(
     """Ops of one training step of skeleton model ``name`` (NTU-25, ``persons`` per sample,
     samples of ``lengths`` frames) and of its dense reference on the batch padded to the
     longest sample."""
-    from ..nn.backend import use_backend
+    from ..nn.backend import DEVICE_PATH, use_backend
 
     step = skeleton_step(name, lengths, persons, num_classes)
-    with use_backend(temporal_shift="gather"):  # the device path (the CPU default reads)
+    with use_backend(**DEVICE_PATH):  # the device path (the CPU defaults differ)
         sparse = training_step_ops(step.sparse, step.batch, step.labels)
     dense = training_step_ops(step.dense, step.padded, step.labels)
     return {"model": name, "lengths": lengths, **_compared(sparse, dense)}

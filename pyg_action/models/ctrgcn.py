@@ -29,6 +29,7 @@ from ..nn.ctr_conv import (
 )
 from ..nn.drop_graph import DropGraph, DropRate, check_drop_graph
 from ..nn.drop_path import SampleDropPath, depth_rates
+from ..nn.dropout import Dropout
 from ..nn.multiscale_tcn import MultiScaleTemporalConv
 from .registry import register_model
 from .skeleton_classifier import SkeletonClassifier, quick_skeleton_config, residual_branch
@@ -357,7 +358,7 @@ class CTRGCN(SkeletonClassifier):
         )
         self.uses_spatial_edges = False
         self.person_norm = PersonDataNorm(in_channels, self.layout.num_joints, num_persons)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         nn.init.normal_(self.classifier.weight, 0.0, (2.0 / num_classes) ** 0.5)
         nn.init.zeros_(self.classifier.bias)
 

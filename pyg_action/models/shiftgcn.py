@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, get_layout
+from ..nn.dropout import Dropout
 from ..nn.motion import MotionExcitation
 from ..nn.shift import ShiftGraphConv, ShiftTemporalConv
 from .registry import register_model
@@ -63,7 +64,7 @@ class ShiftGCNBlock(nn.Module):
             out_channels, out_channels, stride, temporal_shift, kernel_size, impl
         )
         self.motion = MotionExcitation(out_channels) if motion_excitation else None
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.residual = residual_branch(in_channels, out_channels, stride, residual)
         if isinstance(self.residual, nn.Sequential):  # official initialisation of the projection
             linear = cast(nn.Linear, self.residual[0])

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, get_layout, layout_graph
 from ..nn import PartitionedGraphConv, TemporalGraphConv
+from ..nn.dropout import Dropout
 from ..nn.motion import MotionExcitation
 from .registry import register_model
 from .skeleton_classifier import SkeletonClassifier, quick_skeleton_config, residual_branch
@@ -63,7 +64,7 @@ class STGCNBlock(nn.Module):
         self.norm_gcn = nn.BatchNorm1d(out_channels)
         self.tcn = TemporalGraphConv(out_channels, out_channels, kernel_size, stride)
         self.norm_tcn = nn.BatchNorm1d(out_channels)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.motion = MotionExcitation(out_channels) if motion_excitation else None
         self.residual = residual_branch(in_channels, out_channels, stride, residual)
 

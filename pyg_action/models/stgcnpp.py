@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from ..graph.levels import SkeletonLevel
 from ..layouts import LayoutLike, get_layout, layout_graph
 from ..nn import PartitionedGraphConv
+from ..nn.dropout import Dropout
 from ..nn.multiscale_tcn import MultiScaleTemporalConv
 from .registry import register_model
 from .skeleton_classifier import SkeletonClassifier, quick_skeleton_config, residual_branch
@@ -65,7 +66,7 @@ class STGCNPPBlock(nn.Module):
             out_channels, out_channels, stride, kernel_size, dilations
         )
         self.norm_tcn = nn.BatchNorm1d(out_channels)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.residual = residual_branch(in_channels, out_channels, stride, residual)
 
     def forward(self, x: Tensor, level: SkeletonLevel) -> tuple[Tensor, SkeletonLevel]:

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 
+from ..nn.dropout import Dropout
 from ..nn.linear_map import Linear
 from ..nn.vig_conv import FFN, Grapher, activation, pointwise
 from .registry import register_model
@@ -121,11 +122,11 @@ def classifier(
     training batch of one sample works.
     """
     if not hidden:
-        return nn.Sequential(nn.Dropout(dropout), Linear(in_channels, num_classes))
+        return nn.Sequential(Dropout(dropout), Linear(in_channels, num_classes))
     return nn.Sequential(
         Linear(in_channels, hidden),
         activation(act),
-        nn.Dropout(dropout),
+        Dropout(dropout),
         Linear(hidden, num_classes),
     )
 

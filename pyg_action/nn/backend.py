@@ -1,9 +1,9 @@
 """Execution choices of the layers, in one place.
 
-The layers compute the same function whatever is chosen here; a choice only says which
-kernels do the work. Each has a default that BENCHMARKS.md shows paying off, and each is
-deterministic: the same choice on the same machine gives the same bits (nothing is picked by
-timing at run time).
+The layers compute the same function whatever is chosen here (dropout: masks of the same
+distribution); a choice only says which kernels do the work. Each has a default that
+BENCHMARKS.md shows paying off, and each is deterministic: the same choice on the same machine
+gives the same bits (nothing is picked by timing at run time).
 
 ========================  ===============  ==================================================
 field                     choices          what it selects
@@ -23,7 +23,14 @@ field                     choices          what it selects
                           ``gather``       slices (:mod:`.shift_rows`, several times faster
                                            there; reads the offsets) or the gathers every other
                                            device runs (:mod:`.shift_taps`, no host read).
+``dropout``               ``uniform``,     the keep masks of the sparse models' dropout on CPU
+                          ``native``       (:mod:`.dropout`): uniform draws compared with ``p``
+                                           (1.6x faster there, forward and backward) or
+                                           torch's Bernoulli kernel.
 ========================  ===============  ==================================================
+
+:data:`DEVICE_PATH` holds the choices every device but the CPU runs, for counting on a CPU what
+a GPU step dispatches (:mod:`pyg_action.bench.opcount`).
 
 CUDA and autocast always take torch's own kernels (cuBLAS, cuDNN): the CPU choices do not apply
 there. ``pyg-action train`` sets ``conv_weight_gradient`` from ``train.weight_gradient`` and
@@ -54,6 +61,7 @@ class Backend:
     conv_weight_gradient: str = "onednn"
     scatter: str = "index_add"
     temporal_shift: str = "rows"
+    dropout: str = "uniform"
 
     #: The allowed values of every field.
     CHOICES = {
@@ -61,6 +69,7 @@ class Backend:
         "conv_weight_gradient": ("onednn", "taps"),
         "scatter": ("index_add", "torch_scatter"),
         "temporal_shift": ("rows", "gather"),
+        "dropout": ("uniform", "native"),
     }
 
     def __post_init__(self) -> None:
@@ -69,6 +78,9 @@ class Backend:
 
 
 _current = Backend()
+
+#: The CPU-only choices set to what every other device runs: ``use_backend(**DEVICE_PATH)``.
+DEVICE_PATH = {"temporal_shift": "gather", "dropout": "native"}
 
 
 def get_backend() -> Backend:

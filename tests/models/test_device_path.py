@@ -14,6 +14,7 @@ from pyg_action.models.dense_shiftgcn import DenseShiftGCN
 from pyg_action.models.dense_stgcn import DenseSTGCN
 from pyg_action.models.dense_stgcnpp import DenseSTGCNPP
 from pyg_action.nn import use_backend
+from pyg_action.nn.backend import DEVICE_PATH
 
 DENSE = {
     "stgcn": DenseSTGCN,
@@ -33,7 +34,7 @@ def _batch(lengths, edges=False, channels=3):
 @pytest.mark.parametrize("name", ["stgcn", "shiftgcn", "stgcnpp", "ctrgcn"])
 def test_training_step_has_no_value_dependent_op_and_bounded_count(name, kind, lengths):
     labels = torch.zeros(len(lengths), dtype=torch.long)
-    with use_backend(temporal_shift="gather"):  # what every device but the CPU runs
+    with use_backend(**DEVICE_PATH):  # what every device but the CPU runs
         sparse = training_step_ops(create_model(name, num_classes=60), _batch(lengths), labels)
     dense_input = torch.randn(len(lengths), 3, 20, 25, 2)
     dense = training_step_ops(DENSE[name](60), dense_input, labels)
@@ -48,7 +49,7 @@ def test_training_step_under_bf16_autocast_bounded_by_dense(name):
     """Under autocast too (what bf16 training dispatches; equal lengths): the temporal
     convolution casts its inputs like autocast and keeps its strided views."""
     labels = torch.zeros(4, dtype=torch.long)
-    with use_backend(temporal_shift="gather"):
+    with use_backend(**DEVICE_PATH):
         sparse = training_step_ops(
             create_model(name, num_classes=60), _batch([20] * 4), labels, torch.bfloat16
         )
@@ -131,7 +132,7 @@ def test_compiles_as_one_graph_at_a_fixed_shape(name, train):
     model = create_model(name, num_classes=5, channels=[8, 8], strides=[1, 2], **options)
     model.train(train)
     torch._dynamo.reset()
-    with use_backend(temporal_shift="gather"):
+    with use_backend(**DEVICE_PATH):
         explanation = torch._dynamo.explain(model)(_batch([9, 6]))
     assert explanation.graph_break_count == 0, explanation.break_reasons
     assert explanation.graph_count == 1
@@ -142,7 +143,7 @@ def test_shift_gcn_ignores_the_batch_edges():
     default) takes the same cached level, and the same ops, as one without."""
     labels = torch.zeros(2, dtype=torch.long)
     model = create_model("shiftgcn", num_classes=5, channels=[8, 8], strides=[1, 2])
-    with use_backend(temporal_shift="gather"):
+    with use_backend(**DEVICE_PATH):
         with_edges = training_step_ops(model, _batch([9, 6], edges=True), labels)
         without = training_step_ops(model, _batch([9, 6], edges=False), labels)
     assert with_edges.total == without.total and with_edges.total_value_dependent == 0
