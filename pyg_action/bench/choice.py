@@ -51,8 +51,9 @@ def training_step(config_path: str | None, overrides: Sequence[str]) -> Callable
 def compare_choice(
     step: Callable[[], None], choice: str, values: Sequence[str], rounds: int = 8
 ) -> dict[str, Any]:
-    """Median seconds of ``step`` under each of ``values`` of backend field ``choice``,
-    alternating (``rounds`` rounds of three steps each, after two untimed steps each)."""
+    """Median milliseconds of ``step`` under each of ``values`` of backend field ``choice``,
+    and their ratios to the first value's, alternating (``rounds`` rounds of three steps
+    each, after two untimed steps each)."""
     times: dict[str, list[float]] = {value: [] for value in values}
     for value in values:
         with use_backend(**{choice: value}):

@@ -32,9 +32,10 @@ field                     choices          what it selects
 :data:`DEVICE_PATH` holds the choices every device but the CPU runs, for counting on a CPU what
 a GPU step dispatches (:mod:`pyg_action.bench.opcount`).
 
-CUDA and autocast always take torch's own kernels (cuBLAS, cuDNN): the CPU choices do not apply
-there. ``pyg-action train`` sets ``conv_weight_gradient`` from ``train.weight_gradient`` and
-``pyg-action benchmark --linear`` sets ``linear``.
+CUDA always takes torch's own kernels (cuBLAS, cuDNN, fused dropout): the CPU choices do not
+apply there; under CPU autocast the products and convolutions take torch's too (the dropout
+masks still follow ``dropout``). ``pyg-action train`` sets ``conv_weight_gradient`` from
+``train.weight_gradient`` and ``pyg-action benchmark --linear`` sets ``linear``.
 
 Example::
 

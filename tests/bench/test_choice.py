@@ -13,8 +13,8 @@ from ..engine.test_crash_resume import TINY
 
 def test_every_value_is_timed_in_turn_and_restored():
     seen: list[str] = []
-    report = compare_choice(lambda: seen.append(get_backend().dropout), "dropout",
-                            ["native", "uniform"], rounds=2)  # fmt: skip
+    values = ["native", "uniform"]
+    report = compare_choice(lambda: seen.append(get_backend().dropout), "dropout", values, 2)
     assert seen == ["native"] * 2 + ["uniform"] * 2 + (["native"] * 3 + ["uniform"] * 3) * 2
     assert get_backend().dropout == "uniform"  # the default again
     assert set(report["median_ms"]) == {"native", "uniform"}

@@ -184,6 +184,7 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_swa_spatial": {"spatial"},
     "msr_ctrgcn_low_decay": {"spatial"},
     "msr_ctrgcn_crop": {"spatial"},
+    "msr_ctrgcn_seeds_12_17": {"spatial"},
 }
 
 
