@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from .backend import get_backend
+from .gradients import gradient_wanted
 
 #: Products with fewer multiply-adds than this stay on ``F.linear``.
 MIN_MACS = 1 << 20
@@ -77,9 +78,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     of ``F.linear`` dispatches around them (on every device; under autocast and tracing it is
     ``F.linear``'s own)."""
     onednn = uses_onednn(x, weight)
-    wants_grad = torch.is_grad_enabled() and (
-        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
-    )
+    wants_grad = gradient_wanted(x, weight, bias)
     if not onednn and not (wants_grad and _plain_autograd(x)):
         return F.linear(x, weight, bias)
     rows = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])

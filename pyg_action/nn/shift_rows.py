@@ -33,6 +33,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from .gradients import gradient_wanted
+
 
 def gather_taps(
     x: Tensor,
@@ -87,7 +89,7 @@ def shift_rows(
         ``(N, C)``.
     """
     edge = boundary_rows(frame, length, first, first + table.shape[0] - 1)
-    if torch.is_grad_enabled() and (x.requires_grad or table.requires_grad):
+    if gradient_wanted(x, table):
         return _ShiftRows.apply(x, first, table, frame, length, edge, num_joints)
     return _shift_rows(x, first, table, frame, length, edge, num_joints)
 

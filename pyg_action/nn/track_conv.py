@@ -41,6 +41,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from .backend import get_backend
+from .gradients import gradient_wanted
 
 
 def track_conv2d(
@@ -116,11 +117,9 @@ def track_conv_rows(
         low = torch.get_autocast_dtype(device)
         rows, weight = rows.to(low).contiguous(), weight.to(low)
         bias = None if bias is None else bias.to(low)
-    wants_grad = torch.is_grad_enabled() and (
-        rows.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
-    )
     with torch.autocast(device, enabled=False) if autocast else nullcontext():
-        if not wants_grad:  # the function's own host cost (~30 µs a call) only for a backward
+        # the function's own host cost (~30 µs a call) only where a backward follows
+        if not gradient_wanted(rows, weight, bias):
             images = _images(rows, tracks, num_joints)
             return _rows(_conv(images, _kernel(weight), bias, padding, dilation, stride))
         return _RowsConv.apply(
@@ -131,8 +130,7 @@ def track_conv_rows(
 def _own_weight_gradient(x: Tensor, weight: Tensor) -> bool:
     """Whether the weight gradient comes from the per-tap products (module notes)."""
     return (
-        torch.is_grad_enabled()
-        and (x.requires_grad or weight.requires_grad)
+        gradient_wanted(x, weight)
         and x.device.type == "cpu"
         and not torch.is_autocast_enabled("cpu")
         and get_backend().conv_weight_gradient == "taps"
