@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from ..nn.backend import DEVICE_PATH, use_backend
-from .opcount import count_ops, skeleton_step
+from .opcount import count_ops, skeleton_step, training_step
 from .timing import interleaved_times, medians
 
 #: Every model's block widths: the papers' ten blocks, 16 channels each.
@@ -51,16 +51,10 @@ def _step(
     dtype: torch.dtype | None,
     mode: str,
 ) -> Callable[[], None]:
-    """For ``mode="train"`` a training step (gradients reset, forward under autocast to
-    ``dtype`` when given, loss, backward; no optimiser); for ``"inference"`` the forward of the
-    model in evaluation mode, without gradients."""
+    """For ``mode="train"`` a :func:`~.opcount.training_step` (autocast to ``dtype`` when
+    given); for ``"inference"`` the forward of the model in evaluation mode, without
+    gradients."""
     device = labels.device.type
-
-    def train() -> None:
-        model.zero_grad(set_to_none=True)
-        with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
-            logits = model(inputs)
-        torch.nn.functional.cross_entropy(logits.float(), labels).backward()
 
     @torch.no_grad()
     def infer() -> None:
@@ -68,7 +62,7 @@ def _step(
             model(inputs)
 
     model.train(mode == "train")
-    return train if mode == "train" else infer
+    return training_step(model, inputs, labels, dtype) if mode == "train" else infer
 
 
 def host_row(

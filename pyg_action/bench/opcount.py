@@ -156,28 +156,40 @@ def count_ops(fn: Callable[[], Any]) -> OpCount:
     return result
 
 
+def training_step(
+    model: torch.nn.Module,
+    inputs: Any,
+    labels: torch.Tensor,
+    autocast: torch.dtype | None = None,
+) -> Callable[[], None]:
+    """A training step of ``model`` on ``inputs``, as the benchmarks run it: gradients reset,
+    forward (under autocast to ``autocast`` on the labels' device when given), cross-entropy
+    loss in fp32, backward; no optimiser."""
+    device = labels.device.type
+
+    def step() -> None:
+        model.zero_grad(set_to_none=True)
+        with torch.autocast(device, dtype=autocast, enabled=autocast is not None):
+            logits = model(inputs)
+        torch.nn.functional.cross_entropy(logits.float(), labels).backward()
+
+    return step
+
+
 def training_step_ops(
     model: torch.nn.Module,
     inputs: Any,
     labels: torch.Tensor,
     autocast: torch.dtype | None = None,
 ) -> OpCount:
-    """Ops of one training step's forward, cross-entropy loss and backward (no optimiser),
-    the forward under CPU autocast to ``autocast`` when given (the loss in fp32).
+    """Ops of one :func:`training_step` (forward, loss, backward; no optimiser), the forward
+    under CPU autocast to ``autocast`` when given.
 
     One untimed step runs first, so that per-shape caches are warm: what is counted is what
     every later step with the same input shapes dispatches.
     """
-
-    def step() -> None:
-        with torch.autocast("cpu", dtype=autocast, enabled=autocast is not None):
-            logits = model(inputs)
-        loss = torch.nn.functional.cross_entropy(logits.float(), labels)
-        loss.backward()
-
-    model.train()
+    step = training_step(model.train(), inputs, labels, autocast)
     step()
-    model.zero_grad(set_to_none=True)
     counts = count_ops(step)
     model.zero_grad(set_to_none=True)
     return counts

@@ -7,7 +7,7 @@ is a Bernoulli(:math:`1 - p`) mask. torch's CPU kernel draws that mask one Berno
 a time (``bernoulli_``), several times slower than drawing uniform numbers (``uniform_``) and
 comparing them with :math:`p`: on a 2-core AMD EPYC, one thread, forward and backward of a
 ``(20 480, 64)`` input take 15.3 ms with ``F.dropout`` and 9.4 ms so, and a training step of
-the shipped MSR Action3D configs of Shift-GCN, ST-GCN and ST-GCN++ 0.94–0.97 of its time with
+the shipped MSR Action3D configs of Shift-GCN, ST-GCN and ST-GCN++ 0.95–0.98 of its time with
 ``F.dropout`` (``python -m pyg_action.bench.choice``, BENCHMARKS.md). :class:`Dropout` (a drop-in
 :class:`torch.nn.Dropout`) therefore takes the uniform draws on CPU while the backend's
 ``dropout`` is ``"uniform"`` (the default, :mod:`.backend`), and ``F.dropout`` everywhere
