@@ -584,6 +584,7 @@ def msr_action3d_dataset(
     strict: bool = False,
     seed: int | None = None,
     with_confidence: bool = False,
+    holdout_subjects: list[int] | None = None,
 ) -> DatasetInfo:
     """MSR Action3D (20 actions, 10 subjects, ``msr20``), cross-subject protocol.
 
@@ -591,7 +592,9 @@ def msr_action3d_dataset(
     seconds (``a13_s09_e02`` is all zero and is reported as bad). ``with_confidence`` keeps
     the tracker's per-joint confidence as a fourth channel after ``x y z``: the coordinate
     transforms leave it as it is and every stream carries it along (``(3 + 1) S`` channels for
-    ``S`` streams).
+    ``S`` streams). ``holdout_subjects`` (some of 1, 3, 5, 7, 9) trains without those subjects
+    and tests on them, never on the protocol's test subjects
+    (:func:`~pyg_action.data.splits.split_indices`): the teachers of out-of-fold distillation.
     """
     if protocol not in ("cross_subject", "msr_cross_subject"):
         raise ValueError(f"msr_action3d: unknown protocol {protocol!r}; use cross_subject")
@@ -603,7 +606,9 @@ def msr_action3d_dataset(
         dataset="msr_action3d",
         with_confidence=with_confidence,
     )
-    indices = split_indices("msr_cross_subject", split, source.names, source.metas)
+    indices = split_indices(
+        "msr_cross_subject", split, source.names, source.metas, holdout_subjects or ()
+    )
     return _info(
         source,
         indices,
@@ -640,19 +645,23 @@ def ntu_dataset(
     seed: int | None = None,
     drop_missing: bool = True,
     max_bodies: int = 2,
+    holdout_subjects: list[int] | None = None,
 ) -> DatasetInfo:
     """NTU RGB+D 60 / 120 from raw ``.skeleton`` files (or a cache of them).
 
     ``benchmark``: ``xsub`` / ``xview`` (NTU-60: actions 1-60, setups 1-17), ``xsub120`` /
     ``xset120`` (NTU-120). With ``drop_missing`` the samples the NTU authors list as having
     missing skeletons are left out; they are named in ``report["excluded"]``.
+    ``holdout_subjects`` (cross-subject benchmarks: some of their training performers) trains
+    without those performers and tests on them
+    (:func:`~pyg_action.data.splits.split_indices`).
     """
     if benchmark not in _NTU_BENCHMARKS:
         raise ValueError(f"ntu: unknown benchmark {benchmark!r}; use {sorted(_NTU_BENCHMARKS)}")
     protocol, num_classes = _NTU_BENCHMARKS[benchmark]
     source = _load_source(root, "ntu", cache, "NTU RGB+D", dataset="ntu", max_bodies=max_bodies)
     names, metas = source.names, source.metas
-    candidates = set(split_indices(protocol, split, names, metas))
+    candidates = set(split_indices(protocol, split, names, metas, holdout_subjects or ()))
     excluded: list[tuple[str, str]] = []
     keep = []
     not_ntu60 = 0

@@ -12,7 +12,9 @@ protocol               train                                       test
 
 Kinetics-skeleton: a video belongs to the split whose label file lists it
 (:func:`kinetics_split`). Split names (``train``, ``test`` and its validation synonyms,
-``all``) are parsed by :mod:`~pyg_action.data.split_names`. A user ``.npz`` may carry a
+``all``) are parsed by :mod:`~pyg_action.data.split_names`. With ``holdout_subjects`` a
+cross-subject protocol becomes one fold of cross-validation inside its training subjects
+(:func:`split_indices`). A user ``.npz`` may carry a
 ``split`` key (one ``"train"`` / ``"test"`` / ``"val"`` string per sample,
 :func:`npz_split_key`), otherwise :func:`ratio_split` draws a seeded, label-stratified random
 split.
@@ -135,6 +137,12 @@ PROTOCOLS: dict[str, Callable[[dict[str, int], str], str]] = {
     "ntu120_xsub": _ntu120_xsub,
     "ntu120_xset": _ntu120_xset,
 }
+#: The training subjects of the cross-subject protocols (what ``holdout_subjects`` draws on).
+_TRAIN_SUBJECTS: dict[str, frozenset[int]] = {
+    "msr_cross_subject": MSR_TRAIN_SUBJECTS,
+    "ntu60_xsub": NTU60_TRAIN_SUBJECTS,
+    "ntu120_xsub": NTU120_TRAIN_SUBJECTS,
+}
 _ALIASES = {
     "cross_subject": "msr_cross_subject",
     "xsub": "ntu60_xsub",
@@ -161,18 +169,56 @@ def split_indices(
     split: str,
     names: Sequence[str],
     metas: Sequence[Mapping[str, Any]] | None = None,
+    holdout_subjects: Iterable[int] = (),
 ) -> list[int]:
-    """Indices of the samples in ``split`` (``train``, ``test``/``val`` or ``all``)."""
+    """Indices of the samples in ``split`` (``train``, ``test``/``val`` or ``all``).
+
+    ``holdout_subjects``, training subjects of a cross-subject protocol, turn the split into a
+    fold of cross-validation inside the training subjects: ``train`` is the training subjects
+    without them, ``test`` their samples, and the protocol's own test subjects take no part
+    (``all`` is still every sample). A model trained so has never seen the held-out subjects,
+    and its test scores are out-of-fold predictions on them
+    (:mod:`pyg_action.engine.distill` learns from such scores).
+    """
     split = requested_split(split)
     if split == ALL:
         return list(range(len(names)))
     rule = _protocol(protocol)
     metas = metas if metas is not None else [{}] * len(names)
-    return [
-        i
-        for i, (n, m) in enumerate(zip(names, metas, strict=True))
-        if rule(sample_facts(n, m), n) == split
-    ]
+    holdout = _holdout(protocol, holdout_subjects)
+    chosen = []
+    for i, (n, m) in enumerate(zip(names, metas, strict=True)):
+        facts = sample_facts(n, m)
+        part: str | None = rule(facts, n)
+        if holdout and part == TRAIN:
+            part = TEST if _need(facts, "subject", n, protocol) in holdout else TRAIN
+        elif holdout:
+            part = None  # the protocol's test subjects: in neither fold
+        if part == split:
+            chosen.append(i)
+    return chosen
+
+
+def _holdout(protocol: str, subjects: Iterable[int]) -> frozenset[int]:
+    """``subjects`` checked to be training subjects of ``protocol`` (a cross-subject one)."""
+    held = frozenset(subjects)
+    if not held:
+        return held
+    training = _TRAIN_SUBJECTS.get(_ALIASES.get(protocol, protocol))
+    if training is None:
+        raise ValueError(
+            f"holdout_subjects needs a cross-subject protocol (one of {sorted(_TRAIN_SUBJECTS)}), "
+            f"not {protocol!r}"
+        )
+    strangers = sorted(held - training)
+    if strangers:
+        raise ValueError(
+            f"holdout_subjects {strangers} are not training subjects of {protocol!r} "
+            f"({sorted(training)}); only training subjects can be held out"
+        )
+    if held == training:
+        raise ValueError(f"holdout_subjects holds out every training subject of {protocol!r}")
+    return held
 
 
 def kinetics_split(

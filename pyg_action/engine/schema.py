@@ -62,9 +62,19 @@ class SchedulerSection(_Section):
 class DistillSection(_Section):
     """``train.distill``: soft labels from trained runs (:mod:`pyg_action.engine.distill`)."""
 
-    teachers: list[str] = Field(min_length=1)
+    teachers: list[str] = Field(default_factory=list)
+    soft_labels: list[str] = Field(default_factory=list)
     weight: float = Field(default=0.5, gt=0, le=1)
     temperature: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DistillSection:
+        if bool(self.teachers) == bool(self.soft_labels):
+            raise ValueError(
+                "give teachers (run folders or checkpoints, predicting on every batch) or "
+                "soft_labels (score files of the training samples), one of the two"
+            )
+        return self
 
 
 class TrainSection(_Section):
@@ -98,6 +108,11 @@ class TrainSection(_Section):
                 raise ValueError("ema_decay and swa_from both average the weights: set one")
             if self.swa_from > self.epochs:
                 raise ValueError(f"swa_from is epoch {self.swa_from} of {self.epochs} epochs")
+        if self.distill is not None and self.distill.soft_labels and self.mixup:
+            raise ValueError(
+                "distill.soft_labels score each sample as it is, not mixup's blends of two: "
+                "with mixup, distill from teachers"
+            )
         if self.sam_rho and self.cuda_graphs:
             raise ValueError(
                 "cuda_graphs records one forward and backward pass per step and sam_rho needs "

@@ -66,7 +66,7 @@ from .averaging import (
     load_ema_state,
 )
 from .checkpoint import load_checkpoint, load_weights, save_checkpoint
-from .distill import Distiller, load_teachers
+from .distill import Distiller, ModelTeachers, Teachers, load_teachers, scored_teachers
 from .distributed import (
     Context,
     ShardedBatchSampler,
@@ -493,13 +493,13 @@ def _distiller(
     if not given:
         return None
     opts = DistillSection.model_validate(given)  # with the defaults of the keys not given
-    return Distiller(
-        load_teachers(opts.teachers, config, info, ctx.device),
-        info.num_classes,
-        weight=opts.weight,
-        temperature=opts.temperature,
-        amp_dtype=amp,
-    )
+    teachers: Teachers
+    if opts.soft_labels:
+        teachers = scored_teachers(opts.soft_labels, info, opts.temperature, ctx.device)
+    else:
+        models = load_teachers(opts.teachers, config, info, ctx.device)
+        teachers = ModelTeachers(models, temperature=opts.temperature, amp_dtype=amp)
+    return Distiller(teachers, info.num_classes, weight=opts.weight)
 
 
 def set_training_epoch(net: nn.Module, epoch: int) -> None:

@@ -12,6 +12,7 @@ from torch_geometric.loader import DataLoader
 from pyg_action.data import DEFAULT_TRANSFORMS, SkeletonDataset, build_dataset, list_datasets
 from pyg_action.data.datasets import MSR_ACTIONS, NTU_ACTIONS, pick_transforms
 from pyg_action.data.prepared import write_cache
+from pyg_action.data.splits import sample_facts
 from pyg_action.data.synthetic import SYNTHETIC_CLASSES
 from pyg_action.errors import SkeletonDataError
 from pyg_action.graph import SkeletonGraphBuilder, batch_to_dense
@@ -173,6 +174,20 @@ def test_msr_action3d_builder(msr_raw, msr_root, tmp_path):
         build_dataset("msr_action3d", "train", root=str(msr_root), strict=True)
     with pytest.raises(SkeletonDataError, match="not found"):
         build_dataset("msr_action3d", "train", root=str(tmp_path / "nothing"))
+
+
+def test_msr_action3d_holds_out_a_training_subject_on_request(msr_root):
+    """A fold of the real training split: subject 3 leaves training and is all the test split."""
+    held = {
+        split: build_dataset("msr_action3d", split, root=str(msr_root), holdout_subjects=[3])
+        for split in ("train", "test")
+    }
+    subjects = {
+        split: {sample_facts(name)["subject"] for name in info.dataset.names}
+        for split, info in held.items()
+    }
+    assert subjects == {"train": {1, 5, 7, 9}, "test": {3}}
+    assert (len(held["train"].dataset), len(held["test"].dataset)) == (235, 56)  # 291 = 235 + 56
 
 
 @pytest.mark.parametrize(

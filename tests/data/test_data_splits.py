@@ -28,6 +28,36 @@ def test_msr_cross_subject_on_the_real_file_names(msr_root):
     assert split_indices("msr_cross_subject", "val", names) == test
 
 
+def test_held_out_training_subjects_make_a_fold_inside_the_training_split():
+    names = [f"a01_s{subject:02d}_e01" for subject in range(1, 11)]  # subject i at index i - 1
+
+    def subjects(split, holdout):
+        chosen = split_indices("msr_cross_subject", split, names, holdout_subjects=holdout)
+        return [sample_facts(names[i])["subject"] for i in chosen]
+
+    assert subjects("train", [3]) == [1, 5, 7, 9]
+    assert subjects("test", [3]) == [3]  # the held-out subject, never the protocol's test ones
+    assert subjects("val", [1, 9]) == [1, 9]
+    assert subjects("all", [3]) == list(range(1, 11))
+    assert subjects("test", ()) == [2, 4, 6, 8, 10]  # no holdout: the protocol as it is
+    ntu = ["S001C001P001R001A001", "S001C001P002R001A001", "S001C001P003R001A001"]
+    assert split_indices("xsub", "test", ntu, holdout_subjects=[2]) == [1]
+    assert split_indices("xsub", "train", ntu, holdout_subjects=[2]) == [0]
+
+
+@pytest.mark.parametrize(
+    "protocol, holdout, match",
+    [
+        ("msr_cross_subject", [2], r"\[2\] are not training subjects"),
+        ("msr_cross_subject", [1, 3, 5, 7, 9], "every training subject"),
+        ("xview", [1], "needs a cross-subject protocol"),
+    ],
+)
+def test_a_holdout_that_is_no_fold_is_refused(protocol, holdout, match):
+    with pytest.raises(ValueError, match=match):
+        split_indices(protocol, "train", ["S001C002P001R001A001"], holdout_subjects=holdout)
+
+
 def test_ntu_protocols_from_names():
     assert assign_split("ntu60_xsub", "S001C001P001R001A001") == "train"
     assert assign_split("xsub", "S001C001P003R001A001") == "test"

@@ -185,6 +185,8 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_low_decay": {"spatial"},
     "msr_ctrgcn_crop": {"spatial"},
     "msr_ctrgcn_seeds_12_17": {"spatial"},
+    "msr_ctrgcn_folds": {"spatial"},
+    "msr_ctrgcn_oof_distill": {"spatial"},
 }
 
 
