@@ -165,12 +165,11 @@ def scored_teachers(
             f"and ids, not {type(dataset).__name__}"
         )
     row_of = {name: i for i, name in enumerate(names)}
-    label_of = labels
     total = torch.zeros(len(row_of), info.num_classes)
     count = torch.zeros(len(row_of))
     for file in files:
         scores = read_scores(file)
-        _check_scored(scores, info, row_of, label_of)
+        _check_scored(scores, info, row_of, labels)
         rows = torch.tensor([row_of[name] for name in scores.names], dtype=torch.long)
         total.index_add_(0, rows, torch.softmax(scores.logits / temperature, dim=1))
         count.index_add_(0, rows, torch.ones(len(rows)))
@@ -187,9 +186,10 @@ def scored_teachers(
 
 
 def _check_scored(
-    scores: ScoreFile, info: DatasetInfo, row_of: dict[str, int], label_of: Any
+    scores: ScoreFile, info: DatasetInfo, row_of: dict[str, int], labels: Any
 ) -> None:
-    """An error naming the score file where it does not score this run's training samples."""
+    """An error naming the score file where it does not score this run's training samples
+    (``row_of``: each training sample's place in the split, ``labels``: their labels)."""
     where = f"train.distill.soft_labels {scores.path}"
     if list(scores.class_names) != list(info.class_names):
         raise ValueError(
@@ -204,10 +204,11 @@ def _check_scored(
             "predictions on the training samples (a held-out fold's test scores, say)"
         )
     for name, label in zip(scores.names, scores.labels.tolist(), strict=True):
-        if int(label_of[row_of[name]]) != label:
+        true = int(labels[row_of[name]])
+        if true != label:
             raise ValueError(
                 f"{where}: sample {name} has label {scores.class_names[label]!r} there, "
-                f"{info.class_names[int(label_of[row_of[name]])]!r} in this run's data"
+                f"{info.class_names[true]!r} in this run's data"
             )
 
 
