@@ -6,8 +6,10 @@ nothing for all their variants (the sweeps of the inward/outward era pin that st
 ``set`` and are left out: they vary another config). Each variant's final-epoch top-1 per seed
 comes from its committed ``benchmarks/<sweep>_cpu/summary.json``; the reference from the shipped
 config's runs (``benchmarks/msr_ctrgcn_partitions_cpu``, variant ``spatial``, seeds 0-8) and
-those of every variant that changes nothing (the config run again on other seeds).
-Variants stopped before their last epoch have no final top-1 and are listed, not plotted.
+those of every variant that changes nothing (the config run again on other seeds). Variants
+tested on other sequences than the test split (``data.holdout_subjects``: a fold inside the
+training subjects) have nothing to pair and are left out. Variants stopped before their last
+epoch have no final top-1 and are listed, not plotted.
 Prints a table and, with ``--plot``, draws each seed's difference and their mean.
 
 The shipped config was chosen, among the variants of its day, on seeds 0-2, where it scores
@@ -35,6 +37,8 @@ SHIPPED = ROOT / "configs" / "msr_ctrgcn.yaml"
 REFERENCE = ("msr_ctrgcn_partitions", "spatial")
 #: One of the 275 test sequences, in points of top-1.
 ONE_SEQUENCE = 100 / 275
+#: The data option that tests a run on held-out training subjects instead of the test split.
+HELD_OUT = "data.holdout_subjects"
 #: The seeds the shipped config was chosen on.
 CHOSEN_ON = frozenset({0, 1, 2})
 
@@ -64,8 +68,11 @@ def shipped_config_variants(sweeps: Path, benchmarks: Path) -> list[Variant]:
         if sweep.base.resolve() != SHIPPED or sweep.shared or not summary.is_file():
             continue
         for row in json.loads(summary.read_text(encoding="utf-8"))["variants"]:
+            settings = sweep.variants[row["variant"]]
+            if HELD_OUT in settings:
+                continue  # its test split is a training subject
             top1 = dict(zip(row["seeds"], row["top1"], strict=True))
-            unchanged = not sweep.variants[row["variant"]]
+            unchanged = not settings
             found.append(Variant(path.stem, row["variant"], top1, unchanged))
     return found
 

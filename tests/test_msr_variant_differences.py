@@ -39,6 +39,8 @@ def test_only_the_sweeps_of_the_shipped_config_are_read():
     # the inward/outward era pins its start with `set`: another config, left out
     assert "msr_ctrgcn_penalties" not in sweeps and "msr_ctrgcn_more_seeds" not in sweeps
     assert {"msr_ctrgcn_low_decay", "msr_ctrgcn_swa_spatial", "msr_ctrgcn_turn"} <= sweeps
+    # runs tested on a held-out training subject have no test-split score to pair
+    assert "msr_ctrgcn_folds" not in sweeps and "msr_ctrgcn_oof_distill" in sweeps
     reference = shipped_runs(variants)
     assert sorted(reference.top1)[:9] == list(range(9))
     low_decay = next(v for v in variants if v.name == "wd2.5e-4")
