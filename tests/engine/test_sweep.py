@@ -187,6 +187,7 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_seeds_12_17": {"spatial"},
     "msr_ctrgcn_folds": {"spatial"},
     "msr_ctrgcn_oof_distill": {"spatial"},
+    "msr_ctrgcn_oof_distill_seeds_12_15": {"spatial"},
 }
 
 
