@@ -15,7 +15,8 @@ import click
     "out_dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="The sweep's folder: runs go to OUT/<variant>/seed<k>.",
+    help="The sweep's folder: runs go to OUT/<variant>/seed<k> (with folds, "
+    "OUT/<variant>/seed<k>/without<s>).",
 )
 @click.option("--data", "data_path", default=None, help="Dataset root/file (sets data.root).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
@@ -57,7 +58,8 @@ import click
     type=click.IntRange(min=1),
     default=None,
     help="Also evaluate every run averaging this many temporal clips per test sequence "
-    "(pyg-action evaluate --clips); the summary adds their top-1.",
+    "(pyg-action evaluate --clips); the summary adds their top-1. A sweep with folds always "
+    "evaluates (default 1 clip): its summary pools the folds' scores.",
 )
 @click.option(
     "--epochs",
@@ -86,6 +88,8 @@ def sweep(
 ):
     """Train every variant of SWEEP_FILE with every seed, each run in its own process, and
     summarize the held-out top-1 per variant (mean ± sample standard deviation over seeds).
+    With folds in SWEEP_FILE, every seed is a cross-validation inside the training subjects
+    and its top-1 is the pooled out-of-fold top-1.
 
     Runs whose folder has result.json are skipped, so rerunning a stopped sweep continues
     it; a failing run does not stop the others, and the command fails at the end.
@@ -106,13 +110,16 @@ def sweep(
         runs = plan_sweep(plan, out_dir, extra, only)
     except SweepError as exc:
         raise click.ClickException(str(exc)) from exc
+    if plan.folds and clips is None:
+        clips = 1  # the summary pools the folds' out-of-fold scores
     if dry_run:
         for run in runs:
             try:
                 status = run_status(run)
             except ValueError as exc:
                 status = f"refused: {exc}"
-            click.echo(f"{run.variant} seed {run.seed} -> {run.folder} ({status})")
+            fold = f" without {', '.join(map(str, run.fold))}" if run.fold else ""
+            click.echo(f"{run.variant} seed {run.seed}{fold} -> {run.folder} ({status})")
         click.echo(f"{len(runs)} runs, every config checked; nothing trained (--dry-run)")
         return
     if device == "cuda":

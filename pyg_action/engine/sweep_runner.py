@@ -186,13 +186,14 @@ def _failed(run: SweepRun, code: int, errors: str) -> RunOutcome:
 
 
 def write_manifest(sweep: Sweep, out: str | Path) -> None:
-    """Record the sweep file, its seeds and its variants in ``out/sweep.json``."""
+    """Record the sweep file, its seeds, variants and folds in ``out/sweep.json``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = {
         "sweep_file": str(sweep.path.resolve()),
         "seeds": list(sweep.seeds),
         "variants": list(sweep.variants),
+        "folds": [list(fold) for fold in sweep.folds],
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 

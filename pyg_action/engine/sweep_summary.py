@@ -4,6 +4,11 @@ Read from the run folders themselves (``<variant>/seed<k>/result.json`` and ``lo
 it can be rebuilt at any time, from a finished sweep or from one still partial: every variant
 says how many seeds it has. Written as ``summary.json`` and ``summary.md``.
 
+A cross-validated seed (a sweep with ``folds``: ``<variant>/seed<k>/without<s>/``, one run per
+fold) counts as one: its top-1 is that of its out-of-fold predictions pooled, i.e. each fold's
+weighted by the samples it tests (from the folds' ``test_clips<N>.npz``), its clip scores the
+folds' concatenated, and its time the sum of its folds'.
+
 Variants stopped before their last epoch (they trailed, and the machine was wanted for
 others) compare at a window of epochs instead: with ``window = (a, b)`` every run whose log
 reaches epoch ``b``, finished or not, contributes the mean held-out top-1 of its epochs
@@ -25,7 +30,7 @@ import torch
 from .ensemble import fuse_scores
 from .metrics import classification_metrics
 from .scores import read_scores
-from .sweep import SEED_FOLDER
+from .sweep import FOLD_FOLDER, SEED_FOLDER
 from .sweep_runner import MANIFEST
 from .trainer import epoch_seconds, read_log, read_result
 
@@ -38,7 +43,8 @@ class VariantSummary:
     the mean of each seed's best epoch, ``seconds_per_run`` the mean wall time of a run's
     epochs (from ``log.jsonl``; start-up not counted). ``unfinished`` are the seeds whose
     folder holds no ``result.json`` (failed, stopped or still training); ``problems`` the
-    finished runs whose files could not be read.
+    finished runs whose files could not be read. ``folds`` names the fold folders of a
+    cross-validated variant (empty otherwise), whose seeds each pool their folds (module notes).
     """
 
     variant: str
@@ -63,6 +69,7 @@ class VariantSummary:
     window_top1: list[float] = field(default_factory=list)
     window_mean: float | None = None
     window_std: float | None = None
+    folds: list[str] = field(default_factory=list)
 
 
 def _seed_folders(variant: Path) -> list[tuple[int, Path]]:
@@ -109,16 +116,94 @@ def window_top1(folder: Path, window: tuple[int, int]) -> float | None:
     return statistics.fmean(top1[epoch] for epoch in epochs)
 
 
+@dataclass
+class _SeedOutcome:
+    """A finished seed: final and best-epoch top-1 (%), the seconds of its epochs, and its
+    clip scores ``(clips, logits, labels)`` when dumped."""
+
+    final: float
+    best: float
+    seconds: float
+    scores: tuple[int, torch.Tensor, torch.Tensor] | None
+
+
+def _run_outcome(folder: Path, problems: list[str]) -> _SeedOutcome | None:
+    """One finished run's outcome (``None``, with the problem noted, when its files cannot be
+    read or hold a non-finite top-1)."""
+    try:
+        result = read_result(folder)
+        final, best = float(result.final["top1"]), float(result.best["top1"])
+        seconds = epoch_seconds(folder)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        problems.append(f"{folder}: {type(exc).__name__}: {exc}")
+        return None
+    if not (math.isfinite(final) and math.isfinite(best)):
+        problems.append(f"{folder}: result.json holds a non-finite top-1")
+        return None
+    try:
+        scores = clip_scores(folder)
+    except (OSError, ValueError, KeyError) as exc:
+        problems.append(f"{folder}: its clip scores cannot be read: {exc}")
+        scores = None
+    return _SeedOutcome(final, best, seconds, scores)
+
+
+def fold_folders(seed: Path) -> list[Path]:
+    """The fold runs of a cross-validated seed's folder (``without<s>``), by name."""
+    return sorted(f for f in seed.iterdir() if f.is_dir() and FOLD_FOLDER.fullmatch(f.name))
+
+
+def _pooled_outcome(folds: list[Path], problems: list[str]) -> _SeedOutcome | None:
+    """A cross-validated seed: the out-of-fold scores of its folds concatenated, its top-1s the
+    folds' weighted by their test samples, its seconds their sum (``None``, with the problem
+    noted, when a fold cannot be read or has no scores)."""
+    outcomes = [_run_outcome(fold, problems) for fold in folds]
+    if any(outcome is None for outcome in outcomes):
+        return None
+    dumped = [outcome.scores for outcome in outcomes if outcome is not None and outcome.scores]
+    if len(dumped) < len(folds):
+        problems.append(
+            f"{folds[0].parent}: a fold has no test scores (test_clips<N>.npz); running the "
+            "sweep again evaluates it"
+        )
+        return None
+    if len({clips for clips, _, _ in dumped}) > 1:
+        problems.append(f"{folds[0].parent}: its folds were evaluated with different clips")
+        return None
+    sizes = [len(labels) for _, _, labels in dumped]
+    total = sum(sizes)
+    finished = [outcome for outcome in outcomes if outcome is not None]
+    return _SeedOutcome(
+        final=sum(o.final * n for o, n in zip(finished, sizes, strict=True)) / total,
+        best=sum(o.best * n for o, n in zip(finished, sizes, strict=True)) / total,
+        seconds=sum(o.seconds for o in finished),
+        scores=(
+            dumped[0][0],
+            torch.cat([logits for _, logits, _ in dumped]),
+            torch.cat([labels for _, _, labels in dumped]),
+        ),
+    )
+
+
 def summarize_variant(
     variant: Path, expected_seeds: int | None, window: tuple[int, int] | None = None
 ) -> VariantSummary:
-    """The summary of one variant's folder (with ``window``, also its epoch-window top-1)."""
+    """The summary of one variant's folder (with ``window``, also its epoch-window top-1).
+
+    A seed folder holding fold runs (``without<s>``) is a cross-validation: its top-1 is the
+    pooled out-of-fold top-1, and it is unfinished until every fold is.
+    """
     seeds, top1, best, seconds = [], [], [], []
     unfinished, problems = [], []
     in_window: list[tuple[int, float]] = []
     clip_runs: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+    fold_names: set[str] = set()
     for seed, folder in _seed_folders(variant):
-        if window is not None:
+        folds = fold_folders(folder)
+        fold_names.update(fold.name for fold in folds)
+        if window is not None and folds:
+            problems.append(f"{folder}: epoch windows are not computed for cross-validated seeds")
+        elif window is not None:
             try:
                 value = window_top1(folder, window)
             except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -126,30 +211,19 @@ def summarize_variant(
                 value = None
             if value is not None:
                 in_window.append((seed, value))
-        if not (folder / "result.json").is_file():
+        runs = folds or [folder]
+        if not all((run / "result.json").is_file() for run in runs):
             unfinished.append(seed)
             continue
-        try:
-            result = read_result(folder)
-            final, best_top1 = float(result.final["top1"]), float(result.best["top1"])
-            run_seconds = epoch_seconds(folder)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            problems.append(f"{folder}: {type(exc).__name__}: {exc}")
+        outcome = _pooled_outcome(folds, problems) if folds else _run_outcome(folder, problems)
+        if outcome is None:
             continue
-        if not (math.isfinite(final) and math.isfinite(best_top1)):
-            problems.append(f"{folder}: result.json holds a non-finite top-1")
-            continue
-        try:
-            scores = clip_scores(folder)
-        except (OSError, ValueError, KeyError) as exc:
-            problems.append(f"{folder}: its clip scores cannot be read: {exc}")
-            scores = None
-        if scores is not None:
-            clip_runs.append(scores)
+        if outcome.scores is not None:
+            clip_runs.append(outcome.scores)
         seeds.append(seed)
-        top1.append(final)
-        best.append(best_top1)
-        seconds.append(run_seconds)
+        top1.append(outcome.final)
+        best.append(outcome.best)
+        seconds.append(outcome.seconds)
     clip_top1 = [_top1(logits, labels) for _, logits, labels in clip_runs]
     fused = None
     counts = {clips for clips, _, _ in clip_runs}
@@ -182,7 +256,13 @@ def summarize_variant(
         window_top1=[value for _, value in in_window],
         window_mean=_mean([value for _, value in in_window]),
         window_std=statistics.stdev(v for _, v in in_window) if len(in_window) > 1 else None,
+        folds=sorted(fold_names, key=_fold_order),
     )
+
+
+def _fold_order(name: str) -> list[int]:
+    match = FOLD_FOLDER.fullmatch(name)
+    return [int(part) for part in match.group(1).split("-")] if match else []
 
 
 def summarize(out: str | Path, window: tuple[int, int] | None = None) -> list[VariantSummary]:
@@ -235,6 +315,12 @@ def summary_markdown(variants: list[VariantSummary]) -> str:
             + (_window_cells(v) if window else "")
         )
     notes = [
+        f"- {v.variant}: every seed's top-1 is the out-of-fold top-1 pooled over its folds "
+        f"{', '.join(v.folds)} (cross-validation inside the training subjects)"
+        for v in variants
+        if v.folds
+    ]
+    notes += [
         f"- {v.variant}: seeds {', '.join(map(str, v.unfinished))} not finished"
         for v in variants
         if v.unfinished

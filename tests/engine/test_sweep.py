@@ -150,7 +150,7 @@ def test_every_shipped_sweep_plans_its_runs_with_valid_configs(tmp_path, path):
     transform steps), as `pyg-action sweep` does before starting anything."""
     sweep = read_sweep(path)
     runs = plan_sweep(sweep, tmp_path)
-    assert len(runs) == len(sweep.variants) * len(sweep.seeds) > 0
+    assert len(runs) == len(sweep.variants) * len(sweep.seeds) * max(1, len(sweep.folds)) > 0
     assert {run.config["train"]["seed"] for run in runs} == set(sweep.seeds)
 
 
@@ -188,6 +188,7 @@ SPATIAL_START_SWEEPS = {
     "msr_ctrgcn_folds": {"spatial"},
     "msr_ctrgcn_oof_distill": {"spatial"},
     "msr_ctrgcn_oof_distill_seeds_12_15": {"spatial"},
+    "msr_ctrgcn_cv_start": {"spatial", "inward_outward"},
 }
 
 
@@ -585,3 +586,136 @@ def test_a_killed_run_says_it_was_killed_not_only_its_last_log_line(tmp_path, mo
     assert "killed by SIGTERM" in shown and "warning: one sample skipped" in shown
     assert exit_description(3) == "exit status 3"
     assert exit_description(-signal.SIGKILL) == "killed by SIGKILL"
+
+
+# ------------------------------------------------------------------ cross-validation folds
+
+
+@pytest.mark.parametrize(
+    ("sweep", "message"),
+    [
+        ({"folds": [1]}, "folds: List should have at least 2 items"),
+        ({"folds": [1, [3, 1]]}, "folds: subjects [1] are in more than one fold"),
+        ({"folds": [1, []]}, "folds: a fold holds out no subject"),
+        ({"folds": [1, "3"]}, "folds.1.int: Input should be a valid integer"),
+        ({"folds": [1, 3], "set": ["data.holdout_subjects=[5]"]}, "set: data.holdout_subjects is"),
+        (
+            {"folds": [1, 3], "variants": {"a": {"data.holdout_subjects": [5]}}},
+            "variants.a: data.holdout_subjects is set by the sweep's folds",
+        ),
+    ],
+)
+def test_fold_errors_name_the_file_and_the_key(tmp_path, sweep, message):
+    path = _write_sweep(tmp_path, {"seeds": [0], "variants": {"a": {}}, **sweep}, "bad.yaml")
+    with pytest.raises(SweepError) as caught:
+        read_sweep(path)
+    assert "bad.yaml" in str(caught.value) and message in str(caught.value)
+
+
+def _write_msr_sweep(folder: Path, sweep: dict, root: Path) -> Path:
+    """A sweep file over a tiny ST-GCN on MSR Action3D files in ``root``."""
+    data = {**TINY_BASE["data"], "name": "msr_action3d", "root": str(root)}
+    del data["num_samples"]
+    base = {**TINY_BASE, "data": data}
+    (folder / "base.yaml").write_text(yaml.safe_dump(base))
+    path = folder / "cv.yaml"
+    path.write_text(yaml.safe_dump({"base": "base.yaml", **sweep}))
+    return path
+
+
+def test_every_fold_of_every_seed_is_a_run_that_holds_its_subjects_out(tmp_path):
+    folds = {"seeds": [0, 1], "folds": [1, [5, 3]]}
+    variants = {"a": {}, "b": {"train.epochs": 2}}
+    sweep = read_sweep(_write_msr_sweep(tmp_path, {**folds, "variants": variants}, tmp_path))
+    assert sweep.folds == ((1,), (3, 5))
+    runs = plan_sweep(sweep, tmp_path / "out")
+    assert [(r.variant, r.seed, r.fold, r.folder.relative_to(tmp_path / "out")) for r in runs] == [
+        (v, s, f, Path(v, f"seed{s}", name))
+        for v in ("a", "b")
+        for s in (0, 1)
+        for f, name in (((1,), "without1"), ((3, 5), "without3-5"))
+    ]
+    for run in runs:
+        assert run.config["data"]["holdout_subjects"] == list(run.fold)
+        assert run.config["train"]["seed"] == run.seed
+        assert run.config["train"]["epochs"] == (2 if run.variant == "b" else 1)
+    with pytest.raises(SweepError, match="data.holdout_subjects is set by the sweep's folds"):
+        plan_sweep(sweep, tmp_path / "out", ["data.holdout_subjects=[7]"])
+    dry = CliRunner().invoke(cli, ["sweep", str(sweep.path), "--out", "o", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert f"b seed 1 without 3, 5 -> {Path('o', 'b', 'seed1', 'without3-5')} (new)" in dry.output
+    assert "8 runs, every config checked" in dry.output
+    no_subjects = read_sweep(_write_sweep(tmp_path, {**folds, "variants": variants}))
+    with pytest.raises(SweepError, match="data.holdout_subjects: unknown key"):
+        plan_sweep(no_subjects, tmp_path / "out")  # the synthetic data has no subjects
+
+
+def _fold_run(folder: Path, logits: list[list[float]], labels: list[int], best: float) -> None:
+    """A finished fold run: result.json (final top-1 from ``logits``) and its 1-clip dump."""
+    right = [int(np.argmax(row) == label) for row, label in zip(logits, labels, strict=True)]
+    _finished_run(folder, 100.0 * sum(right) / len(right), best, [2.0, 3.0])
+    _clip_dump(folder, 1, logits, labels)
+
+
+def test_a_cross_validated_seed_pools_its_folds_out_of_fold_scores(tmp_path):
+    """Seed 0: fold 1 gets 1 of 4 samples right, fold 3 both of 2: pooled 3 / 6 = 50 %, not
+    the mean of the folds' 25 and 100 %. Seed 1 has a fold still training: unfinished."""
+    out = tmp_path / "out"
+    seed0 = out / "cv" / "seed0"
+    _fold_run(seed0 / "without1", [[1, 0], [1, 0], [1, 0], [1, 0]], [0, 1, 1, 1], best=50.0)
+    _fold_run(seed0 / "without3", [[0, 1], [1, 0]], [1, 0], best=100.0)
+    _fold_run(out / "cv" / "seed1" / "without1", [[1, 0]] * 4, [0, 1, 1, 1], best=25.0)
+    (out / "cv" / "seed1" / "without3").mkdir(parents=True)  # still training
+    (variant,) = summarize(out)
+    assert variant.seeds == [0] and variant.unfinished == [1]
+    assert variant.top1 == [pytest.approx(50.0)] and variant.clip_top1 == [pytest.approx(50.0)]
+    assert variant.best_top1_mean == pytest.approx((4 * 50.0 + 2 * 100.0) / 6)
+    assert variant.seconds_per_run == pytest.approx(10.0)  # both folds' epochs
+    assert variant.folds == ["without1", "without3"]
+    table = (CliRunner().invoke(cli, ["sweep", "--summarize", str(out)])).output
+    assert "cv: every seed's top-1 is the out-of-fold top-1 pooled over its folds" in table
+    windowed = summarize(out, (1, 2))[0]
+    assert windowed.window_mean is None
+    assert any("not computed for cross-validated seeds" in p for p in windowed.problems)
+
+
+def test_a_fold_without_its_scores_is_reported_not_counted(tmp_path):
+    seed0 = tmp_path / "cv" / "seed0"
+    _fold_run(seed0 / "without1", [[1, 0]], [0], best=100.0)
+    _finished_run(seed0 / "without3", 100.0, 100.0, [1.0])  # no test_clips<N>.npz
+    (variant,) = summarize(tmp_path)
+    assert variant.seeds == [] and variant.unfinished == []
+    assert "a fold has no test scores" in variant.problems[0]
+
+
+def _msr_file(folder: Path, action: int, subject: int, take: int, rng) -> None:
+    """An MSR Action3D text file of 12 frames: a body that moves one way per action."""
+    base = rng.normal(0, 0.3, (20, 3)) + [0.0, 0.0, 2.5]
+    frames = [base + 0.05 * t * np.eye(3)[action % 3] for t in range(12)]
+    lines = [f"{x:.4f} {y:.4f} {z:.4f} 1\n" for frame in frames for x, y, z in frame]
+    (folder / f"a{action:02d}_s{subject:02d}_e{take:02d}_skeleton3D.txt").write_text("".join(lines))
+
+
+def test_a_fold_sweep_tests_each_fold_on_its_held_out_subject_alone(tmp_path):
+    """MSR-format files of training subjects 1, 3, 5 and test subject 2; folds [1, 3]: two
+    runs, each tested on its held-out subject only (never on subject 2), the summary pooling
+    both."""
+    rng = np.random.default_rng(0)
+    data = tmp_path / "msr"
+    data.mkdir()
+    for subject in (1, 2, 3, 5):
+        for action in (1, 2, 3):
+            _msr_file(data, action, subject, 1, rng)
+    sweep = _write_msr_sweep(tmp_path, {"seeds": [0], "folds": [1, 3], "variants": {"a": {}}}, data)
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(cli, ["sweep", str(sweep), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    names = []
+    for subject in (1, 3):
+        with np.load(out / "a" / "seed0" / f"without{subject}" / "test_clips1.npz") as dump:
+            tested = [str(name) for name in dump["names"]]
+        assert sorted(tested) == [f"a{a:02d}_s{subject:02d}_e01_skeleton3D" for a in (1, 2, 3)]
+        names += tested
+    (variant,) = summarize(out)
+    assert variant.seeds == [0] and variant.folds == ["without1", "without3"]
+    assert variant.clips == 1 and len(names) == 6
