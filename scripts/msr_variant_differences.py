@@ -8,7 +8,7 @@ comes from its committed ``benchmarks/<sweep>_cpu/summary.json``; the reference 
 config's runs (``benchmarks/msr_ctrgcn_partitions_cpu``, variant ``spatial``, seeds 0-8) and
 those of every variant that changes nothing (the config run again on other seeds). Variants
 tested on other sequences than the test split (``data.holdout_subjects``: a fold inside the
-training subjects) have nothing to pair and are left out. Variants stopped before their last
+training subjects; a cross-validated sweep, ``folds``) have nothing to pair and are left out. Variants stopped before their last
 epoch have no final top-1 and are listed, not plotted.
 Prints a table and, with ``--plot``, draws each seed's difference and their mean.
 
@@ -67,6 +67,8 @@ def shipped_config_variants(sweeps: Path, benchmarks: Path) -> list[Variant]:
         summary = benchmarks / f"{path.stem}_cpu" / "summary.json"
         if sweep.base.resolve() != SHIPPED or sweep.shared or not summary.is_file():
             continue
+        if sweep.folds:
+            continue  # cross-validated: every seed's top-1 is on the training subjects
         for row in json.loads(summary.read_text(encoding="utf-8"))["variants"]:
             settings = sweep.variants[row["variant"]]
             if HELD_OUT in settings:

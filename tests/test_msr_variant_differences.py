@@ -41,6 +41,7 @@ def test_only_the_sweeps_of_the_shipped_config_are_read():
     assert {"msr_ctrgcn_low_decay", "msr_ctrgcn_swa_spatial", "msr_ctrgcn_turn"} <= sweeps
     # runs tested on a held-out training subject have no test-split score to pair
     assert "msr_ctrgcn_folds" not in sweeps and "msr_ctrgcn_oof_distill" in sweeps
+    assert "msr_ctrgcn_cv_start" not in sweeps  # cross-validated, the same
     reference = shipped_runs(variants)
     assert sorted(reference.top1)[:9] == list(range(9))
     low_decay = next(v for v in variants if v.name == "wd2.5e-4")
