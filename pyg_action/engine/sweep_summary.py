@@ -21,6 +21,7 @@ import json
 import math
 import re
 import statistics
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ import torch
 from .ensemble import fuse_scores
 from .metrics import classification_metrics
 from .scores import read_scores
-from .sweep import FOLD_FOLDER, SEED_FOLDER
+from .sweep import FOLD_FOLDER, SEED_FOLDER, fold_folder
 from .sweep_runner import MANIFEST
 from .trainer import epoch_seconds, read_log, read_result
 
@@ -186,21 +187,29 @@ def _pooled_outcome(folds: list[Path], problems: list[str]) -> _SeedOutcome | No
 
 
 def summarize_variant(
-    variant: Path, expected_seeds: int | None, window: tuple[int, int] | None = None
+    variant: Path,
+    expected_seeds: int | None,
+    window: tuple[int, int] | None = None,
+    expected_folds: Sequence[str] = (),
 ) -> VariantSummary:
     """The summary of one variant's folder (with ``window``, also its epoch-window top-1).
 
     A seed folder holding fold runs (``without<s>``) is a cross-validation: its top-1 is the
-    pooled out-of-fold top-1, and it is unfinished until every fold is.
+    pooled out-of-fold top-1, and it is unfinished until every fold is, the folds being
+    ``expected_folds`` (the sweep's, from its manifest) or else every fold folder any seed of
+    the variant has.
     """
+    seed_folders = _seed_folders(variant)
+    fold_names = list(expected_folds) or sorted(
+        {fold.name for _, folder in seed_folders for fold in fold_folders(folder)},
+        key=_fold_order,
+    )
     seeds, top1, best, seconds = [], [], [], []
     unfinished, problems = [], []
     in_window: list[tuple[int, float]] = []
     clip_runs: list[tuple[int, torch.Tensor, torch.Tensor]] = []
-    fold_names: set[str] = set()
-    for seed, folder in _seed_folders(variant):
-        folds = fold_folders(folder)
-        fold_names.update(fold.name for fold in folds)
+    for seed, folder in seed_folders:
+        folds = [folder / name for name in fold_names]
         if window is not None and folds:
             problems.append(f"{folder}: epoch windows are not computed for cross-validated seeds")
         elif window is not None:
@@ -256,7 +265,7 @@ def summarize_variant(
         window_top1=[value for _, value in in_window],
         window_mean=_mean([value for _, value in in_window]),
         window_std=statistics.stdev(v for _, v in in_window) if len(in_window) > 1 else None,
-        folds=sorted(fold_names, key=_fold_order),
+        folds=fold_names,
     )
 
 
@@ -271,14 +280,16 @@ def summarize(out: str | Path, window: tuple[int, int] | None = None) -> list[Va
     out = Path(out)
     if not out.is_dir():
         raise ValueError(f"no sweep folder {out}")
-    expected = None
+    expected, folds = None, []
     if (out / MANIFEST).is_file():
         try:
-            expected = len(json.loads((out / MANIFEST).read_text(encoding="utf-8"))["seeds"])
+            manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+            expected = len(manifest["seeds"])
+            folds = [fold_folder(fold) for fold in manifest.get("folds", [])]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{out / MANIFEST} cannot be read: {exc}") from None
     variants = [
-        summarize_variant(folder, expected, window)
+        summarize_variant(folder, expected, window, folds)
         for folder in sorted(out.iterdir())
         if folder.is_dir() and _seed_folders(folder)
     ]

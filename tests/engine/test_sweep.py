@@ -666,14 +666,20 @@ def test_a_cross_validated_seed_pools_its_folds_out_of_fold_scores(tmp_path):
     _fold_run(seed0 / "without3", [[0, 1], [1, 0]], [1, 0], best=100.0)
     _fold_run(out / "cv" / "seed1" / "without1", [[1, 0]] * 4, [0, 1, 1, 1], best=25.0)
     (out / "cv" / "seed1" / "without3").mkdir(parents=True)  # still training
-    (variant,) = summarize(out)
-    assert variant.seeds == [0] and variant.unfinished == [1]
+    _fold_run(out / "cv" / "seed2" / "without1", [[1, 0]] * 4, [0, 1, 1, 1], best=25.0)
+    (variant,) = summarize(out)  # seed 2's fold 3 has not started: it is not finished either
+    assert variant.seeds == [0] and variant.unfinished == [1, 2]
     assert variant.top1 == [pytest.approx(50.0)] and variant.clip_top1 == [pytest.approx(50.0)]
     assert variant.best_top1_mean == pytest.approx((4 * 50.0 + 2 * 100.0) / 6)
     assert variant.seconds_per_run == pytest.approx(10.0)  # both folds' epochs
     assert variant.folds == ["without1", "without3"]
     table = (CliRunner().invoke(cli, ["sweep", "--summarize", str(out)])).output
     assert "cv: every seed's top-1 is the out-of-fold top-1 pooled over its folds" in table
+    (out / "sweep.json").write_text(json.dumps({"seeds": [0, 1, 2], "folds": [[1], [3], [5]]}))
+    (variant,) = summarize(out)  # the sweep's folds, from its manifest: seed 0 lacks fold 5
+    assert variant.seeds == [] and variant.unfinished == [0, 1, 2]
+    assert variant.folds == ["without1", "without3", "without5"]
+    (out / "sweep.json").unlink()
     windowed = summarize(out, (1, 2))[0]
     assert windowed.window_mean is None
     assert any("not computed for cross-validated seeds" in p for p in windowed.problems)
