@@ -45,7 +45,8 @@ class VariantSummary:
     epochs (from ``log.jsonl``; start-up not counted). ``unfinished`` are the seeds whose
     folder holds no ``result.json`` (failed, stopped or still training); ``problems`` the
     finished runs whose files could not be read. ``folds`` names the fold folders of a
-    cross-validated variant (empty otherwise), whose seeds each pool their folds (module notes).
+    cross-validated variant (empty otherwise), whose seeds each pool their folds (module notes),
+    and ``fold_top1`` gives each fold's final top-1 for every seed in ``seeds``.
     """
 
     variant: str
@@ -71,6 +72,7 @@ class VariantSummary:
     window_mean: float | None = None
     window_std: float | None = None
     folds: list[str] = field(default_factory=list)
+    fold_top1: dict[str, list[float]] = field(default_factory=dict)
 
 
 def _seed_folders(variant: Path) -> list[tuple[int, Path]]:
@@ -119,13 +121,15 @@ def window_top1(folder: Path, window: tuple[int, int]) -> float | None:
 
 @dataclass
 class _SeedOutcome:
-    """A finished seed: final and best-epoch top-1 (%), the seconds of its epochs, and its
-    clip scores ``(clips, logits, labels)`` when dumped."""
+    """A finished seed: final and best-epoch top-1 (%), the seconds of its epochs, its clip
+    scores ``(clips, logits, labels)`` when dumped, and (cross-validated) each fold's final
+    top-1."""
 
     final: float
     best: float
     seconds: float
     scores: tuple[int, torch.Tensor, torch.Tensor] | None
+    fold_top1: list[float] = field(default_factory=list)
 
 
 def _run_outcome(folder: Path, problems: list[str]) -> _SeedOutcome | None:
@@ -178,6 +182,7 @@ def _pooled_outcome(folds: list[Path], problems: list[str]) -> _SeedOutcome | No
         final=sum(o.final * n for o, n in zip(finished, sizes, strict=True)) / total,
         best=sum(o.best * n for o, n in zip(finished, sizes, strict=True)) / total,
         seconds=sum(o.seconds for o in finished),
+        fold_top1=[o.final for o in finished],
         scores=(
             dumped[0][0],
             torch.cat([logits for _, logits, _ in dumped]),
@@ -208,6 +213,7 @@ def summarize_variant(
     unfinished, problems = [], []
     in_window: list[tuple[int, float]] = []
     clip_runs: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+    per_fold: list[list[float]] = [[] for _ in fold_names]
     for seed, folder in seed_folders:
         folds = [folder / name for name in fold_names]
         if window is not None and folds:
@@ -231,6 +237,8 @@ def summarize_variant(
             clip_runs.append(outcome.scores)
         seeds.append(seed)
         top1.append(outcome.final)
+        for values, value in zip(per_fold, outcome.fold_top1, strict=False):
+            values.append(value)
         best.append(outcome.best)
         seconds.append(outcome.seconds)
     clip_top1 = [_top1(logits, labels) for _, logits, labels in clip_runs]
@@ -266,6 +274,7 @@ def summarize_variant(
         window_mean=_mean([value for _, value in in_window]),
         window_std=statistics.stdev(v for _, v in in_window) if len(in_window) > 1 else None,
         folds=fold_names,
+        fold_top1=dict(zip(fold_names, per_fold, strict=True)),
     )
 
 
@@ -327,7 +336,8 @@ def summary_markdown(variants: list[VariantSummary]) -> str:
         )
     notes = [
         f"- {v.variant}: every seed's top-1 is the out-of-fold top-1 pooled over its folds "
-        f"{', '.join(v.folds)} (cross-validation inside the training subjects)"
+        f"(cross-validation inside the training subjects); each fold's mean top-1: "
+        + ", ".join(f"{name} {_number(_mean(v.fold_top1.get(name, [])))}" for name in v.folds)
         for v in variants
         if v.folds
     ]

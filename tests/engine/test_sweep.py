@@ -673,8 +673,10 @@ def test_a_cross_validated_seed_pools_its_folds_out_of_fold_scores(tmp_path):
     assert variant.best_top1_mean == pytest.approx((4 * 50.0 + 2 * 100.0) / 6)
     assert variant.seconds_per_run == pytest.approx(10.0)  # both folds' epochs
     assert variant.folds == ["without1", "without3"]
+    assert variant.fold_top1 == {"without1": [25.0], "without3": [100.0]}
     table = (CliRunner().invoke(cli, ["sweep", "--summarize", str(out)])).output
     assert "cv: every seed's top-1 is the out-of-fold top-1 pooled over its folds" in table
+    assert "each fold's mean top-1: without1 25.00, without3 100.00" in table
     (out / "sweep.json").write_text(json.dumps({"seeds": [0, 1, 2], "folds": [[1], [3], [5]]}))
     (variant,) = summarize(out)  # the sweep's folds, from its manifest: seed 0 lacks fold 5
     assert variant.seeds == [] and variant.unfinished == [0, 1, 2]
