@@ -8,8 +8,8 @@ comes from its committed ``benchmarks/<sweep>_cpu/summary.json``; the reference 
 config's runs (``benchmarks/msr_ctrgcn_partitions_cpu``, variant ``spatial``, seeds 0-8) and
 those of every variant that changes nothing (the config run again on other seeds). Variants
 tested on other sequences than the test split (``data.holdout_subjects``: a fold inside the
-training subjects; a cross-validated sweep, ``folds``) have nothing to pair and are left out. Variants stopped before their last
-epoch have no final top-1 and are listed, not plotted.
+training subjects; a cross-validated sweep, ``folds``) have nothing to pair and are left out.
+Variants stopped before their last epoch have no final top-1 and are listed, not plotted.
 Prints a table and, with ``--plot``, draws each seed's difference and their mean.
 
 The shipped config was chosen, among the variants of its day, on seeds 0-2, where it scores
