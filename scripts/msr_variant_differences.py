@@ -30,15 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from pyg_action.engine.sweep import read_sweep
+from pyg_action.engine.sweep import HOLDOUT_KEY, read_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "configs" / "msr_ctrgcn.yaml"
 REFERENCE = ("msr_ctrgcn_partitions", "spatial")
 #: One of the 275 test sequences, in points of top-1.
 ONE_SEQUENCE = 100 / 275
-#: The data option that tests a run on held-out training subjects instead of the test split.
-HELD_OUT = "data.holdout_subjects"
 #: The seeds the shipped config was chosen on.
 CHOSEN_ON = frozenset({0, 1, 2})
 
@@ -71,7 +69,7 @@ def shipped_config_variants(sweeps: Path, benchmarks: Path) -> list[Variant]:
             continue  # cross-validated: every seed's top-1 is on the training subjects
         for row in json.loads(summary.read_text(encoding="utf-8"))["variants"]:
             settings = sweep.variants[row["variant"]]
-            if HELD_OUT in settings:
+            if HOLDOUT_KEY in settings:
                 continue  # its test split is a training subject
             top1 = dict(zip(row["seeds"], row["top1"], strict=True))
             unchanged = not settings

@@ -162,10 +162,10 @@ def _pooled_outcome(folds: list[Path], problems: list[str]) -> _SeedOutcome | No
     """A cross-validated seed: the out-of-fold scores of its folds concatenated, its top-1s the
     folds' weighted by their test samples, its seconds their sum (``None``, with the problem
     noted, when a fold cannot be read or has no scores)."""
-    outcomes = [_run_outcome(fold, problems) for fold in folds]
-    if any(outcome is None for outcome in outcomes):
+    finished = [o for o in (_run_outcome(fold, problems) for fold in folds) if o is not None]
+    if len(finished) < len(folds):
         return None
-    dumped = [outcome.scores for outcome in outcomes if outcome is not None and outcome.scores]
+    dumped = [outcome.scores for outcome in finished if outcome.scores is not None]
     if len(dumped) < len(folds):
         problems.append(
             f"{folds[0].parent}: a fold has no test scores (test_clips<N>.npz); running the "
@@ -177,7 +177,6 @@ def _pooled_outcome(folds: list[Path], problems: list[str]) -> _SeedOutcome | No
         return None
     sizes = [len(labels) for _, _, labels in dumped]
     total = sum(sizes)
-    finished = [outcome for outcome in outcomes if outcome is not None]
     return _SeedOutcome(
         final=sum(o.final * n for o, n in zip(finished, sizes, strict=True)) / total,
         best=sum(o.best * n for o, n in zip(finished, sizes, strict=True)) / total,
@@ -237,7 +236,7 @@ def summarize_variant(
             clip_runs.append(outcome.scores)
         seeds.append(seed)
         top1.append(outcome.final)
-        for values, value in zip(per_fold, outcome.fold_top1, strict=False):
+        for values, value in zip(per_fold, outcome.fold_top1, strict=True):
             values.append(value)
         best.append(outcome.best)
         seconds.append(outcome.seconds)
